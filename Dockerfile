@@ -1,0 +1,25 @@
+# The gigacity image: web (gunicorn), Celery worker and Celery beat all run from it.
+FROM python:3.11-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    DJANGO_STATIC_ROOT=/app/staticfiles \
+    DJANGO_MEDIA_ROOT=/data/media
+
+WORKDIR /app
+RUN useradd --system --uid 1000 --home /app gigacity && mkdir -p /data/media && chown -R gigacity /data
+COPY pyproject.toml README.md ./
+COPY gigacity gigacity
+COPY indicators indicators
+COPY submissions submissions
+COPY reviews reviews
+COPY templates templates
+COPY static static
+COPY locale locale
+COPY manage.py ./
+RUN pip install . && \
+    DJANGO_DEBUG=0 DJANGO_SECRET_KEY=build-only DJANGO_ALLOWED_HOSTS=localhost python manage.py collectstatic --noinput
+USER gigacity
+EXPOSE 8000
+CMD ["gunicorn", "gigacity.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--timeout", "60", "--access-logfile", "-"]

@@ -1,0 +1,28 @@
+"""An absolute session lifetime since login, on top of Django's idle timeout (ASVS 7.3.2).
+
+Django already ends a user's other sessions when the password changes (the session auth hash), and
+SESSION_COOKIE_AGE with SESSION_SAVE_EVERY_REQUEST is the idle timeout; what it lacks is a cap on how
+long one login lasts however active it is.
+"""
+
+import time
+
+from django.conf import settings
+from django.contrib.auth import logout
+from django.contrib.auth.views import redirect_to_login
+
+LOGIN_TIME_KEY = "gigacity_login_time"
+
+
+class SessionLifetimeMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.user.is_authenticated:
+            started = request.session.setdefault(LOGIN_TIME_KEY, time.time())
+            if time.time() - started > settings.SESSION_ABSOLUTE_SECONDS:
+                logout(request)
+                if not request.path.startswith("/api/"):
+                    return redirect_to_login(request.get_full_path())
+        return self.get_response(request)
