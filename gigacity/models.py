@@ -1,0 +1,171 @@
+"""Who uses gigacity and where they belong: users with roles, provinces and cities.
+
+These are the foundation every app builds on; the scope rules (`visible_to`) live here so that a
+list, a detail page, an export and a dashboard all start from the same filter.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from .i18n import pick
+
+
+class Role(models.TextChoices):
+    CITY = "city", _("City official")  # fills in the survey form of one city
+    BUREAU = "bureau", _("Provincial bureau reviewer")  # reviews the cities of one province
+    MINISTRY = "ministry", _("Ministry staff")  # national view, decides, manages rounds
+    ADMIN = "admin", _("Administrator")  # Django admin: users, cities, rounds
+
+
+class Region(models.TextChoices):
+    # The three economic regions as MIIT's statistics count them (辽宁 is 东部; 吉林 and 黑龙江 are 中部).
+    EAST = "east", _("Eastern")
+    CENTRAL = "central", _("Central")
+    WEST = "west", _("Western")
+
+
+class ProvinceQuerySet(models.QuerySet):
+    def visible_to(self, user) -> ProvinceQuerySet:
+        if not user.is_authenticated or not user.is_active:
+            return self.none()
+        if user.has_national_scope:
+            return self
+        if user.role == Role.BUREAU:
+            return self.filter(code=user.province_id)
+        if user.role == Role.CITY and user.city_id:
+            return self.filter(cities__code=user.city_id)
+        return self.none()
+
+
+class Province(models.Model):
+    """A provincial-level division (省、自治区、直辖市) with its GB/T 2260 code, e.g. 370000 山东省."""
+
+    code = models.CharField(_("code"), max_length=6, primary_key=True)
+    name = models.CharField(_("name"), max_length=30, unique=True)
+    short_name = models.CharField(_("short name"), max_length=10, help_text=_("As on the map, e.g. 内蒙古"))
+    name_en = models.CharField(_("English name"), max_length=40)
+    region = models.CharField(_("region"), max_length=10, choices=Region.choices)
+
+    objects = ProvinceQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["code"]  # the standard province order of MIIT's tables follows the codes
+        verbose_name = _("province")
+        verbose_name_plural = _("provinces")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def display_name(self) -> str:
+        return pick(self.name, self.name_en)
+
+
+class CityKind(models.TextChoices):
+    PREFECTURE = "prefecture", _("Prefecture-level city or region")  # 地级市、地区、自治州、盟
+    MUNICIPALITY = "municipality", _("Municipality")  # 直辖市, evaluated as one unit
+    SPECIAL = "special", _("Other evaluated unit")  # not 地级: 雄安新区, 济源
+
+
+class CityQuerySet(models.QuerySet):
+    def visible_to(self, user) -> CityQuerySet:
+        if not user.is_authenticated or not user.is_active:
+            return self.none()
+        if user.has_national_scope:
+            return self
+        if user.role == Role.BUREAU and user.province_id:
+            return self.filter(province_id=user.province_id)
+        if user.role == Role.CITY and user.city_id:
+            return self.filter(code=user.city_id)
+        return self.none()
+
+
+class City(models.Model):
+    """A unit that can be evaluated: every prefecture-level unit, each municipality as one unit, and
+    units such as 雄安新区 (133100) and 济源 (419001) that are evaluated although not 地级市."""
+
+    code = models.CharField(_("code"), max_length=6, primary_key=True)
+    province = models.ForeignKey(Province, on_delete=models.PROTECT, related_name="cities", verbose_name=_("province"))
+    name = models.CharField(_("name"), max_length=40)
+    kind = models.CharField(_("kind"), max_length=20, choices=CityKind.choices, default=CityKind.PREFECTURE)
+
+    objects = CityQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("city")
+        verbose_name_plural = _("cities")
+        constraints = [models.UniqueConstraint(fields=["province", "name"], name="city_unique_name_in_province")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class GigacityUserManager(UserManager):
+    def create_superuser(self, username, email=None, password=None, **extra_fields):
+        extra_fields.setdefault("role", Role.ADMIN)
+        return super().create_superuser(username, email, password, **extra_fields)
+
+
+class User(AbstractUser):
+    """An account with exactly one role; city officials belong to a city, bureau reviewers to a
+    province. Ministry staff and administrators see the whole country."""
+
+    role = models.CharField(_("role"), max_length=10, choices=Role.choices, default=Role.CITY)
+    city = models.ForeignKey(
+        City,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="officials",
+        verbose_name=_("city"),
+    )
+    province = models.ForeignKey(
+        Province,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="reviewers",
+        verbose_name=_("province"),
+    )
+    full_name = models.CharField(_("full name"), max_length=50, blank=True)
+    phone = models.CharField(_("phone"), max_length=30, blank=True)
+
+    objects = GigacityUserManager()
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        constraints = [
+            models.CheckConstraint(
+                name="user_scope_matches_role",
+                condition=(
+                    Q(role=Role.CITY, city__isnull=False, province__isnull=True)
+                    | Q(role=Role.BUREAU, province__isnull=False, city__isnull=True)
+                    | Q(role__in=[Role.MINISTRY, Role.ADMIN], province__isnull=True, city__isnull=True)
+                ),
+                violation_error_message=_(
+                    "A city official needs a city, a bureau reviewer a province, "
+                    "and ministry staff or administrators neither."
+                ),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name or self.username
+
+    @property
+    def has_national_scope(self) -> bool:
+        return self.role in (Role.MINISTRY, Role.ADMIN) or self.is_superuser
+
+    @property
+    def scope_label(self) -> str:
+        if self.role == Role.CITY and self.city_id:
+            return str(self.city)
+        if self.role == Role.BUREAU and self.province_id:
+            return str(self.province)
+        return str(_("Nationwide"))

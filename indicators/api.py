@@ -1,0 +1,43 @@
+"""API of rounds and their thresholds."""
+
+from rest_framework import serializers, viewsets
+
+from .models import Round, RoundStatus
+
+
+class RoundSerializer(serializers.ModelSerializer):
+    thresholds = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Round
+        fields = [
+            "year",
+            "status",
+            "notice",
+            "opens_on",
+            "deadline",
+            "data_as_of",
+            "published_on",
+            "thresholds",
+            "threshold_version",
+            "thresholds_provisional",
+        ]
+
+    def get_thresholds(self, round_: Round) -> dict[str, str]:
+        return {t.indicator_id: str(t.value) for t in round_.thresholds.all()}
+
+
+class RoundViewSet(viewsets.ReadOnlyModelViewSet):
+    """Evaluation rounds by year, with their current thresholds. Rounds still being prepared are
+    visible to ministry staff only."""
+
+    serializer_class = RoundSerializer
+    queryset = Round.objects.prefetch_related("thresholds")
+    lookup_field = "year"
+    lookup_value_regex = r"\d{4}"
+
+    def get_queryset(self):
+        rounds = super().get_queryset()
+        if not getattr(self.request.user, "has_national_scope", False):
+            rounds = rounds.exclude(status=RoundStatus.DRAFT)
+        return rounds

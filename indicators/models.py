@@ -1,0 +1,243 @@
+"""The evaluation's yardsticks: the indicator catalogue, the yearly rounds with their thresholds (and
+the history of every change to them), national reference values, and the cities named Gigabit
+Cities. Nothing here knows about submissions or reviews."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from gigacity.i18n import pick
+from gigacity.models import City
+
+from .catalogue import Category, Kind
+from .rules import FlagSettings
+
+
+class Indicator(models.Model):
+    """One of the 7 quantitative indicators, or the application-case requirement (code
+    `applications`). The formulas are fixed in `indicators.catalogue`; this row makes them readable
+    in the admin and gives thresholds something to point at."""
+
+    code = models.CharField(_("code"), max_length=40, primary_key=True)
+    name_zh = models.CharField(_("Chinese name"), max_length=60)
+    name_en = models.CharField(_("English name"), max_length=80)
+    unit_zh = models.CharField(_("unit (Chinese)"), max_length=20)
+    unit_en = models.CharField(_("unit (English)"), max_length=30)
+    kind = models.CharField(_("kind"), max_length=10, choices=[(k.value, k.value) for k in Kind])
+    category = models.CharField(_("category"), max_length=20, choices=[(c.value, c.value) for c in Category])
+    formula_zh = models.CharField(_("formula (Chinese)"), max_length=200)
+    formula_en = models.CharField(_("formula (English)"), max_length=200)
+    inputs = models.JSONField(_("raw inputs"), default=list)
+    decimals = models.PositiveSmallIntegerField(_("decimals"), default=1)
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    class Meta:
+        ordering = ["order"]
+        verbose_name = _("indicator")
+        verbose_name_plural = _("indicators")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def name(self) -> str:
+        return pick(self.name_zh, self.name_en)
+
+    @property
+    def unit(self) -> str:
+        return pick(self.unit_zh, self.unit_en)
+
+    @property
+    def formula(self) -> str:
+        return pick(self.formula_zh, self.formula_en)
+
+
+class RoundStatus(models.TextChoices):
+    DRAFT = "draft", _("Being prepared")  # not yet visible to cities
+    OPEN = "open", _("Open")  # cities fill in and submit, bureaus review, the ministry decides
+    CLOSED = "closed", _("Closed")  # no more submissions; decisions may still be taken
+    PUBLISHED = "published", _("Published")  # the year's list is out; decisions are frozen
+
+
+class RoundQuerySet(models.QuerySet):
+    def current(self) -> Round | None:
+        """The open round; failing that, the latest round that is not being prepared."""
+        return (
+            self.filter(status=RoundStatus.OPEN).order_by("-year").first()
+            or self.exclude(status=RoundStatus.DRAFT).order_by("-year").first()
+        )
+
+
+class Round(models.Model):
+    """An evaluation round (年度): its dates, status and its own threshold set."""
+
+    year = models.PositiveSmallIntegerField(_("year"), unique=True)
+    status = models.CharField(_("status"), max_length=10, choices=RoundStatus.choices, default=RoundStatus.DRAFT)
+    notice = models.CharField(_("notice"), max_length=120, blank=True, help_text=_("e.g. 工信厅通信函〔2021〕172号"))
+    opens_on = models.DateField(_("opening date"), null=True, blank=True)
+    deadline = models.DateField(_("deadline"), null=True, blank=True)
+    data_as_of = models.DateField(_("data as of"), null=True, blank=True)
+    published_on = models.DateField(_("results published on"), null=True, blank=True)
+    thresholds_provisional = models.BooleanField(
+        _("thresholds provisional"),
+        default=False,
+        help_text=_("The thresholds come from public reports and are still to be confirmed by ministry staff."),
+    )
+    # Bumped by every threshold change; a score records the version it was computed against.
+    threshold_version = models.PositiveIntegerField(_("threshold version"), default=1)
+    borderline_margin = models.DecimalField(
+        _("borderline margin"),
+        max_digits=5,
+        decimal_places=3,
+        default=Decimal("0.03"),
+        help_text=_("A value that passes by less than this share of the threshold is flagged as borderline."),
+    )
+    jump_ratio = models.DecimalField(
+        _("jump ratio"),
+        max_digits=5,
+        decimal_places=3,
+        default=Decimal("0.5"),
+        help_text=_("A change against the city's previous round larger than this share is flagged."),
+    )
+    population_change_limit = models.DecimalField(
+        _("population change limit"),
+        max_digits=5,
+        decimal_places=3,
+        default=Decimal("0.1"),
+        help_text=_("A change of resident population larger than this share is flagged."),
+    )
+    outlier_z = models.DecimalField(
+        _("outlier cut-off"),
+        max_digits=4,
+        decimal_places=2,
+        default=Decimal("3.5"),
+        help_text=_("Robust z-score (median/MAD) above which a value is flagged as an outlier."),
+    )
+
+    objects = RoundQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-year"]
+        verbose_name = _("evaluation round")
+        verbose_name_plural = _("evaluation rounds")
+
+    def __str__(self) -> str:
+        return _("%(year)s round") % {"year": self.year}
+
+    @property
+    def flag_settings(self) -> FlagSettings:
+        return FlagSettings(
+            borderline_margin=self.borderline_margin,
+            jump_ratio=self.jump_ratio,
+            population_change_limit=self.population_change_limit,
+            outlier_z=self.outlier_z,
+        )
+
+    @property
+    def is_frozen(self) -> bool:
+        return self.status == RoundStatus.PUBLISHED
+
+    def days_to_deadline(self, today: datetime.date | None = None) -> int | None:
+        if self.deadline is None:
+            return None
+        return (self.deadline - (today or timezone.localdate())).days
+
+    def threshold_map(self) -> dict[str, Decimal]:
+        return {t.indicator_id: t.value for t in self.thresholds.all()}
+
+
+class Threshold(models.Model):
+    """The line an indicator must reach in one round (value ≥ threshold passes)."""
+
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="thresholds", verbose_name=_("round"))
+    indicator = models.ForeignKey(Indicator, on_delete=models.PROTECT, verbose_name=_("indicator"))
+    value = models.DecimalField(_("threshold"), max_digits=14, decimal_places=2)
+
+    class Meta:
+        ordering = ["round", "indicator__order"]
+        verbose_name = _("threshold")
+        verbose_name_plural = _("thresholds")
+        constraints = [
+            models.UniqueConstraint(fields=["round", "indicator"], name="threshold_unique_per_round"),
+            models.CheckConstraint(condition=models.Q(value__gte=0), name="threshold_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.round.year} {self.indicator_id} ≥ {self.value}"
+
+
+class ThresholdChange(models.Model):
+    """One change of one threshold: who, when, from what to what, and why. Never edited."""
+
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="threshold_changes")
+    indicator = models.ForeignKey(Indicator, on_delete=models.PROTECT)
+    old_value = models.DecimalField(max_digits=14, decimal_places=2, null=True)
+    new_value = models.DecimalField(max_digits=14, decimal_places=2)
+    version = models.PositiveIntegerField(help_text=_("The round's threshold version after this change."))
+    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True)
+    reason = models.CharField(_("reason"), max_length=500, blank=True)
+    changed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["changed_at", "pk"]
+        verbose_name = _("threshold change")
+        verbose_name_plural = _("threshold changes")
+
+    def __str__(self) -> str:
+        return f"{self.round.year} {self.indicator_id}: {self.old_value} → {self.new_value}"
+
+
+class ReferenceValue(models.Model):
+    """A national reference value of an indicator for a round (e.g. 2022: 15.7 base stations per
+    10 000 people nationally), shown beside the averages of the named cities."""
+
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="reference_values")
+    indicator = models.ForeignKey(Indicator, on_delete=models.PROTECT)
+    value = models.DecimalField(_("value"), max_digits=14, decimal_places=2)
+    source = models.CharField(_("source"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("national reference value")
+        verbose_name_plural = _("national reference values")
+        constraints = [models.UniqueConstraint(fields=["round", "indicator"], name="reference_unique_per_round")]
+
+    def __str__(self) -> str:
+        return f"{self.round.year} {self.indicator_id} = {self.value}"
+
+
+class DesignationQuerySet(models.QuerySet):
+    def visible_to(self, user) -> DesignationQuerySet:
+        # The list of Gigabit Cities is published; scope still follows the caller's cities so that
+        # a bureau's dashboard and exports show its own province only.
+        return self.filter(city__in=City.objects.visible_to(user))
+
+
+class Designation(models.Model):
+    """A city named a Gigabit City (千兆城市) in a round; the round's year is its batch."""
+
+    class Source(models.TextChoices):
+        PUBLISHED = "published", _("Published list")  # loaded from the published results
+        APPROVED = "approved", _("Approved in gigacity")  # a ministry approval in this system
+
+    city = models.ForeignKey(City, on_delete=models.PROTECT, related_name="designations", verbose_name=_("city"))
+    round = models.ForeignKey(Round, on_delete=models.PROTECT, related_name="designations", verbose_name=_("round"))
+    source = models.CharField(_("source"), max_length=12, choices=Source.choices)
+    designated_on = models.DateField(_("designated on"), null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = DesignationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["round__year", "city"]
+        verbose_name = _("Gigabit City designation")
+        verbose_name_plural = _("Gigabit City designations")
+        constraints = [models.UniqueConstraint(fields=["city", "round"], name="designation_unique_per_round")]
+
+    def __str__(self) -> str:
+        return f"{self.round.year} {self.city}"
