@@ -1,0 +1,142 @@
+"""Admin of rounds (thresholds change through the same service as the ministry's page, so history is
+kept and the round is re-scored), submissions (read-only: they change through the workflow only) and
+notifications."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from indicators.models import Round, Threshold
+from submissions.models import Case, Submission, SubmissionEvent
+
+from .models import Notification
+from .services import thresholds_update
+
+
+class ThresholdInline(admin.TabularInline):
+    model = Threshold
+    extra = 0
+    can_delete = False
+    fields = ("indicator", "value")
+    readonly_fields = ("indicator",)
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class RoundAdminForm(forms.ModelForm):
+    threshold_reason = forms.CharField(
+        label=gettext_lazy("Reason for changing thresholds"),
+        required=False,
+        max_length=500,
+        help_text=gettext_lazy("Kept in the threshold history. Changing a threshold re-scores the round."),
+    )
+
+    class Meta:
+        model = Round
+        fields = (
+            "year",
+            "status",
+            "notice",
+            "opens_on",
+            "deadline",
+            "data_as_of",
+            "published_on",
+            "thresholds_provisional",
+            "borderline_margin",
+            "jump_ratio",
+            "population_change_limit",
+            "outlier_z",
+        )
+
+
+@admin.register(Round)
+class RoundAdmin(admin.ModelAdmin):
+    form = RoundAdminForm
+    list_display = (
+        "year",
+        "status",
+        "opens_on",
+        "deadline",
+        "data_as_of",
+        "published_on",
+        "threshold_version",
+        "thresholds_provisional",
+    )
+    list_filter = ("status",)
+    inlines = [ThresholdInline]
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not Threshold:
+            return super().save_formset(request, form, formset, change)
+        values = {
+            f.instance.indicator_id: f.cleaned_data["value"]
+            for f in formset.forms
+            if f.has_changed() and f.cleaned_data
+        }
+        if values:
+            thresholds_update(
+                round_=form.instance,
+                values=values,
+                actor=request.user,
+                reason=form.cleaned_data.get("threshold_reason") or _("Changed in the admin"),
+            )
+        return None
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class CaseInline(ReadOnlyInline):
+    model = Case
+    fields = ("position", "title", "domain", "is_excellent")
+
+
+class EventInline(ReadOnlyInline):
+    model = SubmissionEvent
+    fields = ("created_at", "action", "from_status", "to_status", "actor", "actor_role", "reason")
+
+
+@admin.register(Submission)
+class SubmissionAdmin(admin.ModelAdmin):
+    list_display = (
+        "city",
+        "round",
+        "status",
+        "version",
+        "scoring_state",
+        "meets_all",
+        "flag_severity",
+        "updated_at",
+    )
+    list_filter = ("round", "status", "scoring_state", "city__province__region", "city__province")
+    search_fields = ("city__name", "city__code", "contact_name")
+    list_select_related = ("city", "round")
+    inlines = [CaseInline, EventInline]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "recipient", "kind", "city", "round", "read_at", "emailed_at")
+    list_filter = ("kind", "round")
+    search_fields = ("recipient__username", "city__name")

@@ -1,0 +1,39 @@
+"""What the base template needs on every page: the navigation of the user's role and the number of
+unread notifications."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext_lazy as _
+
+from gigacity.models import Role
+
+from .models import Notification
+
+NAV_BY_ROLE: dict[str, list[tuple[str, str]]] = {
+    Role.CITY: [("submissions:home", _("My survey forms"))],
+    Role.BUREAU: [("reviews:bureau_home", _("Review queue"))],
+    Role.MINISTRY: [("reviews:ministry_home", _("National overview"))],
+    Role.ADMIN: [("admin:index", _("Administration"))],
+}
+
+
+def navigation(request):
+    context = {"system_name": settings.GIGACITY_SYSTEM_NAME}
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return context
+    items = []
+    for url_name, label in NAV_BY_ROLE.get(user.role, []):
+        try:
+            url = reverse(url_name)
+        except NoReverseMatch:
+            continue
+        items.append({"url": url, "label": label, "active": request.path.startswith(url) and url != "/"})
+    context.update(
+        nav=items,
+        unread_count=Notification.objects.filter(recipient=user).unread().count(),
+        notifications_url=reverse("reviews:notifications"),
+    )
+    return context

@@ -1,0 +1,12 @@
+"""Workflow transitions are followed by notifications, in the same transaction."""
+
+from django.dispatch import receiver
+
+from submissions.workflow import transitioned
+
+from .notifications import notify_transition
+
+
+@receiver(transitioned, dispatch_uid="reviews.notify_transition")
+def on_transition(sender, submission, event, **kwargs):
+    notify_transition(submission, event)

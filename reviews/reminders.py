@@ -1,0 +1,65 @@
+"""Deadline reminders to cities that have not submitted: 7 days and 1 day before the deadline, each
+sent once (a unique row per city, round and reminder), even if the periodic task runs many times
+or missed a day."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from gigacity.models import City, Role
+from indicators.models import Round, RoundStatus
+from submissions.models import EDITABLE_STATES, Submission
+
+from .models import NotificationKind, Reminder
+from .notifications import city_officials, notify
+
+REMINDER_DAYS = (7, 1)
+
+
+def due_reminder(days_left: int) -> int | None:
+    """The reminder due with this many days left: the smallest one not below it (7 for 2..7 days
+    left, 1 for the last day and the deadline day itself)."""
+    if days_left < 0:
+        return None
+    candidates = [d for d in REMINDER_DAYS if d >= days_left]
+    return min(candidates) if candidates else None
+
+
+def send_deadline_reminders(today: datetime.date | None = None) -> int:
+    today = today or timezone.localdate()
+    sent = 0
+    for round_ in Round.objects.filter(status=RoundStatus.OPEN, deadline__isnull=False):
+        days = due_reminder((round_.deadline - today).days)
+        if days is None:
+            continue
+        done = Submission.objects.filter(round=round_).exclude(status__in=EDITABLE_STATES).values("city_id")
+        already = Reminder.objects.filter(round=round_, days_before=days).values("city_id")
+        cities = (
+            City.objects.filter(officials__role=Role.CITY, officials__is_active=True)
+            .exclude(pk__in=done)
+            .exclude(pk__in=already)
+            .distinct()
+        )
+        for city in cities:
+            try:
+                with transaction.atomic():
+                    Reminder.objects.create(city=city, round=round_, days_before=days)
+                    submission = Submission.objects.filter(city=city, round=round_).first()
+                    notify(
+                        city_officials(city.pk),
+                        kind=NotificationKind.REMINDER,
+                        city_id=city.pk,
+                        round_id=round_.pk,
+                        submission=submission,
+                        extra={
+                            "days": (round_.deadline - today).days,
+                            "deadline": round_.deadline.isoformat(),
+                        },
+                    )
+                    sent += 1
+            except IntegrityError:
+                continue  # another run sent this one a moment ago
+    return sent

@@ -1,0 +1,369 @@
+"""The reviewers' and the ministry's writes: returning, recommending, deciding, extensions, round
+management and thresholds. Each workflow step goes through `submissions.workflow.transition`, which
+locks the row, checks scope, role and state, and writes the event."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.http import Http404
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+
+from gigacity.errors import ApplicationError, Conflict, RoleNotAllowed
+from gigacity.models import City, Role, User
+from indicators.catalogue import CATALOGUE
+from indicators.models import Designation, ReferenceValue, Round, RoundStatus, Threshold, ThresholdChange
+from submissions.models import Action, Extension, FieldComment, Submission
+from submissions.scoring import request_round_rescoring, request_scoring
+from submissions.snapshots import DATA_FIELDS
+from submissions.workflow import transition
+
+COMMENT_LIMIT = 2000
+# Fields a reviewer may comment on besides the data fields: the cases as a whole and attachments.
+COMMENTABLE_EXTRA = ("cases", "attachments")
+
+
+def _clean_comments(submission: Submission, comments: Mapping[str, str] | None) -> dict[str, str]:
+    cleaned: dict[str, str] = {}
+    errors: dict[str, list[str]] = {}
+    case_ids = {str(pk) for pk in submission.cases.values_list("pk", flat=True)}
+    for field, message in (comments or {}).items():
+        message = (message or "").strip()
+        if not message:
+            continue
+        known = (
+            field in DATA_FIELDS
+            or field in COMMENTABLE_EXTRA
+            or (field.startswith("case:") and field.removeprefix("case:") in case_ids)
+        )
+        if not known:
+            errors[f"comments.{field}"] = [_("Unknown field")]
+        elif len(message) > COMMENT_LIMIT:
+            errors[f"comments.{field}"] = [_("At most %(n)s characters") % {"n": COMMENT_LIMIT}]
+        else:
+            cleaned[field] = message
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
+def submission_return(
+    *,
+    submission_id: int,
+    actor: User,
+    reason: str,
+    comments: Mapping[str, str] | None = None,
+    expected_version: int | None = None,
+    via_header: bool = False,
+) -> Submission:
+    """The bureau returns the form to the city with a reason and, optionally, a comment on individual
+    fields or cases; the city sees each comment next to what it concerns."""
+    checked: dict[str, str] = {}
+    details: dict = {"comments": 0}
+
+    def apply(submission: Submission) -> None:
+        checked.update(_clean_comments(submission, comments))
+        details["comments"] = len(checked)
+
+    with transaction.atomic():
+        submission, event = transition(
+            submission_id=submission_id,
+            action=Action.RETURN,
+            actor=actor,
+            reason=reason,
+            expected_version=expected_version,
+            via_header=via_header,
+            apply=apply,
+            details=details,
+        )
+        FieldComment.objects.bulk_create(
+            FieldComment(submission=submission, event=event, field=field, message=message)
+            for field, message in checked.items()
+        )
+    return submission
+
+
+def submission_recommend(
+    *,
+    submission_id: int,
+    actor: User,
+    excellent_case_ids: Iterable[int] = (),
+    note: str = "",
+    expected_version: int | None = None,
+    via_header: bool = False,
+) -> Submission:
+    """The bureau recommends the city to the ministry, naming the cases it recommends as excellent."""
+    chosen = {int(pk) for pk in excellent_case_ids}
+
+    def apply(submission: Submission) -> None:
+        case_ids = set(submission.cases.values_list("pk", flat=True))
+        if chosen - case_ids:
+            raise ValidationError({"excellent_cases": [_("Choose among this submission's own cases.")]})
+        submission.cases.update(is_excellent=False)
+        submission.cases.filter(pk__in=chosen).update(is_excellent=True)
+        submission.recommend_note = (note or "").strip()[:COMMENT_LIMIT]
+        request_scoring(submission)
+
+    submission, _event = transition(
+        submission_id=submission_id,
+        action=Action.RECOMMEND,
+        actor=actor,
+        reason=note,
+        expected_version=expected_version,
+        via_header=via_header,
+        apply=apply,
+        details={"excellent_cases": sorted(chosen)},
+    )
+    return submission
+
+
+def submission_approve(
+    *,
+    submission_id: int,
+    actor: User,
+    reason: str = "",
+    expected_version: int | None = None,
+    via_header: bool = False,
+) -> Submission:
+    """The ministry names the city a Gigabit City of the round's year."""
+    with transaction.atomic():
+        submission, _event = transition(
+            submission_id=submission_id,
+            action=Action.APPROVE,
+            actor=actor,
+            reason=reason,
+            expected_version=expected_version,
+            via_header=via_header,
+        )
+        Designation.objects.get_or_create(
+            city_id=submission.city_id,
+            round_id=submission.round_id,
+            defaults={"source": Designation.Source.APPROVED, "designated_on": timezone.localdate()},
+        )
+    return submission
+
+
+def submission_reject(
+    *,
+    submission_id: int,
+    actor: User,
+    reason: str,
+    expected_version: int | None = None,
+    via_header: bool = False,
+) -> Submission:
+    submission, _event = transition(
+        submission_id=submission_id,
+        action=Action.REJECT,
+        actor=actor,
+        reason=reason,
+        expected_version=expected_version,
+        via_header=via_header,
+    )
+    return submission
+
+
+def submission_send_back(
+    *,
+    submission_id: int,
+    actor: User,
+    reason: str,
+    expected_version: int | None = None,
+    via_header: bool = False,
+) -> Submission:
+    """The ministry sends the submission back to the bureau to look at again."""
+    submission, _event = transition(
+        submission_id=submission_id,
+        action=Action.SEND_BACK,
+        actor=actor,
+        reason=reason,
+        expected_version=expected_version,
+        via_header=via_header,
+    )
+    return submission
+
+
+@dataclass(frozen=True)
+class BulkOutcome:
+    submission_id: int
+    ok: bool
+    message: str
+
+
+def bulk_apply(submission_ids: Iterable[int], action) -> list[BulkOutcome]:
+    """Apply `action(submission_id)` to each submission on its own: every one is re-checked (scope,
+    role, state), and one refusal does not undo the others."""
+    outcomes = []
+    for submission_id in dict.fromkeys(int(pk) for pk in submission_ids):
+        try:
+            action(submission_id)
+        except Http404:
+            outcomes.append(BulkOutcome(submission_id, False, _("Not found, or not yours to see.")))
+        except ValidationError as exc:
+            outcomes.append(BulkOutcome(submission_id, False, " ".join(exc.messages)))
+        except ApplicationError as exc:
+            outcomes.append(BulkOutcome(submission_id, False, exc.message))
+        else:
+            outcomes.append(BulkOutcome(submission_id, True, ""))
+    return outcomes
+
+
+# ------------------------------------------------------------------------------------------------
+# Extensions
+# ------------------------------------------------------------------------------------------------
+def extension_grant(*, city: City, round_: Round, until: datetime.date, reason: str, actor: User) -> Extension:
+    """The bureau lets one city submit after the deadline, until a date, for a reason."""
+    if actor.role != Role.BUREAU:
+        raise RoleNotAllowed(_("Only the provincial bureau can grant an extension."))
+    if not City.objects.visible_to(actor).filter(pk=city.pk).exists():
+        raise Http404
+    reason = (reason or "").strip()
+    errors: dict[str, list[str]] = {}
+    if not reason:
+        errors["reason"] = [_("Please give a reason.")]
+    if round_.status != RoundStatus.OPEN:
+        raise Conflict(_("The %(year)s round is not open.") % {"year": round_.year})
+    if round_.deadline and until <= round_.deadline:
+        errors["until"] = [
+            _("Must be after the round's deadline (%(date)s).") % {"date": date_format(round_.deadline, "Y-m-d")}
+        ]
+    elif until < timezone.localdate():
+        errors["until"] = [_("Must not be in the past.")]
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        extension = Extension.objects.create(city=city, round=round_, until=until, reason=reason, granted_by=actor)
+        from .notifications import notify_extension
+
+        notify_extension(extension)
+    return extension
+
+
+# ------------------------------------------------------------------------------------------------
+# Rounds and thresholds (ministry)
+# ------------------------------------------------------------------------------------------------
+def _ensure_ministry(actor: User) -> None:
+    if actor.role not in (Role.MINISTRY, Role.ADMIN):
+        raise RoleNotAllowed(_("Only ministry staff can manage rounds."))
+
+
+def thresholds_update(*, round_: Round, values: Mapping[str, object], reason: str, actor: User) -> int:
+    """Change some of a round's thresholds, keep the history, and score the round's submissions again
+    in the background. Returns the number of thresholds that changed."""
+    _ensure_ministry(actor)
+    if round_.is_frozen:
+        raise Conflict(
+            _("The %(year)s round is published; its thresholds can no longer change.") % {"year": round_.year}
+        )
+    known = {spec.code for spec in CATALOGUE}
+    cleaned: dict[str, Decimal] = {}
+    errors: dict[str, list[str]] = {}
+    for code, raw in values.items():
+        if code not in known:
+            errors[code] = [_("Unknown indicator")]
+            continue
+        try:
+            value = Decimal(str(raw).strip().replace(",", ""))
+        except (InvalidOperation, ValueError):
+            errors[code] = [_("Enter a number")]
+            continue
+        if not value.is_finite() or value < 0 or value >= Decimal("1e12"):
+            errors[code] = [_("Enter a number, 0 or more")]
+        else:
+            cleaned[code] = value.quantize(Decimal("0.01"))
+    if not (reason or "").strip():
+        errors["reason"] = [_("Please give a reason.")]
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        round_ = Round.objects.select_for_update().get(pk=round_.pk)
+        current = {t.indicator_id: t for t in round_.thresholds.all()}
+        changed = {code: v for code, v in cleaned.items() if code not in current or current[code].value != v}
+        if not changed:
+            return 0
+        round_.threshold_version += 1
+        round_.save(update_fields=["threshold_version"])
+        for code, value in changed.items():
+            old = current[code].value if code in current else None
+            Threshold.objects.update_or_create(round=round_, indicator_id=code, defaults={"value": value})
+            ThresholdChange.objects.create(
+                round=round_,
+                indicator_id=code,
+                old_value=old,
+                new_value=value,
+                version=round_.threshold_version,
+                changed_by=actor,
+                reason=reason.strip(),
+            )
+        request_round_rescoring(round_id=round_.pk)
+    return len(changed)
+
+
+ROUND_STATUS_FLOW = {
+    RoundStatus.DRAFT: (RoundStatus.OPEN,),
+    RoundStatus.OPEN: (RoundStatus.CLOSED,),
+    RoundStatus.CLOSED: (RoundStatus.OPEN, RoundStatus.PUBLISHED),
+    RoundStatus.PUBLISHED: (),
+}
+
+
+def round_set_status(*, round_: Round, status: str, actor: User) -> Round:
+    """Open, close (or reopen) a round, or publish the year's list, after which its decisions are
+    frozen."""
+    _ensure_ministry(actor)
+    with transaction.atomic():
+        round_ = Round.objects.select_for_update().get(pk=round_.pk)
+        if status not in ROUND_STATUS_FLOW[RoundStatus(round_.status)]:
+            raise Conflict(
+                _("A round that is “%(from)s” cannot become “%(to)s”.")
+                % {"from": RoundStatus(round_.status).label, "to": RoundStatus(status).label}
+            )
+        round_.status = status
+        if status == RoundStatus.PUBLISHED:
+            round_.published_on = timezone.localdate()
+        round_.save(update_fields=["status", "published_on"])
+    return round_
+
+
+def round_update(*, round_: Round, actor: User, **fields) -> Round:
+    """Edit a round's dates, notice and flag settings."""
+    _ensure_ministry(actor)
+    allowed = {
+        "notice",
+        "opens_on",
+        "deadline",
+        "data_as_of",
+        "borderline_margin",
+        "jump_ratio",
+        "population_change_limit",
+        "outlier_z",
+    }
+    unknown = set(fields) - allowed
+    if unknown:
+        raise ValidationError({name: [_("Unknown field")] for name in unknown})
+    with transaction.atomic():
+        round_ = Round.objects.select_for_update().get(pk=round_.pk)
+        for name, value in fields.items():
+            setattr(round_, name, value)
+        round_.full_clean()
+        round_.save()
+    return round_
+
+
+def reference_value_set(
+    *, round_: Round, indicator_code: str, value: Decimal | None, actor: User, source: str = ""
+) -> None:
+    """Set (or clear, with None) the national reference value of an indicator for a round."""
+    _ensure_ministry(actor)
+    if value is None:
+        ReferenceValue.objects.filter(round=round_, indicator_id=indicator_code).delete()
+    else:
+        ReferenceValue.objects.update_or_create(
+            round=round_, indicator_id=indicator_code, defaults={"value": value, "source": source}
+        )

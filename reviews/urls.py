@@ -1,0 +1,13 @@
+from django.urls import path
+
+from . import views
+
+app_name = "reviews"
+
+urlpatterns = [
+    path("bureau/", views.bureau_home, name="bureau_home"),
+    path("ministry/", views.ministry_home, name="ministry_home"),
+    path("notifications/", views.notifications, name="notifications"),
+    path("notifications/<int:pk>/", views.notification_open, name="notification_open"),
+    path("notifications/read-all/", views.notifications_read_all, name="notifications_read_all"),
+]

@@ -1,0 +1,430 @@
+"""A city's survey form (千兆城市总结评估调查表) for one round, everything that happens to it, and its
+scores. The rules that compute and judge the numbers live in `indicators.rules`; the writes live in
+`submissions.services` and `submissions.workflow`."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import PurePosixPath
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from gigacity.i18n import pick
+from gigacity.models import City, Role
+from indicators.catalogue import (
+    CASE_DOMAINS,
+    INDICATOR_CODES,
+    INPUT_NAMES,
+    KEY_SITE_FIELDS,
+)
+from indicators.models import Round
+
+
+class Status(models.TextChoices):
+    DRAFT = "draft", _("Draft")  # the city is filling it in; nobody else acts on it yet
+    SUBMITTED = "submitted", _("Submitted")  # waiting for the provincial bureau's check
+    RETURNED = "returned", _("Returned")  # the bureau sent it back to the city with comments
+    RECOMMENDED = "recommended", _("Recommended")  # the bureau recommends it to the ministry
+    SENT_BACK = "sent_back", _("Sent back to bureau")  # the ministry asks the bureau to look again
+    APPROVED = "approved", _("Approved")  # named a Gigabit City of the round's year
+    REJECTED = "rejected", _("Rejected")  # not named this round
+
+
+# The city may change the data only in these states (the bureau may, on its behalf, too).
+EDITABLE_STATES = (Status.DRAFT, Status.RETURNED)
+# Waiting for somebody's decision, and finished.
+FINAL_STATES = (Status.APPROVED, Status.REJECTED)
+
+
+class ScoringState(models.TextChoices):
+    IDLE = "idle", _("Not requested")  # drafts are not scored
+    PENDING = "pending", _("Pending")  # requested; the worker will pick it up (the sweep makes sure)
+    SCORED = "scored", _("Scored")
+    FAILED = "failed", _("Failed")  # could not be scored; the reason is kept
+
+
+class SubmissionQuerySet(models.QuerySet):
+    def visible_to(self, user) -> SubmissionQuerySet:
+        """Every submission the user may see: a city official its own city's, a bureau its
+        province's, ministry staff and administrators all."""
+        if not user.is_authenticated or not user.is_active:
+            return self.none()
+        if user.has_national_scope:
+            return self
+        if user.role == Role.BUREAU and user.province_id:
+            return self.filter(city__province_id=user.province_id)
+        if user.role == Role.CITY and user.city_id:
+            return self.filter(city_id=user.city_id)
+        return self.none()
+
+
+def _input_field(name: str) -> models.PositiveBigIntegerField:
+    return models.PositiveBigIntegerField(name, null=True, blank=True)
+
+
+class Submission(models.Model):
+    """One city's survey form in one round: raw inputs, computed indicators, practices, contact,
+    its place in the workflow and the state of its scoring."""
+
+    city = models.ForeignKey(City, on_delete=models.PROTECT, related_name="submissions", verbose_name=_("city"))
+    round = models.ForeignKey(Round, on_delete=models.PROTECT, related_name="submissions", verbose_name=_("round"))
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.DRAFT)
+    # Optimistic lock: every write bumps it; a save based on an older version is refused.
+    version = models.PositiveIntegerField(_("version"), default=1)
+
+    # 基本情况
+    data_as_of = models.DateField(_("data as of"), null=True, blank=True)
+    contact_name = models.CharField(_("contact person"), max_length=50, blank=True)
+    contact_phone = models.CharField(_("contact phone"), max_length=30, blank=True)
+    contact_email = models.EmailField(_("contact e-mail"), blank=True)
+
+    # Raw inputs (public names of PRODUCT.md); the indicators are computed from them.
+    gigabit_capable_households = _input_field("gigabit_capable_households")
+    urban_households = _input_field("urban_households")
+    pon_10g_ports = _input_field("pon_10g_ports")
+    pon_ports_total = _input_field("pon_ports_total")
+    key_sites_5g_covered = _input_field("key_sites_5g_covered")
+    key_sites_total = _input_field("key_sites_total")
+    bs5g_count = _input_field("bs5g_count")
+    resident_population = _input_field("resident_population")
+    users_500m_plus = _input_field("users_500m_plus")
+    broadband_users_total = _input_field("broadband_users_total")
+    users_1000m = _input_field("users_1000m")
+    users_5g = _input_field("users_5g")
+    mobile_users_total = _input_field("mobile_users_total")
+
+    # Key sites per category; when filled in, key_sites_total/key_sites_5g_covered are their sums.
+    ks_hospital_total = _input_field("ks_hospital_total")
+    ks_hospital_covered = _input_field("ks_hospital_covered")
+    ks_university_total = _input_field("ks_university_total")
+    ks_university_covered = _input_field("ks_university_covered")
+    ks_tourism_total = _input_field("ks_tourism_total")
+    ks_tourism_covered = _input_field("ks_tourism_covered")
+    ks_railway_total = _input_field("ks_railway_total")
+    ks_railway_covered = _input_field("ks_railway_covered")
+    ks_airport_total = _input_field("ks_airport_total")
+    ks_airport_covered = _input_field("ks_airport_covered")
+    ks_road_total = _input_field("ks_road_total")
+    ks_road_covered = _input_field("ks_road_covered")
+
+    # 典型做法 and 支持政策
+    practice_network = models.TextField(_("practices in network building"), blank=True)
+    practice_users = models.TextField(_("practices in user adoption"), blank=True)
+    practice_applications = models.TextField(_("practices in applications"), blank=True)
+    support_policies = models.TextField(_("local support policies"), blank=True)
+
+    # Computed by the server on every save (the server's value is the truth); kept as columns so
+    # that dashboards aggregate in the database.
+    value_fiber_gigabit_coverage = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    value_pon_10g_share = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    value_key_sites_5g_reach = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    value_bs5g_per_10k = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    value_users_500m_share = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    value_users_1000m = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    value_users_5g_share = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    cases_count = models.PositiveSmallIntegerField(default=0)
+
+    recommend_note = models.TextField(_("recommendation note"), blank=True)
+
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
+
+    # Scoring (reliability.md §4.3): the row is the truth, the broker only wakes the worker.
+    scoring_state = models.CharField(max_length=10, choices=ScoringState.choices, default=ScoringState.IDLE)
+    scoring_attempts = models.PositiveSmallIntegerField(default=0)
+    scoring_requested_at = models.DateTimeField(null=True, blank=True)
+    scoring_touched_at = models.DateTimeField(null=True, blank=True)
+    scoring_error = models.CharField(max_length=500, blank=True)
+    # The latest score, copied here so that queues sort and filter without a join.
+    meets_all = models.BooleanField(null=True, blank=True)
+    missed_count = models.PositiveSmallIntegerField(null=True, blank=True)
+    flag_severity = models.PositiveSmallIntegerField(default=0)  # 0 none, 1 info, 2 warning, 3 critical
+    flags_count = models.PositiveSmallIntegerField(default=0)
+
+    objects = SubmissionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["round", "city"]
+        verbose_name = _("submission")
+        verbose_name_plural = _("submissions")
+        constraints = [
+            models.UniqueConstraint(fields=["city", "round"], name="submission_unique_per_city_round"),
+            models.CheckConstraint(condition=Q(status__in=Status.values), name="submission_status_valid"),
+        ]
+        indexes = [
+            models.Index(fields=["round", "status"]),
+            models.Index(fields=["scoring_state", "scoring_touched_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.city} {self.round.year}"
+
+    @property
+    def inputs(self) -> dict[str, int | None]:
+        return {name: getattr(self, name) for name in INPUT_NAMES}
+
+    @property
+    def key_site_counts(self) -> dict[str, int | None]:
+        return {name: getattr(self, name) for name in KEY_SITE_FIELDS}
+
+    @property
+    def indicator_values(self) -> dict:
+        return {code: getattr(self, f"value_{code}") for code in INDICATOR_CODES}
+
+    @property
+    def is_editable(self) -> bool:
+        return self.status in EDITABLE_STATES and not self.round.is_frozen
+
+
+class CaseDomain(models.TextChoices):
+    CONSUMER = "consumer", _("Information consumption")  # 信息消费
+    INDUSTRY = "industry", _("Vertical industries")  # 垂直行业
+    LIVELIHOOD = "livelihood", _("Public services and livelihood")  # 社会民生
+    GOVERNMENT = "government", _("Digital government")  # 数字政府
+    OTHER = "other", _("Other")  # 其他
+
+
+assert [d[0] for d in CASE_DOMAINS] == CaseDomain.values, "one list of case domains"
+
+
+class Case(models.Model):
+    """A "双千兆" collaborative application case (应用创新); at least 5 are needed to submit."""
+
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="cases")
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    # Blank is allowed while the form is a draft; submitting requires both.
+    title = models.CharField(_("title"), max_length=200, blank=True)
+    domain = models.CharField(_("domain"), max_length=20, choices=CaseDomain.choices, blank=True)
+    description = models.TextField(_("description"), blank=True)
+    pain_points = models.TextField(_("difficulties, pain points or bottlenecks solved"), blank=True)
+    replicability = models.TextField(_("why it can be replicated"), blank=True)
+    partners = models.CharField(_("partners"), max_length=500, blank=True)
+    # Set by the bureau when it recommends the submission: recommended as an excellent case (优秀案例).
+    is_excellent = models.BooleanField(_("recommended as excellent"), default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["submission", "position", "pk"]
+        verbose_name = _("application case")
+        verbose_name_plural = _("application cases")
+
+    def __str__(self) -> str:
+        return self.title
+
+
+def attachment_path(instance: Attachment, filename: str) -> str:
+    # The name on disk is generated; the user's file name is only metadata (ASVS 5.3.2).
+    suffix = PurePosixPath(filename).suffix.lower()[:10]
+    return f"attachments/{instance.submission_id}/{uuid.uuid4().hex}{suffix}"
+
+
+class Attachment(models.Model):
+    """Evidence attached to a case (or to the submission): stored privately, downloaded only through
+    a view that checks the caller's scope."""
+
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="attachments")
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, null=True, blank=True, related_name="attachments")
+    file = models.FileField(upload_to=attachment_path, max_length=200)
+    original_name = models.CharField(_("file name"), max_length=255)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["uploaded_at", "pk"]
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+
+    def __str__(self) -> str:
+        return self.original_name
+
+
+class AppendOnly(models.Model):
+    """A record of history: written once, never changed or deleted through the application."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not self._state.adding:
+            raise PermissionDenied("history records cannot be changed")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionDenied("history records cannot be deleted")
+
+
+class Action(models.TextChoices):
+    SUBMIT = "submit", _("Submit")
+    RETURN = "return", _("Return to city")
+    RECOMMEND = "recommend", _("Recommend")
+    APPROVE = "approve", _("Approve")
+    REJECT = "reject", _("Reject")
+    SEND_BACK = "send-back", _("Send back to bureau")
+
+
+class SubmissionEvent(AppendOnly):
+    """One step of the workflow: who (in which role), from which state to which, why, and when, with
+    a snapshot of the data at that moment (the bureau's diff since a return compares snapshots)."""
+
+    submission = models.ForeignKey(Submission, on_delete=models.PROTECT, related_name="events")
+    action = models.CharField(max_length=12, choices=Action.choices)
+    from_status = models.CharField(max_length=12, choices=Status.choices)
+    to_status = models.CharField(max_length=12, choices=Status.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    actor_role = models.CharField(max_length=10, choices=Role.choices)
+    reason = models.TextField(blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    snapshot = models.JSONField(default=dict, blank=True)
+    version = models.PositiveIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        verbose_name = _("workflow event")
+        verbose_name_plural = _("workflow events")
+
+    def __str__(self) -> str:
+        return f"{self.submission} {self.from_status} → {self.to_status}"
+
+
+class ChangeSource(models.TextChoices):
+    FORM = "form", _("Web form")
+    API = "api", _("API")
+    EXCEL = "excel", _("City Excel template")
+    PROVINCE_EXCEL = "province_excel", _("Province workbook")
+    SYSTEM = "system", _("System")
+
+
+class DataChange(AppendOnly):
+    """One save of the data: every field that changed with its value before and after."""
+
+    submission = models.ForeignKey(Submission, on_delete=models.PROTECT, related_name="data_changes")
+    version = models.PositiveIntegerField(help_text=_("The submission's version after this change."))
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    actor_role = models.CharField(max_length=10, choices=Role.choices)
+    source = models.CharField(max_length=20, choices=ChangeSource.choices)
+    # {field: [before, after]}; cases appear as "cases[<id>].title" and "cases[<id>]" for added/removed.
+    changes = models.JSONField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        verbose_name = _("data change")
+        verbose_name_plural = _("data changes")
+
+    def __str__(self) -> str:
+        return f"{self.submission} v{self.version}"
+
+    @property
+    def on_behalf(self) -> bool:
+        """Made by the bureau for the city (代填)."""
+        return self.actor_role == Role.BUREAU
+
+
+class FieldComment(AppendOnly):
+    """A reviewer's comment on one field or one case, given with a return; the city sees it next to
+    the field it concerns. `field` is an input or form field name, or "case:<id>"."""
+
+    submission = models.ForeignKey(Submission, on_delete=models.PROTECT, related_name="field_comments")
+    event = models.ForeignKey(SubmissionEvent, on_delete=models.PROTECT, related_name="field_comments")
+    field = models.CharField(max_length=60)
+    message = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        verbose_name = _("field comment")
+        verbose_name_plural = _("field comments")
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message[:40]}"
+
+
+class Extension(AppendOnly):
+    """A later deadline the bureau granted one city for one round; the latest one applies."""
+
+    city = models.ForeignKey(City, on_delete=models.PROTECT, related_name="extensions")
+    round = models.ForeignKey(Round, on_delete=models.PROTECT, related_name="extensions")
+    until = models.DateField(_("extended until"))
+    reason = models.TextField(_("reason"))
+    granted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        verbose_name = _("deadline extension")
+        verbose_name_plural = _("deadline extensions")
+
+    def __str__(self) -> str:
+        return f"{self.city} {self.round.year} → {self.until}"
+
+
+class Score(models.Model):
+    """The result of scoring one version of a submission against one version of its round's
+    thresholds. Exactly one per (submission, version, threshold version): a re-score under new
+    thresholds is a new row, never an overwrite."""
+
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="scores")
+    version = models.PositiveIntegerField()
+    threshold_version = models.PositiveIntegerField()
+    results = models.JSONField()  # [{code, value, threshold, passed, margin, margin_relative}]
+    cases_count = models.PositiveSmallIntegerField()
+    case_domains = models.JSONField(default=list)
+    meets_all = models.BooleanField()
+    missed = models.PositiveSmallIntegerField()
+    max_severity = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        get_latest_by = "created_at"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["submission", "version", "threshold_version"], name="score_once_per_version"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.submission} v{self.version}/t{self.threshold_version}"
+
+
+class Flag(models.Model):
+    """Something a reviewer should look at, raised by scoring."""
+
+    class Severity(models.IntegerChoices):
+        INFO = 1, _("Info")
+        WARNING = 2, _("Warning")
+        CRITICAL = 3, _("Critical")
+
+    score = models.ForeignKey(Score, on_delete=models.CASCADE, related_name="flags")
+    code = models.CharField(max_length=40)
+    severity = models.PositiveSmallIntegerField(choices=Severity.choices)
+    indicator = models.CharField(max_length=40, blank=True)
+    message_zh = models.CharField(max_length=500)
+    message_en = models.CharField(max_length=500)
+
+    class Meta:
+        ordering = ["-severity", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.code} ({self.severity})"
+
+    @property
+    def message(self) -> str:
+        return pick(self.message_zh, self.message_en)
+
+    @property
+    def severity_label(self) -> str:
+        return self.Severity(self.severity).name.lower()

@@ -1,0 +1,243 @@
+"""Scoring submissions in the background, reliably (reliability.md §4.3).
+
+The database row is the truth and the broker only wakes the worker:
+- a request marks the row `pending` inside the caller's transaction and publishes after commit; if
+  the broker is down the publish fails fast and the sweep publishes again later;
+- the task counts the attempt in its own transaction *before* working (so a worker killed mid-task
+  still uses up an attempt and a poison submission ends `failed`), then locks the row, re-checks the
+  state and writes exactly one score per (submission version, threshold version);
+- the sweep re-publishes rows that have been pending for longer than a lease, claiming them with
+  SKIP LOCKED so that two sweeps running at once never publish the same row twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from indicators.catalogue import INDICATOR_CODES
+from indicators.rules import Previous, ScoringError, score
+
+from .models import FINAL_STATES, Flag, Score, ScoringState, Status, Submission
+
+logger = logging.getLogger(__name__)
+
+# Submissions whose data is complete and which another city's outlier check may compare against.
+SCORED_STATES = (Status.SUBMITTED, Status.RECOMMENDED, Status.SENT_BACK, *FINAL_STATES)
+
+
+def request_scoring(submission: Submission) -> None:
+    """Mark the (locked) submission for scoring; the caller saves it. Published after commit."""
+    now = timezone.now()
+    submission.scoring_state = ScoringState.PENDING
+    submission.scoring_attempts = 0
+    submission.scoring_error = ""
+    submission.scoring_requested_at = now
+    submission.scoring_touched_at = now
+    submission_id = submission.pk
+    transaction.on_commit(lambda: publish(submission_id), robust=True)
+
+
+def request_round_rescoring(*, round_id: int) -> int:
+    """After the round's thresholds changed: every submission that has been scored before is scored
+    again against the new thresholds. Returns how many were requested."""
+    now = timezone.now()
+    ids = list(Submission.objects.filter(round_id=round_id, status__in=SCORED_STATES).values_list("pk", flat=True))
+    Submission.objects.filter(pk__in=ids).update(
+        scoring_state=ScoringState.PENDING,
+        scoring_attempts=0,
+        scoring_error="",
+        scoring_requested_at=now,
+        scoring_touched_at=now,
+    )
+    transaction.on_commit(lambda: publish_many(ids), robust=True)
+    return len(ids)
+
+
+def publish(submission_id: int) -> bool:
+    """Wake a worker for one submission. Never raises: when the broker is down, the row stays
+    pending and the sweep publishes it again."""
+    from .tasks import score_submission
+
+    try:
+        score_submission.apply_async((submission_id,), retry=False)
+    except Exception:  # a broker error of any kind must not fail the request that committed
+        logger.warning("could not publish scoring of submission %s; the sweep will retry", submission_id, exc_info=True)
+        return False
+    return True
+
+
+def publish_many(ids: Iterable[int]) -> None:
+    for submission_id in ids:
+        if not publish(submission_id):
+            break  # the broker is down: the sweep will publish the rest
+
+
+def _claim(submission_id: int) -> bool:
+    """Count one attempt, committed before any work, so that it survives a crash."""
+    with transaction.atomic():
+        claimed = Submission.objects.filter(pk=submission_id, scoring_state=ScoringState.PENDING).update(
+            scoring_attempts=F("scoring_attempts") + 1, scoring_touched_at=timezone.now()
+        )
+    return bool(claimed)
+
+
+def previous_round_data(submission: Submission) -> Previous | None:
+    """The same city's data in the latest earlier round in which it submitted."""
+    previous = (
+        Submission.objects.filter(
+            city_id=submission.city_id, round__year__lt=submission.round.year, status__in=SCORED_STATES
+        )
+        .select_related("round")
+        .order_by("-round__year")
+        .first()
+    )
+    if previous is None:
+        return None
+    return Previous(year=previous.round.year, inputs=previous.inputs, values=previous.indicator_values)
+
+
+def peer_values(submission: Submission) -> dict[str, list[Decimal]]:
+    """The indicator values of the round's other submitted cities, in one query."""
+    columns = [f"value_{code}" for code in INDICATOR_CODES]
+    rows = (
+        Submission.objects.filter(round_id=submission.round_id, status__in=SCORED_STATES)
+        .exclude(pk=submission.pk)
+        .values_list(*columns)
+    )
+    peers: dict[str, list[Decimal]] = {code: [] for code in INDICATOR_CODES}
+    for row in rows:
+        for code, value in zip(INDICATOR_CODES, row, strict=True):
+            if value is not None:
+                peers[code].append(value)
+    return peers
+
+
+def compute_score(submission: Submission):
+    from .services import late_days
+
+    round_ = submission.round
+    return score(
+        inputs=submission.inputs,
+        case_domains=[case.domain for case in submission.cases.all()],
+        thresholds=round_.threshold_map(),
+        settings=round_.flag_settings,
+        previous=previous_round_data(submission),
+        peers=peer_values(submission),
+        late_days=late_days(submission),
+    )
+
+
+def submission_score(*, submission_id: int) -> str:
+    """Score one pending submission; safe to run any number of times. Returns the resulting state
+    (or 'skipped' when there was nothing to do)."""
+    if not _claim(submission_id):
+        return "skipped"
+    with transaction.atomic():
+        submission = Submission.objects.select_for_update(of=("self",)).select_related("round").get(pk=submission_id)
+        if submission.scoring_state != ScoringState.PENDING:
+            return "skipped"
+        if submission.scoring_attempts > settings.GIGACITY_SCORING_MAX_ATTEMPTS:
+            return _fail(submission, f"gave up after {settings.GIGACITY_SCORING_MAX_ATTEMPTS} attempts")
+        threshold_version = submission.round.threshold_version
+        existing = Score.objects.filter(
+            submission=submission, version=submission.version, threshold_version=threshold_version
+        ).first()
+        if existing is None:
+            try:
+                result = compute_score(submission)
+            except ScoringError as exc:
+                return _fail(submission, str(exc))
+            existing = Score.objects.create(
+                submission=submission,
+                version=submission.version,
+                threshold_version=threshold_version,
+                results=[
+                    {
+                        "code": r.code,
+                        "value": _str(r.value),
+                        "threshold": _str(r.threshold),
+                        "passed": r.passed,
+                        "margin": _str(r.margin),
+                        "margin_relative": _str(r.margin_relative),
+                    }
+                    for r in result.results
+                ],
+                cases_count=result.cases_count,
+                case_domains=result.case_domains,
+                meets_all=result.meets_all,
+                missed=result.missed,
+                max_severity=result.max_severity,
+            )
+            Flag.objects.bulk_create(
+                Flag(
+                    score=existing,
+                    code=f.code,
+                    severity=int(f.severity),
+                    indicator=f.indicator or "",
+                    message_zh=f.message_zh,
+                    message_en=f.message_en,
+                )
+                for f in result.flags
+            )
+        submission.scoring_state = ScoringState.SCORED
+        submission.scoring_error = ""
+        submission.meets_all = existing.meets_all
+        submission.missed_count = existing.missed
+        submission.flag_severity = existing.max_severity
+        submission.flags_count = existing.flags.count()
+        submission.save(
+            update_fields=[
+                "scoring_state",
+                "scoring_error",
+                "meets_all",
+                "missed_count",
+                "flag_severity",
+                "flags_count",
+            ]
+        )
+    return ScoringState.SCORED
+
+
+def _fail(submission: Submission, reason: str) -> str:
+    logger.error("scoring of submission %s failed: %s", submission.pk, reason)
+    submission.scoring_state = ScoringState.FAILED
+    submission.scoring_error = reason[:500]
+    submission.save(update_fields=["scoring_state", "scoring_error"])
+    return ScoringState.FAILED
+
+
+def mark_failed(*, submission_id: int, reason: str) -> None:
+    """Called when the task has used up its retries on transient errors."""
+    with transaction.atomic():
+        submission = Submission.objects.select_for_update(of=("self",)).filter(pk=submission_id).first()
+        if submission is not None and submission.scoring_state == ScoringState.PENDING:
+            _fail(submission, reason)
+
+
+def sweep_stale_scoring(*, lease: timedelta | None = None, limit: int = 500) -> list[int]:
+    """Publish again every submission pending for longer than the lease. Rows are claimed with SKIP
+    LOCKED and their lease renewed in the same transaction, so concurrent sweeps never overlap."""
+    lease = lease if lease is not None else timedelta(seconds=settings.GIGACITY_SCORING_LEASE_SECONDS)
+    cutoff = timezone.now() - lease
+    with transaction.atomic():
+        ids = list(
+            Submission.objects.select_for_update(skip_locked=True)
+            .filter(scoring_state=ScoringState.PENDING, scoring_touched_at__lt=cutoff)
+            .order_by("scoring_touched_at")
+            .values_list("pk", flat=True)[:limit]
+        )
+        Submission.objects.filter(pk__in=ids).update(scoring_touched_at=timezone.now())
+    publish_many(ids)
+    return ids
+
+
+def _str(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)

@@ -1,0 +1,95 @@
+"""Reads of submissions, always starting from `visible_to(user)`."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from django.db.models import Prefetch, QuerySet
+
+from gigacity.models import City, User
+from indicators.catalogue import INDICATORS
+from indicators.models import Round
+
+from .models import Case, DataChange, Score, Status, Submission, SubmissionEvent
+from .scoring import SCORED_STATES
+
+
+def submission_detail(*, user: User, pk: int) -> Submission:
+    """One submission with everything its page shows; DoesNotExist when outside the user's scope."""
+    return (
+        Submission.objects.visible_to(user)
+        .select_related("city__province", "round", "updated_by")
+        .prefetch_related(
+            Prefetch("cases", queryset=Case.objects.prefetch_related("attachments")),
+            "attachments",
+            "round__thresholds",
+        )
+        .get(pk=pk)
+    )
+
+
+def latest_score(submission: Submission) -> Score | None:
+    return submission.scores.prefetch_related("flags").order_by("-created_at", "-pk").first()
+
+
+def previous_submission(submission: Submission) -> Submission | None:
+    """The same city's submission in the latest earlier round in which it submitted."""
+    return (
+        Submission.objects.filter(
+            city_id=submission.city_id, round__year__lt=submission.round.year, status__in=SCORED_STATES
+        )
+        .select_related("round")
+        .order_by("-round__year")
+        .first()
+    )
+
+
+def submission_history(submission: Submission) -> list[SubmissionEvent | DataChange]:
+    """Workflow events and data changes together, oldest first."""
+    events = list(submission.events.select_related("actor"))
+    changes = list(submission.data_changes.select_related("actor"))
+    return sorted([*events, *changes], key=lambda item: (item.created_at, item.pk))
+
+
+@dataclass
+class CityRow:
+    city: City
+    submission: Submission | None
+
+    @property
+    def status(self) -> str:
+        return self.submission.status if self.submission else "not_started"
+
+
+def city_rows(*, user: User, round_: Round, cities: QuerySet[City] | None = None) -> list[CityRow]:
+    """Each city in the user's scope with its submission for the round (or None), in two queries."""
+    cities = (cities if cities is not None else City.objects.visible_to(user)).select_related("province")
+    submissions = {
+        s.city_id: s for s in Submission.objects.visible_to(user).filter(round=round_).select_related("updated_by")
+    }
+    return [CityRow(city, submissions.get(city.pk)) for city in cities]
+
+
+def status_counts(rows: list[CityRow]) -> dict[str, int]:
+    counts = Counter(row.status for row in rows)
+    return {key: counts.get(key, 0) for key in ["not_started", *Status.values]}
+
+
+def indicator_rows(submission: Submission, previous: Submission | None = None) -> list[dict]:
+    """Per indicator: the value, the round's threshold, whether it passes, and last round's value."""
+    thresholds = {t.indicator_id: t.value for t in submission.round.thresholds.all()}
+    rows = []
+    for spec in INDICATORS:
+        value = getattr(submission, f"value_{spec.code}")
+        threshold = thresholds.get(spec.code)
+        rows.append(
+            {
+                "spec": spec,
+                "value": value,
+                "threshold": threshold,
+                "passed": None if value is None or threshold is None else value >= threshold,
+                "previous": getattr(previous, f"value_{spec.code}") if previous else None,
+            }
+        )
+    return rows

@@ -1,0 +1,396 @@
+"""Every write to a submission's data goes through these functions: the form, the Excel import, the
+API, the admin and the demo seed all call them, so the rules never fork."""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
+from django.http import Http404
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+
+from gigacity.errors import ApplicationError, Conflict, RoleNotAllowed
+from gigacity.i18n import pick
+from gigacity.models import City, Role, User
+from indicators.catalogue import MIN_CASES
+from indicators.models import Round, RoundStatus
+from indicators.rules import compute_indicators, input_problems, key_site_sums
+
+from .inputs import clean_data
+from .models import (
+    EDITABLE_STATES,
+    Action,
+    Attachment,
+    Case,
+    CaseDomain,
+    ChangeSource,
+    DataChange,
+    Extension,
+    Status,
+    Submission,
+)
+from .scoring import request_scoring
+from .snapshots import CASE_FIELDS, diff, snapshot
+from .workflow import check_version, lock_submission, transition
+
+CASE_TEXT_LIMITS = {
+    "title": 200,
+    "partners": 500,
+    "description": 20_000,
+    "pain_points": 20_000,
+    "replicability": 20_000,
+}
+MAX_CASES = 50
+REQUIRED_CASE_FIELDS = ("title", "domain", "description", "pain_points", "replicability")
+REQUIRED_PRACTICES = ("practice_network", "practice_users", "practice_applications")
+REQUIRED_BASIC = ("data_as_of", "contact_name", "contact_phone", "contact_email")
+
+
+# ------------------------------------------------------------------------------------------------
+# Who may edit what
+# ------------------------------------------------------------------------------------------------
+def editable_cities(user: User):
+    """The cities whose forms the user may fill in: a city official its own, a bureau (on the city's
+    behalf) its province's. Ministry staff review, they do not fill in."""
+    if user.role in (Role.CITY, Role.BUREAU):
+        return City.objects.visible_to(user)
+    return City.objects.none()
+
+
+def ensure_editable(submission: Submission, actor: User) -> None:
+    if actor.role not in (Role.CITY, Role.BUREAU):
+        raise RoleNotAllowed(_("Only the city, or its provincial bureau on its behalf, can change the form."))
+    if submission.round.status != RoundStatus.OPEN:
+        raise Conflict(
+            _("The %(year)s round is not open; the form can no longer be changed.") % {"year": submission.round.year}
+        )
+    if submission.status not in EDITABLE_STATES:
+        raise Conflict(
+            _("The form is “%(status)s” and cannot be changed now. It can be changed again if the bureau returns it.")
+            % {"status": Status(submission.status).label}
+        )
+
+
+def submission_get_or_create(*, city: City, round_: Round, actor: User) -> Submission:
+    """The city's form for the round, created as an empty draft the first time it is opened."""
+    if not editable_cities(actor).filter(pk=city.pk).exists():
+        raise Http404
+    submission = Submission.objects.filter(city=city, round=round_).first()
+    if submission is not None:
+        return submission
+    if round_.status != RoundStatus.OPEN:
+        raise Conflict(_("The %(year)s round is not open.") % {"year": round_.year})
+    try:
+        with transaction.atomic():
+            return Submission.objects.create(city=city, round=round_, updated_by=actor)
+    except IntegrityError:
+        # Two tabs opened the form at the same moment; the other one created it.
+        return Submission.objects.get(city=city, round=round_)
+
+
+# ------------------------------------------------------------------------------------------------
+# Editing the data
+# ------------------------------------------------------------------------------------------------
+def _apply_cases(submission: Submission, items: Sequence[Mapping[str, Any]], errors: dict[str, list[str]]) -> None:
+    """Make the submission's cases equal `items` (in that order): an item with an `id` updates that
+    case, one without creates a case, and a case missing from the list is removed. Blank new items
+    (a row added and never filled) are ignored."""
+    existing = {case.pk: case for case in submission.cases.all()}
+    kept: list[Case] = []
+    if len(items) > MAX_CASES:
+        errors["cases"] = [_("At most %(n)s cases") % {"n": MAX_CASES}]
+        return
+    for index, item in enumerate(items):
+        values = {name: ("" if item.get(name) is None else str(item.get(name)).strip()) for name in CASE_FIELDS}
+        unknown = set(item) - {*CASE_FIELDS, "id"}
+        if unknown:
+            errors[f"cases[{index}]"] = [_("Unknown field: %(names)s") % {"names": ", ".join(sorted(unknown))}]
+            continue
+        case_id = item.get("id")
+        if case_id in (None, "") and not any(values.values()):
+            continue
+        for name, limit in CASE_TEXT_LIMITS.items():
+            if len(values[name]) > limit:
+                errors.setdefault(f"cases[{index}].{name}", []).append(_("At most %(n)s characters") % {"n": limit})
+        if values["domain"] and values["domain"] not in CaseDomain.values:
+            errors.setdefault(f"cases[{index}].domain", []).append(_("Choose one of the listed domains"))
+        if case_id not in (None, ""):
+            try:
+                case = existing.pop(int(case_id))
+            except (KeyError, TypeError, ValueError):
+                errors.setdefault(f"cases[{index}]", []).append(_("This case does not belong to the form"))
+                continue
+        else:
+            case = Case(submission=submission)
+        for name, value in values.items():
+            setattr(case, name, value)
+        case.position = len(kept)
+        kept.append(case)
+    if errors:
+        return
+    removed = list(existing.values())
+    for case in removed:
+        files = [a.file.name for a in case.attachments.all()]
+        case.delete()
+        transaction.on_commit(lambda files=files: _delete_files(files))
+    for case in kept:
+        case.save()
+
+
+def _delete_files(names: Sequence[str]) -> None:
+    from django.core.files.storage import default_storage
+
+    for name in names:
+        default_storage.delete(name)
+
+
+def recompute(submission: Submission) -> None:
+    """Derive everything the server computes from what was entered: key-site sums, the indicators
+    and the number of cases. The server's values are the truth."""
+    covered, total = key_site_sums(submission.key_site_counts)
+    if total is not None:
+        submission.key_sites_5g_covered, submission.key_sites_total = covered, total
+    for code, value in compute_indicators(submission.inputs).items():
+        setattr(submission, f"value_{code}", value)
+    submission.cases_count = submission.cases.count()
+
+
+def submission_update(
+    *,
+    submission_id: int,
+    actor: User,
+    data: Mapping[str, Any],
+    cases: Sequence[Mapping[str, Any]] | None = None,
+    expected_version: int,
+    via_header: bool = False,
+    source: str = ChangeSource.FORM,
+) -> Submission:
+    """Save a draft: any subset of the fields, complete or not, and optionally the whole list of cases.
+    Refused with every problem by field when anything is wrong (nothing is saved then), or with a
+    conflict when somebody saved a newer version first."""
+    with transaction.atomic():
+        submission = lock_submission(submission_id=submission_id, actor=actor)
+        ensure_editable(submission, actor)
+        check_version(submission, expected_version, via_header=via_header)
+        before = snapshot(submission)
+
+        cleaned, errors = clean_data(data)
+        for name, value in cleaned.items():
+            setattr(submission, name, value)
+        _check_key_site_sums(submission, cleaned, errors)
+        if cases is not None and not errors:
+            _apply_cases(submission, cases, errors)
+        if errors:
+            raise ValidationError(errors)
+
+        recompute(submission)
+        changes = diff(before, snapshot(submission))
+        if not changes:
+            return submission
+        submission.version += 1
+        submission.updated_at = timezone.now()
+        submission.updated_by = actor
+        submission.save()
+        DataChange.objects.create(
+            submission=submission,
+            version=submission.version,
+            actor=actor,
+            actor_role=actor.role,
+            source=source,
+            changes=changes,
+        )
+    return submission
+
+
+def _check_key_site_sums(submission: Submission, cleaned: Mapping[str, Any], errors: dict[str, list[str]]) -> None:
+    covered, total = key_site_sums(submission.key_site_counts)
+    if total is None:
+        return
+    for name, expected in (("key_sites_total", total), ("key_sites_5g_covered", covered)):
+        given = cleaned.get(name)
+        if given is not None and given != expected:
+            errors.setdefault(name, []).append(
+                _("Does not match the sum of the key-site categories (%(sum)s)") % {"sum": f"{expected:,}"}
+            )
+
+
+# ------------------------------------------------------------------------------------------------
+# Submitting
+# ------------------------------------------------------------------------------------------------
+def submit_problems(submission: Submission) -> dict[str, list[str]]:
+    """Everything that must be fixed before the form can be submitted, by field."""
+    problems: dict[str, list[str]] = {}
+    for name in REQUIRED_BASIC:
+        if getattr(submission, name) in (None, ""):
+            problems.setdefault(name, []).append(_("Required"))
+    for problem in input_problems(submission.inputs, require_all=True):
+        problems.setdefault(problem.field, []).append(pick(problem.message_zh, problem.message_en))
+    for name in REQUIRED_PRACTICES:
+        if not getattr(submission, name).strip():
+            problems.setdefault(name, []).append(_("Required"))
+    cases = list(submission.cases.all())
+    for index, case in enumerate(cases):
+        for name in REQUIRED_CASE_FIELDS:
+            if not getattr(case, name):
+                problems.setdefault(f"cases[{index}].{name}", []).append(_("Required"))
+    if len(cases) < MIN_CASES:
+        problems.setdefault("cases", []).append(
+            _("At least %(min)s application cases are needed; there are %(n)s.") % {"min": MIN_CASES, "n": len(cases)}
+        )
+    return problems
+
+
+def effective_deadline(city: City, round_: Round) -> datetime.date | None:
+    """The round's deadline, or the city's latest extension when it is later."""
+    extension = Extension.objects.filter(city=city, round=round_).order_by("-created_at", "-pk").first()
+    if extension and (round_.deadline is None or extension.until > round_.deadline):
+        return extension.until
+    return round_.deadline
+
+
+def submission_submit(
+    *, submission_id: int, actor: User, expected_version: int | None = None, via_header: bool = False
+) -> Submission:
+    """The city submits its form to the provincial bureau. Only when complete and valid, while the
+    round is open and before the deadline (or the city's extension)."""
+
+    def apply(submission: Submission) -> None:
+        round_ = submission.round
+        if round_.status != RoundStatus.OPEN:
+            raise Conflict(_("The %(year)s round is not open for submissions.") % {"year": round_.year})
+        today = timezone.localdate()
+        deadline = effective_deadline(submission.city, round_)
+        if deadline is not None and today > deadline:
+            raise Conflict(
+                _("The deadline (%(date)s) has passed. Ask your provincial bureau for an extension.")
+                % {"date": date_format(deadline, "Y-m-d")}
+            )
+        problems = submit_problems(submission)
+        if problems:
+            raise ValidationError(problems)
+        submission.submitted_at = timezone.now()
+        request_scoring(submission)
+
+    submission, _event = transition(
+        submission_id=submission_id,
+        action=Action.SUBMIT,
+        actor=actor,
+        expected_version=expected_version,
+        via_header=via_header,
+        apply=apply,
+    )
+    return submission
+
+
+def late_days(submission: Submission) -> int:
+    """Days after the round's deadline the submission came in (0 when on time)."""
+    if not submission.submitted_at or not submission.round.deadline:
+        return 0
+    return max(0, (timezone.localdate(submission.submitted_at) - submission.round.deadline).days)
+
+
+# ------------------------------------------------------------------------------------------------
+# Attachments
+# ------------------------------------------------------------------------------------------------
+# Evidence files people attach: documents and pictures, recognised by their content, not their name.
+ATTACHMENT_TYPES = {
+    ".pdf": ("application/pdf", (b"%PDF-",)),
+    ".png": ("image/png", (b"\x89PNG\r\n\x1a\n",)),
+    ".jpg": ("image/jpeg", (b"\xff\xd8\xff",)),
+    ".jpeg": ("image/jpeg", (b"\xff\xd8\xff",)),
+    ".docx": ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", (b"PK\x03\x04",)),
+    ".xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", (b"PK\x03\x04",)),
+    ".pptx": ("application/vnd.openxmlformats-officedocument.presentationml.presentation", (b"PK\x03\x04",)),
+}
+MAX_ATTACHMENTS = 60
+
+
+def attachment_add(*, submission_id: int, case_id: int | None, upload: UploadedFile, actor: User) -> Attachment:
+    name = (upload.name or "").replace("\\", "/").rsplit("/", 1)[-1][:255] or "file"
+    suffix = ("." + name.rsplit(".", 1)[-1].lower()) if "." in name else ""
+    if suffix not in ATTACHMENT_TYPES:
+        raise ApplicationError(_("Only PDF, Word, Excel, PowerPoint, PNG and JPEG files can be attached."))
+    if upload.size > settings.GIGACITY_MAX_ATTACHMENT_BYTES:
+        raise ApplicationError(
+            _("The file is larger than %(mb)s MB.") % {"mb": settings.GIGACITY_MAX_ATTACHMENT_BYTES // (1024 * 1024)}
+        )
+    content_type, magics = ATTACHMENT_TYPES[suffix]
+    upload.seek(0)
+    head = upload.read(16)
+    upload.seek(0)
+    if not head.startswith(magics):
+        raise ApplicationError(_("The file's content does not match its extension %(ext)s.") % {"ext": suffix})
+    digest = hashlib.sha256()
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    upload.seek(0)
+    stored: list[str] = []
+    try:
+        with transaction.atomic():
+            submission = lock_submission(submission_id=submission_id, actor=actor)
+            ensure_editable(submission, actor)
+            case = None
+            if case_id is not None:
+                case = submission.cases.filter(pk=case_id).first()
+                if case is None:
+                    raise Http404
+            if submission.attachments.count() >= MAX_ATTACHMENTS:
+                raise ApplicationError(_("At most %(n)s attachments per form.") % {"n": MAX_ATTACHMENTS})
+            attachment = Attachment(
+                submission=submission,
+                case=case,
+                original_name=name,
+                content_type=content_type,
+                size=upload.size,
+                sha256=digest.hexdigest(),
+                uploaded_by=actor,
+            )
+            attachment.file.save(name, upload, save=False)
+            stored.append(attachment.file.name)
+            attachment.save()
+            DataChange.objects.create(
+                submission=submission,
+                version=submission.version,
+                actor=actor,
+                actor_role=actor.role,
+                source=ChangeSource.FORM,
+                changes={f"attachments[{attachment.pk}]": [None, name]},
+            )
+    except Exception:
+        # The row was rolled back: the file written for it must not stay behind.
+        _delete_files(stored)
+        raise
+    return attachment
+
+
+def attachment_delete(*, attachment_id: int, actor: User) -> None:
+    with transaction.atomic():
+        attachment = (
+            Attachment.objects.filter(submission__in=Submission.objects.visible_to(actor))
+            .select_related("submission")
+            .filter(pk=attachment_id)
+            .first()
+        )
+        if attachment is None:
+            raise Http404
+        submission = lock_submission(submission_id=attachment.submission_id, actor=actor)
+        ensure_editable(submission, actor)
+        name, file_name = attachment.original_name, attachment.file.name
+        attachment.delete()
+        DataChange.objects.create(
+            submission=submission,
+            version=submission.version,
+            actor=actor,
+            actor_role=actor.role,
+            source=ChangeSource.FORM,
+            changes={f"attachments[{attachment_id}]": [name, None]},
+        )
+        transaction.on_commit(lambda: _delete_files([file_name]))

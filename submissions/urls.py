@@ -1,0 +1,11 @@
+from django.urls import path
+
+from . import views
+
+app_name = "submissions"
+
+urlpatterns = [
+    path("city/", views.city_home, name="home"),
+    path("submissions/<int:pk>/", views.submission_detail, name="detail"),
+    path("attachments/<int:pk>/", views.attachment_download, name="attachment"),
+]
