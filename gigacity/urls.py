@@ -1,0 +1,40 @@
+"""The site's URLs: pages of each app, the JSON API under /api/v1/, the schema and the admin."""
+
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from django.views.i18n import set_language
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from rest_framework.routers import SimpleRouter
+
+from indicators.api import RoundViewSet
+
+from . import views
+from .viewsets import CityViewSet, TokenLoginView
+
+router = SimpleRouter()
+router.register("rounds", RoundViewSet, basename="round")
+router.register("cities", CityViewSet, basename="city")
+
+api_v1 = [
+    path("auth/token/", TokenLoginView.as_view(), name="token"),
+    path("", include(router.urls)),
+]
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("login/", views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("i18n/setlang/", set_language, name="set_language"),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include((api_v1, "api"))),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
+    path("", include("submissions.urls")),
+    path("", include("reviews.urls")),
+]
+
+admin.site.site_header = settings.GIGACITY_SYSTEM_NAME
+admin.site.site_title = settings.GIGACITY_SYSTEM_NAME

@@ -1,0 +1,80 @@
+"""API views of the foundation: token login and the cities the caller may see."""
+
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.utils.translation import gettext as _
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status, viewsets
+from rest_framework.authtoken.models import Token
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from .models import City
+from .serializers import CitySerializer
+
+
+class CityFilter(filters.FilterSet):
+    province = filters.CharFilter(field_name="province_id")
+    name = filters.CharFilter(lookup_expr="icontains")
+
+    class Meta:
+        model = City
+        fields = ["province", "kind", "name"]
+
+
+class CityViewSet(viewsets.ReadOnlyModelViewSet):
+    """Cities (prefecture-level units) in the caller's scope, by 6-digit administrative code."""
+
+    serializer_class = CitySerializer
+    queryset = City.objects.select_related("province")
+    filterset_class = CityFilter
+    lookup_field = "code"
+    lookup_value_regex = r"\d{6}"
+
+    def get_queryset(self):
+        return super().get_queryset().visible_to(self.request.user)
+
+
+class LoginThrottle(ScopedRateThrottle):
+    scope_attr = "throttle_scope"
+
+
+@extend_schema(
+    request=inline_serializer(
+        "TokenRequest", {"username": serializers.CharField(), "password": serializers.CharField()}
+    ),
+    responses={200: inline_serializer("TokenResponse", {"token": serializers.CharField()})},
+    summary="Exchange a username and password for an API token",
+)
+class TokenLoginView(APIView):
+    """POST username and password, get {"token": ...}. Guarded by the same lockout as the login page
+    (django-axes sees this authenticate() call)."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+    throttle_classes = [LoginThrottle]
+    throttle_scope = "login"
+
+    class Input(serializers.Serializer):
+        username = serializers.CharField(max_length=150)
+        password = serializers.CharField(max_length=256, trim_whitespace=False)
+
+    def post(self, request):
+        data = self.Input(data=request.data)
+        data.is_valid(raise_exception=True)
+        # django-axes sees this call; once locked out, its middleware answers 429 (gigacity.views.lockout).
+        user = authenticate(request._request, **data.validated_data)
+        if user is None or not user.is_active:
+            return Response(
+                {"detail": _("Wrong username or password."), "code": "authentication_failed"},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        token, _created = Token.objects.get_or_create(user=user)
+        return Response({"token": token.key})
+
+
+def lockout_minutes() -> int:
+    return int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
