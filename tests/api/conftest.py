@@ -1,0 +1,55 @@
+"""The world every permission-matrix row runs in: one account per role and city A's objects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from rest_framework.test import APIClient
+
+from gigacity.models import City, User
+from indicators.models import Round
+from tests.conftest import PASSWORD
+
+
+@dataclass
+class World:
+    users: dict[str, User]
+    round: Round
+    city_a: City
+    password: str = PASSWORD
+    submission_a: object = None
+
+    @property
+    def user_name_for_token(self) -> str:
+        return self.users["city"].username
+
+
+@pytest.fixture
+def world(
+    open_round,
+    city_user,
+    city_user_same_province,
+    city_user_other_province,
+    bureau_user,
+    bureau_user_other_province,
+    ministry_user,
+    admin_user,
+) -> World:
+    users = {
+        "city": city_user,
+        "city_same_province": city_user_same_province,
+        "city_other_province": city_user_other_province,
+        "bureau": bureau_user,
+        "bureau_other_province": bureau_user_other_province,
+        "ministry": ministry_user,
+        "admin": admin_user,
+    }
+    return World(users=users, round=open_round, city_a=city_user.city)
+
+
+def client_for(world: World, role: str) -> APIClient:
+    client = APIClient()
+    if role != "anonymous":
+        client.force_authenticate(world.users[role])
+    return client

@@ -1,0 +1,75 @@
+"""The permission matrix: for every API route and method, what each role gets.
+
+Every endpoint joins by adding rows to ROWS; test_permission_matrix fails when a route under
+/api/v1/ has no row. Each row is run once per role on a fresh database, against objects of city A
+(青岛, 山东): `city` is A's official, `city_same_province` another 山东 city's, `city_other_province`
+a 江苏 city's; `bureau` is 山东's bureau, `bureau_other_province` 江苏's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+ROLES = (
+    "anonymous",
+    "city",
+    "city_same_province",
+    "city_other_province",
+    "bureau",
+    "bureau_other_province",
+    "ministry",
+    "admin",
+)
+
+
+def expect(default: int, **overrides: int) -> dict[str, int]:
+    """Every role gets `default`, except anonymous callers (401) and the roles named."""
+    statuses = {role: default for role in ROLES}
+    statuses["anonymous"] = 401
+    statuses.update(overrides)
+    return statuses
+
+
+def scoped(ok: int = 200, *, outside: int = 404, **overrides: int) -> dict[str, int]:
+    """An object of city A: its city, its province's bureau and the ministry see it; others get 404."""
+    return expect(
+        ok,
+        city_same_province=outside,
+        city_other_province=outside,
+        bureau_other_province=outside,
+        **overrides,
+    )
+
+
+@dataclass(frozen=True)
+class Row:
+    route: str  # URL name, e.g. "api:round-detail"
+    method: str  # get, post, patch, put, delete
+    expected: Mapping[str, int]  # role → status code
+    args: Callable[[Any], list] = lambda world: []
+    body: Callable[[Any], Any] | None = None
+    headers: Callable[[Any], dict[str, str]] = lambda world: {}
+    format: str = "json"
+    # Puts the world into the state the row needs (e.g. a submitted form), once per role run.
+    setup: Callable[[Any], None] | None = None
+    note: str = field(default="", compare=False)
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.route, self.method)
+
+
+ROWS: list[Row] = [
+    Row(
+        "api:token",
+        "post",
+        expect(200, anonymous=200),
+        body=lambda w: {"username": w.user_name_for_token, "password": w.password},
+    ),
+    Row("api:round-list", "get", expect(200)),
+    Row("api:round-detail", "get", expect(200), args=lambda w: [w.round.year]),
+    Row("api:city-list", "get", expect(200)),
+    Row("api:city-detail", "get", scoped(), args=lambda w: [w.city_a.code]),
+]

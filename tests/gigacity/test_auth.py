@@ -1,0 +1,147 @@
+"""Logging in and out, the lockout against password guessing, token login, session lifetime."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from axes.models import AccessAttempt
+from django.urls import reverse
+
+from gigacity.middleware import LOGIN_TIME_KEY
+from tests.conftest import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+LOGIN = "/login/"
+
+
+def attempt(client, username, password, ip="10.0.0.1"):
+    return client.post(LOGIN, {"username": username, "password": password}, REMOTE_ADDR=ip)
+
+
+def test_the_login_page_is_in_chinese_by_default(client):
+    response = client.get(LOGIN)
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert 'lang="zh-CN"' in body
+    assert "千兆城市" in body and "登录" in body
+
+
+def test_anonymous_users_see_only_the_login_page(client, reference):
+    for url in ("/", "/city/", "/bureau/", "/ministry/", "/notifications/"):
+        response = client.get(url)
+        assert response.status_code == 302 and response["Location"].startswith(LOGIN), url
+
+
+@pytest.mark.parametrize(
+    ("fixture", "home"),
+    [
+        ("city_user", "/city/"),
+        ("bureau_user", "/bureau/"),
+        ("ministry_user", "/ministry/"),
+        ("admin_user", "/admin/"),
+    ],
+)
+def test_each_role_lands_on_its_own_home_page(client, request, fixture, home):
+    user = request.getfixturevalue(fixture)
+    response = attempt(client, user.username, PASSWORD)
+    assert response.status_code == 302
+    assert client.get(response["Location"])["Location"] == home
+
+
+def test_a_wrong_password_gets_one_message_that_does_not_say_which_part_was_wrong(client, city_user):
+    wrong_password = attempt(client, city_user.username, "nope").content.decode()
+    wrong_user = attempt(client, "nobody", PASSWORD).content.decode()
+    message = "用户名或密码不正确"
+    assert message in wrong_password and message in wrong_user
+
+
+def test_repeated_guessing_locks_the_account_on_that_address_for_the_cool_off(client, city_user, settings):
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        attempt(client, city_user.username, "wrong")
+
+    locked = attempt(client, city_user.username, PASSWORD)
+
+    assert locked.status_code == 429
+    assert "15 分钟" in locked.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+def test_a_colleague_behind_the_same_address_can_still_log_in(client, city_user, city_user_same_province, settings):
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        attempt(client, city_user.username, "wrong")
+
+    response = attempt(client, city_user_same_province.username, PASSWORD)
+
+    assert response.status_code == 302
+
+
+def test_the_lock_ends_after_the_cool_off(client, city_user, settings):
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        attempt(client, city_user.username, "wrong")
+    assert attempt(client, city_user.username, PASSWORD).status_code == 429
+
+    # Move the failures back beyond the cool-off period instead of waiting for it.
+    AccessAttempt.objects.update(attempt_time=AccessAttempt.objects.first().attempt_time - settings.AXES_COOLOFF_TIME)
+
+    assert attempt(client, city_user.username, PASSWORD).status_code == 302
+
+
+def test_logout_ends_the_session(client, city_user):
+    client.force_login(city_user)
+    response = client.post(reverse("logout"))
+    assert response.status_code == 302
+    assert client.get("/city/").status_code == 302
+
+
+def test_a_session_ends_after_its_absolute_lifetime_however_active(client, city_user, settings):
+    client.force_login(city_user)
+    session = client.session
+    session[LOGIN_TIME_KEY] = time.time() - settings.SESSION_ABSOLUTE_SECONDS - 1
+    session.save()
+
+    response = client.get("/city/")
+
+    assert response.status_code == 302 and response["Location"].startswith(LOGIN)
+
+
+def test_an_api_token_is_issued_for_a_username_and_password(client, city_user):
+    response = client.post(
+        "/api/v1/auth/token/",
+        {"username": city_user.username, "password": PASSWORD},
+        content_type="application/json",
+    )
+    assert response.status_code == 200
+    token = response.json()["token"]
+
+    rounds = client.get("/api/v1/cities/", HTTP_AUTHORIZATION=f"Token {token}")
+    assert rounds.status_code == 200
+    assert [c["code"] for c in rounds.json()["results"]] == ["370200"]
+
+
+def test_api_token_login_refuses_wrong_passwords_and_locks_out_like_the_page(client, city_user, settings):
+    def token(password):
+        return client.post(
+            "/api/v1/auth/token/",
+            {"username": city_user.username, "password": password},
+            content_type="application/json",
+            REMOTE_ADDR="10.0.0.9",
+        )
+
+    wrong = token("wrong")
+    assert wrong.status_code == 400
+    assert wrong.json()["detail"] == "用户名或密码不正确。"
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        token("wrong")
+
+    locked = token(PASSWORD)
+
+    assert locked.status_code == 429
+    assert locked.json()["code"] == "locked_out"
+
+
+def test_api_token_login_explains_missing_fields(client):
+    response = client.post("/api/v1/auth/token/", {"username": ""}, content_type="application/json")
+    assert response.status_code == 400
+    assert set(response.json()["errors"]) == {"username", "password"}
