@@ -9,6 +9,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.routers import SimpleRouter
 
 from indicators.api import RoundViewSet
+from submissions.api import AttachmentViewSet, SubmissionViewSet
 
 from . import views
 from .viewsets import CityViewSet, TokenLoginView
@@ -16,6 +17,8 @@ from .viewsets import CityViewSet, TokenLoginView
 router = SimpleRouter()
 router.register("rounds", RoundViewSet, basename="round")
 router.register("cities", CityViewSet, basename="city")
+router.register("submissions", SubmissionViewSet, basename="submission")
+router.register("attachments", AttachmentViewSet, basename="attachment")
 
 api_v1 = [
     path("auth/token/", TokenLoginView.as_view(), name="token"),

@@ -81,6 +81,8 @@ def ensure_editable(submission: Submission, actor: User) -> None:
 
 def submission_get_or_create(*, city: City, round_: Round, actor: User) -> Submission:
     """The city's form for the round, created as an empty draft the first time it is opened."""
+    if actor.role not in (Role.CITY, Role.BUREAU):
+        raise RoleNotAllowed(_("Only the city, or its provincial bureau on its behalf, can change the form."))
     if not editable_cities(actor).filter(pk=city.pk).exists():
         raise Http404
     submission = Submission.objects.filter(city=city, round=round_).first()

@@ -24,6 +24,26 @@ class World:
     def user_name_for_token(self) -> str:
         return self.users["city"].username
 
+    def pdf(self):
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        return SimpleUploadedFile("证明材料.pdf", b"%PDF-1.4 evidence", content_type="application/pdf")
+
+    def attachment(self):
+        from submissions.services import attachment_add
+
+        return attachment_add(
+            submission_id=self.submission().pk, case_id=None, upload=self.pdf(), actor=self.users["city"]
+        )
+
+    def submission(self, state: str = "draft", **kwargs):
+        """City A's submission, walked to `state` (created once per test)."""
+        from tests.factories import make_submission
+
+        if self.submission_a is None:
+            self.submission_a = make_submission(self.city_a, self.round, state, **kwargs)
+        return self.submission_a
+
 
 @pytest.fixture
 def world(
