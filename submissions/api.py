@@ -25,8 +25,9 @@ from rest_framework.response import Response
 
 from gigacity.errors import ApplicationError
 from gigacity.models import City
-from indicators.catalogue import INPUT_NAMES, KEY_SITE_CATEGORIES, key_site_field
+from indicators.catalogue import INDICATORS_BY_CODE, INPUT_NAMES, KEY_SITE_CATEGORIES, key_site_field
 from indicators.models import Round
+from indicators.rules import quantize
 
 from . import selectors, services
 from .models import Attachment, Case, ChangeSource, Status, Submission
@@ -153,7 +154,11 @@ class SubmissionSerializer(serializers.ModelSerializer):
         return {public: getattr(s, model) for public, model in PRACTICES.items()}
 
     def get_indicators(self, s) -> dict[str, str | None]:
-        return {code: None if value is None else str(value) for code, value in s.indicator_values.items()}
+        # At the published precision (one decimal for rates and per-10k, whole numbers for counts).
+        return {
+            code: None if value is None else str(quantize(value, INDICATORS_BY_CODE[code].decimals))
+            for code, value in s.indicator_values.items()
+        }
 
     def get_scoring(self, s) -> dict[str, Any]:
         return {

@@ -1,19 +1,40 @@
-"""Pages of the survey form: the city's home, a submission's page, attachment downloads."""
+"""Pages of the survey form: the city's home, the form itself, a submission's page, attachments."""
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
 
 from gigacity.auth import role_required
+from gigacity.errors import Conflict, StaleVersion
+from gigacity.i18n import pick
 from gigacity.models import Role
-from indicators.models import Round
+from indicators.catalogue import INDICATORS, KEY_SITE_CATEGORIES, key_site_field
+from indicators.models import Round, RoundStatus
+from indicators.rules import PART_OF_WHOLE
 
 from . import selectors
-from .models import Attachment, Submission
-from .services import effective_deadline
+from .forms import (
+    CASE_TEXT_FIELDS,
+    NETWORK,
+    PRACTICE_LABELS,
+    SECTION_FIELDS,
+    SECTIONS,
+    USERS,
+    CaseState,
+    FormState,
+    display_value,
+    domain_choices,
+)
+from .models import Attachment, ChangeSource, FieldComment, Status, Submission
+from .services import effective_deadline, submission_get_or_create, submission_submit, submission_update
+from .snapshots import CASE_FIELDS, DATA_FIELDS
 from .workflow import allowed_actions
 
 
@@ -39,6 +60,183 @@ def city_home(request):
             "designations": city.designations.select_related("round"),
         },
     )
+
+
+@require_GET
+@role_required(Role.CITY)
+def city_form(request):
+    """The city's form for the open round, created as a draft the first time."""
+    round_ = Round.objects.filter(status=RoundStatus.OPEN).order_by("-year").first()
+    if round_ is None:
+        messages.info(request, _("No evaluation round is open at the moment."))
+        return redirect("submissions:home")
+    submission = submission_get_or_create(city=request.user.city, round_=round_, actor=request.user)
+    return redirect("submissions:edit", submission.pk)
+
+
+def _live_config(submission: Submission) -> dict:
+    """What the page's script needs to compute the indicators as people type (the server computes
+    them again on save: its value is the truth)."""
+    thresholds = {t.indicator_id: str(t.value) for t in submission.round.thresholds.all()}
+    return {
+        "indicators": [
+            {
+                "code": s.code,
+                "kind": s.kind.value,
+                "numerator": s.numerator,
+                "denominator": s.denominator,
+                "decimals": s.decimals,
+                "unit": pick(s.unit_zh, s.unit_en),
+                "threshold": thresholds.get(s.code),
+            }
+            for s in INDICATORS
+        ],
+        "applications_threshold": thresholds.get("applications"),
+        "key_sites": [[key_site_field(c.key, "total"), key_site_field(c.key, "covered")] for c in KEY_SITE_CATEGORIES],
+        "part_of_whole": [[part, whole] for part, whole, _indicator in PART_OF_WHOLE],
+        "messages": {
+            "not_a_number": _("Must be a whole number, 0 or more"),
+            "part_above_whole": _("Larger than %(whole)s: please check"),
+            "meets": _("Meets"),
+            "below": _("Below"),
+            "unsaved": _("You have unsaved changes."),
+            "saved": _("All changes saved."),
+            "confirm_remove": _("Remove this case? Its attachments are removed too when you save."),
+            "restore": _("This page has changes from %(when)s that were never saved. Restore them?"),
+            "uploading": _("Uploading …"),
+            "upload_failed": _("The upload failed:"),
+            "save_first": _("Save the form first; then attachments can be added to this case."),
+            "new_case": _("New case"),
+        },
+    }
+
+
+def _section_progress(state: FormState) -> dict[str, tuple[int, int]]:
+    progress = {
+        key: (sum(1 for f in fields if state.values.get(f, "").strip()), len(fields))
+        for key, fields in SECTION_FIELDS.items()
+    }
+    progress["cases"] = (sum(1 for c in state.cases if not c.is_blank), 5)
+    return progress
+
+
+def _render_form(
+    request,
+    submission: Submission,
+    state: FormState,
+    *,
+    status: int = 200,
+    conflict=None,
+    latest: Submission | None = None,
+    submit_failed: bool = False,
+):
+    previous = selectors.previous_submission(submission)
+    last_return = submission.events.filter(action="return").order_by("-created_at", "-pk").first()
+    comments = []
+    if last_return and submission.status == Status.RETURNED:
+        comments = list(FieldComment.objects.filter(event=last_return))
+    field_comments = state.attach_comments(comments)
+    deadline = effective_deadline(submission.city, submission.round)
+    latest_values = {}
+    if latest is not None:
+        latest_values = {name: display_value(name, getattr(latest, name)) for name in DATA_FIELDS}
+        latest_values = {k: v for k, v in latest_values.items() if v != state.values.get(k, "")}
+    return render(
+        request,
+        "submissions/form.html",
+        {
+            "submission": submission,
+            "state": state,
+            "sections": SECTIONS,
+            "progress": _section_progress(state),
+            "network": NETWORK,
+            "users": USERS,
+            "key_site_categories": KEY_SITE_CATEGORIES,
+            "practice_labels": PRACTICE_LABELS,
+            "domain_choices": domain_choices(),
+            "case_text_fields": CASE_TEXT_FIELDS,
+            "blank_case": CaseState(None, dict.fromkeys(CASE_FIELDS, "")),
+            "previous": previous,
+            "previous_values": {name: display_value(name, getattr(previous, name)) for name in DATA_FIELDS}
+            if previous
+            else {},
+            "indicator_rows": selectors.indicator_rows(submission, previous),
+            "live_config": _live_config(submission),
+            "last_return": last_return,
+            "field_comments": field_comments,
+            "deadline": deadline,
+            "days_left": (deadline - timezone.localdate()).days if deadline else None,
+            "deadline_passed": bool(deadline and timezone.localdate() > deadline),
+            "on_behalf": request.user.role == Role.BUREAU,
+            "can_submit": request.user.role == Role.CITY,
+            "conflict": conflict,
+            "latest": latest,
+            "latest_values": latest_values,
+            "submit_failed": submit_failed,
+            "error_count": len(state.errors) + sum(len(c.errors) for c in state.cases),
+        },
+        status=status,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def submission_edit(request, pk: int):
+    """The survey form. Saving keeps a draft (complete or not); submitting saves first, then submits
+    when everything is complete. Nothing typed is lost: on any refusal the page comes back with what
+    was typed and the reasons next to the fields."""
+    if request.user.role not in (Role.CITY, Role.BUREAU):
+        raise PermissionDenied
+    try:
+        submission = selectors.submission_detail(user=request.user, pk=pk)
+    except Submission.DoesNotExist:
+        raise Http404 from None
+    if not submission.is_editable:
+        messages.info(
+            request,
+            _("The form is “%(status)s” and cannot be changed now.") % {"status": submission.get_status_display()},
+        )
+        return redirect("submissions:detail", submission.pk)
+    if request.method == "GET":
+        return _render_form(request, submission, FormState.from_submission(submission))
+
+    state = FormState.from_post(request.POST, submission)
+    if request.POST.get("overwrite") == "1":
+        # The person saw the conflict and chose to save their own values over the newer version.
+        state.version = submission.version
+    try:
+        saved = submission_update(
+            submission_id=submission.pk,
+            actor=request.user,
+            data=state.data(),
+            cases=state.case_items(),
+            expected_version=state.version,
+            source=ChangeSource.FORM,
+        )
+    except StaleVersion as exc:
+        return _render_form(request, submission, state, status=409, conflict=exc.message, latest=submission)
+    except ValidationError as exc:
+        state.attach_errors(exc.message_dict)
+        return _render_form(request, submission, state, status=400)
+    except Conflict as exc:
+        messages.error(request, exc.message)
+        return redirect("submissions:detail", submission.pk)
+
+    if request.POST.get("action") != "submit":
+        messages.success(request, _("Saved (version %(v)s).") % {"v": saved.version})
+        return redirect("submissions:edit", saved.pk)
+    try:
+        submission_submit(submission_id=saved.pk, actor=request.user, expected_version=saved.version)
+    except ValidationError as exc:
+        saved = selectors.submission_detail(user=request.user, pk=pk)
+        state = FormState.from_submission(saved)
+        state.attach_errors(exc.message_dict)
+        return _render_form(request, saved, state, status=400, submit_failed=True)
+    except Conflict as exc:
+        messages.error(request, exc.message)
+        return redirect("submissions:edit", saved.pk)
+    messages.success(request, _("Submitted to the provincial bureau. You will be notified of its review."))
+    return redirect("submissions:detail", saved.pk)
 
 
 @require_GET

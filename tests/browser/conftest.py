@@ -25,6 +25,7 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    "--lang=zh-CN",  # native controls (file pickers, dialogs) as Chinese officials see them
 ]
 
 
@@ -43,7 +44,15 @@ def new_page(browser, live_server, *, width=1366, height=768):
     context.set_default_timeout(15_000)
     page = context.new_page()
     page.errors = []
-    page.on("console", lambda msg: msg.type == "error" and page.errors.append(msg.text))
+
+    def on_console(msg):
+        # A page refused with 400/409 (a form with errors, a conflict) is logged by Chromium as a failed
+        # load of the document itself: expected. Any other failed resource is a real error.
+        document_refused = msg.text.startswith("Failed to load resource") and msg.location.get("url") == page.url
+        if msg.type == "error" and not document_refused:
+            page.errors.append(msg.text)
+
+    page.on("console", on_console)
     page.on("pageerror", lambda exc: page.errors.append(str(exc)))
     return context, page
 

@@ -1,0 +1,240 @@
+"""The survey form in the browser: its layout, and the state of a filled-in page.
+
+Validation is not done here but by `submissions.inputs` and the services, so the page, the API and
+Excel refuse the same things with the same messages. This module only turns a POST into the
+service's arguments and back into what the page shows, keeping exactly what the person typed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+
+from gigacity.i18n import pick
+from indicators.catalogue import (
+    INDICATORS_BY_CODE,
+    INPUTS_BY_NAME,
+    KEY_SITE_CATEGORIES,
+    IndicatorSpec,
+    InputSpec,
+    key_site_field,
+)
+
+from .models import CaseDomain, Submission
+from .snapshots import BASIC_FIELDS, CASE_FIELDS, DATA_FIELDS, PRACTICE_FIELDS
+
+MAX_CASE_ROWS = 50
+
+
+@dataclass(frozen=True)
+class IndicatorGroup:
+    """One indicator with the raw inputs it is computed from, as the form shows them."""
+
+    indicator: IndicatorSpec
+    inputs: tuple[InputSpec, ...]
+    key_sites: bool = False
+
+
+def _group(code: str, *inputs: str, key_sites: bool = False) -> IndicatorGroup:
+    return IndicatorGroup(INDICATORS_BY_CODE[code], tuple(INPUTS_BY_NAME[n] for n in inputs), key_sites)
+
+
+NETWORK = (
+    _group("fiber_gigabit_coverage", "gigabit_capable_households", "urban_households"),
+    _group("pon_10g_share", "pon_10g_ports", "pon_ports_total"),
+    _group("key_sites_5g_reach", "key_sites_5g_covered", "key_sites_total", key_sites=True),
+    _group("bs5g_per_10k", "bs5g_count", "resident_population"),
+)
+USERS = (
+    _group("users_500m_share", "users_500m_plus", "broadband_users_total"),
+    _group("users_1000m", "users_1000m"),
+    _group("users_5g_share", "users_5g", "mobile_users_total"),
+)
+
+SECTIONS = (
+    ("basic", _("Basic information")),
+    ("network", _("Network building")),
+    ("users", _("User adoption")),
+    ("cases", _("Application innovation")),
+    ("practices", _("Typical practices and policies")),
+)
+SECTION_FIELDS = {
+    "basic": BASIC_FIELDS,
+    "network": tuple(i.name for g in NETWORK for i in g.inputs)
+    + tuple(key_site_field(c.key, p) for c in KEY_SITE_CATEGORIES for p in ("total", "covered")),
+    "users": tuple(i.name for g in USERS for i in g.inputs),
+    "practices": PRACTICE_FIELDS,
+}
+PRACTICE_LABELS = {
+    "practice_network": (
+        _("Typical practices in network building"),
+        _("Planning, shared infrastructure, access to public facilities, funding …"),
+    ),
+    "practice_users": (
+        _("Typical practices in user adoption"),
+        _("Speed-up campaigns, packages, terminals, publicity …"),
+    ),
+    "practice_applications": (
+        _("Typical practices in applications"),
+        _("How applications were found, supported and spread …"),
+    ),
+    "support_policies": (
+        _("Local support policies"),
+        _("Plans, funds, rules on access to buildings and public resources …"),
+    ),
+}
+
+
+def display_value(name: str, value: Any) -> str:
+    """A stored value as the page shows it: counts with thousands separators, dates as ISO."""
+    if value is None:
+        return ""
+    if name in INPUTS_BY_NAME or name.startswith("ks_"):
+        return f"{value:,}"
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+@dataclass
+class CaseState:
+    id: int | None
+    values: dict[str, str]
+    attachments: list = field(default_factory=list)
+    comments: list[str] = field(default_factory=list)
+    errors: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def is_blank(self) -> bool:
+        return self.id is None and not any(self.values.values())
+
+    def as_item(self) -> dict[str, Any]:
+        return {**({"id": self.id} if self.id else {}), **self.values}
+
+
+@dataclass
+class FormState:
+    """What the page shows: every value as typed (or as stored), the cases, the version edited."""
+
+    values: dict[str, str]
+    cases: list[CaseState]
+    version: int
+    errors: dict[str, list[str]] = field(default_factory=dict)
+
+    @classmethod
+    def from_submission(cls, submission: Submission) -> FormState:
+        values = {name: display_value(name, getattr(submission, name)) for name in DATA_FIELDS}
+        cases = [
+            CaseState(case.pk, {name: getattr(case, name) for name in CASE_FIELDS}, list(case.attachments.all()))
+            for case in submission.cases.all()
+        ]
+        return cls(values, cases, submission.version)
+
+    @classmethod
+    def from_post(cls, post: Mapping[str, Any], submission: Submission) -> FormState:
+        values = {name: post.get(name, "") for name in DATA_FIELDS}
+        attachments = {case.pk: list(case.attachments.all()) for case in submission.cases.all()}
+        cases = []
+        try:
+            total = min(int(post.get("cases-TOTAL", 0)), MAX_CASE_ROWS)
+        except ValueError:
+            total = 0
+        for index in range(total):
+            raw_id = post.get(f"cases-{index}-id", "")
+            case_id = int(raw_id) if raw_id.isdigit() else None
+            case_values = {name: post.get(f"cases-{index}-{name}", "") for name in CASE_FIELDS}
+            cases.append(CaseState(case_id, case_values, attachments.get(case_id, [])))
+        try:
+            version = int(post.get("version", ""))
+        except ValueError:
+            version = -1  # forces a conflict rather than an unchecked save
+        return cls(values, cases, version)
+
+    def data(self) -> dict[str, str]:
+        """The fields for submission_update. The key-site totals are derived from the categories when
+        any category is filled in, so the typed totals are only sent when no category is."""
+        data = dict(self.values)
+        if any(self.values.get(key_site_field(c.key, p)) for c in KEY_SITE_CATEGORIES for p in ("total", "covered")):
+            data.pop("key_sites_total", None)
+            data.pop("key_sites_5g_covered", None)
+        return data
+
+    def case_items(self) -> list[dict[str, Any]]:
+        return [case.as_item() for case in self.cases]
+
+    def attach_errors(self, errors: Mapping[str, list[str]]) -> None:
+        """Spread errors by field over the values and the cases (keys like cases[2].title)."""
+        self.errors = {}
+        for key, messages in errors.items():
+            if key.startswith("cases[") and "]" in key:
+                index_text, _sep, rest = key[len("cases[") :].partition("]")
+                if index_text.isdigit() and int(index_text) < len(self.cases):
+                    case = self.cases[int(index_text)]
+                    case.errors.setdefault(rest.lstrip(".") or "general", []).extend(messages)
+                    continue
+            self.errors.setdefault(key, []).extend(messages)
+
+    def attach_comments(self, comments) -> dict[str, list[str]]:
+        """The reviewer's comments of the last return: case comments go to their case, the others are
+        returned by field."""
+        by_field: dict[str, list[str]] = {}
+        cases = {case.id: case for case in self.cases if case.id}
+        for comment in comments:
+            if comment.field.startswith("case:") and comment.field[5:].isdigit():
+                case = cases.get(int(comment.field[5:]))
+                if case is not None:
+                    case.comments.append(comment.message)
+                    continue
+            by_field.setdefault(comment.field, []).append(comment.message)
+        return by_field
+
+
+CASE_TEXT_FIELDS = (
+    ("description", _("Description")),
+    ("pain_points", _("Difficulties, pain points or bottlenecks solved (难点、痛点、堵点)")),
+    ("replicability", _("Why it can be replicated elsewhere")),
+)
+BASIC_LABELS = {
+    "data_as_of": _("Data as of"),
+    "contact_name": _("Contact person"),
+    "contact_phone": _("Phone"),
+    "contact_email": _("E-mail"),
+}
+CASE_LABELS = {"title": _("Title"), "domain": _("Domain"), "partners": _("Partners"), **dict(CASE_TEXT_FIELDS)}
+
+
+def field_label(name: str) -> str:
+    """The name a person reads for any field of the form (inputs, key sites, practices, cases)."""
+    if name in INPUTS_BY_NAME:
+        return input_label(INPUTS_BY_NAME[name])
+    if name.startswith("ks_"):
+        key, _sep, part = name[3:].rpartition("_")
+        category = next((c for c in KEY_SITE_CATEGORIES if c.key == key), None)
+        if category is not None:
+            part_label = _("sites") if part == "total" else _("reached by 5G")
+            return f"{pick(category.label_zh, category.label_en)} · {part_label}"
+    if name in BASIC_LABELS:
+        return str(BASIC_LABELS[name])
+    if name in PRACTICE_LABELS:
+        return str(PRACTICE_LABELS[name][0])
+    if name in CASE_LABELS:
+        return str(CASE_LABELS[name])
+    if name == "cases":
+        return str(_("Application cases"))
+    if name.startswith("cases[") and "]" in name:
+        index, _sep, rest = name[6:].partition("]")
+        prefix = _("Case %(n)s") % {"n": int(index) + 1} if index.isdigit() else _("A case")
+        rest = rest.lstrip(".")
+        return f"{prefix} · {field_label(rest)}" if rest else str(prefix)
+    return name
+
+
+def domain_choices() -> list[tuple[str, str]]:
+    return [("", _("— choose a domain —")), *CaseDomain.choices]
+
+
+def input_label(spec: InputSpec) -> str:
+    return pick(spec.label_zh, spec.label_en)

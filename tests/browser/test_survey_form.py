@@ -1,0 +1,172 @@
+"""A city official fills in and submits the survey form in a real browser."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from reviews.demo import demo_data
+from submissions.models import Status, Submission
+
+from .conftest import login, screenshot
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def fill_case(page, index: int, case: dict) -> None:
+    card = page.locator("[data-case]").nth(index)
+    card.locator('[data-name="title"]').fill(case["title"])
+    card.locator('[data-name="domain"]').select_option(case["domain"])
+    card.locator('[data-name="description"]').fill(case["description"])
+    card.locator('[data-name="pain_points"]').fill(case["pain_points"])
+    card.locator('[data-name="replicability"]').fill(case["replicability"])
+    card.locator('[data-name="partners"]').fill(case["partners"])
+
+
+def test_a_city_official_fills_in_every_section_and_submits(page, city_user, open_round):
+    data, cases = demo_data(city_user.city, random.Random(7))
+    login(page, city_user.username)
+    page.get_by_test_id("open-form").click()
+    page.wait_for_url("**/edit/")
+    assert page.get_by_role("heading", level=1).inner_text().startswith("青岛市")
+
+    # 基本情况
+    page.fill("#id_data_as_of", f"{open_round.year}-10-31")
+    page.fill("#id_contact_name", "王明")
+    page.fill("#id_contact_phone", "0532-88886666")
+    page.fill("#id_contact_email", "wangming@qingdao.gov.cn")
+
+    # 网络建设 and 用户发展, typed as officials type: thousands separators and full-width digits.
+    page.fill("#id_urban_households", "1,200,000")
+    page.fill("#id_gigabit_capable_households", "１５０００００")
+    assert page.locator('[data-live-value="fiber_gigabit_coverage"]').first.inner_text() == "125.0%"
+    assert page.locator('[data-live-badge="fiber_gigabit_coverage"]').first.inner_text() == "达标"
+    page.fill("#id_pon_ports_total", "1,000,000")
+    page.fill("#id_pon_10g_ports", "250,000")
+    assert page.locator('[data-live-badge="pon_10g_share"]').first.inner_text() == "未达标"  # 25 % < 30 %
+    page.fill("#id_pon_10g_ports", "400,000")
+    for category in ("hospital", "university", "tourism", "railway", "airport", "road"):
+        page.fill(f"#id_ks_{category}_total", str(data[f"ks_{category}_total"]))
+        page.fill(f"#id_ks_{category}_covered", str(data[f"ks_{category}_covered"]))
+    expected_total = sum(
+        data[f"ks_{c}_total"] for c in ("hospital", "university", "tourism", "railway", "airport", "road")
+    )
+    assert page.input_value("#id_key_sites_total") == f"{expected_total:,}"
+    for name in (
+        "bs5g_count",
+        "resident_population",
+        "users_500m_plus",
+        "broadband_users_total",
+        "users_1000m",
+        "users_5g",
+        "mobile_users_total",
+    ):
+        page.fill(f"#id_{name}", f"{data[name]:,}")
+    page.fill("#id_users_1000m", "99999999")
+    assert "大于" in page.inner_text("[data-live-warnings]")  # 1000M users above 500M+ users, shown at once
+    page.fill("#id_users_1000m", f"{data['users_1000m']:,}")
+
+    # 应用创新: five cases, one of them moved up.
+    for index, case in enumerate(cases[:5]):
+        page.get_by_role("button", name="添加案例").click()
+        fill_case(page, index, case)
+    page.locator("[data-case]").nth(4).locator("[data-case-up]").click()
+    assert page.locator("[data-case]").nth(3).locator('[data-name="title"]').input_value() == cases[4]["title"]
+    assert page.inner_text("[data-case-count]") == "5 / 5"
+
+    # 典型做法
+    for name in ("practice_network", "practice_users", "practice_applications", "support_policies"):
+        page.fill(f"#id_{name}", data[name])
+    screenshot(page, "form-filled")
+
+    with page.expect_navigation():
+        page.get_by_role("button", name="保存草稿").click()
+    assert "已保存" in page.inner_text(".messages")
+
+    # Nothing lost on reload.
+    page.reload()
+    assert page.input_value("#id_gigabit_capable_households") == "1,500,000"
+    assert page.locator("[data-case]").count() == 5
+    assert page.locator("[data-case]").nth(3).locator('[data-name="title"]').input_value() == cases[4]["title"]
+    submission = Submission.objects.get(city=city_user.city, round=open_round)
+    assert submission.gigabit_capable_households == 1_500_000 and submission.pon_10g_ports == 400_000
+
+    page.on("dialog", lambda dialog: dialog.accept())
+    with page.expect_navigation():
+        page.get_by_role("button", name="提交至省通信管理局").click()
+    assert "已提交至省通信管理局" in page.inner_text(".messages")
+    submission.refresh_from_db()
+    assert submission.status == Status.SUBMITTED
+    screenshot(page, "form-submitted")
+
+
+def test_errors_are_shown_next_to_the_fields_with_a_summary_and_nothing_typed_is_lost(page, city_user, open_round):
+    login(page, city_user.username)
+    page.goto("/city/form/")
+    page.fill("#id_urban_households", "一百万")
+    assert page.inner_text("#err_urban_households") == "须为非负整数"  # at once, before saving
+    page.fill("#id_resident_population", "0")
+    page.fill("#id_contact_name", "王明")
+    page.get_by_role("button", name="添加案例").click()
+    page.locator('[data-case] [data-name="title"]').fill("5G+智慧港口")
+
+    with page.expect_navigation():
+        page.get_by_role("button", name="保存草稿").click()
+
+    summary = page.get_by_test_id("error-summary")
+    assert "未保存任何内容" in summary.inner_text()
+    assert "城市家庭总户数" in summary.inner_text()
+    assert page.input_value("#id_urban_households") == "一百万"
+    assert page.input_value("#id_contact_name") == "王明"
+    assert page.locator('[data-case] [data-name="title"]').input_value() == "5G+智慧港口"
+    screenshot(page, "form-error")
+
+
+def test_leaving_with_unsaved_changes_warns_and_a_crash_can_be_recovered(page, city_user, open_round):
+    login(page, city_user.username)
+    page.goto("/city/form/")
+    page.fill("#id_bs5g_count", "4321")
+    page.wait_for_timeout(1200)  # the local backup is written shortly after typing stops
+
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.type), dialog.accept()))
+    page.goto("/city/")
+    assert dialogs == ["beforeunload"]
+
+    page.goto("/city/form/")
+    page.get_by_test_id("restore").click()
+    assert page.input_value("#id_bs5g_count") == "4321"
+
+
+def test_a_second_tab_saving_an_older_version_gets_a_clear_conflict(page, open_page, city_user, open_round):
+    login(page, city_user.username)
+    page.goto("/city/form/")
+    other = open_page()
+    login(other, city_user.username)
+    other.goto("/city/form/")
+
+    page.fill("#id_bs5g_count", "1000")
+    with page.expect_navigation():
+        page.get_by_role("button", name="保存草稿").click()
+    other.fill("#id_bs5g_count", "2000")
+    with other.expect_navigation():
+        other.get_by_role("button", name="保存草稿").click()
+
+    assert "修改了调查表" in other.get_by_test_id("conflict").inner_text()
+    assert other.input_value("#id_bs5g_count") == "2000"
+    assert "1,000" in other.inner_text('[data-field="bs5g_count"]')
+    screenshot(other, "form-conflict")
+    assert Submission.objects.get(city=city_user.city, round=open_round).bs5g_count == 1000
+
+
+def test_the_form_works_on_a_tablet_and_with_the_keyboard(open_page, city_user, open_round):
+    tablet = open_page(width=820, height=1180)
+    login(tablet, city_user.username)
+    tablet.goto("/city/form/")
+    tablet.focus("#id_contact_name")
+    tablet.keyboard.type("王明")
+    tablet.keyboard.press("Tab")
+    assert tablet.evaluate("document.activeElement.id") == "id_contact_phone"
+    assert tablet.evaluate("document.documentElement.scrollWidth") <= 820  # nothing wider than the screen
+    screenshot(tablet, "form-tablet")

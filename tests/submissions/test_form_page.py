@@ -1,0 +1,318 @@
+"""The survey form in the browser (server side): saving drafts, refusing bad input without losing it,
+conflicts between two tabs, submitting, cases, and who may do what."""
+
+from __future__ import annotations
+
+import datetime
+import random
+
+import pytest
+from django.utils import timezone
+
+from gigacity.models import City, Role
+from reviews.demo import demo_data
+from reviews.services import extension_grant, submission_return
+from submissions.models import DataChange, Status, Submission
+from submissions.services import submission_get_or_create, submission_update
+from tests.factories import make_submission
+
+pytestmark = pytest.mark.django_db
+
+
+def form_post(submission, *, values=None, cases=None, version=None, action="save", **extra):
+    """What the browser sends: every data field (as typed) and the cases in page order."""
+    data = {"version": submission.version if version is None else version, "action": action}
+    data.update({k: v for k, v in (values or {}).items()})
+    cases = cases if cases is not None else []
+    data["cases-TOTAL"] = len(cases)
+    for index, case in enumerate(cases):
+        for name, value in case.items():
+            data[f"cases-{index}-{name}"] = "" if value is None else value
+    data.update(extra)
+    return data
+
+
+@pytest.fixture
+def draft(open_round, city_user):
+    return submission_get_or_create(city=city_user.city, round_=open_round, actor=city_user)
+
+
+@pytest.fixture
+def complete_values(city_user):
+    data, cases = demo_data(city_user.city, random.Random(1))
+    values = {k: (v.isoformat() if isinstance(v, datetime.date) else str(v)) for k, v in data.items()}
+    return values, cases
+
+
+def test_opening_the_form_creates_the_draft_once(client, city_user, open_round):
+    client.force_login(city_user)
+    first = client.get("/city/form/")
+    second = client.get("/city/form/")
+    submission = Submission.objects.get(city=city_user.city, round=open_round)
+    assert first["Location"] == second["Location"] == f"/submissions/{submission.pk}/edit/"
+    page = client.get(first["Location"]).content.decode()
+    assert "2026" in page or str(open_round.year) in page
+    assert "基本情况" in page and "网络建设" in page and "用户发展" in page and "应用创新" in page
+
+
+def test_a_draft_is_saved_with_numbers_as_officials_type_them(client, city_user, draft):
+    client.force_login(city_user)
+    response = client.post(
+        f"/submissions/{draft.pk}/edit/",
+        form_post(
+            draft,
+            values={
+                "urban_households": "1,234,567",
+                "gigabit_capable_households": "１２３４５６７",
+                "bs5g_count": " 12 345 ",
+                "contact_name": "王明",
+            },
+        ),
+    )
+
+    assert response.status_code == 302
+    draft.refresh_from_db()
+    assert (draft.urban_households, draft.gigabit_capable_households, draft.bs5g_count) == (1234567, 1234567, 12345)
+    assert str(draft.value_fiber_gigabit_coverage) == "100.00"
+    assert draft.version == 2
+    change = DataChange.objects.get(submission=draft)
+    assert change.changes["urban_households"] == [None, 1234567] and change.actor == city_user
+    assert "已保存" in client.get(response["Location"]).content.decode()
+
+
+def test_a_wrong_number_is_refused_next_to_the_field_and_nothing_typed_is_lost(client, city_user, draft):
+    client.force_login(city_user)
+    response = client.post(
+        f"/submissions/{draft.pk}/edit/",
+        form_post(
+            draft,
+            values={
+                "urban_households": "12万",
+                "bs5g_count": "12,345",
+                "contact_name": "王明",
+            },
+        ),
+    )
+
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "须为非负整数" in page and 'data-testid="error-summary"' in page
+    assert 'value="12万"' in page and 'value="12,345"' in page and 'value="王明"' in page
+    draft.refresh_from_db()
+    assert draft.bs5g_count is None and draft.version == 1  # all or nothing
+
+
+def test_a_second_tab_saving_an_older_version_gets_a_conflict_not_an_overwrite(client, city_user, draft, bureau_user):
+    submission_update(submission_id=draft.pk, actor=bureau_user, data={"bs5g_count": 9000}, expected_version=1)
+    client.force_login(city_user)
+
+    response = client.post(f"/submissions/{draft.pk}/edit/", form_post(draft, version=1, values={"bs5g_count": "8000"}))
+
+    assert response.status_code == 409
+    page = response.content.decode()
+    assert "shandong" in page and "修改了调查表" in page
+    assert 'value="8000"' in page  # what this tab typed is still there
+    assert "9,000" in page  # and the newer saved value is shown beside it
+    draft.refresh_from_db()
+    assert draft.bs5g_count == 9000
+
+    overwrite = client.post(
+        f"/submissions/{draft.pk}/edit/", form_post(draft, version=1, overwrite="1", values={"bs5g_count": "8000"})
+    )
+    assert overwrite.status_code == 302
+    draft.refresh_from_db()
+    assert draft.bs5g_count == 8000
+    assert DataChange.objects.filter(submission=draft).count() == 2  # both saves are in the history
+
+
+def test_submitting_an_incomplete_form_saves_it_and_lists_what_is_missing(client, city_user, draft):
+    client.force_login(city_user)
+    response = client.post(
+        f"/submissions/{draft.pk}/edit/",
+        form_post(
+            draft,
+            values={"bs5g_count": "100", "resident_population": "0"},
+            cases=[{"title": "智慧港口", "domain": "industry"}],
+            action="submit",
+        ),
+    )
+
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "已保存为草稿" in page or "已保存" in page
+    assert "不能为0" in page and "必填" in page
+    assert "应用案例应不少于 5 个，目前为 1 个" in page
+    draft.refresh_from_db()
+    assert draft.status == Status.DRAFT and draft.bs5g_count == 100
+
+
+def test_a_complete_form_is_submitted_and_becomes_read_only(client, city_user, draft, complete_values):
+    values, cases = complete_values
+    client.force_login(city_user)
+
+    response = client.post(
+        f"/submissions/{draft.pk}/edit/", form_post(draft, values=values, cases=cases, action="submit")
+    )
+
+    assert response.status_code == 302 and response["Location"] == f"/submissions/{draft.pk}/"
+    draft.refresh_from_db()
+    assert draft.status == Status.SUBMITTED and draft.cases.count() == 6
+    again = client.get(f"/submissions/{draft.pk}/edit/")
+    assert again.status_code == 302 and again["Location"] == f"/submissions/{draft.pk}/"
+
+
+def test_cases_are_added_reordered_and_removed_as_on_the_page(client, city_user, draft):
+    client.force_login(city_user)
+    client.post(
+        f"/submissions/{draft.pk}/edit/",
+        form_post(
+            draft,
+            cases=[
+                {"title": "A", "domain": "industry"},
+                {"title": "B", "domain": "government"},
+                {"title": "", "domain": ""},
+            ],
+        ),
+    )
+    a, b = draft.cases.order_by("position")
+    draft.refresh_from_db()
+
+    client.post(
+        f"/submissions/{draft.pk}/edit/",
+        form_post(
+            draft,
+            cases=[
+                {"id": b.pk, "title": "B2", "domain": "government"},
+                {"title": "C", "domain": "consumer"},
+            ],
+        ),
+    )
+
+    assert list(draft.cases.order_by("position").values_list("title", flat=True)) == ["B2", "C"]
+    assert not draft.cases.filter(pk=a.pk).exists()
+
+
+def test_key_site_totals_are_the_sums_of_the_categories(client, city_user, draft):
+    client.force_login(city_user)
+    client.post(
+        f"/submissions/{draft.pk}/edit/",
+        form_post(
+            draft,
+            values={
+                "ks_hospital_total": "12",
+                "ks_hospital_covered": "12",
+                "ks_road_total": "30",
+                "ks_road_covered": "27",
+                "key_sites_total": "999",  # derived from the categories, so not taken from the page
+            },
+        ),
+    )
+    draft.refresh_from_db()
+    assert (draft.key_sites_total, draft.key_sites_5g_covered) == (42, 39)
+    assert str(draft.value_key_sites_5g_reach) == "92.90"
+
+
+def test_last_rounds_values_are_shown_beside_the_inputs(client, city_user, draft, reference):
+    from indicators.models import Round
+    from indicators.reference import ensure_thresholds
+
+    last_year = Round.objects.create(
+        year=draft.round.year - 1, status="open", deadline=timezone.localdate() + datetime.timedelta(days=3)
+    )
+    ensure_thresholds(last_year)
+    make_submission(city_user.city, last_year, Status.SUBMITTED, bs5g_count=7654)
+    client.force_login(city_user)
+
+    page = client.get(f"/submissions/{draft.pk}/edit/").content.decode()
+
+    assert f"{last_year.year}年：7,654" in page
+
+
+def test_the_bureaus_comments_appear_next_to_the_fields_after_a_return(client, city_user, bureau_user, open_round):
+    submission = make_submission(city_user.city, open_round, Status.SUBMITTED)
+    case = submission.cases.first()
+    submission_return(
+        submission_id=submission.pk,
+        actor=bureau_user,
+        reason="请核实基站数",
+        comments={"bs5g_count": "与运营商数据不一致", f"case:{case.pk}": "请补充合作单位"},
+    )
+    client.force_login(city_user)
+
+    page = client.get(f"/submissions/{submission.pk}/edit/").content.decode()
+
+    assert "请核实基站数" in page
+    assert 'data-testid="comment-bs5g_count"' in page and "与运营商数据不一致" in page
+    assert "请补充合作单位" in page
+
+
+def test_the_bureau_can_fill_in_on_the_citys_behalf_but_not_submit(client, bureau_user, draft):
+    client.force_login(bureau_user)
+    page = client.get(f"/submissions/{draft.pk}/edit/").content.decode()
+    assert "代" in page and 'value="submit"' not in page
+
+    client.post(f"/submissions/{draft.pk}/edit/", form_post(draft, values={"bs5g_count": "5000"}))
+
+    change = DataChange.objects.get(submission=draft)
+    assert change.actor_role == Role.BUREAU and change.on_behalf
+    assert "代城市修改了数据" in client.get(f"/submissions/{draft.pk}/").content.decode()
+
+
+def test_other_cities_provinces_and_the_ministry_cannot_edit(
+    client, draft, city_user_same_province, bureau_user_other_province, ministry_user
+):
+    for user, status in ((city_user_same_province, 404), (bureau_user_other_province, 404), (ministry_user, 403)):
+        client.force_login(user)
+        assert client.get(f"/submissions/{draft.pk}/edit/").status_code == status
+        assert (
+            client.post(f"/submissions/{draft.pk}/edit/", form_post(draft, values={"bs5g_count": "1"})).status_code
+            == status
+        )
+    draft.refresh_from_db()
+    assert draft.bs5g_count is None
+
+
+def test_after_the_deadline_the_city_can_save_but_not_submit_until_extended(
+    client, city_user, bureau_user, draft, complete_values
+):
+    round_ = draft.round
+    round_.deadline = timezone.localdate() - datetime.timedelta(days=1)
+    round_.save()
+    values, cases = complete_values
+    client.force_login(city_user)
+
+    response = client.post(
+        f"/submissions/{draft.pk}/edit/", form_post(draft, values=values, cases=cases, action="submit"), follow=True
+    )
+
+    assert "已过截止日期" in response.content.decode()
+    draft.refresh_from_db()
+    assert draft.status == Status.DRAFT and draft.cases.count() == 6  # saved, not submitted
+
+    extension_grant(
+        city=City.objects.get(pk=city_user.city_id),
+        round_=round_,
+        until=timezone.localdate() + datetime.timedelta(days=3),
+        reason="数据复核",
+        actor=bureau_user,
+    )
+    client.post(
+        f"/submissions/{draft.pk}/edit/",
+        form_post(
+            draft,
+            values=values,
+            cases=[
+                {
+                    "id": c.pk,
+                    **{
+                        k: getattr(c, k)
+                        for k in ("title", "domain", "description", "pain_points", "replicability", "partners")
+                    },
+                }
+                for c in draft.cases.all()
+            ],
+            action="submit",
+        ),
+    )
+    draft.refresh_from_db()
+    assert draft.status == Status.SUBMITTED
