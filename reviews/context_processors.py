@@ -14,7 +14,11 @@ from .models import Notification
 NAV_BY_ROLE: dict[str, list[tuple[str, str]]] = {
     Role.CITY: [("submissions:home", _("My survey forms"))],
     Role.BUREAU: [("reviews:bureau_home", _("Review queue"))],
-    Role.MINISTRY: [("reviews:ministry_home", _("National overview"))],
+    Role.MINISTRY: [
+        ("reviews:ministry_home", _("National overview")),
+        ("reviews:ministry_queue", _("Review queue")),
+        ("reviews:rounds", _("Rounds and thresholds")),
+    ],
     Role.ADMIN: [("admin:index", _("Administration"))],
 }
 
@@ -27,10 +31,13 @@ def navigation(request):
     items = []
     for url_name, label in NAV_BY_ROLE.get(user.role, []):
         try:
-            url = reverse(url_name)
+            items.append({"url": reverse(url_name), "label": label, "active": False})
         except NoReverseMatch:
             continue
-        items.append({"url": url, "label": label, "active": request.path.startswith(url) and url != "/"})
+    # The most specific page that contains the current one is the active item.
+    matching = [item for item in items if request.path.startswith(item["url"])]
+    if matching:
+        max(matching, key=lambda item: len(item["url"]))["active"] = True
     context.update(
         nav=items,
         unread_count=Notification.objects.filter(recipient=user).unread().count(),

@@ -6,6 +6,13 @@ app_name = "reviews"
 
 urlpatterns = [
     path("bureau/", views.bureau_home, name="bureau_home"),
+    path("bureau/bulk/", views.bureau_bulk, name="bureau_bulk"),
+    path("bureau/cities/<str:code>/start/", views.bureau_start, name="bureau_start"),
+    path("bureau/extensions/<str:code>/", views.extension_new, name="extension_new"),
+    path("submissions/<int:pk>/act/<str:action>/", views.submission_act, name="act"),
+    path("ministry/queue/", views.ministry_queue_page, name="ministry_queue"),
+    path("ministry/rounds/", views.rounds_page, name="rounds"),
+    path("ministry/rounds/<int:year>/", views.round_page, name="round"),
     path("ministry/", views.ministry_home, name="ministry_home"),
     path("notifications/", views.notifications, name="notifications"),
     path("notifications/<int:pk>/", views.notification_open, name="notification_open"),

@@ -1,39 +1,340 @@
-"""Pages of the provincial bureaus and the ministry, and the notification list."""
+"""Pages of the provincial bureaus and the ministry: review queues, workflow actions, extensions,
+round management, and the notification list."""
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_POST
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from gigacity.auth import role_required
+from gigacity.errors import ApplicationError
 from gigacity.models import City, Province, Role
-from indicators.models import Designation, Round
-from submissions.models import Status, Submission
-from submissions.selectors import city_rows, status_counts
+from indicators.models import Designation, Round, RoundStatus
+from submissions.models import Action, Status, Submission
+from submissions.selectors import status_counts
+from submissions.views import render_submission_page
 
+from . import services
+from .forms import ExtensionForm, RoundForm, ThresholdsForm, default_extension_date, parse_comments
 from .models import Notification
 from .notifications import notification_title, notification_url
+from .selectors import NOT_STARTED, QUEUE_SORTS, bureau_queue, ministry_queue, queue_filter_choices
+
+
+def _selected_round(request) -> Round | None:
+    """The round chosen in the page (?round=YYYY), else the current one."""
+    year = request.GET.get("round", "")
+    if year.isdigit():
+        round_ = Round.objects.exclude(status=RoundStatus.DRAFT).filter(year=int(year)).first()
+        if round_ is not None:
+            return round_
+    return Round.objects.current()
 
 
 @require_GET
 @role_required(Role.BUREAU)
 def bureau_home(request):
-    round_ = Round.objects.current()
-    rows = city_rows(user=request.user, round_=round_) if round_ else []
+    """The bureau's review queue: every city of the province with its form's state, score and flags."""
+    round_ = _selected_round(request)
+    filters = {key: request.GET.get(key, "") for key in ("status", "severity", "result")}
+    sort = request.GET.get("sort", "city") if request.GET.get("sort") in QUEUE_SORTS else "city"
+    rows = bureau_queue(user=request.user, round_=round_, sort=sort, **filters) if round_ else []
+    all_rows = bureau_queue(user=request.user, round_=round_) if round_ else []
     return render(
         request,
         "reviews/bureau_home.html",
         {
             "round": round_,
+            "rounds": Round.objects.exclude(status=RoundStatus.DRAFT),
             "province": request.user.province,
             "rows": rows,
-            "counts": status_counts(rows),
+            "counts": status_counts(all_rows),
+            "filters": filters,
+            "sort": sort,
+            "statuses": [(NOT_STARTED, _("Not started")), *Status.choices],
             "days_left": round_.days_to_deadline() if round_ else None,
         },
+    )
+
+
+@require_POST
+@role_required(Role.BUREAU)
+def bureau_bulk(request):
+    """Recommend or return several submissions at once; each is checked on its own."""
+    ids = [pk for pk in request.POST.getlist("ids") if pk.isdigit()]
+    action = request.POST.get("bulk_action")
+    reason = request.POST.get("reason", "").strip()
+    back = request.POST.get("next") or "reviews:bureau_home"
+    if not ids:
+        messages.warning(request, _("Select at least one city first."))
+        return redirect(back)
+    if action == "recommend":
+        outcomes = services.bulk_apply(
+            ids, lambda pk: services.submission_recommend(submission_id=pk, actor=request.user, note=reason)
+        )
+    elif action == "return":
+        if not reason:
+            messages.error(request, _("Give the reason for returning the selected forms."))
+            return redirect(back)
+        outcomes = services.bulk_apply(
+            ids, lambda pk: services.submission_return(submission_id=pk, actor=request.user, reason=reason)
+        )
+    else:
+        messages.error(request, _("Choose what to do with the selected cities."))
+        return redirect(back)
+    names = dict(Submission.objects.visible_to(request.user).filter(pk__in=ids).values_list("pk", "city__name"))
+    done = [names.get(o.submission_id, "?") for o in outcomes if o.ok]
+    if done:
+        messages.success(request, _("Done for %(n)s: %(cities)s.") % {"n": len(done), "cities": "、".join(done)})
+    for outcome in outcomes:
+        if not outcome.ok:
+            messages.error(request, f"{names.get(outcome.submission_id, _('A form'))}：{outcome.message}")
+    return redirect(back)
+
+
+@require_POST
+@role_required(Role.BUREAU)
+def bureau_start(request, code: str):
+    """Open a city's form on its behalf (the bureau fills in what the city sent by other means)."""
+    from submissions.services import submission_get_or_create
+
+    city = get_object_or_404(City.objects.visible_to(request.user), code=code)
+    round_ = Round.objects.filter(status=RoundStatus.OPEN).order_by("-year").first()
+    if round_ is None:
+        messages.error(request, _("No evaluation round is open at the moment."))
+        return redirect("reviews:bureau_home")
+    submission = submission_get_or_create(city=city, round_=round_, actor=request.user)
+    return redirect("submissions:edit", submission.pk)
+
+
+@require_http_methods(["GET", "POST"])
+@role_required(Role.BUREAU)
+def extension_new(request, code: str):
+    """Let one city of the province submit after the deadline."""
+    city = get_object_or_404(City.objects.visible_to(request.user), code=code)
+    round_ = Round.objects.filter(status=RoundStatus.OPEN).order_by("-year").first()
+    if round_ is None:
+        messages.error(request, _("No evaluation round is open at the moment."))
+        return redirect("reviews:bureau_home")
+    form = ExtensionForm(request.POST or None, initial={"until": default_extension_date(round_)})
+    if request.method == "POST" and form.is_valid():
+        try:
+            extension = services.extension_grant(city=city, round_=round_, actor=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        except ApplicationError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(
+                request,
+                _("%(city)s may now submit until %(date)s; the city has been notified.")
+                % {"city": city.name, "date": extension.until.isoformat()},
+            )
+            return redirect("reviews:bureau_home")
+    return render(
+        request,
+        "reviews/extension_form.html",
+        {
+            "city": city,
+            "round": round_,
+            "form": form,
+            "extensions": city.extensions.filter(round=round_).select_related("granted_by"),
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+ACTIONS = {
+    Action.RETURN: lambda request, pk, version: services.submission_return(
+        submission_id=pk,
+        actor=request.user,
+        reason=request.POST.get("reason", ""),
+        comments=parse_comments(request.POST),
+        expected_version=version,
+    ),
+    Action.RECOMMEND: lambda request, pk, version: services.submission_recommend(
+        submission_id=pk,
+        actor=request.user,
+        note=request.POST.get("note", ""),
+        expected_version=version,
+        excellent_case_ids=[int(v) for v in request.POST.getlist("excellent") if v.isdigit()],
+    ),
+    Action.APPROVE: lambda request, pk, version: services.submission_approve(
+        submission_id=pk, actor=request.user, reason=request.POST.get("reason", ""), expected_version=version
+    ),
+    Action.REJECT: lambda request, pk, version: services.submission_reject(
+        submission_id=pk, actor=request.user, reason=request.POST.get("reason", ""), expected_version=version
+    ),
+    Action.SEND_BACK: lambda request, pk, version: services.submission_send_back(
+        submission_id=pk, actor=request.user, reason=request.POST.get("reason", ""), expected_version=version
+    ),
+}
+DONE_MESSAGES = {
+    Action.RETURN: _("Returned to the city with your reason; the city has been notified."),
+    Action.RECOMMEND: _("Recommended to the ministry."),
+    Action.APPROVE: _("Approved: the city is now a Gigabit City of this round."),
+    Action.REJECT: _("Rejected; the city and the bureau have been notified."),
+    Action.SEND_BACK: _("Sent back to the provincial bureau."),
+}
+
+
+@require_POST
+@login_required
+def submission_act(request, pk: int, action: str):
+    """Carry out one workflow action from the submission's page. When it is refused the page comes
+    back with the reason and with everything that was typed (reason, comments, choices)."""
+    if action not in ACTIONS:
+        raise Http404
+    submission = get_object_or_404(Submission.objects.visible_to(request.user), pk=pk)
+    version = request.POST.get("version", "")
+    try:
+        ACTIONS[Action(action)](request, submission.pk, int(version) if version.isdigit() else None)
+    except ValidationError as exc:
+        return render_submission_page(
+            request, submission.pk, status=400, action=action, action_errors=exc.messages, action_post=request.POST
+        )
+    except ApplicationError as exc:
+        return render_submission_page(
+            request,
+            submission.pk,
+            status=exc.status_code,
+            action=action,
+            action_errors=[exc.message],
+            action_post=request.POST,
+        )
+    messages.success(request, DONE_MESSAGES[Action(action)])
+    return redirect("submissions:detail", submission.pk)
+
+
+@require_GET
+@role_required(Role.MINISTRY)
+def ministry_queue_page(request):
+    """Recommended submissions, the most flagged first."""
+    round_ = _selected_round(request)
+    filters = {key: request.GET.get(key, "") for key in ("province", "region", "flag", "severity")}
+    submissions = ministry_queue(user=request.user, round_=round_, **filters) if round_ else Submission.objects.none()
+    page = Paginator(submissions, 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "reviews/ministry_queue.html",
+        {
+            "round": round_,
+            "rounds": Round.objects.exclude(status=RoundStatus.DRAFT),
+            "page": page,
+            "filters": filters,
+            "flag_codes": FLAG_LABELS,
+            **queue_filter_choices(),
+            "query": "&".join(f"{k}={v}" for k, v in filters.items() if v),
+        },
+    )
+
+
+FLAG_LABELS = [
+    ("threshold_missed", _("Threshold missed")),
+    ("borderline", _("Borderline")),
+    ("inconsistent_inputs", _("Inconsistent inputs")),
+    ("implausible_value", _("Implausible value")),
+    ("population_changed", _("Population changed")),
+    ("large_jump", _("Large jump")),
+    ("outlier", _("Outlier")),
+    ("cases_insufficient", _("Fewer than 5 cases")),
+    ("cases_single_domain", _("Cases in one domain")),
+    ("late_submission", _("Late under an extension")),
+    ("missing_value", _("Value missing")),
+]
+
+
+@require_GET
+@role_required(Role.MINISTRY)
+def rounds_page(request):
+    return render(
+        request,
+        "reviews/rounds.html",
+        {
+            "rounds": Round.objects.annotate(
+                n_submissions=Count("submissions", filter=~Q(submissions__status=Status.DRAFT)),
+                n_approved=Count("submissions", filter=Q(submissions__status=Status.APPROVED)),
+            )
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@role_required(Role.MINISTRY)
+def round_page(request, year: int):
+    """One round: its dates and flag settings, its status, and its thresholds with their history."""
+    round_ = get_object_or_404(Round, year=year)
+    round_form = RoundForm(instance=round_)
+    thresholds_form = ThresholdsForm(round_=round_)
+    status = 200
+    if request.method == "POST":
+        try:
+            if "save_round" in request.POST:
+                round_form = RoundForm(request.POST, instance=Round.objects.get(pk=round_.pk))
+                if round_form.is_valid():
+                    services.round_update(
+                        round_=round_,
+                        actor=request.user,
+                        **{name: round_form.cleaned_data[name] for name in RoundForm.Meta.fields},
+                    )
+                    messages.success(request, _("The round's settings were saved."))
+                    return redirect("reviews:round", year)
+            elif "save_thresholds" in request.POST:
+                thresholds_form = ThresholdsForm(request.POST, round_=round_)
+                if thresholds_form.is_valid():
+                    changed = services.thresholds_update(
+                        round_=round_,
+                        values=thresholds_form.values(),
+                        reason=thresholds_form.cleaned_data["reason"],
+                        actor=request.user,
+                    )
+                    messages.success(
+                        request,
+                        _(
+                            "%(n)s threshold(s) changed; the round's submissions are being "
+                            "scored again in the background."
+                        )
+                        % {"n": changed},
+                    )
+                    return redirect("reviews:round", year)
+            elif request.POST.get("status") in RoundStatus.values:
+                services.round_set_status(round_=round_, status=request.POST["status"], actor=request.user)
+                messages.success(
+                    request, _("The round is now “%(status)s”.") % {"status": RoundStatus(request.POST["status"]).label}
+                )
+                return redirect("reviews:round", year)
+        except ValidationError as exc:
+            target = thresholds_form if "save_thresholds" in request.POST else round_form
+            for field, errors in exc.message_dict.items():
+                target.add_error(field if field in target.fields else None, errors)
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+            return redirect("reviews:round", year)
+        status = 400
+    return render(
+        request,
+        "reviews/round.html",
+        {
+            "round": round_,
+            "round_form": round_form,
+            "thresholds_form": thresholds_form,
+            "history": round_.threshold_changes.select_related("indicator", "changed_by").order_by(
+                "-changed_at", "-pk"
+            ),
+            "next_statuses": [
+                (s, RoundStatus(s).label) for s in services.ROUND_STATUS_FLOW[RoundStatus(round_.status)]
+            ],
+        },
+        status=status,
     )
 
 

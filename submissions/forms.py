@@ -206,8 +206,9 @@ BASIC_LABELS = {
 CASE_LABELS = {"title": _("Title"), "domain": _("Domain"), "partners": _("Partners"), **dict(CASE_TEXT_FIELDS)}
 
 
-def field_label(name: str) -> str:
-    """The name a person reads for any field of the form (inputs, key sites, practices, cases)."""
+def field_label(name: str, case_titles: Mapping[int, str] | None = None) -> str:
+    """The name a person reads for any field of the form (inputs, key sites, practices, cases), for
+    error keys (cases[<index>].title) and for history keys (case:<id>.title, attachment:<id>)."""
     if name in INPUTS_BY_NAME:
         return input_label(INPUTS_BY_NAME[name])
     if name.startswith("ks_"):
@@ -224,6 +225,15 @@ def field_label(name: str) -> str:
         return str(CASE_LABELS[name])
     if name == "cases":
         return str(_("Application cases"))
+    if name.startswith("case:"):
+        key, _sep, rest = name[5:].partition(".")
+        title = (case_titles or {}).get(int(key)) if key.isdigit() else None
+        prefix = _("Case “%(title)s”") % {"title": title} if title else _("A case")
+        return f"{prefix} · {field_label(rest)}" if rest else str(prefix)
+    if name.startswith("attachment:"):
+        return str(_("Attachment"))
+    if name == "cases.order":
+        return str(_("Order of the cases"))
     if name.startswith("cases[") and "]" in name:
         index, _sep, rest = name[6:].partition("]")
         prefix = _("Case %(n)s") % {"n": int(index) + 1} if index.isdigit() else _("A case")

@@ -315,7 +315,8 @@ class DataChange(AppendOnly):
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     actor_role = models.CharField(max_length=10, choices=Role.choices)
     source = models.CharField(max_length=20, choices=ChangeSource.choices)
-    # {field: [before, after]}; cases appear as "cases[<id>].title" and "cases[<id>]" for added/removed.
+    # {field: [before, after]}; cases appear as "case:<id>.title", and "case:<id>" when added or removed;
+    # attachments as "attachment:<id>".
     changes = models.JSONField()
     created_at = models.DateTimeField(default=timezone.now)
 

@@ -11,8 +11,9 @@ from gigacity.models import City, User
 from indicators.catalogue import INDICATORS
 from indicators.models import Round
 
-from .models import Case, DataChange, Score, Status, Submission, SubmissionEvent
+from .models import Action, Case, DataChange, Score, Status, Submission, SubmissionEvent
 from .scoring import SCORED_STATES
+from .snapshots import diff
 
 
 def submission_detail(*, user: User, pk: int) -> Submission:
@@ -93,3 +94,26 @@ def indicator_rows(submission: Submission, previous: Submission | None = None) -
             }
         )
     return rows
+
+
+@dataclass(frozen=True)
+class ResubmissionDiff:
+    returned: SubmissionEvent
+    changes: dict[str, list]
+
+
+def changes_since_return(submission: Submission) -> ResubmissionDiff | None:
+    """What the city changed between the bureau's last return and its resubmission, field by field, so
+    that the bureau checks exactly that. None when the submission was never returned and resubmitted."""
+    returned = submission.events.filter(action=Action.RETURN).order_by("-created_at", "-pk").first()
+    if returned is None:
+        return None
+    resubmitted = (
+        submission.events.filter(action=Action.SUBMIT, created_at__gte=returned.created_at)
+        .exclude(pk=returned.pk)
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+    if resubmitted is None:
+        return None
+    return ResubmissionDiff(returned, diff(returned.snapshot, resubmitted.snapshot))

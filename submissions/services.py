@@ -364,7 +364,7 @@ def attachment_add(*, submission_id: int, case_id: int | None, upload: UploadedF
                 actor=actor,
                 actor_role=actor.role,
                 source=ChangeSource.FORM,
-                changes={f"attachments[{attachment.pk}]": [None, name]},
+                changes={f"attachment:{attachment.pk}": [None, name]},
             )
     except Exception:
         # The row was rolled back: the file written for it must not stay behind.
@@ -393,6 +393,6 @@ def attachment_delete(*, attachment_id: int, actor: User) -> None:
             actor=actor,
             actor_role=actor.role,
             source=ChangeSource.FORM,
-            changes={f"attachments[{attachment_id}]": [name, None]},
+            changes={f"attachment:{attachment_id}": [name, None]},
         )
         transaction.on_commit(lambda: _delete_files([file_name]))

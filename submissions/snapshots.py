@@ -37,7 +37,7 @@ def snapshot(submission) -> dict:
 
 def diff(before: dict, after: dict) -> dict[str, list]:
     """{key: [before, after]} for every field and case field that differs. Cases are matched by id:
-    `cases[<id>]` with None on one side is a case added or removed; `cases[<id>].title` a change."""
+    `case:<id>` with None on one side is a case added or removed; `case:<id>.title` a change."""
     changes: dict[str, list] = {}
     old_fields, new_fields = before.get("fields", {}), after.get("fields", {})
     for name in DATA_FIELDS:
@@ -46,15 +46,15 @@ def diff(before: dict, after: dict) -> dict[str, list]:
     old_cases = {c["id"]: c for c in before.get("cases", [])}
     new_cases = {c["id"]: c for c in after.get("cases", [])}
     for case_id in old_cases.keys() - new_cases.keys():
-        changes[f"cases[{case_id}]"] = [old_cases[case_id]["title"], None]
+        changes[f"case:{case_id}"] = [old_cases[case_id]["title"], None]
     for case_id, case in new_cases.items():
         old = old_cases.get(case_id)
         if old is None:
-            changes[f"cases[{case_id}]"] = [None, case["title"]]
+            changes[f"case:{case_id}"] = [None, case["title"]]
             continue
         for name in CASE_FIELDS:
             if old.get(name) != case.get(name):
-                changes[f"cases[{case_id}].{name}"] = [old.get(name), case.get(name)]
+                changes[f"case:{case_id}.{name}"] = [old.get(name), case.get(name)]
     old_order = [c["id"] for c in before.get("cases", []) if c["id"] in new_cases]
     new_order = [c["id"] for c in after.get("cases", []) if c["id"] in old_cases]
     if old_order != new_order:

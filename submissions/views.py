@@ -31,6 +31,7 @@ from .forms import (
     FormState,
     display_value,
     domain_choices,
+    field_label,
 )
 from .models import Attachment, ChangeSource, FieldComment, Status, Submission
 from .services import effective_deadline, submission_get_or_create, submission_submit, submission_update
@@ -239,26 +240,60 @@ def submission_edit(request, pk: int):
     return redirect("submissions:detail", saved.pk)
 
 
-@require_GET
-@login_required
-def submission_detail(request, pk: int):
+def render_submission_page(
+    request, pk: int, *, status: int = 200, action: str = "", action_errors=(), action_post=None
+):
+    """A submission's page for whoever may see it: its data, score, flags and history, and the
+    actions the viewer may take now. After a refused action it shows the reason and keeps what was
+    typed (`action_post`)."""
     try:
         submission = selectors.submission_detail(user=request.user, pk=pk)
     except Submission.DoesNotExist:
         raise Http404 from None
     previous = selectors.previous_submission(submission)
+    last_return = submission.events.filter(action="return").order_by("-created_at", "-pk").first()
+    cases = list(submission.cases.all())
+    comment_choices = [(name, field_label(name)) for name in DATA_FIELDS]
+    comment_choices += [("cases", field_label("cases")), ("attachments", _("Attachments"))]
+    comment_choices += [
+        (f"case:{case.pk}", _("Case %(n)s: %(title)s") % {"n": i + 1, "title": case.title})
+        for i, case in enumerate(cases)
+    ]
     return render(
         request,
         "submissions/detail.html",
         {
             "submission": submission,
+            "cases": cases,
             "indicator_rows": selectors.indicator_rows(submission, previous),
             "previous": previous,
             "score": selectors.latest_score(submission),
             "history": selectors.submission_history(submission),
-            "actions": allowed_actions(submission, request.user),
+            "actions": [a.value for a in allowed_actions(submission, request.user)],
+            "can_edit": submission.is_editable and request.user.role in (Role.CITY, Role.BUREAU),
+            "resubmission": selectors.changes_since_return(submission)
+            if submission.status in (Status.SUBMITTED, Status.RECOMMENDED, Status.SENT_BACK)
+            else None,
+            "last_return": last_return,
+            "return_comments": list(last_return.field_comments.all()) if last_return else [],
+            "comment_choices": comment_choices,
+            "case_titles": {case.pk: case.title for case in cases},
+            "deadline": effective_deadline(submission.city, submission.round),
+            "action": action,
+            "action_errors": action_errors,
+            "action_post": action_post or {},
+            "excellent_chosen": {int(v) for v in (action_post or {}).getlist("excellent") if v.isdigit()}
+            if action_post
+            else {c.pk for c in cases if c.is_excellent},
         },
+        status=status,
     )
+
+
+@require_GET
+@login_required
+def submission_detail(request, pk: int):
+    return render_submission_page(request, pk)
 
 
 @require_GET

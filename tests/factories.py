@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import random
 
+from django.test import TestCase
+
 from gigacity.models import Role, User
 from reviews import services as review_services
 from reviews.demo import demo_data
@@ -31,10 +33,19 @@ def make_submission(
     complete: bool = True,
     seed: int | str | None = None,
     strength: float = 1.0,
+    scored: bool = True,
     **overrides,
 ) -> Submission:
     """A submission of `city` in `round_`, walked to `state`. A draft is empty unless `complete`;
-    `overrides` replace generated data fields before submitting."""
+    `overrides` replace generated data fields before submitting. Scoring (an on-commit task) runs as
+    in real life unless `scored=False`, even inside a test's rolled-back transaction."""
+    if not scored:
+        return _make_submission(city, round_, state, complete, seed, strength, overrides)
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return _make_submission(city, round_, state, complete, seed, strength, overrides)
+
+
+def _make_submission(city, round_, state, complete, seed, strength, overrides) -> Submission:
     city_user = _actor(Role.CITY, city=city)
     bureau = _actor(Role.BUREAU, province=city.province)
     submission = submission_get_or_create(city=city, round_=round_, actor=city_user)

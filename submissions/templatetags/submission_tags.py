@@ -8,5 +8,15 @@ register = template.Library()
 
 
 @register.filter
-def field_label(name: str) -> str:
-    return _field_label(name)
+def field_label(name: str, case_titles=None) -> str:
+    return _field_label(name, case_titles)
+
+
+@register.filter
+def change_value(value) -> str:
+    """A value in a diff or the history as people read it: counts with thousands separators."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return str(value)

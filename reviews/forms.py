@@ -1,0 +1,84 @@
+"""Forms of the reviewers' pages. They only check shape; the services decide what is allowed."""
+
+from __future__ import annotations
+
+import datetime
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from indicators.catalogue import CATALOGUE
+from indicators.models import Round
+
+MAX_COMMENTS = 30
+
+
+class ExtensionForm(forms.Form):
+    until = forms.DateField(label=_("Extended until"), widget=forms.DateInput(attrs={"type": "date"}))
+    reason = forms.CharField(label=_("Reason"), max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class RoundForm(forms.ModelForm):
+    class Meta:
+        model = Round
+        fields = [
+            "notice",
+            "opens_on",
+            "deadline",
+            "data_as_of",
+            "borderline_margin",
+            "jump_ratio",
+            "population_change_limit",
+            "outlier_z",
+        ]
+        widgets = {
+            name: forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+            for name in ("opens_on", "deadline", "data_as_of")
+        }
+
+    def clean(self):
+        cleaned = super().clean()
+        opens, deadline = cleaned.get("opens_on"), cleaned.get("deadline")
+        if opens and deadline and deadline < opens:
+            self.add_error("deadline", _("The deadline must not be before the opening date."))
+        return cleaned
+
+
+class ThresholdsForm(forms.Form):
+    """One field per indicator (and the case requirement), plus the reason kept in the history."""
+
+    reason = forms.CharField(
+        label=_("Reason for the change"),
+        max_length=500,
+        help_text=_("Kept in the history; every submission of the round is scored again."),
+    )
+
+    def __init__(self, *args, round_: Round, **kwargs):
+        super().__init__(*args, **kwargs)
+        current = round_.threshold_map()
+        for spec in CATALOGUE:
+            self.fields[spec.code] = forms.DecimalField(
+                label=spec.name_zh,
+                min_value=0,
+                max_digits=14,
+                decimal_places=2,
+                initial=current.get(spec.code),
+                help_text=spec.unit_zh,
+            )
+
+    def values(self) -> dict:
+        return {spec.code: self.cleaned_data[spec.code] for spec in CATALOGUE}
+
+
+def parse_comments(post) -> dict[str, str]:
+    """Per-field comments of a return form: pairs comment_field_N / comment_text_N."""
+    comments: dict[str, str] = {}
+    for index in range(MAX_COMMENTS):
+        field, text = post.get(f"comment_field_{index}", ""), post.get(f"comment_text_{index}", "").strip()
+        if field and text:
+            comments[field] = f"{comments[field]}\n{text}" if field in comments else text
+    return comments
+
+
+def default_extension_date(round_: Round) -> datetime.date | None:
+    return round_.deadline + datetime.timedelta(days=7) if round_.deadline else None

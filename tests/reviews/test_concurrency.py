@@ -1,0 +1,83 @@
+"""Two people acting on the same submission at once: exactly one wins, the others are told who did,
+and the history has one event. On PostgreSQL, with real concurrent connections."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import connection, connections
+
+from gigacity.errors import Conflict
+from reviews.services import submission_approve, submission_send_back
+from submissions.models import Status, SubmissionEvent
+from tests.conftest import make_user
+from tests.factories import make_submission
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def race(workers):
+    """Run the callables at the same moment, each on its own database connection."""
+    barrier = threading.Barrier(len(workers))
+    results = [None] * len(workers)
+
+    def run(index, work):
+        try:
+            barrier.wait()
+            work()
+            results[index] = "ok"
+        except Conflict as exc:
+            results[index] = exc
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i, w)) for i, w in enumerate(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results
+
+
+def test_many_simultaneous_approvals_have_one_winner_and_one_event(open_round, city_user, ministry_user):
+    submission = make_submission(city_user.city, open_round, Status.RECOMMENDED)
+    staff = [ministry_user] + [make_user(f"miit{i}", "ministry") for i in range(7)]
+
+    results = race([lambda u=u: submission_approve(submission_id=submission.pk, actor=u) for u in staff])
+
+    assert results.count("ok") == 1
+    losers = [r for r in results if r != "ok"]
+    assert len(losers) == 7 and all("已认定" in r.message for r in losers)
+    assert SubmissionEvent.objects.filter(submission=submission, action="approve").count() == 1
+    submission.refresh_from_db()
+    assert submission.status == Status.APPROVED
+
+
+def test_a_return_and_an_approval_at_once_leave_one_consistent_outcome(
+    open_round, city_user, bureau_user, ministry_user
+):
+    submission = make_submission(city_user.city, open_round, Status.RECOMMENDED)
+    results = race(
+        [
+            lambda: submission_approve(submission_id=submission.pk, actor=ministry_user),
+            lambda: submission_send_back(
+                submission_id=submission.pk, actor=make_user("miit-b", "ministry"), reason="请复核"
+            ),
+        ]
+    )
+
+    assert results.count("ok") == 1
+    submission.refresh_from_db()
+    events = list(SubmissionEvent.objects.filter(submission=submission).values_list("to_status", flat=True))
+    assert events[-1] == submission.status and submission.status in (Status.APPROVED, Status.SENT_BACK)
+    assert events.count(Status.APPROVED) + events.count(Status.SENT_BACK) == 1
+
+
+def test_the_database_refuses_to_change_or_delete_history(open_round, city_user):
+    submission = make_submission(city_user.city, open_round, Status.SUBMITTED)
+    event = SubmissionEvent.objects.filter(submission=submission).first()
+    with pytest.raises(Exception, match="history records cannot be changed or deleted"), connection.cursor() as c:
+        c.execute("UPDATE submissions_submissionevent SET reason = 'rewritten' WHERE id = %s", [event.pk])
+    with pytest.raises(Exception, match="history records cannot be changed or deleted"), connection.cursor() as c:
+        c.execute("DELETE FROM submissions_datachange WHERE submission_id = %s", [submission.pk])

@@ -1,0 +1,111 @@
+"""Who is told what: in-app notifications and e-mail on every workflow step, extensions, and deadline
+reminders sent exactly once."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+from django.core import mail
+
+from reviews.models import Notification, NotificationKind, Reminder
+from reviews.notifications import notification_title
+from reviews.reminders import due_reminder, send_deadline_reminders
+from reviews.services import extension_grant, submission_approve, submission_recommend, submission_return
+from submissions.models import Status
+from submissions.services import submission_submit
+from tests.factories import make_submission
+
+pytestmark = pytest.mark.django_db
+
+
+def kinds_for(user):
+    return list(Notification.objects.filter(recipient=user).order_by("pk").values_list("kind", flat=True))
+
+
+def test_every_step_reaches_the_people_who_act_or_wait(
+    city_user, bureau_user, ministry_user, open_round, django_capture_on_commit_callbacks
+):
+    submission = make_submission(city_user.city, open_round, Status.SUBMITTED)
+    assert kinds_for(bureau_user) == [NotificationKind.SUBMITTED]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        submission_return(submission_id=submission.pk, actor=bureau_user, reason="请核实基站数")
+        submission_submit(submission_id=submission.pk, actor=city_user)
+        submission_recommend(submission_id=submission.pk, actor=bureau_user)
+        submission_approve(submission_id=submission.pk, actor=ministry_user)
+
+    assert kinds_for(city_user) == [NotificationKind.RETURNED, NotificationKind.RECOMMENDED, NotificationKind.APPROVED]
+    assert kinds_for(bureau_user) == [
+        NotificationKind.SUBMITTED,
+        NotificationKind.RESUBMITTED,
+        NotificationKind.APPROVED,
+    ]
+    assert kinds_for(ministry_user) == [NotificationKind.RECOMMENDED]
+    returned = Notification.objects.get(recipient=city_user, kind=NotificationKind.RETURNED)
+    assert notification_title(returned) == f"青岛市的{open_round.year}年度调查表已被退回修改"
+    assert returned.text == "请核实基站数"
+    subjects = [m.subject for m in mail.outbox if city_user.email in m.to]
+    assert any("退回" in s for s in subjects) and any("千兆城市" in s for s in subjects)
+    assert any("请核实基站数" in m.body and f"/submissions/{submission.pk}/" in m.body for m in mail.outbox)
+
+
+def test_nobody_is_notified_of_their_own_action(city_user, bureau_user, open_round):
+    submission = make_submission(city_user.city, open_round, Status.SUBMITTED)
+    submission_return(submission_id=submission.pk, actor=bureau_user, reason="x")
+    assert NotificationKind.RETURNED not in kinds_for(bureau_user)
+
+
+def test_the_bell_counts_unread_notifications_and_opening_one_marks_it_read(client, city_user, bureau_user, open_round):
+    submission = make_submission(city_user.city, open_round, Status.SUBMITTED)
+    submission_return(submission_id=submission.pk, actor=bureau_user, reason="请核实")
+    client.force_login(city_user)
+
+    page = client.get("/city/").content.decode()
+    assert 'data-testid="unread-count">1<' in page
+    notification = Notification.objects.get(recipient=city_user)
+    response = client.get(f"/notifications/{notification.pk}/")
+    assert response["Location"] == f"/submissions/{submission.pk}/"
+    assert 'data-testid="unread-count"' not in client.get("/city/").content.decode()
+
+
+def test_an_extension_is_announced_to_the_city(city_user, bureau_user, open_round):
+    extension_grant(
+        city=city_user.city,
+        round_=open_round,
+        until=open_round.deadline + datetime.timedelta(days=9),
+        reason="数据复核",
+        actor=bureau_user,
+    )
+    notification = Notification.objects.get(recipient=city_user)
+    assert notification.kind == NotificationKind.EXTENSION
+    assert "延期" in notification_title(notification)
+
+
+@pytest.mark.parametrize(
+    ("days_left", "due"), [(30, None), (8, None), (7, 7), (3, 7), (2, 7), (1, 1), (0, 1), (-1, None)]
+)
+def test_which_reminder_is_due(days_left, due):
+    assert due_reminder(days_left) == due
+
+
+def test_reminders_go_to_cities_still_in_draft_once_each(city_user, city_user_same_province, open_round):
+    make_submission(city_user_same_province.city, open_round, Status.SUBMITTED)
+    today = open_round.deadline - datetime.timedelta(days=7)
+
+    first = send_deadline_reminders(today)
+    again = send_deadline_reminders(today)
+    next_day = send_deadline_reminders(today + datetime.timedelta(days=1))
+    last_day = send_deadline_reminders(open_round.deadline - datetime.timedelta(days=1))
+
+    assert (first, again, next_day, last_day) == (1, 0, 0, 1)  # 济南 submitted: only 青岛 is reminded
+    assert list(Reminder.objects.order_by("pk").values_list("city_id", "days_before")) == [("370200", 7), ("370200", 1)]
+    reminder = Notification.objects.filter(recipient=city_user, kind=NotificationKind.REMINDER).first()
+    assert "尚未提交" in notification_title(reminder)
+    assert not Notification.objects.filter(recipient=city_user_same_province, kind=NotificationKind.REMINDER)
+
+
+def test_no_reminders_outside_the_last_week_or_after_the_deadline(city_user, open_round):
+    assert send_deadline_reminders(open_round.deadline - datetime.timedelta(days=20)) == 0
+    assert send_deadline_reminders(open_round.deadline + datetime.timedelta(days=1)) == 0
+    assert not Reminder.objects.exists()

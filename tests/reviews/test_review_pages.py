@@ -1,0 +1,258 @@
+"""The bureau's and the ministry's pages: queues, returning with comments, the diff on resubmission,
+recommending, deciding, bulk actions, extensions, rounds and thresholds."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from gigacity.models import City
+from indicators.models import Designation, RoundStatus, ThresholdChange
+from reviews.services import submission_return
+from submissions.models import Action, DataChange, Extension, Score, Status
+from submissions.services import submission_submit, submission_update
+from tests.factories import make_submission
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_bureau_queue_lists_every_city_of_the_province_with_its_state(client, bureau_user, open_round):
+    make_submission(City.objects.get(pk="370200"), open_round, Status.SUBMITTED)
+    make_submission(City.objects.get(pk="370100"), open_round, Status.DRAFT, complete=False)
+    client.force_login(bureau_user)
+
+    page = client.get("/bureau/").content.decode()
+
+    assert page.count("data-city=") == 16  # every city of 山东, started or not
+    assert "青岛市" in page and "菏泽市" in page
+    assert 'data-testid="waiting">1<' in page
+    not_started = client.get("/bureau/?status=not_started").content.decode()
+    assert not_started.count("data-city=") == 14 and "青岛市" not in not_started
+
+
+def test_the_bureau_queue_filters_by_flags_and_sorts(client, bureau_user, open_round):
+    flagged = make_submission(City.objects.get(pk="370200"), open_round, Status.SUBMITTED, users_1000m=10**7)
+    make_submission(City.objects.get(pk="370100"), open_round, Status.SUBMITTED)
+    flagged.refresh_from_db()
+    client.force_login(bureau_user)
+
+    critical = client.get("/bureau/?severity=3").content.decode()
+    by_flags = client.get("/bureau/?sort=flags").content.decode()
+
+    assert "青岛市" in critical and "济南市" not in critical
+    assert by_flags.index("青岛市") < by_flags.index("济南市")
+
+
+def test_return_with_field_comments_reaches_the_city_and_the_diff_reaches_the_bureau(
+    client, bureau_user, city_user, open_round, django_capture_on_commit_callbacks
+):
+    submission = make_submission(city_user.city, open_round, Status.SUBMITTED)
+    case = submission.cases.first()
+    client.force_login(bureau_user)
+    response = client.post(
+        f"/submissions/{submission.pk}/act/return/",
+        {
+            "version": submission.version,
+            "reason": "基站数偏高，请核实",
+            "comment_field_0": "bs5g_count",
+            "comment_text_0": "与运营商数据差距较大",
+            "comment_field_1": f"case:{case.pk}",
+            "comment_text_1": "请补充合作单位",
+        },
+    )
+    assert response.status_code == 302
+    submission.refresh_from_db()
+    assert submission.status == Status.RETURNED
+
+    client.force_login(city_user)
+    page = client.get(f"/submissions/{submission.pk}/").content.decode()
+    assert "基站数偏高，请核实" in page and "与运营商数据差距较大" in page and "请补充合作单位" in page
+
+    submission = submission_update(
+        submission_id=submission.pk, actor=city_user, data={"bs5g_count": 9000}, expected_version=submission.version
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        submission_submit(submission_id=submission.pk, actor=city_user)
+
+    client.force_login(bureau_user)
+    page = client.get(f"/submissions/{submission.pk}/").content.decode()
+    assert 'data-testid="diff"' in page
+    diff = page[page.index('data-testid="diff"') :]
+    diff = diff[: diff.index("</section>")]
+    assert "5G基站数" in diff and "9,000" in diff
+    assert "常住人口数" not in diff  # only what changed
+
+
+def test_recommend_marks_the_chosen_cases_excellent_and_approval_names_the_city(
+    client, bureau_user, ministry_user, city_user, open_round
+):
+    submission = make_submission(city_user.city, open_round, Status.SUBMITTED)
+    first, second = list(submission.cases.all())[:2]
+    client.force_login(bureau_user)
+    client.post(
+        f"/submissions/{submission.pk}/act/recommend/",
+        {"version": submission.version, "excellent": [first.pk, second.pk], "note": "数据已核实"},
+    )
+    submission.refresh_from_db()
+    assert submission.status == Status.RECOMMENDED and submission.recommend_note == "数据已核实"
+    assert set(submission.cases.filter(is_excellent=True).values_list("pk", flat=True)) == {first.pk, second.pk}
+
+    client.force_login(ministry_user)
+    assert "青岛市" in client.get("/ministry/queue/").content.decode()
+    client.post(f"/submissions/{submission.pk}/act/approve/", {"version": submission.version})
+
+    submission.refresh_from_db()
+    assert submission.status == Status.APPROVED
+    assert Designation.objects.filter(city=city_user.city, round=open_round, source="approved").exists()
+    client.force_login(city_user)
+    assert "千兆城市" in client.get("/city/").content.decode()
+
+
+def test_a_refused_action_keeps_what_was_typed(client, bureau_user, city_user, open_round):
+    submission = make_submission(city_user.city, open_round, Status.SUBMITTED)
+    client.force_login(bureau_user)
+
+    response = client.post(
+        f"/submissions/{submission.pk}/act/return/",
+        {
+            "version": submission.version,
+            "reason": "",
+            "comment_field_0": "bs5g_count",
+            "comment_text_0": "请核实基站数",
+        },
+    )
+
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "请填写理由" in page and 'value="请核实基站数"' in page
+
+
+def test_a_stale_action_is_refused_with_who_changed_it(client, bureau_user, city_user, open_round):
+    submission = make_submission(city_user.city, open_round, Status.SUBMITTED)
+    stale_version = submission.version
+    submission_return(submission_id=submission.pk, actor=bureau_user, reason="先退回")
+    client.force_login(bureau_user)
+
+    response = client.post(f"/submissions/{submission.pk}/act/recommend/", {"version": stale_version})
+
+    assert response.status_code == 409
+    assert "shandong" in response.content.decode()
+
+
+def test_bulk_recommend_checks_each_submission_on_its_own(client, bureau_user, open_round):
+    ready = make_submission(City.objects.get(pk="370200"), open_round, Status.SUBMITTED)
+    draft = make_submission(City.objects.get(pk="370100"), open_round, Status.DRAFT)
+    other_province = make_submission(City.objects.get(pk="320300"), open_round, Status.SUBMITTED)
+    client.force_login(bureau_user)
+
+    response = client.post(
+        "/bureau/bulk/", {"ids": [ready.pk, draft.pk, other_province.pk], "bulk_action": "recommend"}, follow=True
+    )
+
+    page = response.content.decode()
+    ready.refresh_from_db(), draft.refresh_from_db(), other_province.refresh_from_db()
+    assert ready.status == Status.RECOMMENDED
+    assert draft.status == Status.DRAFT and other_province.status == Status.SUBMITTED
+    assert "青岛市" in page and "济南市" in page  # one done, one refused with its reason
+    assert "徐州市" not in page  # another province's city is not even named
+    assert "未找到，或不在您的查看范围内" in page
+
+
+def test_bulk_return_needs_a_reason(client, bureau_user, open_round):
+    ready = make_submission(City.objects.get(pk="370200"), open_round, Status.SUBMITTED)
+    client.force_login(bureau_user)
+
+    client.post("/bureau/bulk/", {"ids": [ready.pk], "bulk_action": "return", "reason": ""})
+
+    ready.refresh_from_db()
+    assert ready.status == Status.SUBMITTED
+
+
+def test_an_extension_is_granted_with_a_date_and_reason(client, bureau_user, city_user, open_round):
+    open_round.deadline = timezone.localdate() - datetime.timedelta(days=2)
+    open_round.save()
+    client.force_login(bureau_user)
+
+    no_reason = client.post("/bureau/extensions/370200/", {"until": "2099-01-01", "reason": ""})
+    assert no_reason.status_code == 400 and "该字段是必填项" in no_reason.content.decode()
+    too_early = client.post("/bureau/extensions/370200/", {"until": open_round.deadline.isoformat(), "reason": "x"})
+    assert too_early.status_code == 400 and "须晚于本轮截止日期" in too_early.content.decode()
+
+    until = timezone.localdate() + datetime.timedelta(days=5)
+    client.post("/bureau/extensions/370200/", {"until": until.isoformat(), "reason": "疫情影响数据采集"})
+
+    extension = Extension.objects.get(city=city_user.city, round=open_round)
+    assert (extension.until, extension.reason, extension.granted_by) == (until, "疫情影响数据采集", bureau_user)
+    assert client.get("/bureau/extensions/320300/").status_code == 404  # not this bureau's city
+
+
+def test_the_bureau_can_start_a_form_on_behalf_of_a_city_that_has_not(client, bureau_user, open_round):
+    client.force_login(bureau_user)
+    response = client.post("/bureau/cities/370600/start/")
+    assert response.status_code == 302 and response["Location"].endswith("/edit/")
+    assert client.post("/bureau/cities/320300/start/").status_code == 404
+
+
+def test_the_ministry_queue_puts_the_most_flagged_first_and_filters(client, ministry_user, open_round):
+    calm = make_submission(City.objects.get(pk="370200"), open_round, Status.RECOMMENDED)
+    flagged = make_submission(City.objects.get(pk="320300"), open_round, Status.RECOMMENDED, users_1000m=10**7)
+    calm.refresh_from_db(), flagged.refresh_from_db()
+    client.force_login(ministry_user)
+
+    page = client.get("/ministry/queue/").content.decode()
+    assert page.index("徐州市") < page.index("青岛市")
+    jiangsu = client.get("/ministry/queue/?province=320000").content.decode()
+    assert "徐州市" in jiangsu and "青岛市" not in jiangsu
+    inconsistent = client.get("/ministry/queue/?flag=inconsistent_inputs").content.decode()
+    assert "徐州市" in inconsistent and "青岛市" not in inconsistent
+
+
+def test_thresholds_change_with_history_and_rescoring(
+    client, ministry_user, city_user, open_round, django_capture_on_commit_callbacks
+):
+    submission = make_submission(city_user.city, open_round, Status.SUBMITTED)
+    client.force_login(ministry_user)
+    values = {code: str(v) for code, v in open_round.threshold_map().items()}
+    values["pon_10g_share"] = "95"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            f"/ministry/rounds/{open_round.year}/", {**values, "reason": "按正式文件调整", "save_thresholds": "1"}
+        )
+
+    assert response.status_code == 302
+    open_round.refresh_from_db()
+    assert open_round.threshold_version == 2
+    change = ThresholdChange.objects.filter(round=open_round, indicator_id="pon_10g_share").last()
+    assert (change.new_value, change.reason, change.changed_by) == (Decimal("95"), "按正式文件调整", ministry_user)
+    new_score = Score.objects.get(submission=submission, threshold_version=2)
+    pon = next(r for r in new_score.results if r["code"] == "pon_10g_share")
+    assert pon["threshold"] == "95.00" and pon["passed"] is False
+    assert "按正式文件调整" in client.get(f"/ministry/rounds/{open_round.year}/").content.decode()
+
+
+def test_publishing_freezes_the_round(client, ministry_user, open_round):
+    client.force_login(ministry_user)
+    assert client.post(f"/ministry/rounds/{open_round.year}/", {"status": "published"}).status_code == 302
+    open_round.refresh_from_db()
+    assert open_round.status == RoundStatus.OPEN  # open → published is not allowed; close first
+
+    client.post(f"/ministry/rounds/{open_round.year}/", {"status": "closed"})
+    client.post(f"/ministry/rounds/{open_round.year}/", {"status": "published"})
+    open_round.refresh_from_db()
+    assert open_round.status == RoundStatus.PUBLISHED and open_round.published_on == timezone.localdate()
+
+
+def test_history_records_every_event_and_change_and_cannot_be_altered(city_user, bureau_user, open_round):
+    submission = make_submission(city_user.city, open_round, Status.RETURNED)
+    events = list(submission.events.values_list("action", "actor_role"))
+    assert events == [(Action.SUBMIT, "city"), (Action.RETURN, "bureau")]
+    change = DataChange.objects.filter(submission=submission).first()
+    change.changes = {}
+    with pytest.raises(Exception, match="cannot be changed"):
+        change.save()
+    with pytest.raises(Exception, match="cannot be deleted"):
+        submission.events.first().delete()
