@@ -179,16 +179,17 @@ ACCOUNTS = (
     DemoAccount("wenzhou", Role.CITY, city="330300", name="温州市填报员"),
 )
 
-# (city code, the state its current-round form is left in)
+# (city code, the state its current-round form is left in, how far along the city is: below 1 some
+# thresholds are missed, so the queues show flags to look at)
 CURRENT_STATES = (
-    ("370200", "partial"),  # 青岛: a half-filled draft, for the demo city official to finish
-    ("370100", Status.SUBMITTED),
-    ("370600", Status.RETURNED),
-    ("370700", Status.RECOMMENDED),
-    ("370300", Status.APPROVED),
-    ("320300", Status.RECOMMENDED),
-    ("320600", Status.SUBMITTED),
-    ("330300", Status.RECOMMENDED),
+    ("370200", "partial", 1.0),  # 青岛: a half-filled draft, for the demo city official to finish
+    ("370100", Status.SUBMITTED, 1.15),
+    ("370600", Status.RETURNED, 0.85),
+    ("370700", Status.RECOMMENDED, 1.0),
+    ("370300", Status.APPROVED, 1.15),
+    ("320300", Status.RECOMMENDED, 0.55),
+    ("320600", Status.SUBMITTED, 0.8),
+    ("330300", Status.RECOMMENDED, 1.0),
 )
 
 
@@ -304,12 +305,12 @@ def seed_demo() -> tuple[list[DemoAccount], Round]:
         services.round_set_status(round_=previous, status=RoundStatus.CLOSED, actor=users["ministry"])
 
     current = ensure_round(year, RoundStatus.OPEN)
-    for index, (code, target) in enumerate(CURRENT_STATES):
+    for code, target, strength in CURRENT_STATES:
         if Submission.objects.filter(city_id=code, round=current).exists():
             continue
         city = City.objects.get(pk=code)
         submission = submission_get_or_create(city=city, round_=current, actor=users[code])
-        drive(submission, target, users, random.Random(code), strength=1.0 if index % 3 else 1.15)
+        drive(submission, target, users, random.Random(code), strength=strength)
     return list(ACCOUNTS), current
 
 

@@ -26,6 +26,7 @@ class RoundForm(forms.ModelForm):
             "opens_on",
             "deadline",
             "data_as_of",
+            "thresholds_provisional",
             "borderline_margin",
             "jump_ratio",
             "population_change_limit",
