@@ -135,6 +135,8 @@ def worker(
         "DATABASE_URL": database_url_for_workers(),
         "CELERY_BROKER_URL": broker_url,
         "GIGACITY_TEST_QUEUE": queue,
+        # The notification e-mails that submits send are delivered by the worker too; keep them in memory.
+        "DJANGO_EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
         **(env or {}),
     }
     return Process(name, argv, env=full_env, log=workdir / f"{name}.log")
@@ -142,17 +144,20 @@ def worker(
 
 @contextlib.contextmanager
 def publishing_to(broker_url: str, queue: str) -> Iterator[None]:
-    """Make the app in this (the test's) process publish scoring to `queue` on `broker_url`."""
-    saved = celery_app.conf.broker_url, celery_app.conf.task_routes
-    _use_broker(broker_url, {"submissions.tasks.*": {"queue": queue}})
+    """Make the app in this (the test's) process publish every task (scoring, and the notification
+    e-mails a submit sends) to `queue` on `broker_url`."""
+    saved = celery_app.conf.get("broker_write_url"), celery_app.conf.task_routes
+    _use_broker(broker_url, {"*": {"queue": queue}})
     try:
         yield
     finally:
         _use_broker(*saved)
 
 
-def _use_broker(url: str, routes) -> None:
-    celery_app.conf.update(broker_url=url, task_routes=routes)
+def _use_broker(url: str | None, routes) -> None:
+    # broker_write_url, not broker_url: Celery reads CELERY_BROKER_URL from the environment before
+    # any broker_url set in the configuration, and publishing uses the write URL.
+    celery_app.conf.update(broker_write_url=url, task_routes=routes)
     # Celery keeps its connection and producer pools for the life of the process; drop its references
     # (as Celery itself does after a fork) so that the next publish takes the pool of the new broker.
     # kombu keeps one pool per broker in a registry, so they are not closed: switching back reuses them.

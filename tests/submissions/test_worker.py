@@ -44,18 +44,26 @@ def broker_url() -> str:
 
 @pytest.fixture
 def queue(broker_url):
-    """A queue of this test's own on the machine's Redis, which the test process publishes to."""
+    """A queue of this test's own on the machine's Redis, which the test process publishes to.
+    Afterwards its keys go, and so do messages a killed worker left unacknowledged on it."""
     name = f"gigacity-test-{uuid.uuid4().hex[:12]}"
     with publishing_to(broker_url, name):
         yield name
     client = redis.Redis.from_url(broker_url)
-    client.delete(name, f"_kombu.binding.{name}")
+    for key in client.scan_iter(match=f"*{name}*"):  # the queue and kombu's bindings for it
+        client.delete(key)
+    for tag, raw in client.hgetall("unacked").items():
+        _message, _exchange, routing_key = json.loads(raw)
+        if routing_key == name:
+            client.hdel("unacked", tag)
+            client.zrem("unacked_index", tag)
     client.close()
 
 
 @pytest.fixture
-def processes():
-    """Processes the test starts; all stopped (process group and all) when it ends, however it ends."""
+def processes(queue):
+    """Processes the test starts; all stopped (process group and all) when it ends, however it ends,
+    and before its queue is cleaned up (a stopping worker hands its reserved messages back)."""
     started = []
     yield started
     # Workers first, so that they do not spend their last moments reconnecting to a stopped Redis.
@@ -114,7 +122,7 @@ def test_a_real_worker_scores_a_batch_of_twenty_submissions_exactly_once(
 def test_kill_9_of_the_worker_in_the_middle_of_a_batch_and_a_new_worker_scores_everything_once(
     open_round, processes, tmp_path, broker_url, queue
 ):
-    # Given twenty submitted forms and a worker taking half a second over each
+    # Given twenty submitted forms and a worker taking a second over each
     ids = [make_submission(city, open_round, Status.SUBMITTED).pk for city in cities(20)]
     first = start(
         processes,
@@ -123,19 +131,24 @@ def test_kill_9_of_the_worker_in_the_middle_of_a_batch_and_a_new_worker_scores_e
             broker_url=broker_url,
             queue=queue,
             workdir=tmp_path,
-            env={"GIGACITY_TEST_SCORING_DELAY": "0.5"},
+            env={"GIGACITY_TEST_SCORING_DELAY": "1"},
         ),
     )
-    wait_until(lambda: scored(ids) >= 3, timeout=TIMEOUT, what="a few scored", processes=[first])
+
+    def in_flight():
+        return Submission.objects.filter(pk__in=ids, scoring_state=ScoringState.PENDING, scoring_attempts__gte=1)
+
+    wait_until(
+        lambda: scored(ids) >= 3 and in_flight().exists(),
+        timeout=TIMEOUT,
+        what="a few scored and one being scored",
+        processes=[first],
+    )
 
     # When the whole worker (main process and pool children) is killed with kill -9
     first.kill()
     scored_before = scored(ids)
-    interrupted = list(
-        Submission.objects.filter(pk__in=ids, scoring_state=ScoringState.PENDING, scoring_attempts__gte=1).values_list(
-            "pk", flat=True
-        )
-    )
+    interrupted = list(in_flight().values_list("pk", flat=True))
     assert scored_before < len(ids), "the batch was over before the kill; the test proves nothing"
     assert interrupted, "no task was running when the worker died; the test proves nothing"
 
@@ -167,7 +180,7 @@ def test_kill_9_of_the_worker_in_the_middle_of_a_batch_and_a_new_worker_scores_e
 
 
 def test_with_redis_stopped_cities_still_submit_at_once_and_are_scored_when_it_is_back(
-    open_round, processes, tmp_path, queue
+    open_round, processes, tmp_path, queue, caplog
 ):
     # Given a Redis of the test's own (the machine's is not to be disturbed), a worker running beat
     # with a short sweep, and one submission scored through it
@@ -215,6 +228,8 @@ def test_with_redis_stopped_cities_still_submit_at_once_and_are_scored_when_it_i
         assert not submitting.is_alive(), "submitting hung while Redis was down"
         assert outcome == {"submitted": True}
         ids = [draft.pk for draft in drafts]
+        failed_publishes = [r for r in caplog.records if r.getMessage().startswith("could not publish scoring")]
+        assert len(failed_publishes) == len(ids), "the publishes did not go to the stopped Redis"
         rows = Submission.objects.filter(pk__in=ids)
         assert {(s.status, s.scoring_state) for s in rows} == {(Status.SUBMITTED, ScoringState.PENDING)}
         assert not Score.objects.filter(submission__in=ids).exists()
