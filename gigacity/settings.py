@@ -316,7 +316,7 @@ CELERY_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 600)
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
     # A request publishes while Redis may be down: every wait on the broker is short and bounded.
-    "socket_timeout": 5,
+    "socket_timeout": 2,
     "socket_connect_timeout": 2,
     # Reconnecting when a channel is needed: once, at once. Without these kombu waits 2 s between
     # attempts, which a request publishing while Redis is down would spend waiting.

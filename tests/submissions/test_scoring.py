@@ -5,6 +5,7 @@ and killed workers are in test_worker.py."""
 
 from __future__ import annotations
 
+import socket
 import threading
 from datetime import timedelta
 from decimal import Decimal
@@ -15,6 +16,7 @@ from django.db import OperationalError, connection, transaction
 from django.test import TestCase
 from django.utils import timezone
 
+from gigacity.celery import app as celery_app
 from gigacity.models import City
 from indicators.models import Threshold
 from reviews.services import submission_recommend, thresholds_update
@@ -23,6 +25,7 @@ from submissions.models import Score, ScoringState, Status, Submission
 from submissions.services import submission_submit
 from submissions.tasks import score_submission
 from tests.factories import make_submission
+from tests.submissions.processes import publishing_to
 
 pytestmark = pytest.mark.django_db
 
@@ -320,6 +323,33 @@ def test_with_the_broker_down_the_city_still_submits_and_the_row_waits_pending(
     submission.refresh_from_db()
     assert submission.status == Status.SUBMITTED
     assert submission.scoring_state == ScoringState.PENDING and submission.scoring_attempts == 0
+
+
+@pytest.mark.parametrize("redis_is", ["refusing connections", "accepting connections but never answering"])
+def test_with_redis_unreachable_the_publish_after_a_submit_gives_up_instead_of_hanging(
+    open_round, city_user, redis_is, caplog, django_capture_on_commit_callbacks
+):
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        if redis_is.startswith("accepting"):
+            listener.listen(16)  # the kernel completes the handshake; nobody ever reads or answers
+        port = listener.getsockname()[1]
+        if redis_is.startswith("refusing"):
+            listener.close()
+        celery_app.conf.task_always_eager = False  # put back by the _test_settings fixture
+        draft = make_submission(city_user.city, open_round, Status.DRAFT)
+        with publishing_to(f"redis://127.0.0.1:{port}/0", "gigacity-test-unreachable"):
+            with django_capture_on_commit_callbacks() as callbacks:
+                submission_submit(submission_id=draft.pk, actor=city_user)
+            # What runs after the commit, in a thread, so that a hang fails the test instead of stalling it
+            publishing = threading.Thread(target=lambda: [callback() for callback in callbacks], daemon=True)
+            publishing.start()
+            publishing.join(timeout=60)
+
+    assert not publishing.is_alive(), "publishing hung"
+    assert any(r.getMessage().startswith("could not publish scoring") for r in caplog.records)
+    draft.refresh_from_db()
+    assert (draft.status, draft.scoring_state) == (Status.SUBMITTED, ScoringState.PENDING)
 
 
 # ------------------------------------------------------------------------------------------------
