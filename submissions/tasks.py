@@ -15,10 +15,12 @@ logger = logging.getLogger(__name__)
 def _on_scoring_failure(task, exc, task_id, args, kwargs, einfo) -> None:
     """Celery calls this in the pool child when the task raised and will not be retried.
 
-    It is *not* called when the child itself dies (SIGKILL, the OOM killer, a hard time limit): the
-    worker's main process then rejects the message back to the queue (`reject_on_worker_lost`) or, if
-    the whole worker died, Redis delivers it again after the visibility timeout; either way the claim
-    step has counted the attempt, so a submission that kills every child still ends `failed`."""
+    It is *not* called when the child itself dies, and the row must not be failed then: after a kill
+    (SIGKILL, the OOM killer) the worker's main process rejects the message back to the queue
+    (`reject_on_worker_lost`); if the whole worker died, Redis delivers it again after the visibility
+    timeout; after a hard time limit Celery acknowledges it and the sweep publishes the submission
+    again after the lease. The claim step has counted the attempt each time, so a submission that
+    kills every child still ends `failed` (tests/submissions/test_worker.py shows it)."""
     submission_id = kwargs.get("submission_id", args[0] if args else None)
     if submission_id is None:
         return
