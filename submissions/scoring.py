@@ -8,6 +8,10 @@ The database row is the truth and the broker only wakes the worker:
   state and writes exactly one score per (submission version, threshold version);
 - the sweep re-publishes rows that have been pending for longer than a lease, claiming them with
   SKIP LOCKED so that two sweeps running at once never publish the same row twice.
+
+What ends a submission `failed`: an error that another try cannot fix (bad data, a bug) at once; a
+transient one (the database or the broker went away) only when the attempts run out, so that a short
+outage does not leave reviewers with submissions that were never scored.
 """
 
 from __future__ import annotations
@@ -17,17 +21,23 @@ from collections.abc import Iterable
 from datetime import timedelta
 from decimal import Decimal
 
+import kombu.exceptions
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F
+from django.db import InterfaceError, OperationalError, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from indicators.catalogue import INDICATOR_CODES
-from indicators.rules import Previous, ScoringError, score
+from indicators.models import Round, Threshold
+from indicators.rules import Previous, ScoreResult, ScoringError, score
 
 from .models import FINAL_STATES, Flag, Score, ScoringState, Status, Submission
 
 logger = logging.getLogger(__name__)
+
+# Errors another try may not meet: a lost or refused database connection, a deadlock, a broker that
+# went away. Anything else is deterministic for the same data.
+TRANSIENT_ERRORS = (OperationalError, InterfaceError, kombu.exceptions.OperationalError)
 
 # Submissions whose data is complete and which another city's outlier check may compare against.
 SCORED_STATES = (Status.SUBMITTED, Status.RECOMMENDED, Status.SENT_BACK, *FINAL_STATES)
@@ -67,7 +77,9 @@ def publish(submission_id: int) -> bool:
     from .tasks import score_submission
 
     try:
-        score_submission.apply_async((submission_id,), retry=False)
+        # One bounded, immediate retry (CELERY_TASK_PUBLISH_RETRY_POLICY) and short socket timeouts:
+        # with Redis down this fails in milliseconds instead of holding the request.
+        score_submission.apply_async((submission_id,), retry=True)
     except Exception:  # a broker error of any kind must not fail the request that committed
         logger.warning("could not publish scoring of submission %s; the sweep will retry", submission_id, exc_info=True)
         return False
@@ -120,15 +132,25 @@ def peer_values(submission: Submission) -> dict[str, list[Decimal]]:
     return peers
 
 
-def compute_score(submission: Submission):
+def round_thresholds(round_id: int) -> tuple[int, dict[str, Decimal]]:
+    """The round's threshold version and thresholds, read in one statement: a threshold change
+    committed in between must not give a score the new values under the old version number."""
+    rows = list(
+        Threshold.objects.filter(round_id=round_id).values_list("indicator_id", "value", "round__threshold_version")
+    )
+    if not rows:
+        return Round.objects.values_list("threshold_version", flat=True).get(pk=round_id), {}
+    return rows[0][2], {code: value for code, value, _version in rows}
+
+
+def compute_score(submission: Submission, thresholds: dict[str, Decimal]) -> ScoreResult:
     from .services import late_days
 
-    round_ = submission.round
     return score(
         inputs=submission.inputs,
         case_domains=[case.domain for case in submission.cases.all()],
-        thresholds=round_.threshold_map(),
-        settings=round_.flag_settings,
+        thresholds=thresholds,
+        settings=submission.round.flag_settings,
         previous=previous_round_data(submission),
         peers=peer_values(submission),
         late_days=late_days(submission),
@@ -141,18 +163,23 @@ def submission_score(*, submission_id: int) -> str:
     if not _claim(submission_id):
         return "skipped"
     with transaction.atomic():
-        submission = Submission.objects.select_for_update(of=("self",)).select_related("round").get(pk=submission_id)
+        # The round is read after the lock, not joined into the locking query: PostgreSQL would hand a
+        # query that waited for the lock the round as it was *before* a threshold change committed.
+        submission = Submission.objects.select_for_update().get(pk=submission_id)
         if submission.scoring_state != ScoringState.PENDING:
             return "skipped"
         if submission.scoring_attempts > settings.GIGACITY_SCORING_MAX_ATTEMPTS:
-            return _fail(submission, f"gave up after {settings.GIGACITY_SCORING_MAX_ATTEMPTS} attempts")
-        threshold_version = submission.round.threshold_version
+            reason = f"gave up after {settings.GIGACITY_SCORING_MAX_ATTEMPTS} attempts"
+            if submission.scoring_error:
+                reason += f"; last error: {submission.scoring_error}"
+            return _fail(submission, reason)
+        threshold_version, thresholds = round_thresholds(submission.round_id)
         existing = Score.objects.filter(
             submission=submission, version=submission.version, threshold_version=threshold_version
         ).first()
         if existing is None:
             try:
-                result = compute_score(submission)
+                result = compute_score(submission, thresholds)
             except ScoringError as exc:
                 return _fail(submission, str(exc))
             existing = Score.objects.create(
@@ -214,12 +241,22 @@ def _fail(submission: Submission, reason: str) -> str:
     return ScoringState.FAILED
 
 
-def mark_failed(*, submission_id: int, reason: str) -> None:
-    """Called when the task has used up its retries on transient errors."""
+def submission_scoring_error(*, submission_id: int, error: BaseException) -> str:
+    """The task raised and will not retry. A deterministic error ends the submission `failed` with
+    the error as the reason. A transient one leaves it `pending` with the error noted: the sweep
+    publishes it again after the lease, and the attempt counter still bounds how often. Returns the
+    resulting state."""
+    reason = f"{type(error).__name__}: {error}"[:500]
     with transaction.atomic():
-        submission = Submission.objects.select_for_update(of=("self",)).filter(pk=submission_id).first()
-        if submission is not None and submission.scoring_state == ScoringState.PENDING:
-            _fail(submission, reason)
+        submission = Submission.objects.select_for_update().filter(pk=submission_id).first()
+        if submission is None or submission.scoring_state != ScoringState.PENDING:
+            return "skipped"
+        if isinstance(error, TRANSIENT_ERRORS):
+            logger.warning("scoring of submission %s failed for now (%s); the sweep will retry", submission_id, reason)
+            submission.scoring_error = reason
+            submission.save(update_fields=["scoring_error"])
+            return ScoringState.PENDING
+        return _fail(submission, reason)
 
 
 def sweep_stale_scoring(*, lease: timedelta | None = None, limit: int = 500) -> list[int]:
@@ -230,11 +267,14 @@ def sweep_stale_scoring(*, lease: timedelta | None = None, limit: int = 500) -> 
     with transaction.atomic():
         ids = list(
             Submission.objects.select_for_update(skip_locked=True)
-            .filter(scoring_state=ScoringState.PENDING, scoring_touched_at__lt=cutoff)
+            .filter(Q(scoring_touched_at__lt=cutoff) | Q(scoring_touched_at__isnull=True))
+            .filter(scoring_state=ScoringState.PENDING)
             .order_by("scoring_touched_at")
             .values_list("pk", flat=True)[:limit]
         )
         Submission.objects.filter(pk__in=ids).update(scoring_touched_at=timezone.now())
+    if ids:
+        logger.warning("publishing scoring again for %s submission(s) pending longer than %s", len(ids), lease)
     publish_many(ids)
     return ids
 
