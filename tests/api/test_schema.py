@@ -16,11 +16,21 @@ def test_the_schema_validates_without_warnings():
     call_command("spectacular", "--validate", "--fail-on-warn", stdout=out)
     schema = yaml.safe_load(out.getvalue())
     paths = schema["paths"]
-    for path in ("/api/v1/auth/token/", "/api/v1/rounds/", "/api/v1/cities/", "/api/v1/submissions/",
-                 "/api/v1/submissions/{id}/", "/api/v1/submissions/{id}/submit/", "/api/v1/submissions/{id}/return/",
-                 "/api/v1/submissions/{id}/recommend/", "/api/v1/submissions/{id}/approve/",
-                 "/api/v1/submissions/{id}/reject/", "/api/v1/submissions/{id}/send-back/",
-                 "/api/v1/submissions/{id}/history/", "/api/v1/submissions/{id}/score/"):
+    for path in (
+        "/api/v1/auth/token/",
+        "/api/v1/rounds/",
+        "/api/v1/cities/",
+        "/api/v1/submissions/",
+        "/api/v1/submissions/{id}/",
+        "/api/v1/submissions/{id}/submit/",
+        "/api/v1/submissions/{id}/return/",
+        "/api/v1/submissions/{id}/recommend/",
+        "/api/v1/submissions/{id}/approve/",
+        "/api/v1/submissions/{id}/reject/",
+        "/api/v1/submissions/{id}/send-back/",
+        "/api/v1/submissions/{id}/history/",
+        "/api/v1/submissions/{id}/score/",
+    ):
         assert path in paths, path
     assert "patch" in paths["/api/v1/submissions/{id}/"]
 

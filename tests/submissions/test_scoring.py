@@ -52,9 +52,8 @@ def published(monkeypatch) -> list[int]:
 
 def submitted(round_, code: str, state: str = Status.SUBMITTED, **overrides) -> Submission:
     """A city's real-looking submission walked to `state`, with the scoring it triggers run after
-    each commit, as the worker would."""
-    with TestCase.captureOnCommitCallbacks(execute=True):
-        submission = make_submission(City.objects.get(pk=code), round_, state, **overrides)
+    each commit, as the worker would (make_submission runs the on-commit callbacks)."""
+    submission = make_submission(City.objects.get(pk=code), round_, state, **overrides)
     submission.refresh_from_db()
     return submission
 
