@@ -335,6 +335,7 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE = {
     "sweep-stale-scoring": {"task": "submissions.tasks.sweep_stale_scoring", "schedule": 60.0},
     "deadline-reminders": {"task": "reviews.tasks.send_deadline_reminders", "schedule": 3600.0},
+    "sweep-exports": {"task": "reviews.tasks.sweep_exports", "schedule": 120.0},
 }
 # Scoring: how many times a submission may be attempted before it is marked failed, and how long a
 # pending submission may wait before the sweep publishes it again (longer than the task time limit).
