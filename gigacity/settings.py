@@ -370,7 +370,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {
+        "CityKindEnum": "gigacity.models.CityKind",
+        "ExportKindEnum": "reviews.models.ExportKind",
+    },
 }
 
 # LOGGING
