@@ -353,8 +353,14 @@ def _distribution(reported: QuerySet[Submission], thresholds: dict[str, Decimal]
         for spec in INDICATORS
         if ranges[f"lo_{spec.code}"] is not None
     }
+    # Bins are [a, b), the last one [a, b], so that the largest value is counted.
     bins = {
-        f"b_{code}_{i}": Count("pk", filter=Q(**{f"value_{code}__gte": edge[i], f"value_{code}__lt": edge[i + 1]}))
+        f"b_{code}_{i}": Count(
+            "pk",
+            filter=Q(
+                **{f"value_{code}__gte": edge[i], f"value_{code}__{'lt' if i < len(edge) - 2 else 'lte'}": edge[i + 1]}
+            ),
+        )
         for code, edge in edges.items()
         for i in range(len(edge) - 1)
     }

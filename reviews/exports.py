@@ -371,7 +371,7 @@ def _indicator_sheet(workbook: Workbook, data: dict[str, Any]) -> None:
             Column(_("National mean of reporting cities"), 12, "0.0"),
             Column(_("National mean of Gigabit Cities"), 12, "0.0"),
         ]
-    sheet = SheetWriter(workbook, _("Indicators"), columns)
+    sheet = SheetWriter(workbook, _("Indicator averages"), columns)
     for row in data["indicators"]:
         means = {b["year"]: b["mean"] for b in row["by_batch"]}
         values = [
