@@ -215,4 +215,4 @@ def test_dashboard_queries_do_not_grow_with_the_number_of_cities(
     for name, call in calls.items():
         with django_assert_max_num_queries(small[name]):
             call()
-    assert small["national"] <= 16 and small["province"] <= 16
+    assert small["national"] <= 24 and small["province"] <= 24
