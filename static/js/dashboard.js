@@ -7,6 +7,7 @@
   "use strict";
 
   setupTabs();
+  setupSorting();
 
   var dataElement = document.getElementById("dashboard-data");
   var configElement = document.getElementById("dashboard-config");
@@ -397,6 +398,45 @@
   drawHistograms();
   drawComparison();
   document.documentElement.setAttribute("data-charts", String(charts.length));
+
+  // ----------------------------------------------------------------------------------------------
+  // Sortable tables: a button in each header; numbers sort as numbers, empty cells always last
+  // ----------------------------------------------------------------------------------------------
+  function setupSorting() {
+    document.querySelectorAll("table[data-sortable]").forEach(function (table) {
+      var headers = Array.prototype.slice.call(table.querySelectorAll("thead th"));
+      var body = table.tBodies[0];
+      function key(row, index) {
+        var cell = row.cells[index];
+        var raw = cell.hasAttribute("data-value") ? cell.getAttribute("data-value") : cell.textContent.trim();
+        var number = parseFloat(raw.replace(/[,%\s]/g, ""));
+        return { empty: raw === "" || raw === "—", number: isNaN(number) ? null : number, text: raw };
+      }
+      headers.forEach(function (th, index) {
+        var button = document.createElement("button");
+        button.type = "button";
+        button.className = "sort-button";
+        while (th.firstChild) {
+          button.appendChild(th.firstChild);
+        }
+        th.appendChild(button);
+        button.addEventListener("click", function () {
+          var descending = th.getAttribute("aria-sort") !== "descending";
+          headers.forEach(function (other) { other.removeAttribute("aria-sort"); });
+          th.setAttribute("aria-sort", descending ? "descending" : "ascending");
+          var rows = Array.prototype.slice.call(body.rows);
+          rows.sort(function (a, b) {
+            var x = key(a, index);
+            var y = key(b, index);
+            if (x.empty !== y.empty) { return x.empty ? 1 : -1; }
+            var order = x.number !== null && y.number !== null ? x.number - y.number : x.text.localeCompare(y.text, lang);
+            return descending ? -order : order;
+          });
+          rows.forEach(function (row) { body.appendChild(row); });
+        });
+      });
+    });
+  }
 
   // ----------------------------------------------------------------------------------------------
   // Tabs (WAI-ARIA pattern): without JavaScript every panel simply shows, one after the other

@@ -63,10 +63,18 @@ def test_the_national_dashboard_draws_the_map_and_charts_and_drills_down(page, m
     assert "千兆城市数" in tooltip.inner_text() and "单位数" in tooltip.inner_text()
 
     # The map coloured by progress instead.
-    page.get_by_role("button", name="报送进度").click()
+    colour_by = page.get_by_role("group", name="地图着色依据")
+    colour_by.get_by_role("button", name="报送进度").click()
     page.wait_for_selector("#china-map[data-rendered='progress']")
-    assert page.get_by_role("button", name="报送进度").get_attribute("aria-pressed") == "true"
+    assert colour_by.get_by_role("button", name="报送进度").get_attribute("aria-pressed") == "true"
     page.locator("#china-map").screenshot(path=str(ARTIFACTS / "dashboard-map-progress.png"))
+
+    # Sorted by reporting progress, the provinces furthest behind come first.
+    provinces = page.get_by_test_id("province-table")
+    provinces.get_by_role("button", name="报送进度").click()
+    provinces.get_by_role("button", name="报送进度").click()
+    shares = [float(t.strip("%")) for t in provinces.locator("tbody td.progress-cell .num").all_inner_texts()]
+    assert shares == sorted(shares)
 
     # The leaders' tabs work with the keyboard.
     first_tab = page.get_by_role("tab").first
@@ -77,7 +85,7 @@ def test_the_national_dashboard_draws_the_map_and_charts_and_drills_down(page, m
     assert page.locator(f"#{second.get_attribute('aria-controls')}").is_visible()
 
     # Clicking 山东 on the map opens its dashboard.
-    page.get_by_role("button", name="千兆城市数").click()
+    colour_by.get_by_role("button", name="千兆城市数").click()
     page.wait_for_selector("#china-map[data-rendered='named']")
     page.locator("#china-map").scroll_into_view_if_needed()
     point = page.evaluate(
@@ -104,7 +112,7 @@ def test_the_national_dashboard_draws_the_map_and_charts_and_drills_down(page, m
     assert "/submissions/" in page.url
 
 
-def test_a_bureau_sees_its_provincial_dashboard(page, bureau_user, country):
+def test_a_bureau_follows_its_province_sorts_its_cities_and_exports_its_cases(page, bureau_user, country):
     login(page, bureau_user.username)
 
     with page.expect_navigation():
@@ -115,3 +123,19 @@ def test_a_bureau_sees_its_provincial_dashboard(page, bureau_user, country):
     assert page.evaluate(PAINTED, "[data-histogram='users_5g_share']") > 1_000
     assert page.locator("#china-map").count() == 0
     screenshot(page, "dashboard-bureau")
+
+    # The cities closest to their deadline first.
+    page.get_by_role("button", name="剩余天数").click()
+    page.get_by_role("button", name="剩余天数").click()
+    header = page.locator("th", has=page.get_by_role("button", name="剩余天数"))
+    assert header.get_attribute("aria-sort") == "ascending"
+    first_status = page.get_by_test_id("city-table").locator("tbody tr").first.locator("td").first.inner_text()
+    assert first_status in {"未开始", "草稿", "已退回"}
+
+    with page.expect_navigation():
+        page.get_by_role("button", name="导出案例集（Excel）").click()
+    assert page.url.endswith("/exports/")
+    job = page.get_by_test_id("export-jobs").locator("li").first
+    assert "案例集" in job.inner_text() and "山东省" in job.inner_text()
+    job.get_by_role("link", name="下载").wait_for()
+    screenshot(page, "dashboard-exports")
