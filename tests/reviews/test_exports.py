@@ -9,6 +9,7 @@ import io
 import random
 from collections import Counter
 from decimal import Decimal
+from pathlib import Path
 
 import openpyxl
 import pytest
@@ -296,6 +297,19 @@ def test_the_sweep_finishes_jobs_the_broker_lost(open_round, ministry_user):
     assert job.state == ExportState.DONE and job.file
     assert stuck.state == ExportState.FAILED
     assert exports.export_run(job_id=str(job.pk)) == "skipped"  # a second delivery does nothing
+
+
+def test_finished_files_are_deleted_after_seven_days(open_round, ministry_user):
+    old = run_job(ministry_user, kind="cities", round=open_round.year)
+    recent = run_job(ministry_user, kind="cities", round=open_round.year)
+    ExportJob.objects.filter(pk=old.pk).update(created_at=timezone.now() - datetime.timedelta(days=8))
+    path = old.file.path
+
+    exports.sweep_exports()
+
+    assert not ExportJob.objects.filter(pk=old.pk).exists()
+    assert not Path(path).exists()
+    assert download(ministry_user, recent).status_code == 200
 
 
 def test_the_exports_page_asks_for_a_job_and_shows_its_download(open_round, bureau_user, client):
