@@ -347,6 +347,7 @@ GIGACITY_SWEEP_SECONDS = env_int("GIGACITY_SWEEP_SECONDS", 60)
 CELERY_BEAT_SCHEDULE = {
     "sweep-stale-scoring": {"task": "submissions.tasks.sweep_stale_scoring", "schedule": float(GIGACITY_SWEEP_SECONDS)},
     "deadline-reminders": {"task": "reviews.tasks.send_deadline_reminders", "schedule": 3600.0},
+    "sweep-exports": {"task": "reviews.tasks.sweep_exports", "schedule": 120.0},
 }
 # Scoring: how many times a submission may be attempted before it is marked failed, and how long a
 # pending submission may wait before the sweep publishes it again (longer than the task time limit,
@@ -382,7 +383,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {
+        "CityKindEnum": "gigacity.models.CityKind",
+        "ExportKindEnum": "reviews.models.ExportKind",
+    },
 }
 
 # LOGGING

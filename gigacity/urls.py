@@ -9,6 +9,14 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.routers import SimpleRouter
 
 from indicators.api import RoundViewSet
+from reviews.api import (
+    ExportJobViewSet,
+    NationalDashboardApi,
+    NationalDashboardExportApi,
+    ProvinceDashboardApi,
+    ProvinceDashboardExportApi,
+    SummaryExportApi,
+)
 from submissions.api import AttachmentViewSet, SubmissionViewSet
 
 from . import views
@@ -19,9 +27,19 @@ router.register("rounds", RoundViewSet, basename="round")
 router.register("cities", CityViewSet, basename="city")
 router.register("submissions", SubmissionViewSet, basename="submission")
 router.register("attachments", AttachmentViewSet, basename="attachment")
+router.register("exports", ExportJobViewSet, basename="export")
 
 api_v1 = [
     path("auth/token/", TokenLoginView.as_view(), name="token"),
+    path("dashboard/national/", NationalDashboardApi.as_view(), name="dashboard-national"),
+    path("dashboard/province/<str:code>/", ProvinceDashboardApi.as_view(), name="dashboard-province"),
+    path("exports/summary.xlsx", SummaryExportApi.as_view(), name="export-summary"),
+    path("exports/dashboard/national.xlsx", NationalDashboardExportApi.as_view(), name="export-dashboard-national"),
+    path(
+        "exports/dashboard/province/<str:code>.xlsx",
+        ProvinceDashboardExportApi.as_view(),
+        name="export-dashboard-province",
+    ),
     path("", include(router.urls)),
 ]
 

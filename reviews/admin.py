@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy
 from indicators.models import Round, Threshold
 from submissions.models import Case, Submission, SubmissionEvent
 
-from .models import Notification
+from .models import ExportJob, Notification
 from .services import thresholds_update
 
 
@@ -140,3 +140,19 @@ class NotificationAdmin(admin.ModelAdmin):
     list_display = ("created_at", "recipient", "kind", "city", "round", "read_at", "emailed_at")
     list_filter = ("kind", "round")
     search_fields = ("recipient__username", "city__name")
+
+
+@admin.register(ExportJob)
+class ExportJobAdmin(admin.ModelAdmin):
+    """Read-only: administrators see which exports failed and why; the files are for their requesters."""
+
+    list_display = ("created_at", "requested_by", "kind", "round", "province", "state", "progress", "rows", "error")
+    list_filter = ("state", "kind", "round")
+    list_select_related = ("requested_by", "round", "province")
+    exclude = ("file",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -13,11 +13,16 @@ from .models import Notification
 
 NAV_BY_ROLE: dict[str, list[tuple[str, str]]] = {
     Role.CITY: [("submissions:home", _("My survey forms"))],
-    Role.BUREAU: [("reviews:bureau_home", _("Review queue"))],
+    Role.BUREAU: [
+        ("reviews:bureau_home", _("Review queue")),
+        ("reviews:my_province_dashboard", _("Provincial overview")),
+        ("reviews:exports", _("Exports")),
+    ],
     Role.MINISTRY: [
         ("reviews:ministry_home", _("National overview")),
         ("reviews:ministry_queue", _("Review queue")),
         ("reviews:rounds", _("Rounds and thresholds")),
+        ("reviews:exports", _("Exports")),
     ],
     Role.ADMIN: [("admin:index", _("Administration"))],
 }

@@ -1,14 +1,16 @@
-"""What reviewers and the ministry work with beyond the submission itself: notifications and the
-deadline reminders already sent."""
+"""What reviewers and the ministry work with beyond the submission itself: notifications, the
+deadline reminders already sent, and exports prepared in the background."""
 
 from __future__ import annotations
+
+import uuid
 
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from gigacity.models import City
+from gigacity.models import City, Province
 from indicators.models import Round
 from submissions.models import Submission
 
@@ -73,3 +75,69 @@ class Reminder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.city} {self.round.year} T-{self.days_before}"
+
+
+class ExportKind(models.TextChoices):
+    SUMMARY = "summary", _("Summary table of key indicators")  # 关键指标情况汇总表, MIIT's shape
+    CASES = "cases", _("Case collection")  # 案例集: the excellent cases the bureaus recommended
+    CITIES = "cities", _("City list")  # every unit in scope with its status and indicators
+
+
+class ExportState(models.TextChoices):
+    PENDING = "pending", _("Queued")  # requested; a worker will pick it up (the sweep makes sure)
+    RUNNING = "running", _("Being written")  # a worker is writing the file
+    DONE = "done", _("Ready to download")  # the file can be downloaded
+    FAILED = "failed", _("Could not be produced")  # the reason is kept for the administrators
+
+
+class ExportJobQuerySet(models.QuerySet):
+    def visible_to(self, user) -> ExportJobQuerySet:
+        # An export holds what its requester may see, so only the requester may download it.
+        if not user.is_authenticated or not user.is_active:
+            return self.none()
+        return self.filter(requested_by=user)
+
+
+def export_path(instance: ExportJob, filename: str) -> str:
+    return f"exports/{instance.pk}.xlsx"
+
+
+class ExportJob(models.Model):
+    """A workbook produced in the background for one person: what was asked for, how far the worker
+    has got, and the file when it is ready. The contents follow the requester's scope at the time the
+    file is written."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(_("export"), max_length=10, choices=ExportKind.choices)
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="+", verbose_name=_("round"))
+    province = models.ForeignKey(
+        Province, on_delete=models.CASCADE, null=True, blank=True, related_name="+", verbose_name=_("province")
+    )
+    cumulative = models.BooleanField(_("all Gigabit Cities so far"), default=False)
+    # The workbook is written in the language of the page that asked for it.
+    language = models.CharField(max_length=10, default="zh-hans")
+    state = models.CharField(max_length=10, choices=ExportState.choices, default=ExportState.PENDING)
+    progress = models.PositiveSmallIntegerField(default=0)  # percent
+    rows = models.PositiveIntegerField(default=0)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    file = models.FileField(upload_to=export_path, max_length=200, blank=True)
+    filename = models.CharField(max_length=200, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ExportJobQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["requested_by", "created_at"]),
+            models.Index(fields=["state", "created_at"]),
+        ]
+        verbose_name = _("export")
+        verbose_name_plural = _("exports")
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.round.year} → {self.requested_by}"

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from gigacity.errors import ApplicationError, Conflict, RoleNotAllowed
 from gigacity.models import City, Role, User
-from indicators.catalogue import CATALOGUE
+from indicators.catalogue import CATALOGUE, INDICATOR_CODES
 from indicators.models import Designation, ReferenceValue, Round, RoundStatus, Threshold, ThresholdChange
 from submissions.models import Action, Extension, FieldComment, Submission
 from submissions.scoring import request_round_rescoring, request_scoring
@@ -367,3 +367,24 @@ def reference_value_set(
         ReferenceValue.objects.update_or_create(
             round=round_, indicator_id=indicator_code, defaults={"value": value, "source": source}
         )
+
+
+def reference_values_update(*, round_: Round, values: Mapping[str, tuple[Decimal | None, str]], actor: User) -> int:
+    """Set a round's national reference values together ({code: (value or None, source)}); returns
+    how many changed. One transaction: the dashboard never shows half an edit."""
+    _ensure_ministry(actor)
+    unknown = set(values) - set(INDICATOR_CODES)
+    if unknown:
+        raise ValidationError({code: [_("Unknown indicator")] for code in sorted(unknown)})
+    current = {ref.indicator_id: ref for ref in ReferenceValue.objects.filter(round=round_)}
+    changed = 0
+    with transaction.atomic():
+        for code, (value, source) in values.items():
+            before = current.get(code)
+            if (before is None and value is None) or (
+                before is not None and before.value == value and before.source == source
+            ):
+                continue
+            reference_value_set(round_=round_, indicator_code=code, value=value, actor=actor, source=source)
+            changed += 1
+    return changed

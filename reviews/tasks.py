@@ -17,3 +17,19 @@ def send_deadline_reminders() -> int:
     from .reminders import send_deadline_reminders as send
 
     return send()
+
+
+# An export of the whole country's cases can take minutes: its own limits, below the Redis
+# visibility timeout (so an unacknowledged task is not handed out twice) and the sweep's lease.
+@shared_task(acks_late=True, reject_on_worker_lost=True, soft_time_limit=300, time_limit=360)
+def run_export(job_id: str) -> str:
+    from .exports import export_run
+
+    return export_run(job_id=job_id)
+
+
+@shared_task(acks_late=True)
+def sweep_exports() -> int:
+    from .exports import sweep_exports as sweep
+
+    return sweep()

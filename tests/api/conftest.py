@@ -19,6 +19,7 @@ class World:
     city_a: City
     password: str = PASSWORD
     submission_a: object = None
+    job: object = None
 
     @property
     def user_name_for_token(self) -> str:
@@ -35,6 +36,15 @@ class World:
         return attachment_add(
             submission_id=self.submission().pk, case_id=None, upload=self.pdf(), actor=self.users["city"]
         )
+
+    def export_job(self):
+        """A finished export of city A's bureau (created once per test)."""
+        from reviews.exports import export_request, export_run
+
+        if self.job is None:
+            self.job = export_request(user=self.users["bureau"], kind="cities", round_=self.round)
+            export_run(job_id=str(self.job.pk))
+        return self.job
 
     def submission(self, state: str = "draft", **kwargs):
         """City A's submission, walked to `state` (created once per test)."""

@@ -61,6 +61,15 @@ class Row:
         return (self.route, self.method)
 
 
+# Dashboards and exports (reviews/api.py): the national ones are the ministry's; a province's belong
+# to its bureau and the ministry (another province: 404); city officials have none (403). Background
+# exports belong to whoever asked for them (in the rows below: 山东's bureau).
+NO_CITY = {"city": 403, "city_same_province": 403, "city_other_province": 403}
+NATIONAL = expect(403, ministry=200, admin=200)
+PROVINCE = expect(200, bureau_other_province=404, **NO_CITY)
+EXPORTERS = expect(200, **NO_CITY)
+REQUESTER = expect(404, bureau=200, **NO_CITY)
+
 ROWS: list[Row] = [
     Row(
         "api:token",
@@ -147,4 +156,18 @@ ROWS: list[Row] = [
         body=lambda w: {"file": w.pdf()},
     ),
     Row("api:attachment-detail", "delete", scoped(204, ministry=403, admin=403), args=lambda w: [w.attachment().pk]),
+    Row("api:dashboard-national", "get", NATIONAL),
+    Row("api:dashboard-province", "get", PROVINCE, args=lambda w: [w.city_a.province_id]),
+    Row("api:export-summary", "get", EXPORTERS),
+    Row("api:export-dashboard-national", "get", NATIONAL),
+    Row("api:export-dashboard-province", "get", PROVINCE, args=lambda w: [w.city_a.province_id]),
+    Row("api:export-list", "get", EXPORTERS),
+    Row(
+        "api:export-list",
+        "post",
+        expect(202, **NO_CITY),
+        body=lambda w: {"kind": "cities", "round": w.round.year},
+    ),
+    Row("api:export-detail", "get", REQUESTER, args=lambda w: [w.export_job().pk]),
+    Row("api:export-download", "get", REQUESTER, args=lambda w: [w.export_job().pk]),
 ]

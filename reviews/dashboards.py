@@ -1,0 +1,720 @@
+"""Reads behind the national and provincial dashboards and their exports.
+
+Every figure is computed by the database (aggregates, conditional counts, anti-joins, index-backed
+top-N queries) over querysets that start from `visible_to(user)`; Python only arranges the handful of
+aggregated rows that come back (at most one per province, batch or histogram bin). The number of
+queries is the same for 30 cities and for 3 000 (tests assert it), and the time grows little with
+units and history (bench/dashboard.py measures it).
+
+Which forms count (reliability.md P-15): counts by status cover every form, but every indicator
+figure (means, leaders, distributions, pass rates) uses only the forms that have left the city's
+hands and are not back with it for correction — `REPORTED_STATES`, the same set the worker scores.
+A draft or a returned form may hold half-typed numbers that nobody has vouched for yet.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from typing import Any
+
+from django.db.models import (
+    Case,
+    Count,
+    DateField,
+    Exists,
+    F,
+    FilteredRelation,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.http import Http404
+from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+
+from gigacity.i18n import pick
+from gigacity.models import City, Province, Region, User
+from indicators.catalogue import CASE_DOMAINS, INDICATORS, IndicatorSpec
+from indicators.models import Designation, ReferenceValue, Round, RoundStatus, Threshold
+from submissions.models import Case as ApplicationCase
+from submissions.models import Extension, Status, Submission
+from submissions.scoring import SCORED_STATES
+
+REPORTED_STATES: tuple[str, ...] = tuple(SCORED_STATES)
+NOT_STARTED = "not_started"
+STATUS_KEYS: tuple[str, ...] = (NOT_STARTED, *Status.values)
+LEADER_COUNT = 10
+# Histograms: about this many bins, with "nice" widths (1, 2, 2.5 or 5 × 10ⁿ).
+TARGET_BINS = 10
+
+
+# ------------------------------------------------------------------------------------------------
+# Rounds
+# ------------------------------------------------------------------------------------------------
+def visible_rounds(*, user: User) -> QuerySet[Round]:
+    """Rounds a dashboard can show: all for ministry staff, the ones not being prepared for others."""
+    rounds = Round.objects.order_by("-year")
+    if not user.has_national_scope:
+        rounds = rounds.exclude(status=RoundStatus.DRAFT)
+    return rounds
+
+
+def dashboard_round(*, user: User, year: int | None) -> Round:
+    """The round asked for, or the current one; Http404 when there is none the user may see."""
+    rounds = visible_rounds(user=user)
+    round_ = rounds.filter(year=year).first() if year is not None else Round.objects.current()
+    if round_ is None:
+        raise Http404
+    return round_
+
+
+def _round_info(round_: Round, *, rounds: list[int]) -> dict[str, Any]:
+    return {
+        "year": round_.year,
+        "status": round_.status,
+        "status_label": RoundStatus(round_.status).label,
+        "opens_on": round_.opens_on,
+        "deadline": round_.deadline,
+        "days_to_deadline": round_.days_to_deadline(),
+        "thresholds_provisional": round_.thresholds_provisional,
+        "years": rounds,
+    }
+
+
+# ------------------------------------------------------------------------------------------------
+# Building blocks: each takes querysets already narrowed to the caller's scope
+# ------------------------------------------------------------------------------------------------
+def first_designations(round_: Round) -> QuerySet[Designation]:
+    """Each city's first designation up to `round_`: its batch. Written as NOT EXISTS (an anti-join,
+    one pass over the table) rather than a subquery per city, which at 3 000 units was the slowest
+    part of the dashboard."""
+    earlier = Designation.objects.filter(city=OuterRef("city"), round__year__lt=OuterRef("round__year"))
+    return Designation.objects.filter(round__year__lte=round_.year).exclude(Exists(earlier))
+
+
+def batch_of_city(round_: Round, city_ref: str = "city") -> Subquery:
+    """The year a city was first named a Gigabit City, as of `round_` (None: not named by then), for
+    one row at a time (a city table); aggregates use `first_designations` instead."""
+    return Subquery(
+        Designation.objects.filter(city=OuterRef(city_ref), round__year__lte=round_.year)
+        .order_by("round__year")
+        .values("round__year")[:1]
+    )
+
+
+def _sums(path: str = "") -> dict[str, Any]:
+    """SUM and COUNT of every indicator (`path` leads to the submission): the mean is computed from
+    them exactly, and means of groups can be combined without losing precision."""
+    out: dict[str, Any] = {}
+    for spec in INDICATORS:
+        out[f"s_{spec.code}"] = Sum(f"{path}value_{spec.code}")
+        out[f"n_{spec.code}"] = Count(f"{path}value_{spec.code}")
+    return out
+
+
+def mean(total: Decimal | None, n: int, spec: IndicatorSpec) -> Decimal | None:
+    """A simple mean over cities, as MIIT publishes it, at the indicator's published precision."""
+    if not n or total is None:
+        return None
+    places = Decimal(1).scaleb(-spec.decimals)
+    return (Decimal(total) / n).quantize(places, rounding=ROUND_HALF_UP)
+
+
+def _progress_rows(cities: QuerySet[City], submissions: QuerySet[Submission]) -> dict[str, dict[str, int]]:
+    """Per province: number of units and number of forms in each status (two queries)."""
+    rows: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(("units", *STATUS_KEYS), 0))
+    for row in cities.order_by().values("province").annotate(units=Count("pk")):
+        rows[row["province"]]["units"] = row["units"]
+    per_status = {s: Count("pk", filter=Q(status=s)) for s in Status.values}
+    for row in submissions.order_by().values("city__province").annotate(**per_status):
+        target = rows[row["city__province"]]
+        for status in Status.values:
+            target[status] = row[status]
+    for target in rows.values():
+        target[NOT_STARTED] = target["units"] - sum(target[s] for s in Status.values)
+    return rows
+
+
+def _total_counts(rows: dict[str, dict[str, int]]) -> dict[str, int]:
+    totals = dict.fromkeys(("units", *STATUS_KEYS), 0)
+    for row in rows.values():
+        for key in totals:
+            totals[key] += row[key]
+    totals["reported"] = sum(totals[s] for s in REPORTED_STATES)
+    return totals
+
+
+def _named_rows(cities: QuerySet[City], round_: Round) -> list[dict[str, Any]]:
+    """(province, batch, number of cities) for every city named by `round_` (one query)."""
+    return list(
+        first_designations(round_)
+        .filter(city__in=cities)
+        .order_by()
+        .values(province=F("city__province"), batch=F("round__year"))
+        .annotate(n=Count("pk"))
+    )
+
+
+def _batches(named: list[dict[str, Any]], regions: dict[str, str]) -> list[dict[str, Any]]:
+    """Named cities by batch, cumulatively and by region."""
+    by_year: dict[int, dict[str, int]] = defaultdict(lambda: dict.fromkeys(Region.values, 0))
+    for row in named:
+        by_year[row["batch"]][regions[row["province"]]] += row["n"]
+    out, cumulative = [], 0
+    for year in sorted(by_year):
+        count = sum(by_year[year].values())
+        cumulative += count
+        out.append({"year": year, "named": count, "cumulative": cumulative, "by_region": by_year[year]})
+    return out
+
+
+def round_thresholds(round_: Round) -> dict[str, Decimal]:
+    return dict(Threshold.objects.filter(round=round_).values_list("indicator_id", "value"))
+
+
+def _references(round_: Round) -> dict[str, tuple[Decimal, str]]:
+    return {
+        code: (value, source)
+        for code, value, source in ReferenceValue.objects.filter(round=round_).values_list(
+            "indicator_id", "value", "source"
+        )
+    }
+
+
+def _means_by_batch(cities: QuerySet[City], round_: Round) -> dict[int, dict[str, Any]]:
+    """SUM/COUNT per indicator over the named cities' reported forms of the round, by batch: from
+    the first designations joined to the forms of the round (a join, not a subquery per form)."""
+    rows = (
+        first_designations(round_)
+        .filter(
+            city__in=cities,
+            city__submissions__round=round_,
+            city__submissions__status__in=REPORTED_STATES,
+        )
+        .order_by()
+        .values(batch=F("round__year"))
+        .annotate(**_sums("city__submissions__"))
+    )
+    return {row["batch"]: row for row in rows}
+
+
+def _reported_totals(reported: QuerySet[Submission], thresholds: dict[str, Decimal]) -> dict[str, Any]:
+    """Over all reported forms, in one pass: SUM/COUNT per indicator, how many meet each threshold,
+    and the range of each indicator (which sets the histogram's bins)."""
+    passing = {
+        f"p_{code}": Count("pk", filter=Q(**{f"value_{code}__gte": value}))
+        for code, value in thresholds.items()
+        if code in {spec.code for spec in INDICATORS}
+    }
+    ranges = {
+        **{f"lo_{s.code}": Min(f"value_{s.code}") for s in INDICATORS},
+        **{f"hi_{s.code}": Max(f"value_{s.code}") for s in INDICATORS},
+    }
+    return reported.order_by().aggregate(**_sums(), **passing, **ranges)
+
+
+def _combine(rows: dict[int, dict[str, Any]], code: str) -> tuple[Decimal | None, int]:
+    total, n = None, 0
+    for row in rows.values():
+        if row[f"n_{code}"]:
+            total = (total or Decimal(0)) + row[f"s_{code}"]
+            n += row[f"n_{code}"]
+    return total, n
+
+
+def _indicator_rows(
+    *,
+    by_batch: dict[int, dict[str, Any]],
+    totals: dict[str, Any],
+    thresholds: dict[str, Decimal],
+    references: dict[str, tuple[Decimal, str]],
+    batch_years: list[int] | None = None,
+) -> list[dict[str, Any]]:
+    """Per indicator: threshold, reference value, the mean over named cities (overall and for every
+    batch in `batch_years`, None where a batch has no reported form) and over all reported forms."""
+    years = sorted(set(batch_years or []) | set(by_batch))
+    empty = dict.fromkeys((f"{k}_{spec.code}" for spec in INDICATORS for k in ("s", "n")), None)
+    out = []
+    for spec in INDICATORS:
+        code = spec.code
+        named_total, named_n = _combine(by_batch, code)
+        reported_n = totals[f"n_{code}"]
+        reference = references.get(code)
+        out.append(
+            {
+                "code": code,
+                "name": pick(spec.name_zh, spec.name_en),
+                "unit": pick(spec.unit_zh, spec.unit_en),
+                "decimals": spec.decimals,
+                "threshold": thresholds.get(code),
+                "reference": reference[0] if reference else None,
+                "reference_source": reference[1] if reference else "",
+                "named_mean": mean(named_total, named_n, spec),
+                "named_n": named_n,
+                "by_batch": [
+                    {
+                        "year": year,
+                        "mean": mean(row[f"s_{code}"], row[f"n_{code}"] or 0, spec),
+                        "n": row[f"n_{code}"] or 0,
+                    }
+                    for year, row in ((year, by_batch.get(year, empty)) for year in years)
+                ],
+                "reported_mean": mean(totals[f"s_{code}"], reported_n, spec),
+                "reported_n": reported_n,
+                "passing": totals.get(f"p_{code}") if code in thresholds else None,
+            }
+        )
+    return out
+
+
+def _leaders(reported: QuerySet[Submission], round_: Round, limit: int = LEADER_COUNT) -> list[dict[str, Any]]:
+    """The top `limit` cities of each indicator (highest value first, ties by city code): one small
+    ORDER BY … LIMIT query per indicator, which PostgreSQL answers from the partial indexes on
+    (round, value, city) of reported forms (submissions migration 0003) without reading the round's
+    other forms. (A single query with a window function per indicator sorted every form of the
+    round seven times and was the slowest part of the dashboard at 3 000 units.)"""
+    columns = ("pk", "status", "city_id", "city__name", "city__province_id", "city__province__short_name")
+    tops: dict[str, list[dict[str, Any]]] = {}
+    for spec in INDICATORS:
+        value = f"value_{spec.code}"
+        tops[spec.code] = list(
+            reported.filter(**{f"{value}__isnull": False})
+            .order_by(F(value).desc(), "city_id")
+            .values(*columns, value)[:limit]
+        )
+    rows = [row for top in tops.values() for row in top]
+    # The leaders' batches afterwards, for the few rows kept: inside the window query the lookup
+    # would run for every form of the round.
+    batches = dict(
+        first_designations(round_).filter(city__in=[r["city_id"] for r in rows]).values_list("city", "round__year")
+    )
+    out = []
+    for spec in INDICATORS:
+        out.append(
+            {
+                "code": spec.code,
+                "name": pick(spec.name_zh, spec.name_en),
+                "unit": pick(spec.unit_zh, spec.unit_en),
+                "decimals": spec.decimals,
+                "rows": [
+                    {
+                        "rank": rank,
+                        "city": r["city_id"],
+                        "city_name": r["city__name"],
+                        "province": r["city__province_id"],
+                        "province_name": r["city__province__short_name"],
+                        "value": r[f"value_{spec.code}"],
+                        "submission": r["pk"],
+                        "status": r["status"],
+                        "batch": batches.get(r["city_id"]),
+                    }
+                    for rank, r in enumerate(tops[spec.code], start=1)
+                ],
+            }
+        )
+    return out
+
+
+def nice_step(span: Decimal, target: int = TARGET_BINS) -> Decimal:
+    """The smallest "nice" bin width (1, 2, 2.5 or 5 × 10ⁿ) that covers `span` in `target` bins."""
+    if span <= 0:
+        return Decimal(1)
+    raw = span / target
+    exponent = raw.adjusted()
+    for mantissa in (Decimal(1), Decimal(2), Decimal("2.5"), Decimal(5), Decimal(10)):
+        step = mantissa.scaleb(exponent)
+        if step >= raw:
+            return step
+    return Decimal(10).scaleb(exponent)  # pragma: no cover - the loop always returns
+
+
+def histogram_edges(low: Decimal, high: Decimal, target: int = TARGET_BINS) -> list[Decimal]:
+    """Bin edges from a multiple of a nice step at or below `low` to one at or above `high`. Bins
+    are [a, b) except the last, which is [a, b]: a share of exactly 100 % falls in the 90–100 bin."""
+    step = nice_step(high - low, target)
+    start = (low / step).to_integral_value(rounding=ROUND_FLOOR) * step
+    stop = (high / step).to_integral_value(rounding=ROUND_CEILING) * step
+    if stop == start:
+        stop += step
+    count = int((stop - start) / step)
+    # Plain notation (75000, not 7.5E+4): the edges are shown and exported as they are.
+    return [Decimal(f"{start + step * i:f}") for i in range(count + 1)]
+
+
+def _distribution(
+    reported: QuerySet[Submission], thresholds: dict[str, Decimal], ranges: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """A histogram of each indicator over the reported forms, in one query; `ranges` (the lowest and
+    highest value of each indicator, from `_reported_totals`) sets the bins."""
+    edges = {
+        spec.code: histogram_edges(ranges[f"lo_{spec.code}"], ranges[f"hi_{spec.code}"])
+        for spec in INDICATORS
+        if ranges[f"lo_{spec.code}"] is not None
+    }
+    # Then every bin of every indicator in one pass over the forms: a conditional count per bin.
+    # (One GROUP BY per indicator, even joined by UNION ALL, reads the forms seven times and was
+    # twice as slow at 3 000 units.) Bins are [a, b), the last one [a, b].
+    bins = {
+        f"b_{code}_{i}": Count(
+            "pk",
+            filter=Q(
+                **{f"value_{code}__gte": edge[i], f"value_{code}__{'lt' if i < len(edge) - 2 else 'lte'}": edge[i + 1]}
+            ),
+        )
+        for code, edge in edges.items()
+        for i in range(len(edge) - 1)
+    }
+    counts = reported.order_by().aggregate(**bins) if bins else {}
+    out = []
+    for spec in INDICATORS:
+        edge = edges.get(spec.code, [])
+        out.append(
+            {
+                "code": spec.code,
+                "name": pick(spec.name_zh, spec.name_en),
+                "unit": pick(spec.unit_zh, spec.unit_en),
+                "decimals": spec.decimals,
+                "threshold": thresholds.get(spec.code),
+                "min": ranges[f"lo_{spec.code}"],
+                "max": ranges[f"hi_{spec.code}"],
+                "bins": [
+                    {"from": edge[i], "to": edge[i + 1], "count": counts[f"b_{spec.code}_{i}"]}
+                    for i in range(len(edge) - 1)
+                ],
+            }
+        )
+    return out
+
+
+def _with_means(rows: list[dict[str, Any]], indicators: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each block of leaders or histogram bins with its indicator's mean and reference value."""
+    by_code = {row["code"]: row for row in indicators}
+    for row in rows:
+        row["reference"] = by_code[row["code"]]["reference"]
+        row["mean"] = by_code[row["code"]]["reported_mean"]
+    return rows
+
+
+# ------------------------------------------------------------------------------------------------
+# The national dashboard
+# ------------------------------------------------------------------------------------------------
+def national_dashboard(*, user: User, round_: Round) -> dict[str, Any]:
+    """Everything the national dashboard shows for one round, for the caller's scope (the whole
+    country for ministry staff)."""
+    provinces = list(Province.objects.visible_to(user).values("code", "name", "name_en", "short_name", "region"))
+    regions = {p["code"]: p["region"] for p in provinces}
+    cities = City.objects.visible_to(user)
+    submissions = Submission.objects.visible_to(user).filter(round=round_)
+    reported = submissions.filter(status__in=REPORTED_STATES)
+
+    progress = _progress_rows(cities, submissions)
+    named = _named_rows(cities, round_)
+    named_by_province: dict[str, dict[str, int]] = defaultdict(lambda: {"named": 0, "named_in_round": 0})
+    for row in named:
+        named_by_province[row["province"]]["named"] += row["n"]
+        if row["batch"] == round_.year:
+            named_by_province[row["province"]]["named_in_round"] += row["n"]
+
+    province_rows = []
+    for p in provinces:
+        counts = progress.get(p["code"]) or dict.fromkeys(("units", *STATUS_KEYS), 0)
+        reported_n = sum(counts[s] for s in REPORTED_STATES)
+        province_rows.append(
+            {
+                "code": p["code"],
+                "name": pick(p["name"], p["name_en"]),
+                "short_name": p["short_name"],
+                "region": p["region"],
+                "region_label": Region(p["region"]).label,
+                "units": counts["units"],
+                "statuses": {key: counts[key] for key in STATUS_KEYS},
+                "reported": reported_n,
+                "progress": _share(reported_n, counts["units"]),
+                **named_by_province.get(p["code"], {"named": 0, "named_in_round": 0}),
+            }
+        )
+
+    region_rows = []
+    for region in Region:
+        members = [row for row in province_rows if row["region"] == region.value]
+        region_rows.append(
+            {
+                "code": region.value,
+                "label": region.label,
+                "units": sum(r["units"] for r in members),
+                "named": sum(r["named"] for r in members),
+                "named_in_round": sum(r["named_in_round"] for r in members),
+            }
+        )
+
+    thresholds = round_thresholds(round_)
+    batches = _batches(named, regions)
+    totals = _reported_totals(reported, thresholds)
+    indicators = _indicator_rows(
+        by_batch=_means_by_batch(cities, round_),
+        totals=totals,
+        thresholds=thresholds,
+        references=_references(round_),
+        batch_years=[b["year"] for b in batches],
+    )
+    return {
+        "scope": {"level": "national"},
+        "round": _round_info(round_, rounds=list(visible_rounds(user=user).values_list("year", flat=True))),
+        "status_counts": _total_counts(progress),
+        "named_total": sum(r["named"] for r in province_rows),
+        "named_in_round": sum(r["named_in_round"] for r in province_rows),
+        "batches": batches,
+        "regions": region_rows,
+        "provinces": province_rows,
+        "indicators": indicators,
+        "leaders": _with_means(_leaders(reported, round_), indicators),
+        "distribution": _with_means(_distribution(reported, thresholds, totals), indicators),
+    }
+
+
+def _share(part: int, whole: int) -> Decimal | None:
+    if not whole:
+        return None
+    return (Decimal(part) * 100 / whole).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+
+# ------------------------------------------------------------------------------------------------
+# The provincial dashboard
+# ------------------------------------------------------------------------------------------------
+def dashboard_province(*, user: User, code: str) -> Province:
+    """The province, when the caller's scope includes it; Http404 otherwise (a bureau asking for
+    another province learns nothing, not even that it exists)."""
+    province = Province.objects.visible_to(user).filter(code=code).first()
+    if province is None:
+        raise Http404
+    return province
+
+
+def city_rows(
+    cities: QuerySet[City], round_: Round, thresholds: dict[str, Decimal], today: datetime.date
+) -> list[dict[str, Any]]:
+    """Every city of the scope with its form of the round (or none), its batch and its deadline with
+    any extension, in one query."""
+    latest_extension = Subquery(
+        Extension.objects.filter(city=OuterRef("pk"), round=round_).order_by("-created_at", "-pk").values("until")[:1]
+    )
+    deadline = Value(round_.deadline, output_field=DateField())
+    values = [f"form__value_{spec.code}" for spec in INDICATORS]
+    rows = (
+        cities.order_by("code")
+        .annotate(
+            form=FilteredRelation("submissions", condition=Q(submissions__round=round_)),
+            batch=batch_of_city(round_, "pk"),
+            extended_until=latest_extension,
+        )
+        .annotate(
+            effective_deadline=(
+                Case(When(extended_until__gt=deadline, then=F("extended_until")), default=deadline)
+                if round_.deadline
+                else F("extended_until")
+            ),
+            state=Case(When(form__status__isnull=True, then=Value(NOT_STARTED)), default=F("form__status")),
+        )
+        .values(
+            "code",
+            "name",
+            "province_id",
+            "province__name",
+            "batch",
+            "extended_until",
+            "effective_deadline",
+            "state",
+            "form__id",
+            "form__updated_at",
+            "form__submitted_at",
+            "form__meets_all",
+            "form__missed_count",
+            "form__flags_count",
+            "form__flag_severity",
+            *values,
+        )
+    )
+    # The labels must be Python strings, not a CASE in SQL: they depend on the reader's language.
+    labels = {NOT_STARTED: _("Not started"), **{s.value: s.label for s in Status}}
+    out = []
+    for row in rows:
+        deadline_ = row["effective_deadline"]
+        reported = row["state"] in REPORTED_STATES
+        # A draft's numbers are half-typed and nobody has vouched for them: shown on the form
+        # itself, not in lists and exports (P-15).
+        values = {spec.code: row[f"form__value_{spec.code}"] if reported else None for spec in INDICATORS}
+        out.append(
+            {
+                "code": row["code"],
+                "name": row["name"],
+                "province": row["province_id"],
+                "province_name": row["province__name"],
+                "status": row["state"],
+                "status_label": str(labels[row["state"]]),
+                "submission": row["form__id"],
+                "updated_at": row["form__updated_at"],
+                "submitted_at": row["form__submitted_at"],
+                "deadline": deadline_,
+                "extended": row["extended_until"] is not None and row["extended_until"] == deadline_,
+                "days_to_deadline": (deadline_ - today).days if deadline_ else None,
+                "batch": row["batch"],
+                "meets_all": row["form__meets_all"] if reported else None,
+                "missed": row["form__missed_count"] if reported else None,
+                "flags": row["form__flags_count"] if reported else None,
+                "values": values,
+                "passed": {
+                    code: (value >= thresholds[code] if value is not None and code in thresholds else None)
+                    for code, value in values.items()
+                },
+            }
+        )
+    return out
+
+
+def province_dashboard(*, user: User, province: Province, round_: Round) -> dict[str, Any]:
+    """The dashboard of one province: its cities' progress, deadlines, indicators against the
+    thresholds, and the comparison with the national averages."""
+    cities = City.objects.visible_to(user).filter(province=province)
+    submissions = Submission.objects.visible_to(user).filter(round=round_, city__province=province)
+    reported = submissions.filter(status__in=REPORTED_STATES)
+
+    progress = _progress_rows(cities, submissions)
+    named = _named_rows(cities, round_)
+    thresholds = round_thresholds(round_)
+    references = _references(round_)
+    batches = _batches(named, {province.code: province.region})
+    totals = _reported_totals(reported, thresholds)
+    indicators = _indicator_rows(
+        by_batch=_means_by_batch(cities, round_),
+        totals=totals,
+        thresholds=thresholds,
+        references=references,
+        batch_years=[b["year"] for b in batches],
+    )
+    # The national averages are the one figure a bureau sees beyond its province: the product asks
+    # how the province compares with them. They are means over reported forms only, never rows.
+    national_reported = Submission.objects.filter(round=round_, status__in=REPORTED_STATES)
+    national = _indicator_rows(
+        by_batch=_means_by_batch(City.objects.all(), round_),
+        totals=_reported_totals(national_reported, {}),
+        thresholds=thresholds,
+        references=references,
+    )
+    for row, nation in zip(indicators, national, strict=True):
+        row["national_reported_mean"] = nation["reported_mean"]
+        row["national_named_mean"] = nation["named_mean"]
+
+    counts = _total_counts(progress)
+    return {
+        "scope": {"level": "province", "code": province.code, "name": province.display_name},
+        "round": _round_info(round_, rounds=list(visible_rounds(user=user).values_list("year", flat=True))),
+        "status_counts": counts,
+        "progress": _share(counts["reported"], counts["units"]),
+        "named_total": sum(row["n"] for row in named),
+        "named_in_round": sum(row["n"] for row in named if row["batch"] == round_.year),
+        "batches": batches,
+        "cities": city_rows(cities, round_, thresholds, timezone.localdate()),
+        "indicators": indicators,
+        "leaders": _with_means(_leaders(reported, round_), indicators),
+        "distribution": _with_means(_distribution(reported, thresholds, totals), indicators),
+    }
+
+
+# ------------------------------------------------------------------------------------------------
+# Output
+# ------------------------------------------------------------------------------------------------
+def as_json(value: Any) -> Any:
+    """The dashboard with numbers as JSON numbers and dates as ISO strings (for the page's charts;
+    the API's encoder does the same)."""
+    if isinstance(value, dict):
+        return {key: as_json(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [as_json(item) for item in value]
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, datetime.date | datetime.datetime):
+        return value.isoformat()
+    if isinstance(value, Promise):
+        return str(value)  # a lazy translation, in the reader's language
+    return value
+
+
+# ------------------------------------------------------------------------------------------------
+# Reads behind the exports
+# ------------------------------------------------------------------------------------------------
+# The case collection takes the cases a bureau recommended as excellent, from forms the bureau has
+# recommended and the ministry has not turned down. Rejected forms are left out: the collection goes
+# out with the year's list. Returned forms are left out: the city may have rewritten the case since
+# the bureau vouched for it (the flag is set again at the next recommendation).
+CASE_COLLECTION_STATES: tuple[str, ...] = (Status.RECOMMENDED, Status.SENT_BACK, Status.APPROVED)
+
+
+def summary_rows(*, user: User, round_: Round, cumulative: bool) -> QuerySet:
+    """The Gigabit Cities of MIIT's summary table: those first named in `round_` (or, cumulatively,
+    in any round up to it), each with the values it was named on (its form of that round), in the
+    standard order: province code, batch, city code."""
+    designations = first_designations(round_).filter(city__in=City.objects.visible_to(user))
+    if not cumulative:
+        designations = designations.filter(round__year=round_.year)
+    return (
+        designations.annotate(
+            form=FilteredRelation("city__submissions", condition=Q(city__submissions__round=F("round")))
+        )
+        .values(
+            "city_id",
+            "city__name",
+            "city__province_id",
+            "city__province__name",
+            "city__province__name_en",
+            "round__year",
+            *(f"form__value_{spec.code}" for spec in INDICATORS),
+        )
+        .order_by("city__province_id", "round__year", "city_id")
+    )
+
+
+def case_collection(*, user: User, round_: Round, province: Province | None = None) -> QuerySet:
+    """The excellent cases of the round, by domain (in the catalogue's order), province and city."""
+    forms = Submission.objects.visible_to(user).filter(round=round_, status__in=CASE_COLLECTION_STATES)
+    if province is not None:
+        forms = forms.filter(city__province=province)
+    domain_order = Case(
+        *(When(domain=code, then=Value(i)) for i, (code, _zh, _en) in enumerate(CASE_DOMAINS)),
+        default=Value(len(CASE_DOMAINS)),
+    )
+    return (
+        ApplicationCase.objects.filter(submission__in=forms, is_excellent=True)
+        .annotate(domain_order=domain_order)
+        .values(
+            "pk",
+            "domain",
+            "title",
+            "description",
+            "pain_points",
+            "replicability",
+            "partners",
+            "submission_id",
+            "submission__status",
+            "submission__city__name",
+            "submission__city__province__name",
+        )
+        .order_by("domain_order", "submission__city__province_id", "submission__city_id", "position", "pk")
+    )
+
+
+def city_list(*, user: User, round_: Round, province: Province | None = None) -> list[dict[str, Any]]:
+    """Every unit in the caller's scope (optionally one province) with its form's status, deadline
+    and values for the round: the list behind the dashboards' city tables."""
+    cities = City.objects.visible_to(user)
+    if province is not None:
+        cities = cities.filter(province=province)
+    return city_rows(cities, round_, round_thresholds(round_), timezone.localdate())

@@ -1,0 +1,626 @@
+"""Excel exports: MIIT's summary table (关键指标情况汇总表), the case collection (案例集), the city
+lists and the dashboards' tables, and the background jobs that produce the large ones.
+
+Every workbook is written with openpyxl in write-only mode (constant memory, reliability.md XL-9)
+and every cell goes through `gigacity.xlsx.safe_value`: text that a spreadsheet would run as a
+formula is neutralised, control characters are dropped, and numbers stay numbers with a number
+format, so that people can sort and sum the table they download (XL-7, XL-8).
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import tempfile
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import IO, Any
+
+from django.conf import settings
+from django.core.files import File
+from django.db import transaction
+from django.db.models import Count, F, Q
+from django.http import Http404
+from django.utils import timezone
+from django.utils.translation import get_language, override
+from django.utils.translation import gettext as _
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+
+from gigacity.errors import RoleNotAllowed
+from gigacity.i18n import pick
+from gigacity.models import Province, Role, User
+from gigacity.xlsx import safe_value
+from indicators.catalogue import CASE_DOMAINS, INDICATORS, IndicatorSpec, Kind
+from indicators.models import Round
+from submissions.models import Status
+
+from . import dashboards
+from .models import ExportJob, ExportKind, ExportState
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]
+
+EXPORT_ROLES = (Role.BUREAU, Role.MINISTRY, Role.ADMIN)
+# A worker that died while writing leaves the job "running"; after this long the sweep hands it to
+# another worker (longer than the task's hard time limit, so a slow but live worker is never doubled).
+EXPORT_LEASE = timedelta(minutes=10)
+EXPORT_MAX_ATTEMPTS = 3
+# Finished files are kept this long, then the sweep deletes them (they can be produced again).
+EXPORT_KEEP = timedelta(days=7)
+
+
+# ------------------------------------------------------------------------------------------------
+# Writing sheets
+# ------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Column:
+    label: str
+    width: float = 12
+    number_format: str | None = None  # None: text
+
+
+THIN = Side(style="thin", color="9AA3AD")
+BORDER = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
+HEADER_FILL = PatternFill("solid", fgColor="E8F0FA")
+HEADER_FONT = Font(bold=True)
+TITLE_FONT = Font(bold=True, size=14)
+WRAP = Alignment(wrap_text=True, vertical="top")
+CENTER_WRAP = Alignment(wrap_text=True, horizontal="center", vertical="center")
+
+
+def number_format(spec: IndicatorSpec) -> str:
+    """MIIT's precision: whole households for counts, one decimal for shares and per-10k figures."""
+    return "#,##0" if spec.kind == Kind.COUNT else "0.0"
+
+
+def indicator_label(spec: IndicatorSpec) -> str:
+    """The header MIIT uses, e.g. 每万人拥有5G基站数(个/万人)."""
+    return f"{pick(spec.name_zh, spec.name_en)}({pick(spec.unit_zh, spec.unit_en)})"
+
+
+def sheet_title(text: str) -> str:
+    # Excel: at most 31 characters, none of []:*?/\
+    for char in "[]:*?/\\":
+        text = text.replace(char, " ")
+    return text[:31]
+
+
+class SheetWriter:
+    """One worksheet of a write-only workbook: a title row, a header row, then data rows whose
+    cells are typed and formatted by their column."""
+
+    def __init__(self, workbook: Workbook, title: str, columns: Sequence[Column], *, heading: str = ""):
+        self.sheet = workbook.create_sheet(title=sheet_title(title))
+        self.columns = list(columns)
+        for index, column in enumerate(self.columns, start=1):
+            self.sheet.column_dimensions[get_column_letter(index)].width = column.width
+        first_data_row = 3 if heading else 2
+        self.sheet.freeze_panes = f"A{first_data_row}"
+        if heading:
+            cell = WriteOnlyCell(self.sheet, value=safe_value(heading))
+            cell.data_type = "s"
+            cell.font = TITLE_FONT
+            self.sheet.append([cell])
+        header = []
+        for column in self.columns:
+            cell = self._text(column.label)
+            cell.font, cell.fill, cell.border, cell.alignment = HEADER_FONT, HEADER_FILL, BORDER, CENTER_WRAP
+            header.append(cell)
+        self.sheet.append(header)
+        self.rows = 0
+
+    def _text(self, text: str) -> WriteOnlyCell:
+        cell = WriteOnlyCell(self.sheet, value=safe_value(str(text)))
+        cell.data_type = "s"  # never let openpyxl infer a formula from text
+        return cell
+
+    def append(self, values: Iterable[Any]) -> None:
+        cells = []
+        for column, value in zip(self.columns, values, strict=True):
+            if value is None or value == "":
+                cell = WriteOnlyCell(self.sheet, value=None)
+            elif column.number_format is not None and not isinstance(value, str):
+                cell = WriteOnlyCell(self.sheet, value=value)
+                cell.number_format = column.number_format
+            else:
+                cell = self._text(value)
+                cell.alignment = WRAP
+            cell.border = BORDER
+            cells.append(cell)
+        self.sheet.append(cells)
+        self.rows += 1
+
+    def note(self, text: str) -> None:
+        self.sheet.append([])
+        self.sheet.append([self._text(text)])
+
+
+def new_workbook() -> Workbook:
+    return Workbook(write_only=True)
+
+
+def _generated_note() -> str:
+    return _("Exported from %(system)s on %(time)s.") % {
+        "system": settings.GIGACITY_SYSTEM_NAME,
+        "time": timezone.localtime().strftime("%Y-%m-%d %H:%M"),
+    }
+
+
+def _report(progress: Progress | None, done: int, total: int) -> None:
+    if progress is not None and (done == total or done % 200 == 0):
+        progress(done, total)
+
+
+# ------------------------------------------------------------------------------------------------
+# MIIT's summary table (关键指标情况汇总表)
+# ------------------------------------------------------------------------------------------------
+def summary_filename(round_: Round, *, cumulative: bool) -> str:
+    if cumulative:
+        return _("Gigabit Cities up to %(year)s - key indicators.xlsx") % {"year": round_.year}
+    return _("Gigabit Cities of %(year)s - key indicators.xlsx") % {"year": round_.year}
+
+
+def summary_workbook(
+    *, user: User, round_: Round, cumulative: bool, out: IO[bytes], progress: Progress | None = None
+) -> int:
+    """MIIT's summary table: 序号, 省份, 千兆城市, the seven indicators in MIIT's units and 备注 (the
+    batch, e.g. "2021年度"), in the standard province order. Returns the number of cities."""
+    rows = list(dashboards.summary_rows(user=user, round_=round_, cumulative=cumulative))
+    heading = (
+        _("Gigabit Cities up to %(year)s: summary table of key indicators")
+        if cumulative
+        else _("Gigabit Cities of %(year)s: summary table of key indicators")
+    ) % {"year": round_.year}
+    workbook = new_workbook()
+    sheet = SheetWriter(
+        workbook,
+        _("Key indicators"),
+        [
+            Column(_("No."), 6, "0"),
+            Column(_("Province"), 12),
+            Column(_("Gigabit City"), 14),
+            *(Column(indicator_label(spec), 16, number_format(spec)) for spec in INDICATORS),
+            Column(_("Remarks"), 12),
+        ],
+        heading=heading,
+    )
+    for number, row in enumerate(rows, start=1):
+        sheet.append(
+            [
+                number,
+                pick(row["city__province__name"], row["city__province__name_en"]),
+                row["city__name"],
+                *(row[f"form__value_{spec.code}"] for spec in INDICATORS),
+                _("%(year)s round") % {"year": row["round__year"]},
+            ]
+        )
+        _report(progress, number, len(rows))
+    sheet.note(
+        _("Values are those each city reported in the round it was named; indicators without data are left blank.")
+    )
+    sheet.note(_generated_note())
+    workbook.save(out)
+    return len(rows)
+
+
+# ------------------------------------------------------------------------------------------------
+# The case collection (案例集)
+# ------------------------------------------------------------------------------------------------
+def cases_filename(round_: Round) -> str:
+    return _("Excellent cases of %(year)s.xlsx") % {"year": round_.year}
+
+
+def cases_workbook(
+    *,
+    user: User,
+    round_: Round,
+    out: IO[bytes],
+    province: Province | None = None,
+    progress: Progress | None = None,
+) -> int:
+    """The excellent cases the bureaus recommended, one sheet per domain (信息消费, 垂直行业, …) after
+    a contents sheet. Returns the number of cases."""
+    cases = dashboards.case_collection(user=user, round_=round_, province=province)
+    per_domain = dict(cases.order_by().values_list("domain").annotate(n=Count("pk")))
+    total = sum(per_domain.values())
+    domains = [(code, pick(zh, en)) for code, zh, en in CASE_DOMAINS]
+    workbook = new_workbook()
+    contents = SheetWriter(
+        workbook,
+        _("Contents"),
+        [Column(_("Domain"), 24), Column(_("Cases"), 10, "0")],
+        heading=_("Excellent “dual gigabit” application cases of %(year)s") % {"year": round_.year},
+    )
+    for code, label in domains:
+        contents.append([label, per_domain.get(code, 0)])
+    contents.append([_("Total"), total])
+    contents.note(
+        _(
+            "Cases the provincial bureaus recommended as excellent, from forms they recommended and the "
+            "ministry has not rejected."
+        )
+    )
+    contents.note(_generated_note())
+
+    columns = [
+        Column(_("No."), 6, "0"),
+        Column(_("Province"), 12),
+        Column(_("City"), 12),
+        Column(_("Case"), 28),
+        Column(_("Description"), 50),
+        Column(_("Difficulties, pain points or bottlenecks solved"), 40),
+        Column(_("Why it can be replicated"), 40),
+        Column(_("Partners"), 24),
+        Column(_("Status"), 12),
+    ]
+    sheets = {code: SheetWriter(workbook, label, columns, heading=label) for code, label in domains}
+    status_labels = {s.value: s.label for s in Status}
+    done = 0
+    for row in cases.iterator(chunk_size=2000):
+        sheet = sheets.get(row["domain"]) or sheets["other"]
+        sheet.append(
+            [
+                sheet.rows + 1,
+                row["submission__city__province__name"],
+                row["submission__city__name"],
+                row["title"],
+                row["description"],
+                row["pain_points"],
+                row["replicability"],
+                row["partners"],
+                status_labels.get(row["submission__status"], row["submission__status"]),
+            ]
+        )
+        done += 1
+        _report(progress, done, total)
+    workbook.save(out)
+    return done
+
+
+# ------------------------------------------------------------------------------------------------
+# City lists
+# ------------------------------------------------------------------------------------------------
+def cities_filename(round_: Round, province: Province | None) -> str:
+    if province is not None:
+        return _("%(province)s cities in %(year)s.xlsx") % {"province": province.display_name, "year": round_.year}
+    return _("Cities in %(year)s.xlsx") % {"year": round_.year}
+
+
+def _city_columns() -> list[Column]:
+    return [
+        Column(_("No."), 6, "0"),
+        Column(_("Province"), 12),
+        Column(_("City"), 14),
+        Column(_("Code"), 9),
+        Column(_("Status"), 12),
+        Column(_("Deadline"), 12),
+        Column(_("Days left"), 9, "0"),
+        *(Column(indicator_label(spec), 16, number_format(spec)) for spec in INDICATORS),
+        Column(_("Thresholds missed"), 10, "0"),
+        Column(_("Gigabit City since"), 10, "0"),
+    ]
+
+
+def _city_values(number: int, row: dict[str, Any]) -> list[Any]:
+    return [
+        number,
+        row["province_name"],
+        row["name"],
+        row["code"],
+        row["status_label"],
+        row["deadline"].isoformat() if row["deadline"] else None,
+        row["days_to_deadline"],
+        *(row["values"][spec.code] for spec in INDICATORS),
+        row["missed"],
+        row["batch"],
+    ]
+
+
+def cities_workbook(
+    *,
+    user: User,
+    round_: Round,
+    out: IO[bytes],
+    province: Province | None = None,
+    progress: Progress | None = None,
+) -> int:
+    """Every unit in the requester's scope with its status, deadline and indicators for the round."""
+    rows = dashboards.city_list(user=user, round_=round_, province=province)
+    workbook = new_workbook()
+    heading = cities_filename(round_, province).removesuffix(".xlsx")
+    sheet = SheetWriter(workbook, _("Cities"), _city_columns(), heading=heading)
+    for number, row in enumerate(rows, start=1):
+        sheet.append(_city_values(number, row))
+        _report(progress, number, len(rows))
+    sheet.note(_generated_note())
+    workbook.save(out)
+    return len(rows)
+
+
+# ------------------------------------------------------------------------------------------------
+# The dashboards' tables
+# ------------------------------------------------------------------------------------------------
+def dashboard_filename(data: dict[str, Any]) -> str:
+    year = data["round"]["year"]
+    if data["scope"]["level"] == "province":
+        return _("%(province)s dashboard %(year)s.xlsx") % {"province": data["scope"]["name"], "year": year}
+    return _("National dashboard %(year)s.xlsx") % {"year": year}
+
+
+def _indicator_sheet(workbook: Workbook, data: dict[str, Any]) -> None:
+    batches = sorted({b["year"] for row in data["indicators"] for b in row["by_batch"]})
+    province = data["scope"]["level"] == "province"
+    columns = [
+        Column(_("Indicator"), 30),
+        Column(_("Unit"), 10),
+        Column(_("Threshold"), 11, "0.0"),
+        Column(_("National reference value"), 12, "0.0"),
+        Column(_("Mean of all reporting cities"), 12, "0.0"),
+        Column(_("Cities reporting"), 10, "0"),
+        Column(_("Cities meeting the threshold"), 10, "0"),
+        Column(_("Mean of Gigabit Cities"), 12, "0.0"),
+        *(Column(_("Batch of %(year)s") % {"year": year}, 12, "0.0") for year in batches),
+    ]
+    if province:
+        columns += [
+            Column(_("National mean of reporting cities"), 12, "0.0"),
+            Column(_("National mean of Gigabit Cities"), 12, "0.0"),
+        ]
+    sheet = SheetWriter(workbook, _("Indicator averages"), columns)
+    for row in data["indicators"]:
+        means = {b["year"]: b["mean"] for b in row["by_batch"]}
+        values = [
+            row["name"],
+            row["unit"],
+            row["threshold"],
+            row["reference"],
+            row["reported_mean"],
+            row["reported_n"],
+            row["passing"],
+            row["named_mean"],
+            *(means.get(year) for year in batches),
+        ]
+        if province:
+            values += [row["national_reported_mean"], row["national_named_mean"]]
+        sheet.append(values)
+
+
+def _leaders_sheet(workbook: Workbook, data: dict[str, Any]) -> None:
+    sheet = SheetWriter(
+        workbook,
+        _("Single-indicator leaders"),
+        [
+            Column(_("Indicator"), 30),
+            Column(_("Rank"), 6, "0"),
+            Column(_("Province"), 10),
+            Column(_("City"), 14),
+            Column(_("Value"), 12, "#,##0.0"),
+            Column(_("Unit"), 10),
+            Column(_("Gigabit City since"), 10, "0"),
+        ],
+    )
+    for block in data["leaders"]:
+        for row in block["rows"]:
+            sheet.append(
+                [
+                    block["name"],
+                    row["rank"],
+                    row["province_name"],
+                    row["city_name"],
+                    row["value"],
+                    block["unit"],
+                    row["batch"],
+                ]
+            )
+
+
+def _distribution_sheet(workbook: Workbook, data: dict[str, Any]) -> None:
+    sheet = SheetWriter(
+        workbook,
+        _("Distribution"),
+        [
+            Column(_("Indicator"), 30),
+            Column(_("From"), 12, "#,##0.0"),
+            Column(_("To"), 12, "#,##0.0"),
+            Column(_("Cities"), 10, "0"),
+        ],
+    )
+    for block in data["distribution"]:
+        for bin_ in block["bins"]:
+            sheet.append([block["name"], bin_["from"], bin_["to"], bin_["count"]])
+
+
+def _status_columns() -> list[Column]:
+    labels = {"not_started": _("Not started"), **{s.value: s.label for s in Status}}
+    return [Column(str(labels[key]), 9, "0") for key in dashboards.STATUS_KEYS]
+
+
+def dashboard_workbook(*, data: dict[str, Any], out: IO[bytes]) -> None:
+    """The tables of a dashboard as shown on screen, one sheet each, from the same selector output."""
+    workbook = new_workbook()
+    if data["scope"]["level"] == "province":
+        sheet = SheetWriter(workbook, _("Cities"), _city_columns())
+        for number, row in enumerate(data["cities"], start=1):
+            sheet.append(_city_values(number, row))
+    else:
+        sheet = SheetWriter(
+            workbook,
+            _("Provinces"),
+            [
+                Column(_("Province"), 14),
+                Column(_("Region"), 8),
+                Column(_("Units"), 8, "0"),
+                *_status_columns(),
+                Column(_("Reported (%)"), 10, "0.0"),
+                Column(_("Gigabit Cities"), 10, "0"),
+                Column(_("Named this round"), 10, "0"),
+            ],
+        )
+        for row in data["provinces"]:
+            sheet.append(
+                [
+                    row["name"],
+                    row["region_label"],
+                    row["units"],
+                    *(row["statuses"][key] for key in dashboards.STATUS_KEYS),
+                    row["progress"],
+                    row["named"],
+                    row["named_in_round"],
+                ]
+            )
+    batches = SheetWriter(
+        workbook,
+        _("Gigabit Cities by batch"),
+        [
+            Column(_("Batch"), 10, "0"),
+            Column(_("Named"), 10, "0"),
+            Column(_("Cumulative"), 10, "0"),
+            *(Column(str(label), 10, "0") for label in (_("Eastern"), _("Central"), _("Western"))),
+        ],
+    )
+    for row in data["batches"]:
+        batches.append(
+            [
+                row["year"],
+                row["named"],
+                row["cumulative"],
+                *(row["by_region"][key] for key in ("east", "central", "west")),
+            ]
+        )
+    _indicator_sheet(workbook, data)
+    _leaders_sheet(workbook, data)
+    _distribution_sheet(workbook, data)
+    workbook.save(out)
+
+
+# ------------------------------------------------------------------------------------------------
+# Background jobs
+# ------------------------------------------------------------------------------------------------
+def ensure_can_export(user: User) -> None:
+    if user.role not in EXPORT_ROLES and not user.is_superuser:
+        raise RoleNotAllowed(_("Exports are for provincial bureaus and ministry staff."))
+
+
+def export_request(
+    *,
+    user: User,
+    kind: str,
+    round_: Round,
+    province: Province | None = None,
+    cumulative: bool = False,
+    language: str | None = None,
+) -> ExportJob:
+    """Ask for a workbook to be prepared in the background; a worker is woken after commit."""
+    ensure_can_export(user)
+    if province is not None and not Province.objects.visible_to(user).filter(pk=province.pk).exists():
+        raise Http404
+    with transaction.atomic():
+        job = ExportJob.objects.create(
+            requested_by=user,
+            kind=ExportKind(kind),
+            round=round_,
+            province=province,
+            cumulative=cumulative and kind == ExportKind.SUMMARY,
+            language=language or get_language() or settings.LANGUAGE_CODE,
+        )
+        job_id = str(job.pk)
+        transaction.on_commit(lambda: publish_export(job_id), robust=True)
+    return job
+
+
+def publish_export(job_id: str) -> bool:
+    """Wake a worker. Never raises: with the broker down the job stays pending for the sweep."""
+    from .tasks import run_export
+
+    try:
+        run_export.apply_async((job_id,), retry=False)
+    except Exception:  # a broker error must not fail the request that committed
+        logger.warning("could not publish export %s; the sweep will retry", job_id, exc_info=True)
+        return False
+    return True
+
+
+def _claim(job_id: str) -> bool:
+    """pending → running, committed before the work, counting the attempt (safe to run twice)."""
+    with transaction.atomic():
+        claimed = ExportJob.objects.filter(pk=job_id, state=ExportState.PENDING).update(
+            state=ExportState.RUNNING,
+            attempts=F("attempts") + 1,
+            started_at=timezone.now(),
+            progress=0,
+        )
+    return bool(claimed)
+
+
+def export_run(*, job_id: str) -> str:
+    """Write the job's workbook; safe to call any number of times. Returns the resulting state."""
+    if not _claim(job_id):
+        return "skipped"
+    job = ExportJob.objects.select_related("requested_by", "round", "province").get(pk=job_id)
+    user = job.requested_by
+    last = {"progress": -1}
+
+    def progress(done: int, total: int) -> None:
+        percent = int(done * 100 / total) if total else 100
+        if percent != last["progress"]:
+            last["progress"] = percent
+            ExportJob.objects.filter(pk=job.pk).update(progress=min(percent, 99), rows=done)
+
+    try:
+        with override(job.language or settings.LANGUAGE_CODE), tempfile.TemporaryFile() as out:
+            if job.kind == ExportKind.SUMMARY:
+                rows = summary_workbook(
+                    user=user, round_=job.round, cumulative=job.cumulative, out=out, progress=progress
+                )
+                name = summary_filename(job.round, cumulative=job.cumulative)
+            elif job.kind == ExportKind.CASES:
+                rows = cases_workbook(user=user, round_=job.round, province=job.province, out=out, progress=progress)
+                name = cases_filename(job.round)
+            else:
+                rows = cities_workbook(user=user, round_=job.round, province=job.province, out=out, progress=progress)
+                name = cities_filename(job.round, job.province)
+            out.seek(0)
+            job.file.save(f"{job.pk}.xlsx", File(out), save=False)
+    except Exception as exc:
+        logger.exception("export %s failed", job.pk)
+        ExportJob.objects.filter(pk=job.pk).update(
+            state=ExportState.FAILED, error=f"{type(exc).__name__}: {exc}"[:500], finished_at=timezone.now()
+        )
+        return ExportState.FAILED
+    ExportJob.objects.filter(pk=job.pk).update(
+        state=ExportState.DONE,
+        file=job.file.name,
+        filename=name,
+        rows=rows,
+        progress=100,
+        finished_at=timezone.now(),
+    )
+    return ExportState.DONE
+
+
+def sweep_exports(*, now: datetime.datetime | None = None) -> int:
+    """Publish jobs that waited too long (the broker was down, or a worker died mid-way), fail the
+    ones that kept dying, and delete files past their keeping time. Returns how many were published."""
+    now = now or timezone.now()
+    stale = Q(state=ExportState.PENDING, created_at__lt=now - timedelta(minutes=1)) | Q(
+        state=ExportState.RUNNING, started_at__lt=now - EXPORT_LEASE
+    )
+    with transaction.atomic():
+        jobs = list(ExportJob.objects.select_for_update(skip_locked=True).filter(stale))
+        retry = [job.pk for job in jobs if job.attempts < EXPORT_MAX_ATTEMPTS]
+        ExportJob.objects.filter(pk__in=[job.pk for job in jobs if job.attempts >= EXPORT_MAX_ATTEMPTS]).update(
+            state=ExportState.FAILED, error="gave up after repeated interruptions", finished_at=now
+        )
+        ExportJob.objects.filter(pk__in=retry).update(state=ExportState.PENDING)
+    for job_id in retry:
+        if not publish_export(str(job_id)):
+            break
+    for job in ExportJob.objects.filter(created_at__lt=now - EXPORT_KEEP).exclude(file=""):
+        job.file.delete(save=False)
+        job.delete()
+    return len(retry)

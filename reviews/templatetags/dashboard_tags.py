@@ -1,0 +1,75 @@
+"""Numbers on the dashboards: MIIT's precision (one decimal for shares and per-10k figures, whole
+numbers for counts), thousands separators, and a dash where there is no figure."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django import template
+from django.utils.translation import gettext_lazy as _
+
+register = template.Library()
+
+
+@register.filter
+def fixed(value, decimals=1) -> str:
+    """1234.56 → "1,234.6"; None → "—"."""
+    if value in (None, ""):
+        return "—"
+    return f"{Decimal(value):,.{int(decimals)}f}"
+
+
+@register.filter
+def percent(value) -> str:
+    """A share already in percent: 12.34 → "12.3%"."""
+    if value in (None, ""):
+        return "—"
+    return f"{Decimal(value):,.1f}%"
+
+
+@register.filter
+def signed_difference(value, other) -> str:
+    """value − other with its sign, at one decimal ("+12.3", "−0.4"); "—" when either is missing."""
+    if value in (None, "") or other in (None, ""):
+        return "—"
+    difference = Decimal(value) - Decimal(other)
+    sign = "+" if difference >= 0 else "−"
+    return f"{sign}{abs(difference):,.1f}"
+
+
+@register.filter
+def share_of(part, whole) -> float:
+    """part as a percentage of whole, for bar widths (0 when whole is 0)."""
+    try:
+        return round(float(part) * 100 / float(whole), 1) if whole else 0.0
+    except (TypeError, ValueError):
+        return 0.0
+
+
+@register.filter
+def css_number(value) -> str:
+    """A number for a style attribute, always with a decimal point whatever the locale."""
+    return f"{float(value or 0):.1f}"
+
+
+@register.filter
+def lookup(mapping, key):
+    return mapping.get(key) if mapping else None
+
+
+# Column headers of the city table: the full names do not fit seven columns at 1366 pixels; the
+# full name is in the header's title.
+SHORT_NAMES = {
+    "fiber_gigabit_coverage": _("Gigabit fibre (%)"),
+    "pon_10g_share": _("10G-PON (%)"),
+    "key_sites_5g_reach": _("Key sites 5G (%)"),
+    "bs5g_per_10k": _("5G stations /10k"),
+    "users_500m_share": _("≥500M users (%)"),
+    "users_1000m": _("1000M users"),
+    "users_5g_share": _("5G users (%)"),
+}
+
+
+@register.filter
+def short_indicator(code: str) -> str:
+    return str(SHORT_NAMES.get(code, code))

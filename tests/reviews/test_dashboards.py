@@ -1,0 +1,218 @@
+"""The dashboards as their users meet them: who may open which, what forms count, the reference
+values, and a number of queries that does not grow with the number of cities."""
+
+from __future__ import annotations
+
+import random
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from rest_framework.test import APIClient
+
+from gigacity.models import City
+from indicators.models import Designation, ReferenceValue
+from reviews import dashboards
+from submissions.models import Status
+
+from .data import add_forms, add_units
+
+pytestmark = pytest.mark.django_db
+
+
+def api(user) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+# ------------------------------------------------------------------------------------------------
+# Scope
+# ------------------------------------------------------------------------------------------------
+def test_a_bureau_sees_its_own_province_and_no_other(open_round, bureau_user, client):
+    add_forms(round_=open_round, cities=City.objects.filter(province__in=["370000", "320000"]), rng=random.Random(1))
+    client.force_login(bureau_user)
+
+    own = api(bureau_user).get(reverse("api:dashboard-province", args=["370000"]))
+    other = api(bureau_user).get(reverse("api:dashboard-province", args=["320000"]))
+    national = api(bureau_user).get(reverse("api:dashboard-national"))
+
+    assert own.status_code == 200
+    assert {row["code"][:2] for row in own.json()["cities"]} == {"37"}
+    assert {row["province"] for block in own.json()["leaders"] for row in block["rows"]} == {"370000"}
+    assert other.status_code == 404
+    assert national.status_code == 403
+    assert client.get(reverse("reviews:province_dashboard", args=["320000"])).status_code == 404
+    assert client.get(reverse("reviews:ministry_home")).status_code == 403
+    assert client.get(reverse("reviews:my_province_dashboard")).url == reverse(
+        "reviews:province_dashboard", args=["370000"]
+    )
+
+
+def test_the_national_figures_of_a_bureau_are_its_province_even_if_a_view_forgot_the_role(open_round, bureau_user):
+    # Defence in depth: the selectors start from visible_to, so a bureau never gets the nation.
+    add_forms(round_=open_round, cities=City.objects.filter(province__in=["370000", "320000"]), rng=random.Random(2))
+
+    data = dashboards.national_dashboard(user=bureau_user, round_=open_round)
+
+    assert [p["code"] for p in data["provinces"]] == ["370000"]
+    assert data["status_counts"]["units"] == City.objects.filter(province="370000").count()
+
+
+def test_a_city_official_has_no_dashboard_and_no_export(open_round, city_user, client):
+    client.force_login(city_user)
+
+    assert api(city_user).get(reverse("api:dashboard-province", args=["370000"])).status_code == 403
+    assert api(city_user).get(reverse("api:dashboard-national")).status_code == 403
+    assert api(city_user).get(reverse("api:export-summary")).status_code == 403
+    assert client.get(reverse("reviews:province_dashboard", args=["370000"])).status_code == 403
+    assert client.get(reverse("reviews:ministry_home")).status_code == 403
+    assert client.get(reverse("reviews:exports")).status_code == 403
+
+
+# ------------------------------------------------------------------------------------------------
+# What counts
+# ------------------------------------------------------------------------------------------------
+def test_drafts_and_returned_forms_are_counted_but_never_averaged(open_round, ministry_user):
+    cities = list(City.objects.filter(province="370000").order_by("code")[:4])
+    forms = add_forms(
+        round_=open_round,
+        cities=cities,
+        rng=random.Random(3),
+        states=[Status.SUBMITTED, Status.APPROVED, Status.DRAFT, Status.RETURNED],
+    )
+    for form in forms[2:]:  # half-typed numbers nobody has vouched for
+        form.value_bs5g_per_10k = Decimal(9999)
+        form.save()
+
+    data = api(ministry_user).get(reverse("api:dashboard-national"), {"round": open_round.year}).json()
+
+    bs5g = next(row for row in data["indicators"] if row["code"] == "bs5g_per_10k")
+    expected = (forms[0].value_bs5g_per_10k + forms[1].value_bs5g_per_10k) / 2
+    assert bs5g["reported_n"] == 2
+    assert Decimal(str(bs5g["reported_mean"])) == expected.quantize(Decimal("0.1"))
+    assert data["status_counts"]["draft"] == 1 and data["status_counts"]["returned"] == 1
+    leaders = next(block for block in data["leaders"] if block["code"] == "bs5g_per_10k")
+    assert 9999 not in [row["value"] for row in leaders["rows"]]
+
+
+def test_the_reference_value_ministry_staff_enter_appears_beside_the_means(open_round, ministry_user, client):
+    client.force_login(ministry_user)
+    url = reverse("reviews:reference_values") + f"?round={open_round.year}"
+
+    response = client.post(url, {"value_bs5g_per_10k": "15.7", "source_bs5g_per_10k": "工业和信息化部 全国水平"})
+
+    assert response.status_code == 302
+    assert ReferenceValue.objects.get(round=open_round, indicator_id="bs5g_per_10k").value == Decimal("15.7")
+    page = client.get(reverse("reviews:ministry_home")).content.decode()
+    assert "15.7" in page and "全国参考值" in page
+    data = api(ministry_user).get(reverse("api:dashboard-national")).json()
+    assert next(r for r in data["indicators"] if r["code"] == "bs5g_per_10k")["reference"] == 15.7
+
+    client.post(url, {"value_bs5g_per_10k": "", "source_bs5g_per_10k": ""})
+    assert not ReferenceValue.objects.filter(round=open_round, indicator_id="bs5g_per_10k").exists()
+
+
+def test_reference_values_are_checked_and_only_ministry_staff_may_set_them(
+    open_round, ministry_user, bureau_user, client
+):
+    client.force_login(ministry_user)
+    url = reverse("reviews:reference_values") + f"?round={open_round.year}"
+
+    response = client.post(url, {"value_pon_10g_share": "-3"})
+
+    assert response.status_code == 200 and "has-error" in response.content.decode()
+    client.force_login(bureau_user)
+    assert client.get(url).status_code == 403
+
+
+def test_the_ministry_home_is_the_national_dashboard(open_round, ministry_user, client):
+    add_forms(round_=open_round, cities=City.objects.all()[:40], rng=random.Random(4))
+    client.force_login(ministry_user)
+
+    page = client.get(reverse("home"), follow=True).content.decode()
+
+    assert "全国概况" in page
+    for heading in (
+        "本年度评估进展",
+        "分省地图",
+        "千兆城市认定情况",
+        "主要指标平均值",
+        "各项指标分布",
+        "单项指标领先城市",
+        "分省情况",
+    ):
+        assert heading in page, heading
+    assert 'id="dashboard-data"' in page and "vendor/echarts/echarts.min.js" in page
+    assert "<script>" not in page  # data goes through json_script, never an inline script
+    # The province table drills down to each province's dashboard.
+    assert reverse("reviews:province_dashboard", args=["370000"]) in page
+
+
+def test_a_ministry_user_drills_down_from_a_province_to_a_submission(open_round, ministry_user, client):
+    forms = add_forms(round_=open_round, cities=City.objects.filter(province="370000"), rng=random.Random(5))
+    client.force_login(ministry_user)
+
+    page = client.get(reverse("reviews:province_dashboard", args=["370000"])).content.decode()
+
+    assert "山东省" in page
+    assert reverse("submissions:detail", args=[forms[0].pk]) in page
+    assert client.get(reverse("submissions:detail", args=[forms[0].pk])).status_code == 200
+
+
+def test_an_unknown_round_is_not_found(open_round, ministry_user):
+    assert api(ministry_user).get(reverse("api:dashboard-national"), {"round": 1999}).status_code == 404
+    assert api(ministry_user).get(reverse("api:dashboard-national"), {"round": "x"}).status_code == 400
+
+
+# ------------------------------------------------------------------------------------------------
+# The number of queries does not depend on the number of cities
+# ------------------------------------------------------------------------------------------------
+def queries(call) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        call()
+    return len(captured)
+
+
+def grow(round_, *, units: int, province: str | None = None) -> None:
+    """Add `units` synthetic units with forms in every state, cases and designations."""
+    add_forms(
+        round_=round_, cities=add_units(count=units, province=province), rng=random.Random(units), cases=3, excellent=1
+    )
+
+
+@pytest.fixture
+def small_country(open_round):
+    """30 cities with forms, half of them in 山东 (the province whose dashboard is measured)."""
+    cities = [*City.objects.filter(province="370000")[:15], *City.objects.exclude(province="370000")[:15]]
+    add_forms(round_=open_round, cities=cities, rng=random.Random(30), cases=3, excellent=1)
+    return open_round
+
+
+def test_dashboard_queries_do_not_grow_with_the_number_of_cities(
+    small_country, ministry_user, bureau_user, django_assert_max_num_queries
+):
+    round_ = small_country
+    shandong = dashboards.dashboard_province(user=bureau_user, code="370000")
+    calls = {
+        "national": lambda: dashboards.national_dashboard(user=ministry_user, round_=round_),
+        "province": lambda: dashboards.province_dashboard(user=bureau_user, province=shandong, round_=round_),
+        "national api": lambda: api(ministry_user).get(reverse("api:dashboard-national")),
+        "province api": lambda: api(bureau_user).get(reverse("api:dashboard-province", args=["370000"])),
+    }
+    small = {name: queries(call) for name, call in calls.items()}
+
+    grow(round_, units=150)
+    grow(round_, units=150, province="370000")
+    assert City.objects.count() > 600
+    Designation.objects.bulk_create(
+        [Designation(city=c, round=round_, source=Designation.Source.APPROVED) for c in City.objects.all()[:200]],
+        ignore_conflicts=True,
+    )
+
+    for name, call in calls.items():
+        with django_assert_max_num_queries(small[name]):
+            call()
+    assert small["national"] <= 24 and small["province"] <= 24
