@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import views
+from .excel.urls import urlpatterns as excel_urlpatterns
 
 app_name = "submissions"
 
@@ -8,4 +9,5 @@ urlpatterns = [
     path("city/", views.city_home, name="home"),
     path("submissions/<int:pk>/", views.submission_detail, name="detail"),
     path("attachments/<int:pk>/", views.attachment_download, name="attachment"),
+    *excel_urlpatterns,
 ]

@@ -492,7 +492,9 @@ def read_case_row(
                         _("Choose the domain from the list: %(domains)s.") % {"domains": "、".join(DOMAIN_LABELS)},
                     )
                 )
-                code = ""
+                # Passed on as typed: the service refuses it too, so no valid-looking plan shows a
+                # domain being cleared (its own message at the same cell is dropped as a duplicate).
+                code = text
             text = code
         item[name] = text
     if all(not item[name] for name, _h, _w in CASE_COLUMNS[1:]):

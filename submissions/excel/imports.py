@@ -31,7 +31,7 @@ from gigacity.xlsx import WorkbookRejected
 from indicators.catalogue import INPUTS_BY_NAME, KEY_SITE_CATEGORIES, key_site_field
 from indicators.models import Round, RoundStatus
 
-from ..models import EDITABLE_STATES, Attachment, Case, ChangeSource, DataChange, Status, Submission
+from ..models import EDITABLE_STATES, Attachment, Case, CaseDomain, ChangeSource, DataChange, Status, Submission
 from ..services import ensure_editable, submission_get_or_create, submission_update
 from ..snapshots import CASE_FIELDS, DATA_FIELDS
 from .city import read_city_workbook
@@ -214,8 +214,9 @@ def city_import(
             expected_version=base,
             source=ChangeSource.EXCEL,
             keep=keep,
+            preview_cases=not _on_sheet(problems, SHEET_CASES),
         )
-        problems.extend(locate.problems(outcome.errors))
+        problems.extend(_new_cells(problems, locate.problems(outcome.errors)))
         _describe(plan, outcome, upload_data.cases, locate, _attachment_counts([submission.pk]))
     plan.version = outcome.version
     result.plans = [plan]
@@ -353,6 +354,7 @@ def province_import(
             )
 
     attachments = _attachment_counts([s.pk for s in submissions.values()])
+    cases_unreadable = _on_sheet(upload_data.problems, SHEET_CASES)
     plans: list[Plan] = []
     keep = not dry_run and not problems
     with transaction.atomic():
@@ -383,6 +385,7 @@ def province_import(
                     expected_version=base,
                     source=ChangeSource.PROVINCE_EXCEL,
                     keep=True,  # the whole province is kept or rolled back below
+                    preview_cases=not cases_unreadable,
                 )
             except StaleVersion:
                 problems.append(Problem(ref(SHEET_CITIES, row_of_city, 1), _stale_message(city.name)))
@@ -390,7 +393,7 @@ def province_import(
             except Conflict as exc:
                 problems.append(Problem(ref(SHEET_CITIES, row_of_city, 1), f"{city.name}：{exc.message}"))
                 continue
-            problems.extend(locate.problems(outcome.errors))
+            problems.extend(_new_cells(problems, locate.problems(outcome.errors)))
             _describe(plan, outcome, items, locate, attachments)
             plan.version = outcome.version
             plan.submission_id = submission.pk
@@ -452,6 +455,7 @@ def _attempt(
     expected_version: int,
     source: str,
     keep: bool,
+    preview_cases: bool = True,
 ) -> _Outcome:
     """Run `submission_update` in a savepoint and read back what it changed; the savepoint is rolled
     back unless `keep`. Conflicts (stale version, not editable) propagate.
@@ -465,7 +469,7 @@ def _attempt(
         return outcome
     if not any(key.startswith("cases") for key in outcome.errors):
         outcome.errors.update(run(data={}, cases=cases, keep=False).errors)
-    cases_valid = not any(key.startswith("cases") for key in outcome.errors)
+    cases_valid = preview_cases and not any(key.startswith("cases") for key in outcome.errors)
     preview = run(
         data={name: value for name, value in data.items() if name not in outcome.errors},
         cases=cases if cases_valid else None,
@@ -509,6 +513,17 @@ def _run(
             transaction.set_rollback(True)
             outcome.version = expected_version
     return outcome
+
+
+def _on_sheet(problems: Sequence[Problem], sheet: str) -> bool:
+    return any(problem.cell == sheet or problem.cell.startswith(f"{sheet}!") for problem in problems)
+
+
+def _new_cells(known: Sequence[Problem], found: Sequence[Problem]) -> list[Problem]:
+    """The service's problems at cells the reader has not already explained (its message is the more
+    specific one: "choose from the list: …" rather than "not a listed domain")."""
+    cells = {problem.cell for problem in known if problem.cell}
+    return [problem for problem in found if not problem.cell or problem.cell not in cells]
 
 
 def _attachment_counts(submission_ids: Sequence[int]) -> dict[int, int]:
@@ -594,6 +609,8 @@ def _describe(
                     "fields": [],
                 },
             )
+            if name == "domain":
+                before, after = _domain_label(before), _domain_label(after)
             entry["fields"].append(
                 {
                     "field": name,
@@ -616,6 +633,10 @@ def field_label(name: str) -> str:
         if name == key_site_field(category.key, "covered"):
             return pick(f"{category.label_zh}：5G网络通达数", f"{category.label_en}: reached by 5G")
     return capfirst(str(Submission._meta.get_field(name).verbose_name))
+
+
+def _domain_label(code: Any) -> Any:
+    return str(CaseDomain(code).label) if code in CaseDomain.values else code
 
 
 def case_field_label(name: str) -> str:
