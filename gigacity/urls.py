@@ -9,7 +9,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.routers import SimpleRouter
 
 from indicators.api import RoundViewSet
-from submissions.api import AttachmentViewSet, SubmissionViewSet
+from submissions.api import AttachmentViewSet, ProvinceImportView, ProvinceWorkbookView, SubmissionViewSet
 
 from . import views
 from .viewsets import CityViewSet, TokenLoginView
@@ -22,6 +22,14 @@ router.register("attachments", AttachmentViewSet, basename="attachment")
 
 api_v1 = [
     path("auth/token/", TokenLoginView.as_view(), name="token"),
+    # The public name has no trailing slash (PRODUCT.md), unlike the router's routes.
+    path(
+        "submissions/<int:pk>/template.xlsx",
+        SubmissionViewSet.as_view({"get": "template"}),
+        name="submission-template",
+    ),
+    path("provinces/<str:code>/workbook.xlsx", ProvinceWorkbookView.as_view(), name="province-workbook"),
+    path("provinces/<str:code>/import/", ProvinceImportView.as_view(), name="province-import"),
     path("", include(router.urls)),
 ]
 
