@@ -113,6 +113,22 @@ def with_member(content: bytes, name: str, data: bytes) -> bytes:
     return buffer.getvalue()
 
 
+def xml_bomb(template: bytes) -> bytes:
+    """The template with a "billion laughs" entity in its 指标数据 sheet (XL-1)."""
+    laughs = '<!ENTITY a0 "ha">' + "".join(f'<!ENTITY a{i} "{("&a" + str(i - 1) + ";") * 10}">' for i in range(1, 10))
+    source = zipfile.ZipFile(io.BytesIO(template))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            data = source.read(info.filename)
+            if info.filename == "xl/worksheets/sheet2.xml":
+                data = f"<!DOCTYPE worksheet [{laughs}]>".encode() + data.replace(
+                    "<t>城市</t>".encode(), b"<t>&a9;</t>"
+                )
+            target.writestr(info, data)
+    return buffer.getvalue()
+
+
 def xlsm(template: bytes) -> bytes:
     return with_member(template, "xl/vbaProject.bin", b"\xd0\xcf\x11\xe0" + b"VBA" * 100)
 

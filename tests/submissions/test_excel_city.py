@@ -34,6 +34,7 @@ from .excel_helpers import (
     write_case,
     xls_file,
     xlsm,
+    xml_bomb,
     zip_bomb,
 )
 
@@ -339,6 +340,10 @@ BAD_FILES = {
     "password-protected": (lambda **k: encrypted_xlsx(), "设置了密码保护"),
     ".xlsm with macros": (lambda draft, **k: xlsm(city_template(submission=draft)), "包含宏"),
     "zip bomb": (lambda **k: zip_bomb(), "疑似“压缩炸弹”"),
+    "XML bomb in the shared strings": (
+        lambda draft, **k: xml_bomb(city_template(submission=draft)),
+        "无法读取该工作簿",
+    ),
     "CSV renamed .xlsx": (lambda **k: csv_renamed(), "不是 Excel .xlsx 文件"),
     "another workbook": (lambda **k: not_our_workbook(), "不是从本系统下载的"),
     "another city's template": (
