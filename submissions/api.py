@@ -293,6 +293,7 @@ class WorkbookCaseChangesSerializer(serializers.Serializer):
 
 class WorkbookProblemSerializer(serializers.Serializer):
     cell = serializers.CharField(help_text="e.g. 指标数据!C7; empty for the whole file")
+    item = serializers.CharField(help_text="What the cell holds, e.g. 5G基站数; empty when it is no field")
     message = serializers.CharField()
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import partial
 from typing import IO, Any
 
@@ -23,6 +23,7 @@ from django.db.models import Count
 from django.http import Http404
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
+from openpyxl.utils import column_index_from_string
 
 from gigacity.errors import Conflict, RoleNotAllowed, StaleVersion
 from gigacity.i18n import pick
@@ -37,6 +38,9 @@ from ..snapshots import CASE_FIELDS, DATA_FIELDS
 from .city import read_city_workbook
 from .layout import (
     CASE_COL,
+    COL_VALUE,
+    DATA_FIELD_ROWS,
+    PRACTICE_ROWS,
     PROVINCE_CASE_COL,
     PROVINCE_FIELD_COLS,
     SHEET_CASES,
@@ -220,7 +224,7 @@ def city_import(
         _describe(plan, outcome, upload_data.cases, locate, _attachment_counts([submission.pk]))
     plan.version = outcome.version
     result.plans = [plan]
-    result.problems = sort_problems(problems)
+    result.problems = sort_problems(problems, kind="city")
     result.applied = keep and not outcome.errors
     return result
 
@@ -405,7 +409,7 @@ def province_import(
                 if plan.new:
                     plan.submission_id = None  # created in the rolled-back transaction only
     result.plans = plans
-    result.problems = sort_problems(problems)
+    result.problems = sort_problems(problems, kind="province")
     result.applied = keep
     return result
 
@@ -643,8 +647,9 @@ def case_field_label(name: str) -> str:
     return capfirst(str(Case._meta.get_field(name).verbose_name))
 
 
-def sort_problems(problems: Sequence[Problem]) -> list[Problem]:
-    """File-level problems first, then by sheet (in the workbook's order), row and column."""
+def sort_problems(problems: Sequence[Problem], *, kind: str) -> list[Problem]:
+    """File-level problems first, then by sheet (in the workbook's order), row and column; each named
+    with the item its cell holds."""
 
     def key(problem: Problem):
         match = _CELL.match(problem.cell)
@@ -654,7 +659,30 @@ def sort_problems(problems: Sequence[Problem]) -> list[Problem]:
             return (1, _sheet_rank(problem.cell), 0, "")
         return (1, _sheet_rank(match["sheet"]), int(match["row"]), f"{len(match['col']):02d}{match['col']}")
 
-    return sorted(problems, key=key)
+    return [
+        replace(problem, item=problem.item or _item_at(problem.cell, kind=kind))
+        for problem in sorted(problems, key=key)
+    ]
+
+
+def _item_at(cell: str, *, kind: str) -> str:
+    """What a cell of our layouts holds, in the user's language ("" when it is no field)."""
+    match = _CELL.match(cell)
+    if not match:
+        return ""
+    sheet, row, col = match["sheet"], int(match["row"]), column_index_from_string(match["col"])
+    name = None
+    if sheet == SHEET_DATA and col == COL_VALUE:
+        name = next((field for field, at in DATA_FIELD_ROWS.items() if at == row), None)
+    elif sheet == SHEET_PRACTICES and col == 2:
+        name = next((field for field, at in PRACTICE_ROWS.items() if at == row), None)
+    elif sheet == SHEET_CITIES:
+        name = next((field for field, at in PROVINCE_FIELD_COLS.items() if at == col), None)
+    elif sheet == SHEET_CASES:
+        columns = PROVINCE_CASE_COL if kind == "province" else CASE_COL
+        case_field = next((field for field, at in columns.items() if at == col), None)
+        return case_field_label(case_field) if case_field in CASE_FIELDS else ""
+    return field_label(name) if name else ""
 
 
 def _sheet_rank(sheet: str) -> int:

@@ -40,12 +40,13 @@ class Problem:
 
     cell: str
     message: str
+    item: str = ""  # what the cell holds, e.g. 5G基站数, so the list reads without the workbook open
 
     def __str__(self) -> str:
         return f"{self.cell}: {self.message}" if self.cell else self.message
 
     def as_dict(self) -> dict[str, str]:
-        return {"cell": self.cell, "message": self.message}
+        return {"cell": self.cell, "item": self.item, "message": self.message}
 
 
 class LayoutChanged(Exception):

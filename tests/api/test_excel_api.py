@@ -84,7 +84,7 @@ def test_an_import_with_problems_answers_400_with_each_cell_and_saves_nothing(dr
     body = response.json()
     assert body["code"] == "invalid_workbook" and body["applied"] is False
     assert body["errors"] == [f"{cell}: 须为非负整数"]
-    assert body["problems"] == [{"cell": cell, "message": "须为非负整数"}]
+    assert body["problems"] == [{"cell": cell, "item": "5G基站数", "message": "须为非负整数"}]
     assert DataChange.objects.count() == changes
 
 

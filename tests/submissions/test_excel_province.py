@@ -155,6 +155,7 @@ def test_any_problem_in_any_city_saves_nothing_anywhere(province, bureau_user, o
 
     assert not result.applied
     assert f"城市数据!{bad}: 烟台市：须为非负整数" in result.errors
+    assert [p.item for p in result.problems if p.cell == f"城市数据!{bad}"] == ["常住人口数"]
     assert state() == before
 
 
