@@ -17,6 +17,7 @@ from gigacity.xlsx import formula_cells, open_workbook, read_rows
 from indicators.catalogue import INDICATORS, MIN_CASES
 from indicators.rules import key_site_sums
 
+from ..inputs import number_limit
 from ..models import Submission
 from ..selectors import previous_submission
 from ..services import effective_deadline
@@ -199,7 +200,7 @@ def _data_sheet(sheet, submission: Submission, previous: Submission | None, dead
             put(sheet, row, COL_NOTE, note)
             if spec.kind == DATE:
                 sheet.cell(row=row, column=COL_PREV).number_format = "yyyy-mm-dd"
-            validation = validation_for(spec, maximum=_maximum(spec.name))
+            validation = validation_for(spec, maximum=number_limit(spec.name))
             if validation is not None:
                 sheet.add_data_validation(validation)
                 validation.add(f"{get_column_letter(COL_VALUE)}{row}")
@@ -209,12 +210,6 @@ def _data_sheet(sheet, submission: Submission, previous: Submission | None, dead
         sheet.column_dimensions[col].width = width
     sheet.freeze_panes = sheet.cell(row=HEADER_ROW + 1, column=COL_VALUE)
     protect(sheet)
-
-
-def _maximum(name: str) -> int | None:
-    from ..inputs import number_limit
-
-    return number_limit(name)
 
 
 def _indicator_rows(sheet, submission: Submission, previous: Submission | None, number: int) -> None:

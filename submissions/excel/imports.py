@@ -27,7 +27,7 @@ from openpyxl.utils import column_index_from_string
 
 from gigacity.errors import Conflict, RoleNotAllowed, StaleVersion
 from gigacity.i18n import pick
-from gigacity.models import City, Role, User
+from gigacity.models import City, Province, Role, User
 from gigacity.xlsx import WorkbookRejected
 from indicators.catalogue import INPUTS_BY_NAME, KEY_SITE_CATEGORIES, key_site_field
 from indicators.models import Round, RoundStatus
@@ -422,8 +422,6 @@ def _stale_message(city: str) -> str:
 
 
 def _province_name(code: Any) -> str:
-    from gigacity.models import Province
-
     province = Province.objects.filter(pk=str(code)).first()
     return province.name if province else str(code)
 

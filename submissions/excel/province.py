@@ -21,6 +21,7 @@ from indicators.catalogue import MIN_CASES
 from indicators.models import Round
 from indicators.rules import key_site_sums
 
+from ..inputs import number_limit
 from ..models import EDITABLE_STATES, Status, Submission
 from .city import MAX_SHEET_ROWS, SCAN_MARGIN, read_case_row, report_uncalculated
 from .layout import (
@@ -147,8 +148,6 @@ def _cities_sheet(sheet, province: Province, round_: Round, rows) -> None:
     for spec in PROVINCE_FIELDS:
         put(sheet, CITY_HEADER_ROW, PROVINCE_FIELD_COLS[spec.name], header_text(spec), style="header")
     sheet.row_dimensions[CITY_HEADER_ROW].height = 60
-    from ..inputs import number_limit
-
     for spec in PROVINCE_FIELDS:
         validation = validation_for(spec, maximum=number_limit(spec.name))
         sheet.add_data_validation(validation)

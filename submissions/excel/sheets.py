@@ -17,7 +17,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from gigacity.xlsx import is_error_value, read_rows, restore_text, safe_text
 
-from .layout import COUNT, DATE, SHEET_META, Field, sign, unsign
+from .layout import COUNT, DATE, SHEET_META, TEXT, Field, sign, unsign
 
 BLUE = "1B4F8F"
 INPUT_FILL = PatternFill("solid", fgColor="FFF8DC")  # the cells to fill in: light yellow, as on MIIT's forms
@@ -93,7 +93,7 @@ def protect(sheet: Worksheet) -> None:
     sheet.protection.formatRows = False
 
 
-def put(sheet: Worksheet, row: int, col: int, value: Any, *, style: str = "locked", kind: str = TEXT_FORMAT):
+def put(sheet: Worksheet, row: int, col: int, value: Any, *, style: str = "locked", kind: str = TEXT):
     """Write one cell: user text can never become a formula (gigacity.xlsx.set_text)."""
     cell = sheet.cell(row=row, column=col)
     if isinstance(value, str):

@@ -30,6 +30,7 @@ from .province import editable_rows, province_filename, province_workbook
 from .sheets import Problem
 from .uploads import (
     TTL,
+    PendingUpload,
     limit_upload,
     pending_discard,
     pending_file,
@@ -149,7 +150,7 @@ def _city_upload(request: HttpRequest, submission: Submission, page: str) -> str
     return f"{page}?upload={token}"
 
 
-def _city_apply(request: HttpRequest, submission: Submission, pending, page: str) -> str:
+def _city_apply(request: HttpRequest, submission: Submission, pending: PendingUpload, page: str) -> str:
     handle = pending_file(pending)
     if handle is None:
         pending_discard(request, pending)
@@ -290,7 +291,7 @@ def _province_upload(request: HttpRequest, page: str) -> str:
     return f"{page}?upload={token}"
 
 
-def _province_apply(request: HttpRequest, pending, page: str) -> str:
+def _province_apply(request: HttpRequest, pending: PendingUpload, page: str) -> str:
     handle = pending_file(pending)
     if handle is None:
         pending_discard(request, pending)
@@ -330,7 +331,7 @@ def _province_apply(request: HttpRequest, pending, page: str) -> str:
     return f"{page}?upload={pending.token}"
 
 
-def _changed_since_check(pending) -> bool:
+def _changed_since_check(pending: PendingUpload) -> bool:
     plans = pending.import_result.plans
     current = dict(
         Submission.objects.filter(round=open_round(), city_id__in=[p.city for p in plans]).values_list(

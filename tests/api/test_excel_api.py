@@ -159,6 +159,23 @@ def test_a_file_over_the_size_limit_is_refused_by_the_application(draft, city_us
     assert "超出了工作簿的大小上限" in response.json()["errors"][0]
 
 
+def test_with_a_session_and_csrf_the_size_limit_still_applies_while_receiving(draft, city_user, settings):
+    # Session authentication checks CSRF by reading the body: the limit is installed before that.
+    settings.GIGACITY_MAX_WORKBOOK_BYTES = 4096
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(city_user)
+    content = client.get(f"/api/v1/submissions/{draft.pk}/template.xlsx").content
+    client.get("/city/")
+    token = client.cookies[settings.CSRF_COOKIE_NAME].value
+
+    response = client.post(
+        f"/api/v1/submissions/{draft.pk}/import/", {"file": xlsx(content)}, format="multipart", HTTP_X_CSRFTOKEN=token
+    )
+
+    assert response.status_code == 400
+    assert "超出了工作簿的大小上限" in response.json()["errors"][0]
+
+
 def test_a_missing_file_is_a_field_error(draft, city_user):
     response = api(city_user).post(f"/api/v1/submissions/{draft.pk}/import/", {}, format="multipart")
 

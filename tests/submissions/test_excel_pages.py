@@ -191,6 +191,23 @@ def test_an_expired_upload_cannot_be_confirmed(draft, city_user, monkeypatch):
     assert draft.bs5g_count != 86420
 
 
+def test_with_csrf_checks_on_the_size_limit_applies_while_the_file_is_received(draft, city_user, settings):
+    # As in production: the CSRF check reads the body, so the limit must be installed before it.
+    settings.GIGACITY_MAX_WORKBOOK_BYTES = 2048
+    client = client_for(city_user, enforce_csrf_checks=True)
+    page = reverse("submissions:excel", args=[draft.pk])
+    client.get(page)
+    token = client.cookies[settings.CSRF_COOKIE_NAME].value
+
+    response = client.post(
+        page, {"action": "upload", "file": as_upload(filled(draft)), "csrfmiddlewaretoken": token}, follow=True
+    )
+
+    assert response.status_code == 200
+    assert "超出了工作簿的大小上限" in response.content.decode()
+    assert kept_files(settings) == []
+
+
 def test_the_upload_is_still_protected_against_cross_site_posts(draft, city_user):
     client = client_for(city_user, enforce_csrf_checks=True)
 
