@@ -17,7 +17,7 @@ from reviews.api import (
     ProvinceDashboardExportApi,
     SummaryExportApi,
 )
-from submissions.api import AttachmentViewSet, SubmissionViewSet
+from submissions.api import AttachmentViewSet, ProvinceImportView, ProvinceWorkbookView, SubmissionViewSet
 
 from . import views
 from .viewsets import CityViewSet, TokenLoginView
@@ -40,6 +40,14 @@ api_v1 = [
         ProvinceDashboardExportApi.as_view(),
         name="export-dashboard-province",
     ),
+    # The public name has no trailing slash (PRODUCT.md), unlike the router's routes.
+    path(
+        "submissions/<int:pk>/template.xlsx",
+        SubmissionViewSet.as_view({"get": "template"}),
+        name="submission-template",
+    ),
+    path("provinces/<str:code>/workbook.xlsx", ProvinceWorkbookView.as_view(), name="province-workbook"),
+    path("provinces/<str:code>/import/", ProvinceImportView.as_view(), name="province-import"),
     path("", include(router.urls)),
 ]
 

@@ -12,10 +12,12 @@ import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import IO, Any
+from urllib.parse import quote
 
 import openpyxl
+from django.http import HttpResponse
 from django.utils.translation import gettext as _
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
 from openpyxl.utils import get_column_letter
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -23,6 +25,7 @@ MAX_MEMBERS = 300  # real .xlsx files have a few dozen parts
 MAX_MEMBER_BYTES = 48 * 2**20
 MAX_TOTAL_BYTES = 160 * 2**20
 MAX_RATIO = 200  # uncompressed ÷ compressed beyond this is a bomb, not a spreadsheet
+_ROW_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row[\s/>]")
 FORBIDDEN_PARTS = ("xl/vbaproject", "xl/externallinks/", "xl/activex", "xl/embeddings/")
 
 
@@ -30,8 +33,11 @@ class WorkbookRejected(ValueError):
     """The file is not a workbook we will read; the message says why in the user's language."""
 
 
-def preflight(fileobj: IO[bytes]) -> None:
-    """Reject everything that is not a plain .xlsx before any XML is parsed."""
+def preflight(fileobj: IO[bytes], *, max_rows: int | None = None) -> None:
+    """Reject everything that is not a plain .xlsx before any XML is parsed; with `max_rows`, also a
+    sheet holding more rows than that (counted in the XML while it streams past, so a sheet of
+    100 000 rows is refused in a fraction of a second: openpyxl would parse all of it just to find the
+    sheet's size when the file has no <dimension>, as files written by programs often have not)."""
     fileobj.seek(0)
     head = fileobj.read(8)
     fileobj.seek(0)
@@ -81,11 +87,28 @@ def preflight(fileobj: IO[bytes]) -> None:
                         "(for example an .xlsm file). Save it as a plain .xlsx workbook."
                     )
                 )
-            seen = 0
+            seen = rows = 0
+            count_rows = max_rows is not None and name.startswith("xl/worksheets/") and name.endswith(".xml")
+            tail = b""
             with archive.open(info) as member:  # stream with a running cap: header sizes can lie
                 while chunk := member.read(1 << 16):
                     seen += len(chunk)
                     total += len(chunk)
+                    if count_rows:
+                        # A <row> split between two chunks is found in tail + chunk; one that ended in the
+                        # tail was counted with the previous chunk.
+                        buffer = tail + chunk
+                        rows += sum(1 for m in _ROW_TAG.finditer(buffer) if m.end() > len(tail))
+                        tail = buffer[-32:]
+                        if rows > max_rows:
+                            raise WorkbookRejected(
+                                _(
+                                    "A sheet of the workbook has more than %(n)s rows, far more than the "
+                                    "template holds. Delete the extra rows (or copy your data into a new "
+                                    "template) and upload it again."
+                                )
+                                % {"n": f"{max_rows:,}"}
+                            )
                     if (
                         seen > MAX_MEMBER_BYTES
                         or total > MAX_TOTAL_BYTES
@@ -110,11 +133,11 @@ def _is_encrypted_ooxml(fileobj: IO[bytes]) -> bool:
 
 
 @contextmanager
-def open_workbook(fileobj: IO[bytes]) -> Iterator[openpyxl.Workbook]:
+def open_workbook(fileobj: IO[bytes], *, max_rows: int | None = None) -> Iterator[openpyxl.Workbook]:
     """A read-only, values-only workbook from an untrusted upload, closed afterwards."""
     if not openpyxl.DEFUSEDXML:  # also a system check (gigacity.E001); never parse without it
         raise WorkbookRejected(_("The server cannot read workbooks safely at the moment."))
-    preflight(fileobj)
+    preflight(fileobj, max_rows=max_rows)
     try:
         workbook = openpyxl.load_workbook(fileobj, read_only=True, data_only=True, keep_links=False)
     except Exception:  # openpyxl raises many kinds of errors on malformed files
@@ -127,25 +150,66 @@ def open_workbook(fileobj: IO[bytes]) -> Iterator[openpyxl.Workbook]:
         workbook.close()
 
 
-def formula_cells(fileobj: IO[bytes], sheet_name: str, max_row: int, max_col: int) -> dict[str, str]:
-    """The cells of one sheet that hold a formula, {'C7': '=SUM(...)'}; used to tell a formula without
-    a cached value (a file written by a program, never opened in Excel) from an empty cell."""
+def formula_cells(fileobj: IO[bytes], sheets: dict[str, tuple[int, int]]) -> dict[str, set[str]]:
+    """The cells holding a formula, by sheet ({'指标数据': {'C7', ...}}), within (max_row, max_col) of
+    each sheet; used to tell a formula without a cached value (a file written by a program, never
+    opened in Excel) from an empty cell. One more read of the file, for all the sheets at once."""
     fileobj.seek(0)
-    workbook = openpyxl.load_workbook(fileobj, read_only=True, data_only=False, keep_links=False)
     try:
-        if sheet_name not in workbook.sheetnames:
-            return {}
-        sheet = workbook[sheet_name]
-        found = {}
-        for row in sheet.iter_rows(min_row=1, max_row=max_row, max_col=max_col):
-            for cell in row:
-                value = getattr(cell, "value", None)
-                if isinstance(value, str) and value.startswith("=") and hasattr(cell, "coordinate"):
-                    found[cell.coordinate] = value
+        workbook = openpyxl.load_workbook(fileobj, read_only=True, data_only=False, keep_links=False)
+    except Exception:
+        raise WorkbookRejected(
+            _("The workbook could not be read. Save it again in Excel as .xlsx and retry.")
+        ) from None
+    found: dict[str, set[str]] = {}
+    try:
+        for sheet_name, (max_row, max_col) in sheets.items():
+            found[sheet_name] = set()
+            if sheet_name not in workbook.sheetnames:
+                continue
+            try:
+                for row in workbook[sheet_name].iter_rows(min_row=1, max_row=max_row, max_col=max_col):
+                    for cell in row:
+                        value = getattr(cell, "value", None)
+                        is_formula = getattr(cell, "data_type", None) == "f" or (
+                            isinstance(value, str) and value.startswith("=")
+                        )
+                        if is_formula and hasattr(cell, "coordinate"):
+                            found[sheet_name].add(cell.coordinate)
+            except Exception:
+                raise WorkbookRejected(
+                    _("The sheet “%(sheet)s” could not be read. Save the workbook again in Excel as .xlsx and retry.")
+                    % {"sheet": sheet_name}
+                ) from None
         return found
     finally:
         workbook.close()
         fileobj.seek(0)
+
+
+def read_rows(workbook: openpyxl.Workbook, sheet_name: str, *, max_row: int, max_col: int) -> list[tuple[Any, ...]]:
+    """The values of rows 1..max_row, columns 1..max_col of one sheet, as a full rectangle (missing
+    cells are None). Bounded whatever the sheet's <dimension> claims: read-only mode trusts it, and it
+    can lie (XL-3), so a sheet of a million rows costs no more than `max_row` rows."""
+    sheet = workbook[sheet_name]
+    rows: list[tuple[Any, ...]] = []
+    try:
+        for row in sheet.iter_rows(min_row=1, max_row=max_row, max_col=max_col, values_only=True):
+            rows.append(tuple(row)[:max_col] + (None,) * (max_col - len(row)))
+            if len(rows) >= max_row:
+                break
+    except Exception:  # malformed XML, dates out of range, ...: openpyxl raises many kinds
+        raise WorkbookRejected(
+            _("The sheet “%(sheet)s” could not be read. Save the workbook again in Excel as .xlsx and retry.")
+            % {"sheet": sheet_name}
+        ) from None
+    rows.extend([(None,) * max_col] * (max_row - len(rows)))
+    return rows
+
+
+def is_error_value(value: Any) -> bool:
+    """A cell showing an Excel error such as #DIV/0! (read back as that text)."""
+    return isinstance(value, str) and value in ERROR_CODES
 
 
 def cell_ref(sheet: str, row: int, col: int) -> str:
@@ -167,6 +231,14 @@ def safe_text(text: str) -> str:
     return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
 
 
+def restore_text(text: str) -> str:
+    """The inverse of `safe_text` for our own templates read back: the apostrophe put in front of a
+    formula trigger is taken off again, so "'+86 532…" is stored as "+86 532…", as it was typed."""
+    if len(text) > 1 and text[0] == "'" and text[1:].startswith(FORMULA_TRIGGERS):
+        return text[1:]
+    return text
+
+
 def safe_value(value: Any) -> Any:
     """Numbers, dates and None stay typed; text is made safe."""
     if isinstance(value, str):
@@ -178,3 +250,16 @@ def set_text(cell, text: str) -> None:
     """Write user text into a cell so that openpyxl never infers a formula from it."""
     cell.value = safe_text(text)
     cell.data_type = "s"
+
+
+XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def xlsx_response(content: bytes, filename: str) -> HttpResponse:
+    """A workbook download: always an attachment, the (Chinese) name in RFC 6266 form with an ASCII
+    fallback, never sniffed, never cached (it holds the form's data)."""
+    response = HttpResponse(content, content_type=XLSX_CONTENT_TYPE)
+    response["Content-Disposition"] = f"attachment; filename=\"workbook.xlsx\"; filename*=UTF-8''{quote(filename)}"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "no-store"
+    return response

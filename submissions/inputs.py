@@ -27,6 +27,7 @@ KEY_SITE_MAXIMUM = 100_000
 TEXT_LIMITS = {"contact_name": 50, "contact_phone": 30, "contact_email": 254}
 PRACTICE_LIMIT = 20_000
 _SEPARATORS = re.compile(r"[,\s_'’]")
+_INF = float("inf")
 _PHONE = re.compile(r"^[0-9+()\-\s转#]{5,30}$")
 
 
@@ -45,7 +46,8 @@ def parse_count(raw: Any) -> int | None:
             raise NotACount(raw)
         return raw
     if isinstance(raw, float | Decimal):
-        if raw != raw or raw < 0 or int(raw) != raw:  # NaN, negative or fractional
+        # NaN, ±infinity (a workbook cell may hold "1e999"), negative or fractional
+        if raw != raw or raw in (_INF, -_INF) or raw < 0 or int(raw) != raw:
             raise NotACount(raw)
         return int(raw)
     text = _SEPARATORS.sub("", unicodedata.normalize("NFKC", str(raw)))

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import views
+from .excel.urls import urlpatterns as excel_urlpatterns
 
 app_name = "submissions"
 
@@ -10,4 +11,5 @@ urlpatterns = [
     path("submissions/<int:pk>/", views.submission_detail, name="detail"),
     path("submissions/<int:pk>/edit/", views.submission_edit, name="edit"),
     path("attachments/<int:pk>/", views.attachment_download, name="attachment"),
+    *excel_urlpatterns,
 ]

@@ -46,6 +46,23 @@ class World:
             export_run(job_id=str(self.job.pk))
         return self.job
 
+    def template(self):
+        """City A's filled-in Excel template, as an upload."""
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        from submissions.excel.city import city_template
+
+        return SimpleUploadedFile("调查表.xlsx", city_template(submission=self.submission()))
+
+    def province_workbook(self):
+        """City A's province workbook, as an upload."""
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        from submissions.excel.province import province_workbook
+
+        content = province_workbook(province=self.city_a.province, round_=self.round)
+        return SimpleUploadedFile("汇总表.xlsx", content)
+
     def submission(self, state: str = "draft", **kwargs):
         """City A's submission, walked to `state` (created once per test)."""
         from tests.factories import make_submission

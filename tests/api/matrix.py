@@ -170,4 +170,38 @@ ROWS: list[Row] = [
     ),
     Row("api:export-detail", "get", REQUESTER, args=lambda w: [w.export_job().pk]),
     Row("api:export-download", "get", REQUESTER, args=lambda w: [w.export_job().pk]),
+    # Excel: anybody who sees the form may download its template; filling it in is the city's (or its
+    # bureau's); the province workbook is the bureau's alone.
+    Row("api:submission-template", "get", scoped(), args=lambda w: [w.submission().pk]),
+    Row(
+        "api:submission-import",
+        "post",
+        scoped(200, ministry=403, admin=403),
+        args=lambda w: [w.submission().pk],
+        format="multipart",
+        body=lambda w: {"file": w.template(), "dry_run": "1"},
+        note="dry run",
+    ),
+    Row(
+        "api:submission-import",
+        "post",
+        scoped(200, ministry=403, admin=403),
+        args=lambda w: [w.submission().pk],
+        format="multipart",
+        body=lambda w: {"file": w.template()},
+    ),
+    Row(
+        "api:province-workbook",
+        "get",
+        expect(403, bureau=200, city_other_province=404, bureau_other_province=404),
+        args=lambda w: [w.city_a.province_id],
+    ),
+    Row(
+        "api:province-import",
+        "post",
+        expect(403, bureau=200, city_other_province=404, bureau_other_province=404),
+        args=lambda w: [w.city_a.province_id],
+        format="multipart",
+        body=lambda w: {"file": w.province_workbook(), "dry_run": "1"},
+    ),
 ]
