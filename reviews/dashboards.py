@@ -45,11 +45,9 @@ from gigacity.i18n import pick
 from gigacity.models import City, Province, Region, User
 from indicators.catalogue import CASE_DOMAINS, INDICATORS, IndicatorSpec
 from indicators.models import Designation, ReferenceValue, Round, RoundStatus, Threshold
+from submissions.models import REPORTED_STATES, Extension, Status, Submission
 from submissions.models import Case as ApplicationCase
-from submissions.models import Extension, Status, Submission
-from submissions.scoring import SCORED_STATES
 
-REPORTED_STATES: tuple[str, ...] = tuple(SCORED_STATES)
 NOT_STARTED = "not_started"
 STATUS_KEYS: tuple[str, ...] = (NOT_STARTED, *Status.values)
 LEADER_COUNT = 10

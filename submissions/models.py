@@ -39,9 +39,10 @@ class Status(models.TextChoices):
 EDITABLE_STATES = (Status.DRAFT, Status.RETURNED)
 # Waiting for somebody's decision, and finished.
 FINAL_STATES = (Status.APPROVED, Status.REJECTED)
-# Forms whose figures the dashboards use: left the city's hands and not back with it (the same set
-# submissions.scoring scores; kept here because the leaders' indexes are declared on the model).
-LEADER_STATES = (Status.SUBMITTED, Status.RECOMMENDED, Status.SENT_BACK, *FINAL_STATES)
+# Forms that have left the city's hands and are not back with it: their data count. They are the
+# ones scored, compared with each other for outliers, shown as last year's values and averaged on
+# the dashboards.
+REPORTED_STATES = (Status.SUBMITTED, Status.RECOMMENDED, Status.SENT_BACK, *FINAL_STATES)
 
 
 class ScoringState(models.TextChoices):
@@ -174,7 +175,7 @@ class Submission(models.Model):
                     models.F(f"value_{code}").desc(),
                     "city",
                     name=f"leaders_{code}"[:30],
-                    condition=Q(status__in=LEADER_STATES),
+                    condition=Q(status__in=REPORTED_STATES),
                 )
                 for code in INDICATOR_CODES
             ),

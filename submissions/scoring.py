@@ -31,16 +31,13 @@ from indicators.catalogue import INDICATOR_CODES
 from indicators.models import Round, Threshold
 from indicators.rules import Previous, ScoreResult, ScoringError, score
 
-from .models import FINAL_STATES, Flag, Score, ScoringState, Status, Submission
+from .models import REPORTED_STATES, Flag, Score, ScoringState, Submission
 
 logger = logging.getLogger(__name__)
 
 # Errors another try may not meet: a lost or refused database connection, a deadlock, a broker that
 # went away. Anything else is deterministic for the same data.
 TRANSIENT_ERRORS = (OperationalError, InterfaceError, kombu.exceptions.OperationalError)
-
-# Submissions whose data is complete and which another city's outlier check may compare against.
-SCORED_STATES = (Status.SUBMITTED, Status.RECOMMENDED, Status.SENT_BACK, *FINAL_STATES)
 
 
 def request_scoring(submission: Submission) -> None:
@@ -59,7 +56,7 @@ def request_round_rescoring(*, round_id: int) -> int:
     """After the round's thresholds changed: every submission that has been scored before is scored
     again against the new thresholds. Returns how many were requested."""
     now = timezone.now()
-    ids = list(Submission.objects.filter(round_id=round_id, status__in=SCORED_STATES).values_list("pk", flat=True))
+    ids = list(Submission.objects.filter(round_id=round_id, status__in=REPORTED_STATES).values_list("pk", flat=True))
     Submission.objects.filter(pk__in=ids).update(
         scoring_state=ScoringState.PENDING,
         scoring_attempts=0,
@@ -105,7 +102,7 @@ def previous_round_data(submission: Submission) -> Previous | None:
     """The same city's data in the latest earlier round in which it submitted."""
     previous = (
         Submission.objects.filter(
-            city_id=submission.city_id, round__year__lt=submission.round.year, status__in=SCORED_STATES
+            city_id=submission.city_id, round__year__lt=submission.round.year, status__in=REPORTED_STATES
         )
         .select_related("round")
         .order_by("-round__year")
@@ -120,7 +117,7 @@ def peer_values(submission: Submission) -> dict[str, list[Decimal]]:
     """The indicator values of the round's other submitted cities, in one query."""
     columns = [f"value_{code}" for code in INDICATOR_CODES]
     rows = (
-        Submission.objects.filter(round_id=submission.round_id, status__in=SCORED_STATES)
+        Submission.objects.filter(round_id=submission.round_id, status__in=REPORTED_STATES)
         .exclude(pk=submission.pk)
         .values_list(*columns)
     )

@@ -11,8 +11,7 @@ from gigacity.models import City, User
 from indicators.catalogue import INDICATORS
 from indicators.models import Round
 
-from .models import Action, Case, DataChange, Score, Status, Submission, SubmissionEvent
-from .scoring import SCORED_STATES
+from .models import REPORTED_STATES, Action, Case, DataChange, Score, Status, Submission, SubmissionEvent
 from .snapshots import diff
 
 
@@ -38,7 +37,7 @@ def previous_submission(submission: Submission) -> Submission | None:
     """The same city's submission in the latest earlier round in which it submitted."""
     return (
         Submission.objects.filter(
-            city_id=submission.city_id, round__year__lt=submission.round.year, status__in=SCORED_STATES
+            city_id=submission.city_id, round__year__lt=submission.round.year, status__in=REPORTED_STATES
         )
         .select_related("round")
         .order_by("-round__year")

@@ -201,15 +201,21 @@ def submission_update(
         submission.updated_at = timezone.now()
         submission.updated_by = actor
         submission.save()
-        DataChange.objects.create(
-            submission=submission,
-            version=submission.version,
-            actor=actor,
-            actor_role=actor.role,
-            source=source,
-            changes=changes,
-        )
+        record_change(submission=submission, actor=actor, source=source, changes=changes)
     return submission
+
+
+def record_change(*, submission: Submission, actor: User, changes: dict, source: str = ChangeSource.FORM) -> DataChange:
+    """Keep what changed, with its before and after, in the submission's history (inside the
+    caller's transaction, after the change itself)."""
+    return DataChange.objects.create(
+        submission=submission,
+        version=submission.version,
+        actor=actor,
+        actor_role=actor.role,
+        source=source,
+        changes=changes,
+    )
 
 
 def _check_key_site_sums(submission: Submission, cleaned: Mapping[str, Any], errors: dict[str, list[str]]) -> None:
@@ -358,14 +364,7 @@ def attachment_add(*, submission_id: int, case_id: int | None, upload: UploadedF
             attachment.file.save(name, upload, save=False)
             stored.append(attachment.file.name)
             attachment.save()
-            DataChange.objects.create(
-                submission=submission,
-                version=submission.version,
-                actor=actor,
-                actor_role=actor.role,
-                source=ChangeSource.FORM,
-                changes={f"attachment:{attachment.pk}": [None, name]},
-            )
+            record_change(submission=submission, actor=actor, changes={f"attachment:{attachment.pk}": [None, name]})
     except Exception:
         # The row was rolled back: the file written for it must not stay behind.
         _delete_files(stored)
@@ -387,12 +386,5 @@ def attachment_delete(*, attachment_id: int, actor: User) -> None:
         ensure_editable(submission, actor)
         name, file_name = attachment.original_name, attachment.file.name
         attachment.delete()
-        DataChange.objects.create(
-            submission=submission,
-            version=submission.version,
-            actor=actor,
-            actor_role=actor.role,
-            source=ChangeSource.FORM,
-            changes={f"attachment:{attachment_id}": [name, None]},
-        )
+        record_change(submission=submission, actor=actor, changes={f"attachment:{attachment_id}": [name, None]})
         transaction.on_commit(lambda: _delete_files([file_name]))
