@@ -7,4 +7,4 @@ class GigacityConfig(AppConfig):
     verbose_name = _("Users and administrative divisions")
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401 - registers the system checks
+        from . import authentication, checks  # noqa: F401 - registers the signal receivers and system checks

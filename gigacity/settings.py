@@ -176,8 +176,11 @@ AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "gigacity.views.lockout"
-AXES_IPWARE_PROXY_COUNT = env_int("DJANGO_PROXY_COUNT", 0) or None
-AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+# Behind DJANGO_PROXY_COUNT trusted proxies, the client's address is taken from X-Forwarded-For
+# (gigacity.security); otherwise everyone would share the proxy's address and one person's mistakes
+# would lock an account for all.
+GIGACITY_PROXY_COUNT = env_int("DJANGO_PROXY_COUNT", 0)
+AXES_CLIENT_IP_CALLABLE = "gigacity.security.client_ip"
 AXES_VERBOSE = False
 
 # Sessions: 8 hours idle, 12 hours at most since login (SessionLifetimeMiddleware).
@@ -360,7 +363,7 @@ GIGACITY_SCORING_LEASE_SECONDS = env_int("GIGACITY_SCORING_LEASE_SECONDS", 300)
 REST_FRAMEWORK = {
     # Token first: an anonymous API call then answers 401 with `WWW-Authenticate: Token`.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "gigacity.authentication.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -370,8 +373,12 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "gigacity.api.exception_handler",
     "DEFAULT_THROTTLE_RATES": {"login": "30/min"},
+    # The same trusted proxies as for lockouts; 0 means REMOTE_ADDR, never a header the client wrote.
+    "NUM_PROXIES": GIGACITY_PROXY_COUNT,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
+# API tokens expire after this many days; logging in again at /api/v1/auth/token/ gives a new one.
+GIGACITY_API_TOKEN_DAYS = env_int("GIGACITY_API_TOKEN_DAYS", 30)
 SPECTACULAR_SETTINGS = {
     "TITLE": "gigacity API",
     "DESCRIPTION": "千兆城市建设情况总结评估系统 JSON API. Session or token authentication "

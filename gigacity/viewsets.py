@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from .authentication import token_cutoff
 from .models import City
 from .serializers import CitySerializer
 
@@ -72,6 +73,7 @@ class TokenLoginView(APIView):
                 {"detail": _("Wrong username or password."), "code": "authentication_failed"},
                 status=status.HTTP_400_BAD_REQUEST,
             )
+        Token.objects.filter(user=user, created__lt=token_cutoff()).delete()  # an expired one is replaced
         token, _created = Token.objects.get_or_create(user=user)
         return Response({"token": token.key})
 

@@ -2,7 +2,7 @@
 
 from rest_framework import serializers, viewsets
 
-from .models import Round, RoundStatus
+from .models import Round
 
 
 class RoundSerializer(serializers.ModelSerializer):
@@ -37,7 +37,4 @@ class RoundViewSet(viewsets.ReadOnlyModelViewSet):
     lookup_value_regex = r"\d{4}"
 
     def get_queryset(self):
-        rounds = super().get_queryset()
-        if not getattr(self.request.user, "has_national_scope", False):
-            rounds = rounds.exclude(status=RoundStatus.DRAFT)
-        return rounds
+        return super().get_queryset().visible_to(self.request.user)

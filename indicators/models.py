@@ -66,12 +66,19 @@ class RoundStatus(models.TextChoices):
 
 
 class RoundQuerySet(models.QuerySet):
+    def visible_to(self, user) -> RoundQuerySet:
+        """Rounds being prepared are the ministry's business; everyone else sees the others."""
+        if getattr(user, "has_national_scope", False):
+            return self
+        return self.exclude(status=RoundStatus.DRAFT)
+
+    def open(self) -> Round | None:
+        """The round cities fill in now (the latest open one)."""
+        return self.filter(status=RoundStatus.OPEN).order_by("-year").first()
+
     def current(self) -> Round | None:
         """The open round; failing that, the latest round that is not being prepared."""
-        return (
-            self.filter(status=RoundStatus.OPEN).order_by("-year").first()
-            or self.exclude(status=RoundStatus.DRAFT).order_by("-year").first()
-        )
+        return self.open() or self.exclude(status=RoundStatus.DRAFT).order_by("-year").first()
 
 
 class Round(models.Model):

@@ -9,7 +9,7 @@ functions, so a value is computed the same way wherever it is shown.
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from enum import IntEnum
@@ -18,7 +18,6 @@ from .catalogue import (
     APPLICATIONS,
     CASE_DOMAINS,
     INDICATORS,
-    INDICATORS_BY_CODE,
     INPUTS,
     INPUTS_BY_NAME,
     KEY_SITE_CATEGORIES,
@@ -494,7 +493,3 @@ def _outlier_flags(
             )
         )
     return flags
-
-
-def indicator_inputs(spec_code: str) -> Iterable[str]:
-    return INDICATORS_BY_CODE[spec_code].inputs

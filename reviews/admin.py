@@ -5,15 +5,17 @@ notifications."""
 from __future__ import annotations
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from indicators.models import Round, Threshold
+from gigacity.errors import ApplicationError
+from indicators.models import Round, RoundStatus, Threshold
 from submissions.models import Case, Submission, SubmissionEvent
 
 from .models import ExportJob, Notification
-from .services import thresholds_update
+from .services import round_set_status, thresholds_update
 
 
 class ThresholdInline(admin.TabularInline):
@@ -37,14 +39,14 @@ class RoundAdminForm(forms.ModelForm):
 
     class Meta:
         model = Round
+        # The status changes only through the actions below (open, close, publish), which follow the
+        # allowed steps: a published round cannot be reopened by editing a field.
         fields = (
             "year",
-            "status",
             "notice",
             "opens_on",
             "deadline",
             "data_as_of",
-            "published_on",
             "thresholds_provisional",
             "borderline_margin",
             "jump_ratio",
@@ -67,7 +69,33 @@ class RoundAdmin(admin.ModelAdmin):
         "thresholds_provisional",
     )
     list_filter = ("status",)
+    readonly_fields = ("status", "published_on", "threshold_version")
     inlines = [ThresholdInline]
+    actions = ["open_rounds", "close_rounds", "publish_rounds"]
+
+    def _set_status(self, request, queryset, status: str) -> None:
+        for round_ in queryset:
+            try:
+                round_set_status(round_=round_, status=status, actor=request.user)
+            except ApplicationError as exc:
+                self.message_user(request, f"{round_.year}: {exc.message}", level=messages.ERROR)
+            else:
+                self.message_user(
+                    request,
+                    _("%(year)s round: %(status)s") % {"year": round_.year, "status": RoundStatus(status).label},
+                )
+
+    @admin.action(description=gettext_lazy("Open the selected rounds"))
+    def open_rounds(self, request, queryset):
+        self._set_status(request, queryset, RoundStatus.OPEN)
+
+    @admin.action(description=gettext_lazy("Close the selected rounds"))
+    def close_rounds(self, request, queryset):
+        self._set_status(request, queryset, RoundStatus.CLOSED)
+
+    @admin.action(description=gettext_lazy("Publish the results of the selected rounds"))
+    def publish_rounds(self, request, queryset):
+        self._set_status(request, queryset, RoundStatus.PUBLISHED)
 
     def save_formset(self, request, form, formset, change):
         if formset.model is not Threshold:
@@ -78,12 +106,17 @@ class RoundAdmin(admin.ModelAdmin):
             if f.has_changed() and f.cleaned_data
         }
         if values:
-            thresholds_update(
-                round_=form.instance,
-                values=values,
-                actor=request.user,
-                reason=form.cleaned_data.get("threshold_reason") or _("Changed in the admin"),
-            )
+            try:
+                thresholds_update(
+                    round_=form.instance,
+                    values=values,
+                    actor=request.user,
+                    reason=form.cleaned_data.get("threshold_reason") or _("Changed in the admin"),
+                )
+            except ApplicationError as exc:
+                self.message_user(request, exc.message, level=messages.ERROR)
+            except ValidationError as exc:
+                self.message_user(request, " ".join(exc.messages), level=messages.ERROR)
         return None
 
 

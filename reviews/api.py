@@ -195,6 +195,9 @@ class ExportJobSerializer(serializers.ModelSerializer):
     url = serializers.SerializerMethodField()
     download_url = serializers.SerializerMethodField()
 
+    # The technical reason stays in the admin; the person who asked gets words they can act on.
+    error = serializers.SerializerMethodField()
+
     class Meta:
         model = ExportJob
         fields = [
@@ -215,6 +218,11 @@ class ExportJobSerializer(serializers.ModelSerializer):
             "url",
             "download_url",
         ]
+
+    def get_error(self, job: ExportJob) -> str:
+        if not job.error:
+            return ""
+        return _("The export could not be written. Please ask for it again; if it fails again, tell the administrator.")
 
     def get_url(self, job: ExportJob) -> str:
         return reverse("api:export-detail", args=[job.pk])

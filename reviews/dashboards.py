@@ -45,10 +45,9 @@ from gigacity.i18n import pick
 from gigacity.models import City, Province, Region, User
 from indicators.catalogue import CASE_DOMAINS, INDICATORS, IndicatorSpec
 from indicators.models import Designation, ReferenceValue, Round, RoundStatus, Threshold
-from submissions.models import REPORTED_STATES, Extension, Status, Submission
+from submissions.models import NOT_STARTED, REPORTED_STATES, Extension, Status, Submission
 from submissions.models import Case as ApplicationCase
 
-NOT_STARTED = "not_started"
 STATUS_KEYS: tuple[str, ...] = (NOT_STARTED, *Status.values)
 LEADER_COUNT = 10
 # Histograms: about this many bins, with "nice" widths (1, 2, 2.5 or 5 × 10ⁿ).
@@ -60,10 +59,7 @@ TARGET_BINS = 10
 # ------------------------------------------------------------------------------------------------
 def visible_rounds(*, user: User) -> QuerySet[Round]:
     """Rounds a dashboard can show: all for ministry staff, the ones not being prepared for others."""
-    rounds = Round.objects.order_by("-year")
-    if not user.has_national_scope:
-        rounds = rounds.exclude(status=RoundStatus.DRAFT)
-    return rounds
+    return Round.objects.visible_to(user).order_by("-year")
 
 
 def dashboard_round(*, user: User, year: int | None) -> Round:
@@ -527,6 +523,7 @@ def city_rows(
             "name",
             "province_id",
             "province__name",
+            "province__name_en",
             "batch",
             "extended_until",
             "effective_deadline",
@@ -555,7 +552,7 @@ def city_rows(
                 "code": row["code"],
                 "name": row["name"],
                 "province": row["province_id"],
-                "province_name": row["province__name"],
+                "province_name": pick(row["province__name"], row["province__name_en"]),
                 "status": row["state"],
                 "status_label": str(labels[row["state"]]),
                 "submission": row["form__id"],
@@ -704,6 +701,7 @@ def case_collection(*, user: User, round_: Round, province: Province | None = No
             "submission__status",
             "submission__city__name",
             "submission__city__province__name",
+            "submission__city__province__name_en",
         )
         .order_by("domain_order", "submission__city__province_id", "submission__city_id", "position", "pk")
     )

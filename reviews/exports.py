@@ -36,7 +36,7 @@ from gigacity.models import Province, Role, User
 from gigacity.xlsx import safe_value
 from indicators.catalogue import CASE_DOMAINS, INDICATORS, IndicatorSpec, Kind
 from indicators.models import Round
-from submissions.models import Status
+from submissions.models import NOT_STARTED, Status
 
 from . import dashboards
 from .models import ExportJob, ExportKind, ExportState
@@ -266,7 +266,7 @@ def cases_workbook(
         sheet.append(
             [
                 sheet.rows + 1,
-                row["submission__city__province__name"],
+                pick(row["submission__city__province__name"], row["submission__city__province__name_en"]),
                 row["submission__city__name"],
                 row["title"],
                 row["description"],
@@ -436,7 +436,7 @@ def _distribution_sheet(workbook: Workbook, data: dict[str, Any]) -> None:
 
 
 def _status_columns() -> list[Column]:
-    labels = {"not_started": _("Not started"), **{s.value: s.label for s in Status}}
+    labels = {NOT_STARTED: _("Not started"), **{s.value: s.label for s in Status}}
     return [Column(str(labels[key]), 9, "0") for key in dashboards.STATUS_KEYS]
 
 

@@ -63,12 +63,12 @@ class ThresholdsForm(forms.Form):
         current = round_.threshold_map()
         for spec in CATALOGUE:
             self.fields[spec.code] = forms.DecimalField(
-                label=spec.name_zh,
+                label=pick(spec.name_zh, spec.name_en),
                 min_value=0,
                 max_digits=14,
                 decimal_places=2,
                 initial=current.get(spec.code),
-                help_text=spec.unit_zh,
+                help_text=pick(spec.unit_zh, spec.unit_en),
             )
 
     def values(self) -> dict:

@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 
 from gigacity.models import City, Province, Region, User
+from gigacity.params import int_param
 from indicators.models import Round
-from submissions.models import Extension, Flag, Status, Submission
-from submissions.selectors import CityRow
-
-NOT_STARTED = "not_started"
+from submissions.models import NOT_STARTED, Extension, Flag, Status, Submission
 
 
 @dataclass
-class QueueRow(CityRow):
+class QueueRow:
+    """A city of the queue with its form for the round (None: not started) and its extension."""
+
+    city: City
+    submission: Submission | None
     extension: Extension | None = None
+
+    @property
+    def status(self) -> str:
+        return self.submission.status if self.submission else NOT_STARTED
 
     @property
     def severity(self) -> int:
@@ -31,12 +38,9 @@ QUEUE_SORTS = {
 }
 
 
-def bureau_queue(
-    *, user: User, round_: Round, status: str = "", severity: str = "", result: str = "", sort: str = "city"
-) -> list[QueueRow]:
-    """The user's cities for the round with their submission (or none yet) and extension, filtered
-    and sorted. A province has at most about twenty cities, all loaded in three queries; filtering
-    them in Python keeps the rules readable."""
+def bureau_queue(*, user: User, round_: Round) -> list[QueueRow]:
+    """The user's cities for the round with their submission (or none yet) and extension, in code
+    order. A province has at most about twenty cities, all loaded in three queries."""
     cities = City.objects.visible_to(user).select_related("province").order_by("code")
     submissions = {
         s.city_id: s for s in Submission.objects.visible_to(user).filter(round=round_).select_related("updated_by")
@@ -44,11 +48,18 @@ def bureau_queue(
     extensions: dict[str, Extension] = {}
     for extension in Extension.objects.filter(round=round_, city__in=cities).order_by("created_at", "pk"):
         extensions[extension.city_id] = extension  # the latest one applies
-    rows = [QueueRow(city, submissions.get(city.pk), extensions.get(city.pk)) for city in cities]
+    return [QueueRow(city, submissions.get(city.pk), extensions.get(city.pk)) for city in cities]
+
+
+def filter_queue(
+    rows: list[QueueRow], *, status: str = "", severity: str = "", result: str = "", sort: str = "city"
+) -> list[QueueRow]:
+    """The rows a reviewer asked for, in the order asked for (filtering a province's few rows in
+    Python keeps the rules readable)."""
     if status:
         rows = [row for row in rows if row.status == status]
-    if severity:
-        rows = [row for row in rows if row.severity >= int(severity)]
+    if int_param(severity):
+        rows = [row for row in rows if row.severity >= int_param(severity)]
     if result in ("meets", "misses"):
         rows = [row for row in rows if row.submission and row.submission.meets_all is (result == "meets")]
     return sorted(rows, key=QUEUE_SORTS.get(sort, QUEUE_SORTS["city"]))
@@ -68,11 +79,16 @@ def ministry_queue(
         submissions = submissions.filter(city__province_id=province)
     if region in Region.values:
         submissions = submissions.filter(city__province__region=region)
-    if severity:
-        submissions = submissions.filter(flag_severity__gte=int(severity))
+    if int_param(severity):
+        submissions = submissions.filter(flag_severity__gte=int_param(severity))
     if flag:
+        # Flags of the current score only: a score under older thresholds may carry flags that no
+        # longer apply.
         latest_flags = Flag.objects.filter(
-            score__submission=OuterRef("pk"), code=flag, score__version=OuterRef("version")
+            score__submission=OuterRef("pk"),
+            code=flag,
+            score__version=OuterRef("version"),
+            score__threshold_version=OuterRef("round__threshold_version"),
         )
         submissions = submissions.filter(Exists(latest_flags))
     return submissions.order_by("-flag_severity", "-flags_count", "updated_at", "city_id")
@@ -82,10 +98,6 @@ def queue_filter_choices():
     return {"provinces": Province.objects.order_by("code"), "regions": Region.choices}
 
 
-def waiting_counts(user: User, round_: Round) -> dict[str, int]:
-    """For the navigation: how many submissions wait for this user's decision."""
-    submissions = Submission.objects.visible_to(user).filter(round=round_)
-    return {
-        "bureau": submissions.filter(Q(status=Status.SUBMITTED) | Q(status=Status.SENT_BACK)).count(),
-        "ministry": submissions.filter(status=Status.RECOMMENDED).count(),
-    }
+def status_counts(rows: list[QueueRow]) -> dict[str, int]:
+    counts = Counter(row.status for row in rows)
+    return {key: counts.get(key, 0) for key in [NOT_STARTED, *Status.values]}

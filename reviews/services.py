@@ -94,20 +94,26 @@ def submission_recommend(
     *,
     submission_id: int,
     actor: User,
-    excellent_case_ids: Iterable[int] = (),
+    excellent_case_ids: Iterable[int] | None = None,
     note: str = "",
     expected_version: int | None = None,
     via_header: bool = False,
 ) -> Submission:
-    """The bureau recommends the city to the ministry, naming the cases it recommends as excellent."""
-    chosen = {int(pk) for pk in excellent_case_ids}
+    """The bureau recommends the city to the ministry, naming the cases it recommends as excellent.
+    Without `excellent_case_ids` (a bulk recommendation, say) the cases chosen before are kept;
+    an empty list says that none is excellent."""
+    details: dict = {}
 
     def apply(submission: Submission) -> None:
-        case_ids = set(submission.cases.values_list("pk", flat=True))
-        if chosen - case_ids:
-            raise ValidationError({"excellent_cases": [_("Choose among this submission's own cases.")]})
-        submission.cases.update(is_excellent=False)
-        submission.cases.filter(pk__in=chosen).update(is_excellent=True)
+        if excellent_case_ids is None:
+            chosen = set(submission.cases.filter(is_excellent=True).values_list("pk", flat=True))
+        else:
+            chosen = {int(pk) for pk in excellent_case_ids}
+            if chosen - set(submission.cases.values_list("pk", flat=True)):
+                raise ValidationError({"excellent_cases": [_("Choose among this submission's own cases.")]})
+            submission.cases.update(is_excellent=False)
+            submission.cases.filter(pk__in=chosen).update(is_excellent=True)
+        details["excellent_cases"] = sorted(chosen)
         submission.recommend_note = (note or "").strip()[:COMMENT_LIMIT]
         request_scoring(submission)
 
@@ -119,7 +125,7 @@ def submission_recommend(
         expected_version=expected_version,
         via_header=via_header,
         apply=apply,
-        details={"excellent_cases": sorted(chosen)},
+        details=details,
     )
     return submission
 
@@ -335,6 +341,7 @@ def round_update(*, round_: Round, actor: User, **fields) -> Round:
     """Edit a round's dates, notice and flag settings."""
     _ensure_ministry(actor)
     allowed = {
+        "thresholds_provisional",
         "notice",
         "opens_on",
         "deadline",

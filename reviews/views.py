@@ -14,6 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -21,10 +22,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from gigacity.auth import role_required
 from gigacity.errors import ApplicationError
 from gigacity.models import City, Province, Role
+from gigacity.params import int_param, int_params
 from indicators.catalogue import INDICATORS
 from indicators.models import Round, RoundStatus
-from submissions.models import Action, Status, Submission
-from submissions.selectors import status_counts
+from submissions.models import NOT_STARTED, Action, Status, Submission
 from submissions.views import render_submission_page
 
 from . import dashboards, exports, services
@@ -39,17 +40,14 @@ from .forms import (
 )
 from .models import ExportJob, ExportKind, ExportState, Notification
 from .notifications import notification_title, notification_url
-from .selectors import NOT_STARTED, QUEUE_SORTS, bureau_queue, ministry_queue, queue_filter_choices
+from .selectors import QUEUE_SORTS, bureau_queue, filter_queue, ministry_queue, queue_filter_choices, status_counts
 
 
 def _selected_round(request) -> Round | None:
-    """The round chosen in the page (?round=YYYY), else the current one."""
-    year = request.GET.get("round", "")
-    if year.isdigit():
-        round_ = Round.objects.exclude(status=RoundStatus.DRAFT).filter(year=int(year)).first()
-        if round_ is not None:
-            return round_
-    return Round.objects.current()
+    """The round chosen in the page (?round=YYYY) when the user may see it, else the current one."""
+    year = _year(request)
+    chosen = Round.objects.visible_to(request.user).filter(year=year).first() if year else None
+    return chosen or Round.objects.current()
 
 
 @require_GET
@@ -59,14 +57,14 @@ def bureau_home(request):
     round_ = _selected_round(request)
     filters = {key: request.GET.get(key, "") for key in ("status", "severity", "result")}
     sort = request.GET.get("sort", "city") if request.GET.get("sort") in QUEUE_SORTS else "city"
-    rows = bureau_queue(user=request.user, round_=round_, sort=sort, **filters) if round_ else []
     all_rows = bureau_queue(user=request.user, round_=round_) if round_ else []
+    rows = filter_queue(all_rows, sort=sort, **filters)
     return render(
         request,
         "reviews/bureau_home.html",
         {
             "round": round_,
-            "rounds": Round.objects.exclude(status=RoundStatus.DRAFT),
+            "rounds": Round.objects.visible_to(request.user),
             "province": request.user.province,
             "rows": rows,
             "counts": status_counts(all_rows),
@@ -82,10 +80,12 @@ def bureau_home(request):
 @role_required(Role.BUREAU)
 def bureau_bulk(request):
     """Recommend or return several submissions at once; each is checked on its own."""
-    ids = [pk for pk in request.POST.getlist("ids") if pk.isdigit()]
+    ids = int_params(request.POST.getlist("ids"))
     action = request.POST.get("bulk_action")
     reason = request.POST.get("reason", "").strip()
-    back = request.POST.get("next") or "reviews:bureau_home"
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        back = "reviews:bureau_home"
     if not ids:
         messages.warning(request, _("Select at least one city first."))
         return redirect(back)
@@ -120,7 +120,7 @@ def bureau_start(request, code: str):
     from submissions.services import submission_get_or_create
 
     city = get_object_or_404(City.objects.visible_to(request.user), code=code)
-    round_ = Round.objects.filter(status=RoundStatus.OPEN).order_by("-year").first()
+    round_ = Round.objects.open()
     if round_ is None:
         messages.error(request, _("No evaluation round is open at the moment."))
         return redirect("reviews:bureau_home")
@@ -133,7 +133,7 @@ def bureau_start(request, code: str):
 def extension_new(request, code: str):
     """Let one city of the province submit after the deadline."""
     city = get_object_or_404(City.objects.visible_to(request.user), code=code)
-    round_ = Round.objects.filter(status=RoundStatus.OPEN).order_by("-year").first()
+    round_ = Round.objects.open()
     if round_ is None:
         messages.error(request, _("No evaluation round is open at the moment."))
         return redirect("reviews:bureau_home")
@@ -179,7 +179,7 @@ ACTIONS = {
         actor=request.user,
         note=request.POST.get("note", ""),
         expected_version=version,
-        excellent_case_ids=[int(v) for v in request.POST.getlist("excellent") if v.isdigit()],
+        excellent_case_ids=int_params(request.POST.getlist("excellent")),
     ),
     Action.APPROVE: lambda request, pk, version: services.submission_approve(
         submission_id=pk, actor=request.user, reason=request.POST.get("reason", ""), expected_version=version
@@ -210,7 +210,7 @@ def submission_act(request, pk: int, action: str):
     submission = get_object_or_404(Submission.objects.visible_to(request.user), pk=pk)
     version = request.POST.get("version", "")
     try:
-        ACTIONS[Action(action)](request, submission.pk, int(version) if version.isdigit() else None)
+        ACTIONS[Action(action)](request, submission.pk, int_param(version))
     except ValidationError as exc:
         return render_submission_page(
             request, submission.pk, status=400, action=action, action_errors=exc.messages, action_post=request.POST
@@ -241,12 +241,12 @@ def ministry_queue_page(request):
         "reviews/ministry_queue.html",
         {
             "round": round_,
-            "rounds": Round.objects.exclude(status=RoundStatus.DRAFT),
+            "rounds": Round.objects.visible_to(request.user),
             "page": page,
             "filters": filters,
             "flag_codes": FLAG_LABELS,
             **queue_filter_choices(),
-            "query": "&".join(f"{k}={v}" for k, v in filters.items() if v),
+            "query": urlencode({k: v for k, v in filters.items() if v}),
         },
     )
 
@@ -353,7 +353,8 @@ def round_page(request, year: int):
 
 def _year(request) -> int | None:
     raw = request.GET.get("round", "")
-    return int(raw) if raw.isdigit() and len(raw) == 4 else None
+    year = int_param(raw)
+    return year if year is not None and 1900 <= year <= 9999 else None
 
 
 def _round_or_none(request) -> Round | None:
@@ -452,13 +453,13 @@ STRIP_ORDER = (
     Status.SUBMITTED,
     Status.RETURNED,
     Status.DRAFT,
-    dashboards.NOT_STARTED,
+    NOT_STARTED,
 )
 
 
 def _status_strip(counts: dict[str, int]) -> list[dict]:
     units = counts["units"] or 1
-    labels = {dashboards.NOT_STARTED: _("Not started"), **{s.value: s.label for s in Status}}
+    labels = {NOT_STARTED: _("Not started"), **{s.value: s.label for s in Status}}
     return [
         {
             "key": key,
@@ -537,7 +538,11 @@ def exports_page(request):
 @require_GET
 @login_required
 def notifications(request):
-    items = Notification.objects.filter(recipient=request.user).select_related("city", "round", "actor", "submission")
+    # Only about cities the person still looks after (an official moved to another city keeps none of
+    # the old city's reasons and comments).
+    items = Notification.objects.filter(
+        recipient=request.user, city__in=City.objects.visible_to(request.user)
+    ).select_related("city", "round", "actor", "submission")
     page = Paginator(items, 30).get_page(request.GET.get("page"))
     for n in page:
         n.title, n.link = notification_title(n), notification_url(n)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
 from django.http import Http404
@@ -25,8 +26,10 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from gigacity import uploads
 from gigacity.errors import ApplicationError, RoleNotAllowed, StaleVersion
 from gigacity.models import City, Province, Role
+from gigacity.params import int_param
 from gigacity.xlsx import xlsx_response
 from indicators.catalogue import INDICATORS_BY_CODE, INPUT_NAMES, KEY_SITE_CATEGORIES, key_site_field
 from indicators.models import Round
@@ -361,7 +364,10 @@ class ReturnInput(ReasonInput):
 
 
 class RecommendInput(serializers.Serializer):
-    excellent_cases = serializers.ListField(child=serializers.IntegerField(), required=False, default=list)
+    # Leave out to keep the cases chosen before; [] says that none is excellent.
+    excellent_cases = serializers.ListField(
+        child=serializers.IntegerField(), required=False, allow_null=True, default=None
+    )
     note = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
 
 
@@ -378,6 +384,7 @@ class SubmissionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     serializer_class = SubmissionSerializer
     queryset = Submission.objects.all()
     filterset_class = SubmissionFilter
+    lookup_value_regex = r"\d+"
 
     def get_queryset(self):
         return (
@@ -392,9 +399,11 @@ class SubmissionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
 
     def initialize_request(self, request, *args, **kwargs):
         drf_request = super().initialize_request(request, *args, **kwargs)
+        # Size limits before anything reads the body (session authentication's CSRF check does).
         if self.action == "import_":
-            # Before anything reads the body (session authentication's CSRF check does).
             limit_upload(request)
+        elif self.action == "attachments":
+            uploads.limit_upload(request, settings.GIGACITY_MAX_ATTACHMENT_BYTES)
         return drf_request
 
     def _read(self, pk: int, code: int = status.HTTP_200_OK) -> Response:
@@ -410,7 +419,7 @@ class SubmissionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         data = CreateInput(data=request.data)
         data.is_valid(raise_exception=True)
         city = City.objects.filter(code=data.validated_data["city"]).first()
-        round_ = Round.objects.filter(year=data.validated_data["round"]).first()
+        round_ = Round.objects.visible_to(request.user).filter(year=data.validated_data["round"]).first()
         if city is None or round_ is None:
             raise Http404
         existing = Submission.objects.visible_to(request.user).filter(city=city, round=round_).first()
@@ -611,7 +620,15 @@ class SubmissionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         score = selectors.latest_score(submission)
         body: dict[str, Any] = {
             "status": submission.scoring_state,
-            "error": submission.scoring_error or None,
+            # The technical reason is for ministry staff and administrators; cities and bureaus are told
+            # in words they can act on.
+            "error": (
+                submission.scoring_error
+                if request.user.has_national_scope
+                else _("The automatic check could not be completed; reviewers check this form by hand.")
+            )
+            if submission.scoring_error and submission.scoring_state == "failed"
+            else None,
             "indicators": [],
             "meets_all": None,
             "missed": None,
@@ -653,14 +670,16 @@ class SubmissionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     def attachments(self, request, pk=None):
         """Attach evidence to the form or to one of its cases (PDF, Office, PNG, JPEG)."""
         submission = self.get_object()
-        upload = request.FILES.get("file")
+        upload = request.FILES.get("file")  # reading the body applies the size limit
+        if uploads.too_large(request._request):
+            limit_mb = settings.GIGACITY_MAX_ATTACHMENT_BYTES // (1024 * 1024)
+            raise ApplicationError(_("The file is larger than %(mb)s MB.") % {"mb": limit_mb})
         if upload is None:
             raise ValidationError({"file": [_("Choose a file.")]})
         case = request.data.get("case")
-        try:
-            case_id = int(case) if case not in (None, "") else None
-        except ValueError:
-            raise ValidationError({"case": [_("Must be a whole number.")]}) from None
+        case_id = int_param(case)
+        if case not in (None, "") and case_id is None:
+            raise ValidationError({"case": [_("Must be a whole number.")]})
         attachment = services.attachment_add(
             submission_id=submission.pk, case_id=case_id, upload=upload, actor=request.user
         )
@@ -699,6 +718,13 @@ class SubmissionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         parameters=[
             OpenApiParameter("dry_run", bool, OpenApiParameter.QUERY, required=False, description="1: check only"),
             OpenApiParameter(
+                "force",
+                bool,
+                OpenApiParameter.QUERY,
+                required=False,
+                description="1: import even if the form changed after the workbook was downloaded",
+            ),
+            OpenApiParameter(
                 "If-Match", str, OpenApiParameter.HEADER, required=False, description='The version checked, e.g. "3"'
             ),
         ],
@@ -725,6 +751,7 @@ class SubmissionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
                     upload=upload,
                     dry_run=dry_run,
                     expected_version=version,
+                    force=_flag(request, "force"),
                 )
             except StaleVersion as exc:
                 raise StaleVersion(
@@ -733,9 +760,14 @@ class SubmissionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         return import_response(result)
 
 
+def _flag(request, name: str) -> bool:
+    """A yes/no option given as ?name=1 or as a form field."""
+    return str(request.query_params.get(name) or request.data.get(name) or "").lower() in TRUE
+
+
 def _import_arguments(request) -> tuple[Any, bool, int | None, bool]:
     """(file or None when it was over the size limit, dry_run, expected version, via If-Match)."""
-    dry_run = str(request.query_params.get("dry_run") or request.data.get("dry_run") or "").lower() in TRUE
+    dry_run = _flag(request, "dry_run")
     if too_large(request._request):
         return None, dry_run, None, False
     upload = request.FILES.get("file")
@@ -845,7 +877,14 @@ class ProvinceImportView(APIView):
         ),
         request={"multipart/form-data": WorkbookUploadSerializer},
         parameters=[
-            OpenApiParameter("dry_run", bool, OpenApiParameter.QUERY, required=False, description="1: check only")
+            OpenApiParameter("dry_run", bool, OpenApiParameter.QUERY, required=False, description="1: check only"),
+            OpenApiParameter(
+                "force",
+                bool,
+                OpenApiParameter.QUERY,
+                required=False,
+                description="1: import even if the form changed after the workbook was downloaded",
+            ),
         ],
         responses={
             200: ProvinceWorkbookImportReportSerializer,
@@ -859,7 +898,7 @@ class ProvinceImportView(APIView):
     )
     def post(self, request, code: str):
         _bureau_province(request, code)
-        dry_run = str(request.query_params.get("dry_run") or request.data.get("dry_run") or "").lower() in TRUE
+        dry_run = _flag(request, "dry_run")
         if too_large(request._request):
             return import_response(
                 ImportResult(kind="province", dry_run=dry_run).reject([Problem("", size_message(None))])
@@ -867,7 +906,9 @@ class ProvinceImportView(APIView):
         upload = request.FILES.get("file")
         if upload is None:
             raise ValidationError({"file": [_("Choose a file.")]})
-        return import_response(province_import(actor=request.user, upload=upload, dry_run=dry_run))
+        return import_response(
+            province_import(actor=request.user, upload=upload, dry_run=dry_run, force=_flag(request, "force"))
+        )
 
 
 @extend_schema(tags=["submissions"])
@@ -876,6 +917,7 @@ class AttachmentViewSet(mixins.DestroyModelMixin, viewsets.GenericViewSet):
 
     queryset = Attachment.objects.all()
     serializer_class = AttachmentSerializer
+    lookup_value_regex = r"\d+"
 
     def destroy(self, request, pk=None):
         services.attachment_delete(attachment_id=int(pk), actor=request.user)

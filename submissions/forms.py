@@ -14,6 +14,7 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 
 from gigacity.i18n import pick
+from gigacity.params import int_param
 from indicators.catalogue import (
     INDICATORS_BY_CODE,
     INPUTS_BY_NAME,
@@ -123,6 +124,7 @@ class FormState:
     cases: list[CaseState]
     version: int
     errors: dict[str, list[str]] = field(default_factory=dict)
+    cases_sent: bool = True  # False: the page sent no cases, so they are not touched
 
     @classmethod
     def from_submission(cls, submission: Submission) -> FormState:
@@ -136,21 +138,20 @@ class FormState:
     @classmethod
     def from_post(cls, post: Mapping[str, Any], submission: Submission) -> FormState:
         values = {name: post.get(name, "") for name in DATA_FIELDS}
+        version = int_param(post.get("version"))
+        version = -1 if version is None else version  # no version: a conflict rather than an unchecked save
+        total = int_param(post.get("cases-TOTAL"))
+        if total is None:
+            # A page that did not send its cases (a tampered or cut-off form) leaves them as they are.
+            state = cls.from_submission(submission)
+            state.values, state.version, state.cases_sent = values, version, False
+            return state
         attachments = {case.pk: list(case.attachments.all()) for case in submission.cases.all()}
         cases = []
-        try:
-            total = min(int(post.get("cases-TOTAL", 0)), MAX_CASE_ROWS)
-        except ValueError:
-            total = 0
-        for index in range(total):
-            raw_id = post.get(f"cases-{index}-id", "")
-            case_id = int(raw_id) if raw_id.isdigit() else None
+        for index in range(min(total, MAX_CASE_ROWS)):
+            case_id = int_param(post.get(f"cases-{index}-id", ""))
             case_values = {name: post.get(f"cases-{index}-{name}", "") for name in CASE_FIELDS}
             cases.append(CaseState(case_id, case_values, attachments.get(case_id, [])))
-        try:
-            version = int(post.get("version", ""))
-        except ValueError:
-            version = -1  # forces a conflict rather than an unchecked save
         return cls(values, cases, version)
 
     def data(self) -> dict[str, str]:
@@ -162,8 +163,9 @@ class FormState:
             data.pop("key_sites_5g_covered", None)
         return data
 
-    def case_items(self) -> list[dict[str, Any]]:
-        return [case.as_item() for case in self.cases]
+    def case_items(self) -> list[dict[str, Any]] | None:
+        """The cases for submission_update: the whole list, or None to leave them as they are."""
+        return [case.as_item() for case in self.cases] if self.cases_sent else None
 
     def attach_errors(self, errors: Mapping[str, list[str]]) -> None:
         """Spread errors by field over the values and the cases (keys like cases[2].title)."""
@@ -171,8 +173,9 @@ class FormState:
         for key, messages in errors.items():
             if key.startswith("cases[") and "]" in key:
                 index_text, _sep, rest = key[len("cases[") :].partition("]")
-                if index_text.isdigit() and int(index_text) < len(self.cases):
-                    case = self.cases[int(index_text)]
+                index = int_param(index_text)
+                if index is not None and index < len(self.cases):
+                    case = self.cases[index]
                     case.errors.setdefault(rest.lstrip(".") or "general", []).extend(messages)
                     continue
             self.errors.setdefault(key, []).extend(messages)
@@ -183,8 +186,8 @@ class FormState:
         by_field: dict[str, list[str]] = {}
         cases = {case.id: case for case in self.cases if case.id}
         for comment in comments:
-            if comment.field.startswith("case:") and comment.field[5:].isdigit():
-                case = cases.get(int(comment.field[5:]))
+            if comment.field.startswith("case:") and int_param(comment.field[5:]) is not None:
+                case = cases.get(int_param(comment.field[5:]))
                 if case is not None:
                     case.comments.append(comment.message)
                     continue
@@ -227,7 +230,7 @@ def field_label(name: str, case_titles: Mapping[int, str] | None = None) -> str:
         return str(_("Application cases"))
     if name.startswith("case:"):
         key, _sep, rest = name[5:].partition(".")
-        title = (case_titles or {}).get(int(key)) if key.isdigit() else None
+        title = (case_titles or {}).get(int_param(key))
         prefix = _("Case “%(title)s”") % {"title": title} if title else _("A case")
         return f"{prefix} · {field_label(rest)}" if rest else str(prefix)
     if name.startswith("attachment:"):
@@ -236,7 +239,8 @@ def field_label(name: str, case_titles: Mapping[int, str] | None = None) -> str:
         return str(_("Order of the cases"))
     if name.startswith("cases[") and "]" in name:
         index, _sep, rest = name[6:].partition("]")
-        prefix = _("Case %(n)s") % {"n": int(index) + 1} if index.isdigit() else _("A case")
+        position = int_param(index)
+        prefix = _("Case %(n)s") % {"n": position + 1} if position is not None else _("A case")
         rest = rest.lstrip(".")
         return f"{prefix} · {field_label(rest)}" if rest else str(prefix)
     return name

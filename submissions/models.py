@@ -35,9 +35,12 @@ class Status(models.TextChoices):
     REJECTED = "rejected", _("Rejected")  # not named this round
 
 
+# A city without a form in the round yet: not a state of a submission, but shown beside them.
+NOT_STARTED = "not_started"
+
 # The city may change the data only in these states (the bureau may, on its behalf, too).
 EDITABLE_STATES = (Status.DRAFT, Status.RETURNED)
-# Waiting for somebody's decision, and finished.
+# Decided by the ministry: the end of the workflow for the round.
 FINAL_STATES = (Status.APPROVED, Status.REJECTED)
 # Forms that have left the city's hands and are not back with it: their data count. They are the
 # ones scored, compared with each other for outliers, shown as last year's values and averaged on

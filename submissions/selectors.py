@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch
 
-from gigacity.models import City, User
+from gigacity.models import User
 from indicators.catalogue import INDICATORS
-from indicators.models import Round
 
-from .models import REPORTED_STATES, Action, Case, DataChange, Score, Status, Submission, SubmissionEvent
+from .models import REPORTED_STATES, Action, Case, DataChange, Score, Submission, SubmissionEvent
 from .snapshots import diff
 
 
@@ -50,30 +48,6 @@ def submission_history(submission: Submission) -> list[SubmissionEvent | DataCha
     events = list(submission.events.select_related("actor"))
     changes = list(submission.data_changes.select_related("actor"))
     return sorted([*events, *changes], key=lambda item: (item.created_at, item.pk))
-
-
-@dataclass
-class CityRow:
-    city: City
-    submission: Submission | None
-
-    @property
-    def status(self) -> str:
-        return self.submission.status if self.submission else "not_started"
-
-
-def city_rows(*, user: User, round_: Round, cities: QuerySet[City] | None = None) -> list[CityRow]:
-    """Each city in the user's scope with its submission for the round (or None), in two queries."""
-    cities = (cities if cities is not None else City.objects.visible_to(user)).select_related("province")
-    submissions = {
-        s.city_id: s for s in Submission.objects.visible_to(user).filter(round=round_).select_related("updated_by")
-    }
-    return [CityRow(city, submissions.get(city.pk)) for city in cities]
-
-
-def status_counts(rows: list[CityRow]) -> dict[str, int]:
-    counts = Counter(row.status for row in rows)
-    return {key: counts.get(key, 0) for key in ["not_started", *Status.values]}
 
 
 def indicator_rows(submission: Submission, previous: Submission | None = None) -> list[dict]:

@@ -111,6 +111,9 @@ def _apply_cases(submission: Submission, items: Sequence[Mapping[str, Any]], err
         errors["cases"] = [_("At most %(n)s cases") % {"n": MAX_CASES}]
         return
     for index, item in enumerate(items):
+        if not isinstance(item, Mapping):
+            errors[f"cases[{index}]"] = [_("Each case must be an object with its fields.")]
+            continue
         values = {name: ("" if item.get(name) is None else str(item.get(name)).strip()) for name in CASE_FIELDS}
         unknown = set(item) - {*CASE_FIELDS, "id"}
         if unknown:

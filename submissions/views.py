@@ -15,8 +15,9 @@ from gigacity.auth import role_required
 from gigacity.errors import Conflict, StaleVersion
 from gigacity.i18n import pick
 from gigacity.models import Role
+from gigacity.params import int_params
 from indicators.catalogue import INDICATORS, KEY_SITE_CATEGORIES, key_site_field
-from indicators.models import Round, RoundStatus
+from indicators.models import Round
 from indicators.rules import PART_OF_WHOLE
 
 from . import selectors
@@ -67,7 +68,7 @@ def city_home(request):
 @role_required(Role.CITY)
 def city_form(request):
     """The city's form for the open round, created as a draft the first time."""
-    round_ = Round.objects.filter(status=RoundStatus.OPEN).order_by("-year").first()
+    round_ = Round.objects.open()
     if round_ is None:
         messages.info(request, _("No evaluation round is open at the moment."))
         return redirect("submissions:home")
@@ -282,7 +283,7 @@ def render_submission_page(
             "action": action,
             "action_errors": action_errors,
             "action_post": action_post or {},
-            "excellent_chosen": {int(v) for v in (action_post or {}).getlist("excellent") if v.isdigit()}
+            "excellent_chosen": set(int_params((action_post or {}).getlist("excellent")))
             if action_post
             else {c.pk for c in cases if c.is_excellent},
         },

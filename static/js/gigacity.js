@@ -10,6 +10,16 @@
     }
   });
 
+  // Logging out forgets what forms this browser kept for their author (a shared office computer).
+  document.addEventListener("submit", function (event) {
+    if (!event.target.matches || !event.target.matches("form[data-logout]")) return;
+    try {
+      Object.keys(window.localStorage).forEach(function (key) {
+        if (key.indexOf("gigacity-form-") === 0) window.localStorage.removeItem(key);
+      });
+    } catch (e) { /* storage disabled */ }
+  });
+
   // A button or form with data-confirm="…" asks before it acts.
   document.addEventListener("submit", function (event) {
     var form = event.target;

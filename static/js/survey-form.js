@@ -294,6 +294,14 @@
   // ---------------------------------------------------------------------------------------------
   // Never lose what was typed.
   var backupTimer = null;
+  var baseline = null;  // the values the page was loaded with: a restore puts back only what differs
+
+  function writeBackup(extra) {
+    try {
+      var entry = { version: version, at: new Date().toISOString(), data: snapshot(), base: baseline };
+      window.localStorage.setItem(backupKey, JSON.stringify(Object.assign(entry, extra || {})));
+    } catch (e) { /* storage full or disabled: the unload warning still protects */ }
+  }
 
   function snapshot() {
     var data = {};
@@ -305,15 +313,10 @@
 
   function scheduleBackup() {
     if (backupTimer) window.clearTimeout(backupTimer);
-    backupTimer = window.setTimeout(function () {
-      try {
-        window.localStorage.setItem(backupKey, JSON.stringify({ version: version, at: new Date().toISOString(),
-                                                                 data: snapshot() }));
-      } catch (e) { /* storage full or disabled: the unload warning still protects */ }
-    }, 800);
+    backupTimer = window.setTimeout(writeBackup, 800);
   }
 
-  function restore(data) {
+  function restore(data, base) {
     var wanted = parseInt(data["cases-TOTAL"] || "0", 10);
     while (caseList.querySelectorAll("[data-case]").length < wanted) {
       caseList.appendChild(template.content.cloneNode(true));
@@ -321,7 +324,9 @@
     renumber();
     Object.keys(data).forEach(function (name) {
       var el = field(name);
-      if (el && el.type !== "file" && el.type !== "hidden") el.value = data[name];
+      // Only what the person typed: fields saved since by somebody else keep their new value.
+      var typed = !base || (base[name] || "") !== data[name];
+      if (el && typed && el.type !== "file" && el.type !== "hidden") el.value = data[name];
     });
     markDirty();
     refresh();
@@ -333,15 +338,17 @@
     if (!raw) return;
     var backup = JSON.parse(raw);
     var current = snapshot();
-    var differs = Object.keys(backup.data).some(function (k) { return (current[k] || "") !== backup.data[k]; });
-    if (backup.version !== version || !differs) {
-      window.localStorage.removeItem(backupKey);  // saved since, or nothing new
+    var reference = backup.base || current;
+    var differs = Object.keys(backup.data).some(function (k) { return (reference[k] || "") !== backup.data[k]; });
+    // Nothing new, or this page's own save went through (it was sent, and the form is newer now).
+    if (!differs || (backup.sent && backup.version !== version)) {
+      window.localStorage.removeItem(backupKey);
       return;
     }
     var bar = document.createElement("div");
     bar.className = "alert alert-warning restore-bar";
     bar.setAttribute("role", "alert");
-    var when = new Date(backup.at).toLocaleString("zh-CN");
+    var when = new Date(backup.at).toLocaleString(document.documentElement.lang || "zh-CN");
     bar.textContent = msg.restore.replace("%(when)s", when) + " ";
     var yes = document.createElement("button");
     yes.type = "button";
@@ -353,7 +360,7 @@
     no.type = "button";
     no.className = "btn btn-small";
     no.textContent = "✕";
-    yes.addEventListener("click", function () { restore(backup.data); bar.remove(); });
+    yes.addEventListener("click", function () { restore(backup.data, backup.base); bar.remove(); });
     no.addEventListener("click", function () { window.localStorage.removeItem(backupKey); bar.remove(); });
     bar.append(yes, " ", no);
     form.parentNode.parentNode.insertBefore(bar, form.parentNode);
@@ -366,7 +373,11 @@
     refresh();
   });
   form.addEventListener("submit", function () {
-    dirty = false;  // leaving to save: the backup stays until the saved page is loaded
+    dirty = false;
+    // Leaving to save: the backup stays, marked as sent, until the saved page is loaded. If the save
+    // never arrives (an expired session, a lost connection), the next visit offers it back.
+    if (backupTimer) window.clearTimeout(backupTimer);
+    writeBackup({ sent: true });
   });
   window.addEventListener("beforeunload", function (event) {
     if (dirty) {
@@ -380,6 +391,7 @@
   renumber();
   refresh();
   offerRestore();
+  baseline = snapshot();
   var summary = document.getElementById("error-summary");
   if (summary) summary.focus();
 })();

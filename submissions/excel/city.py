@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
+from gigacity.params import int_param
 from gigacity.xlsx import formula_cells, open_workbook, read_rows
 from indicators.catalogue import INDICATORS, MIN_CASES
 from indicators.rules import key_site_sums
@@ -505,7 +506,7 @@ def _case_id(value: Any) -> int | None:
         return value if value > 0 else None
     if isinstance(value, float) and value.is_integer() and 0 < value < 2**63:
         return int(value)
-    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) < 19:
+    if isinstance(value, str) and int_param(value) is not None:
         return int(value.strip())
     return None
 

@@ -27,7 +27,7 @@ from openpyxl.utils import column_index_from_string
 from gigacity.errors import Conflict, RoleNotAllowed, StaleVersion
 from gigacity.models import City, Province, Role, User
 from gigacity.xlsx import WorkbookRejected
-from indicators.models import Round, RoundStatus
+from indicators.models import Round
 
 from ..forms import field_label
 from ..models import EDITABLE_STATES, Attachment, Case, CaseDomain, ChangeSource, DataChange, Status, Submission
@@ -148,10 +148,15 @@ def city_import(
     upload: IO[bytes],
     dry_run: bool,
     expected_version: int | None = None,
+    force: bool = False,
 ) -> ImportResult:
     """Dry-run or import an uploaded city template into one submission. Outside the actor's scope:
     Http404; a role that may not edit: RoleNotAllowed; a form that cannot be changed now or a stale
-    `expected_version`: Conflict/StaleVersion. Everything about the file is in the result."""
+    `expected_version`: Conflict/StaleVersion. Everything about the file is in the result.
+
+    A workbook downloaded before the form last changed would replace those changes (and remove cases
+    added since, with their attachments): it is imported only against the version a dry run showed
+    (`expected_version`) or when the caller says so (`force`)."""
     submission = Submission.objects.visible_to(actor).select_related("city", "round").filter(pk=submission_id).first()
     if submission is None:
         raise Http404
@@ -184,6 +189,16 @@ def city_import(
                     },
                 )
             ]
+        )
+    if meta.get("version") != submission.version and not dry_run and expected_version is None and not force:
+        raise StaleVersion(
+            _(
+                "The form was changed (now version %(now)s) after this template was downloaded (version "
+                "%(then)s). Download the template again, or check the changes with a dry run and import "
+                "with force to replace them."
+            )
+            % {"now": submission.version, "then": meta.get("version")},
+            current_version=submission.version,
         )
     if meta.get("version") != submission.version:
         result.warnings.append(
@@ -256,8 +271,8 @@ def size_message(size: int | None) -> str:
 # Province workbook
 # ------------------------------------------------------------------------------------------------
 def open_round() -> Round:
-    round_ = Round.objects.current()
-    if round_ is None or round_.status != RoundStatus.OPEN:
+    round_ = Round.objects.open()
+    if round_ is None:
         raise Conflict(_("No evaluation round is open, so no form can be changed."))
     return round_
 
@@ -268,10 +283,12 @@ def province_import(
     upload: IO[bytes],
     dry_run: bool,
     expected_versions: Mapping[str, int] | None = None,
+    force: bool = False,
 ) -> ImportResult:
     """Dry-run or import a province workbook: creates or updates the drafts of the bureau's cities,
     on their behalf, all or nothing. `expected_versions` (city code → version, 0 for no form yet)
-    are the versions a dry run was computed against."""
+    are the versions a dry run was computed against. Without them, forms changed after the workbook
+    was downloaded are only replaced when the caller says so (`force`)."""
     if actor.role != Role.BUREAU or not actor.province_id:
         raise RoleNotAllowed(_("Only a provincial bureau can import a province workbook."))
     round_ = open_round()
@@ -312,6 +329,7 @@ def province_import(
     downloaded = meta.get("versions") or {}
     work: list[tuple[City, Any]] = []
     listed: set[str] = set()
+    stale: list[str] = []
     for city_row in upload_data.rows:
         at = ref(SHEET_CITIES, city_row.row, 1)
         city = cities.get(city_row.code)
@@ -339,6 +357,8 @@ def province_import(
         if submission is None and not has_cases and all(v in (None, "") for v in city_row.data.values()):
             continue  # an empty row of a city without a form: nothing to create
         if submission is not None and downloaded.get(city.code, 0) != submission.version:
+            if not dry_run and expected_versions is None and not force:
+                stale.append(city.name)
             result.warnings.append(
                 _(
                     "%(city)s: the form was changed after the workbook was downloaded; importing replaces those "
@@ -347,6 +367,15 @@ def province_import(
                 % {"city": city.name}
             )
         work.append((city, city_row))
+    if stale:
+        raise StaleVersion(
+            _(
+                "The forms of %(cities)s were changed after this workbook was downloaded. Download the workbook "
+                "again, or check the changes with a dry run and import with force to replace them."
+            )
+            % {"cities": "、".join(stale)},
+            current_version=0,
+        )
     for code, pairs in upload_data.cases.items():
         if code not in listed:
             problems.extend(

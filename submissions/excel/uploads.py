@@ -20,9 +20,10 @@ from typing import IO, Any
 
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage
-from django.core.files.uploadhandler import FileUploadHandler, SkipFile
 from django.http import HttpRequest
 from django.utils import timezone
+
+from gigacity import uploads
 
 from .imports import ImportResult
 
@@ -32,39 +33,12 @@ MAX_PENDING = 5  # per session: older ones are dropped (and their files deleted)
 TEXT_KEPT = 400  # characters of a changed text kept for the report; the file has the rest
 
 
-class WorkbookSizeLimit(FileUploadHandler):
-    """Stops keeping an uploaded file once it exceeds the workbook limit: the rest of the request is
-    read and thrown away (so the browser still gets the answer), never written to disk.
-
-    Must be installed before anything reads the body (the CSRF check does), see `limit_upload`."""
-
-    def __init__(self, request: HttpRequest, limit: int):
-        super().__init__(request)
-        self.limit = limit
-        self.seen = 0
-
-    def new_file(self, *args, **kwargs) -> None:
-        super().new_file(*args, **kwargs)
-        self.seen = 0
-
-    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:
-        self.seen += len(raw_data)
-        if self.seen > self.limit:
-            self.request.workbook_too_large = True
-            raise SkipFile
-        return raw_data
-
-    def file_complete(self, file_size: int) -> None:
-        return None
-
-
 def limit_upload(request: HttpRequest) -> None:
-    request.workbook_too_large = False
-    request.upload_handlers.insert(0, WorkbookSizeLimit(request, settings.GIGACITY_MAX_WORKBOOK_BYTES))
+    """The workbook size limit, while the upload is received (see gigacity.uploads)."""
+    uploads.limit_upload(request, settings.GIGACITY_MAX_WORKBOOK_BYTES)
 
 
-def too_large(request: HttpRequest) -> bool:
-    return bool(getattr(request, "workbook_too_large", False))
+too_large = uploads.too_large
 
 
 # ------------------------------------------------------------------------------------------------

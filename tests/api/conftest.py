@@ -25,6 +25,15 @@ class World:
     def user_name_for_token(self) -> str:
         return self.users["city"].username
 
+    def notification(self):
+        """A notification for city A's official: its bureau returned the form."""
+        from reviews.models import Notification
+        from reviews.services import submission_return
+
+        submission = self.submission("submitted")
+        submission_return(submission_id=submission.pk, actor=self.users["bureau"], reason="请核实")
+        return Notification.objects.get(recipient=self.users["city"], submission=submission)
+
     def pdf(self):
         from django.core.files.uploadedfile import SimpleUploadedFile
 

@@ -230,3 +230,23 @@ def test_the_schema_describes_the_excel_endpoints(city_user):
     assert {"200", "400", "404", "409", "412"} <= set(imports["responses"])
     assert "errors" in schema["components"]["schemas"]["WorkbookImportReport"]["properties"]
     assert "/api/v1/provinces/{code}/import/" in paths
+
+
+def test_an_outdated_template_does_not_overwrite_newer_changes_unless_forced(draft, city_user, bureau_user):
+    client = api(city_user)
+    content = edited(client, draft, **{"5G基站数": "20,000"})
+    # After the download, the bureau adds a case on the city's behalf.
+    cases = [{"id": c.pk, "title": c.title} for c in draft.cases.all()] + [
+        {"title": "新增智慧港口", "domain": "industry"}
+    ]
+    submission_update(submission_id=draft.pk, actor=bureau_user, data={}, cases=cases, expected_version=draft.version)
+
+    refused = client.post(f"/api/v1/submissions/{draft.pk}/import/", {"file": xlsx(content)}, format="multipart")
+
+    assert refused.status_code == 409
+    assert "下载" in refused.json()["detail"]
+    assert Submission.objects.get(pk=draft.pk).cases.filter(title="新增智慧港口").exists()
+
+    forced = client.post(f"/api/v1/submissions/{draft.pk}/import/?force=1", {"file": xlsx(content)}, format="multipart")
+    assert forced.status_code == 200
+    assert Submission.objects.get(pk=draft.pk).bs5g_count == 20_000

@@ -170,3 +170,31 @@ def test_the_form_works_on_a_tablet_and_with_the_keyboard(open_page, city_user, 
     assert tablet.evaluate("document.activeElement.id") == "id_contact_phone"
     assert tablet.evaluate("document.documentElement.scrollWidth") <= 820  # nothing wider than the screen
     screenshot(tablet, "form-tablet")
+
+
+def test_typing_never_saved_is_offered_back_even_after_someone_else_saved(page, city_user, bureau_user, open_round):
+    from submissions.services import submission_update
+
+    login(page, city_user.username)
+    page.goto("/city/form/")
+    page.fill("#id_contact_name", "王明")
+    with page.expect_navigation():
+        page.get_by_role("button", name="保存草稿").click()
+    page.reload()
+    assert page.get_by_test_id("restore").count() == 0  # saved: nothing to offer back
+
+    page.fill("#id_bs5g_count", "7777")
+    page.wait_for_timeout(1200)  # the local copy is written shortly after typing stops
+    submission = Submission.objects.get(city=city_user.city, round=open_round)
+    submission_update(
+        submission_id=submission.pk,
+        actor=bureau_user,
+        data={"contact_phone": "0532-1234567"},
+        expected_version=submission.version,
+    )
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.reload()
+
+    page.get_by_test_id("restore").click()
+    assert page.input_value("#id_bs5g_count") == "7777"
+    assert page.input_value("#id_contact_phone") == "0532-1234567"  # the bureau's change is not undone

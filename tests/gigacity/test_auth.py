@@ -145,3 +145,83 @@ def test_api_token_login_explains_missing_fields(client):
     response = client.post("/api/v1/auth/token/", {"username": ""}, content_type="application/json")
     assert response.status_code == 400
     assert set(response.json()["errors"]) == {"username", "password"}
+
+
+def test_behind_a_proxy_the_lockout_follows_the_real_client_not_the_proxy(client, city_user, settings):
+    settings.GIGACITY_PROXY_COUNT = 1
+    proxy = {"REMOTE_ADDR": "10.9.9.9"}
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        client.post(
+            LOGIN, {"username": city_user.username, "password": "wrong"}, HTTP_X_FORWARDED_FOR="203.0.113.7", **proxy
+        )
+
+    locked = client.post(
+        LOGIN, {"username": city_user.username, "password": PASSWORD}, HTTP_X_FORWARDED_FOR="203.0.113.7", **proxy
+    )
+    colleague = client.post(
+        LOGIN, {"username": city_user.username, "password": PASSWORD}, HTTP_X_FORWARDED_FOR="198.51.100.20", **proxy
+    )
+
+    assert locked.status_code == 429
+    assert colleague.status_code == 302  # the same account from another office is not locked out
+
+
+def test_a_forged_forwarded_for_does_not_escape_the_lockout(client, city_user, settings):
+    settings.GIGACITY_PROXY_COUNT = 1
+    for attempt_number in range(settings.AXES_FAILURE_LIMIT):
+        # The attacker writes a new address at the left each time; the proxy appends the real one.
+        client.post(
+            LOGIN,
+            {"username": city_user.username, "password": "wrong"},
+            HTTP_X_FORWARDED_FOR=f"192.0.2.{attempt_number}, 203.0.113.7",
+            REMOTE_ADDR="10.9.9.9",
+        )
+
+    response = client.post(
+        LOGIN,
+        {"username": city_user.username, "password": PASSWORD},
+        HTTP_X_FORWARDED_FOR="192.0.2.200, 203.0.113.7",
+        REMOTE_ADDR="10.9.9.9",
+    )
+    assert response.status_code == 429
+
+
+def test_without_proxies_the_forwarded_header_is_ignored(rf, settings):
+    from gigacity.security import client_ip
+
+    settings.GIGACITY_PROXY_COUNT = 0
+    request = rf.get("/", HTTP_X_FORWARDED_FOR="1.2.3.4", REMOTE_ADDR="10.0.0.5")
+    assert client_ip(request) == "10.0.0.5"
+    settings.GIGACITY_PROXY_COUNT = 2
+    request = rf.get("/", HTTP_X_FORWARDED_FOR="6.6.6.6, 1.2.3.4, 10.0.0.1", REMOTE_ADDR="10.0.0.5")
+    assert client_ip(request) == "1.2.3.4"
+
+
+def test_an_api_token_expires_and_a_new_login_gives_a_fresh_one(client, city_user, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from rest_framework.authtoken.models import Token
+
+    first = client.post(
+        "/api/v1/auth/token/", {"username": city_user.username, "password": PASSWORD}, content_type="application/json"
+    ).json()["token"]
+    Token.objects.filter(key=first).update(
+        created=timezone.now() - timedelta(days=settings.GIGACITY_API_TOKEN_DAYS + 1)
+    )
+
+    assert client.get("/api/v1/cities/", HTTP_AUTHORIZATION=f"Token {first}").status_code == 401
+    second = client.post(
+        "/api/v1/auth/token/", {"username": city_user.username, "password": PASSWORD}, content_type="application/json"
+    ).json()["token"]
+    assert second != first
+    assert client.get("/api/v1/cities/", HTTP_AUTHORIZATION=f"Token {second}").status_code == 200
+
+
+def test_changing_the_password_revokes_api_tokens(client, city_user):
+    token = client.post(
+        "/api/v1/auth/token/", {"username": city_user.username, "password": PASSWORD}, content_type="application/json"
+    ).json()["token"]
+    city_user.set_password("A-new-password-2026")
+    city_user.save()
+    assert client.get("/api/v1/cities/", HTTP_AUTHORIZATION=f"Token {token}").status_code == 401

@@ -65,3 +65,11 @@ def test_media_files_are_never_served_directly(client, reference):
 def test_healthz_reports_the_database(client, db):
     response = client.get("/healthz")
     assert response.status_code == 200 and response.content == b"ok"
+
+
+def test_seed_demo_refuses_to_run_in_production_mode(db, settings):
+    from django.core.management import CommandError, call_command
+
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="DJANGO_DEBUG=0"):
+        call_command("seed_demo")

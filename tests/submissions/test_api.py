@@ -234,3 +234,16 @@ def test_attachments_are_checked_by_content_and_stored_privately(
     assert b"".join(download.streaming_content) == b"%PDF-1.4 evidence"
     client.force_login(city_user_same_province)
     assert client.get(response.json()["url"]).status_code == 404
+
+
+def test_an_attachment_over_the_limit_is_refused_while_uploading(api, draft, settings):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.GIGACITY_MAX_ATTACHMENT_BYTES = 1024
+    big = SimpleUploadedFile("big.pdf", b"%PDF-1.4 " + b"x" * 5000, content_type="application/pdf")
+
+    response = api.post(url(draft, "attachments/"), {"file": big}, format="multipart")
+
+    assert response.status_code == 400
+    assert "0 MB" in response.json()["detail"] or "MB" in response.json()["detail"]
+    assert not draft.attachments.exists()

@@ -316,3 +316,25 @@ def test_after_the_deadline_the_city_can_save_but_not_submit_until_extended(
     )
     draft.refresh_from_db()
     assert draft.status == Status.SUBMITTED
+
+
+def test_a_page_that_sends_no_cases_leaves_them_alone(client, city_user, open_round):
+    submission = make_submission(city_user.city, open_round, Status.DRAFT)
+    client.force_login(city_user)
+
+    response = client.post(
+        f"/submissions/{submission.pk}/edit/", {"version": submission.version, "bs5g_count": "4321", "action": "save"}
+    )
+
+    assert response.status_code == 302
+    submission.refresh_from_db()
+    assert submission.bs5g_count == 4321 and submission.cases.count() == 6
+
+
+def test_malformed_numbers_in_the_page_never_cause_a_server_error(client, city_user, draft):
+    client.force_login(city_user)
+    response = client.post(
+        f"/submissions/{draft.pk}/edit/",
+        {"version": "²", "cases-TOTAL": "1", "cases-0-id": "²", "cases-0-title": "x", "action": "save"},
+    )
+    assert response.status_code == 409  # no usable version: a conflict, never an unchecked save

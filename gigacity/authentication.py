@@ -1,0 +1,41 @@
+"""API tokens that expire, and that stop working when the password changes."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models.signals import pre_save
+from django.dispatch import receiver
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from rest_framework.authentication import TokenAuthentication
+from rest_framework.authtoken.models import Token
+from rest_framework.exceptions import AuthenticationFailed
+
+from .models import User
+
+
+def token_cutoff():
+    return timezone.now() - timedelta(days=settings.GIGACITY_API_TOKEN_DAYS)
+
+
+class ExpiringTokenAuthentication(TokenAuthentication):
+    """DRF's token authentication, refusing tokens older than GIGACITY_API_TOKEN_DAYS."""
+
+    def authenticate_credentials(self, key):
+        user, token = super().authenticate_credentials(key)
+        if token.created < token_cutoff():
+            token.delete()
+            raise AuthenticationFailed(_("The token has expired; ask for a new one at /api/v1/auth/token/."))
+        return user, token
+
+
+@receiver(pre_save, sender=User, dispatch_uid="gigacity.revoke_tokens_on_password_change")
+def revoke_tokens_on_password_change(sender, instance: User, **kwargs) -> None:
+    # A new password ends every session (Django's session hash) and, here, every API token.
+    if instance.pk is None:
+        return
+    old = User.objects.filter(pk=instance.pk).values_list("password", flat=True).first()
+    if old is not None and old != instance.password:
+        Token.objects.filter(user_id=instance.pk).delete()

@@ -1,0 +1,142 @@
+"""Every page answers each role as this matrix says; a page route without a row fails the suite.
+
+The same world as the API matrix: objects of city A (青岛, 山东). Anonymous visitors are sent to the
+login page (302) wherever a login is needed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from .matrix import ROLES
+
+LOGIN = 302  # anonymous: to the login page
+
+
+def everyone(status: int, *, anonymous: int = LOGIN, **overrides: int) -> dict[str, int]:
+    return {"anonymous": anonymous, **dict.fromkeys(ROLES[1:], status), **overrides}
+
+
+def only(allowed: dict[str, int], refused: int = 403) -> dict[str, int]:
+    """Roles not named are refused (a page that is not for their role)."""
+    return {"anonymous": LOGIN, **dict.fromkeys(ROLES[1:], refused), **allowed}
+
+
+def scoped(ok: int = 200, **overrides: int) -> dict[str, int]:
+    """City A's object: its city, its bureau and national staff; others get 404."""
+    return everyone(ok, city_same_province=404, city_other_province=404, bureau_other_province=404, **overrides)
+
+
+@dataclass(frozen=True)
+class Page:
+    name: str
+    expected: dict[str, int]
+    method: str = "get"
+    args: Callable[[Any], list] = lambda world: []
+    data: Callable[[Any], dict] = lambda world: {}
+    setup: Callable[[Any], None] | None = None
+
+
+BUREAUS = {"bureau": 200, "bureau_other_province": 200}
+CITIES = {"city": 200, "city_same_province": 200, "city_other_province": 200}
+NATIONAL = {"ministry": 200, "admin": 200}
+
+PAGES = [
+    Page("home", everyone(302)),
+    Page("healthz", everyone(200, anonymous=200)),
+    Page("login", everyone(302, anonymous=200)),
+    Page("logout", everyone(302, anonymous=302), method="post"),
+    Page("set_language", everyone(302, anonymous=302), method="post", data=lambda w: {"language": "en"}),
+    Page("schema", everyone(200, anonymous=401)),
+    Page("api-docs", everyone(200, anonymous=401)),
+    Page("submissions:home", only(CITIES)),
+    Page("submissions:form", only({"city": 302, "city_same_province": 302, "city_other_province": 302})),
+    Page("submissions:detail", scoped(), args=lambda w: [w.submission().pk]),
+    Page("submissions:edit", scoped(200, ministry=403, admin=403), args=lambda w: [w.submission().pk]),
+    Page("submissions:attachment", scoped(), args=lambda w: [w.attachment().pk]),
+    Page("submissions:excel", scoped(200, ministry=403, admin=403), args=lambda w: [w.submission().pk]),
+    Page("submissions:excel_template", scoped(), args=lambda w: [w.submission().pk]),
+    Page("submissions:province_excel", only(BUREAUS)),
+    Page("submissions:province_workbook", only(BUREAUS)),
+    Page("reviews:bureau_home", only(BUREAUS)),
+    Page(
+        "reviews:bureau_bulk",
+        only({"bureau": 302, "bureau_other_province": 302}),
+        method="post",
+        data=lambda w: {"ids": [w.submission("submitted").pk], "bulk_action": "recommend"},
+    ),
+    Page(
+        "reviews:bureau_start",
+        only({"bureau": 302, "bureau_other_province": 404}),
+        method="post",
+        args=lambda w: ["370600"],
+    ),
+    Page("reviews:extension_new", only({"bureau": 200, "bureau_other_province": 404}), args=lambda w: ["370200"]),
+    Page(
+        "reviews:act",
+        scoped(403, bureau=302),
+        method="post",
+        args=lambda w: [w.submission("submitted").pk, "recommend"],
+        data=lambda w: {},
+    ),
+    Page("reviews:ministry_queue", only({"ministry": 200})),
+    Page("reviews:rounds", only({"ministry": 200})),
+    Page("reviews:round", only({"ministry": 200}), args=lambda w: [w.round.year]),
+    Page("reviews:ministry_home", only(NATIONAL)),
+    Page("reviews:reference_values", only(NATIONAL)),
+    Page("reviews:my_province_dashboard", only({"bureau": 302, "bureau_other_province": 302})),
+    Page(
+        "reviews:province_dashboard",
+        only({"bureau": 200, "bureau_other_province": 404, **NATIONAL}),
+        args=lambda w: [w.city_a.province_id],
+    ),
+    Page("reviews:exports", only({**BUREAUS, **NATIONAL})),
+    Page("reviews:notifications", everyone(200)),
+    Page("reviews:notification_open", everyone(404, city=302), args=lambda w: [w.notification().pk]),
+    Page("reviews:notifications_read_all", everyone(302), method="post"),
+]
+
+
+def page_routes() -> set[str]:
+    names: set[str] = set()
+
+    def walk(patterns, prefix: str, namespace: str) -> None:
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                ns = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+                walk(pattern.url_patterns, prefix + str(pattern.pattern), ns)
+            elif isinstance(pattern, URLPattern):
+                route = prefix + str(pattern.pattern)
+                if not route.startswith(("api/v1/", "admin/")):
+                    names.add(f"{namespace}{pattern.name}")
+
+    walk(get_resolver().url_patterns, "", "")
+    return names
+
+
+def test_every_page_has_a_row_in_the_matrix():
+    missing = page_routes() - {page.name for page in PAGES}
+    assert not missing, f"add rows to tests/api/test_page_matrix.py for: {sorted(missing)}"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: f"{p.name}:{p.method}")
+def test_page_matrix(world, page, role):
+    if page.setup:
+        page.setup(world)
+    url = reverse(page.name, args=page.args(world))
+    data = page.data(world)
+    client = Client()
+    if role != "anonymous":
+        client.force_login(world.users[role])
+    response = getattr(client, page.method)(url, data)
+    assert response.status_code == page.expected[role], f"{page.method.upper()} {url} as {role}"
+    if role == "anonymous" and page.expected[role] == LOGIN and page.name != "set_language":
+        assert response["Location"].startswith("/login/")

@@ -1,0 +1,77 @@
+"""Malformed parameters get a clear refusal, never a server error (each row once caused a 500)."""
+
+from __future__ import annotations
+
+import pytest
+from rest_framework.test import APIClient
+
+from submissions.models import Status
+from tests.factories import make_submission
+
+pytestmark = pytest.mark.django_db
+
+SUPERSCRIPT_TWO = "²"  # "²".isdigit() is True, int("²") fails
+
+
+@pytest.fixture
+def submitted(open_round, city_user):
+    return make_submission(city_user.city, open_round, Status.SUBMITTED)
+
+
+@pytest.mark.parametrize(
+    ("role", "method", "url", "data"),
+    [
+        ("bureau_user", "get", "/bureau/?severity=x", None),
+        ("bureau_user", "get", f"/bureau/?round={SUPERSCRIPT_TWO}", None),
+        ("bureau_user", "get", "/bureau/?round=99999&status=nonsense&sort=nonsense", None),
+        ("ministry_user", "get", "/ministry/queue/?severity=x&province=abc&region=x&flag=x", None),
+        ("ministry_user", "get", f"/ministry/?round={SUPERSCRIPT_TWO * 4}", None),
+        ("ministry_user", "get", "/ministry/reference-values/?round=abcd", None),
+        ("bureau_user", "post", "/bureau/bulk/", {"ids": [SUPERSCRIPT_TWO, "abc"], "bulk_action": "recommend"}),
+        (
+            "bureau_user",
+            "post",
+            "/bureau/bulk/",
+            {"ids": ["1"], "bulk_action": "recommend", "next": "https://evil.example/"},
+        ),
+        ("bureau_user", "post", "ACT", {"version": SUPERSCRIPT_TWO, "excellent": [SUPERSCRIPT_TWO]}),
+    ],
+)
+def test_pages_refuse_malformed_parameters_without_a_server_error(client, request, submitted, role, method, url, data):
+    client.force_login(request.getfixturevalue(role))
+    url = f"/submissions/{submitted.pk}/act/recommend/" if url == "ACT" else url
+    response = getattr(client, method)(url, data or {})
+    assert response.status_code < 500
+    if "evil.example" in str(data):
+        assert "evil.example" not in response.get("Location", "")
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "body"),
+    [
+        ("get", "/api/v1/submissions/abc/", None),
+        ("get", "/api/v1/submissions/abc/score/", None),
+        ("get", "/api/v1/submissions/abc/history/", None),
+        ("delete", "/api/v1/attachments/abc/", None),
+        ("patch", "SUBMISSION", {"version": 1, "cases": ["x", 3, None]}),
+        ("patch", "SUBMISSION", {"version": "x"}),
+        ("patch", "SUBMISSION", ["not", "an", "object"]),
+        ("post", "/api/v1/submissions/", {"city": "abc", "round": "x"}),
+    ],
+)
+def test_the_api_refuses_malformed_requests_without_a_server_error(city_user, submitted, method, url, body):
+    client = APIClient()
+    client.force_authenticate(city_user)
+    url = f"/api/v1/submissions/{submitted.pk}/" if url == "SUBMISSION" else url
+    response = getattr(client, method)(url, body, format="json")
+    assert 400 <= response.status_code < 500
+
+
+def test_a_published_round_refuses_threshold_changes_in_the_admin(client, admin_user, open_round):
+    from reviews.services import round_set_status
+
+    round_set_status(round_=open_round, status="closed", actor=admin_user)
+    round_set_status(round_=open_round, status="published", actor=admin_user)
+    client.force_login(admin_user)
+    page = client.get(f"/admin/indicators/round/{open_round.pk}/change/").content.decode()
+    assert 'name="status"' not in page  # the status changes through the admin actions only
