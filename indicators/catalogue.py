@@ -226,6 +226,7 @@ APPLICATIONS = IndicatorSpec(
     "Collaborative application cases in consumer, industry, livelihood and government domains (at least 5)",
 )
 CATALOGUE: tuple[IndicatorSpec, ...] = (*INDICATORS, APPLICATIONS)
+CATALOGUE_BY_CODE = {spec.code: spec for spec in CATALOGUE}
 
 
 @dataclass(frozen=True)

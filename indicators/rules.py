@@ -182,6 +182,24 @@ def inconsistencies(inputs: Inputs) -> list[Inconsistency]:
     return found
 
 
+def indicator_value_problem(spec: IndicatorSpec, value: Decimal) -> tuple[str, str] | None:
+    """Why `value` cannot be a threshold or reference value of the indicator ((zh, en)), or None:
+    a share is at most 100 % (gigabit coverage may exceed it), a count is a whole number, and
+    nothing is above the plausible maximum."""
+    if value < 0:
+        return "不能为负数", "Cannot be negative"
+    if spec.kind in (Kind.COUNT, Kind.CASES) and value != value.to_integral_value():
+        return "须为整数", "Must be a whole number"
+    limit = Decimal(spec.plausible_max) if spec.plausible_max is not None else None
+    if spec.kind == Kind.SHARE and not spec.may_exceed_100:
+        limit = HUNDRED
+    if spec.kind == Kind.CASES:
+        limit = Decimal(50)
+    if limit is not None and value > limit:
+        return f"不能超过 {limit:f}", f"Cannot be more than {limit:f}"
+    return None
+
+
 # ------------------------------------------------------------------------------------------------
 # Scoring and flags
 # ------------------------------------------------------------------------------------------------

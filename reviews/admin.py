@@ -100,6 +100,8 @@ class RoundAdmin(admin.ModelAdmin):
     def save_formset(self, request, form, formset, change):
         if formset.model is not Threshold:
             return super().save_formset(request, form, formset, change)
+        # Saved by the service, not by the formset; the admin's change message still reads these.
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
         values = {
             f.instance.indicator_id: f.cleaned_data["value"]
             for f in formset.forms

@@ -34,7 +34,7 @@ from gigacity.errors import RoleNotAllowed
 from gigacity.i18n import pick
 from gigacity.models import Province, Role, User
 from gigacity.xlsx import safe_value
-from indicators.catalogue import CASE_DOMAINS, INDICATORS, IndicatorSpec, Kind
+from indicators.catalogue import CASE_DOMAINS, INDICATORS, INDICATORS_BY_CODE, IndicatorSpec, Kind
 from indicators.models import Round
 from submissions.models import NOT_STARTED, Status
 
@@ -159,6 +159,19 @@ def _report(progress: Progress | None, done: int, total: int) -> None:
 # ------------------------------------------------------------------------------------------------
 # MIIT's summary table (关键指标情况汇总表)
 # ------------------------------------------------------------------------------------------------
+# MIIT's own column order and short headings: base stations, 5G users, 10G-PON and 500M+ users first,
+# then the other indicators.
+SUMMARY_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("bs5g_per_10k", "每万人拥有5G基站数（个/万人）", "5G base stations per 10,000 people"),
+    ("users_5g_share", "5G用户占比（%）", "5G user share (%)"),
+    ("pon_10g_share", "10G-PON端口占比（%）", "10G-PON port share (%)"),
+    ("users_500m_share", "500M及以上用户占比（%）", "Users at 500M or more (%)"),
+    ("fiber_gigabit_coverage", "城市家庭千兆光纤网络覆盖率（%）", "Household gigabit fibre coverage (%)"),
+    ("key_sites_5g_reach", "重点场所5G网络通达率（%）", "5G reach of key sites (%)"),
+    ("users_1000m", "1000M用户数（户）", "Users at 1000M (households)"),
+)
+
+
 def summary_filename(round_: Round, *, cumulative: bool) -> str:
     if cumulative:
         return _("Gigabit Cities up to %(year)s - key indicators.xlsx") % {"year": round_.year}
@@ -184,7 +197,7 @@ def summary_workbook(
             Column(_("No."), 6, "0"),
             Column(_("Province"), 12),
             Column(_("Gigabit City"), 14),
-            *(Column(indicator_label(spec), 16, number_format(spec)) for spec in INDICATORS),
+            *(Column(pick(zh, en), 16, number_format(INDICATORS_BY_CODE[code])) for code, zh, en in SUMMARY_COLUMNS),
             Column(_("Remarks"), 12),
         ],
         heading=heading,
@@ -195,7 +208,7 @@ def summary_workbook(
                 number,
                 pick(row["city__province__name"], row["city__province__name_en"]),
                 row["city__name"],
-                *(row[f"form__value_{spec.code}"] for spec in INDICATORS),
+                *(row[f"form__value_{code}"] for code, _zh, _en in SUMMARY_COLUMNS),
                 _("%(year)s round") % {"year": row["round__year"]},
             ]
         )

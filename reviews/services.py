@@ -17,9 +17,11 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from gigacity.errors import ApplicationError, Conflict, RoleNotAllowed
+from gigacity.i18n import pick
 from gigacity.models import City, Role, User
-from indicators.catalogue import CATALOGUE, INDICATOR_CODES
+from indicators.catalogue import CATALOGUE, CATALOGUE_BY_CODE, INDICATOR_CODES
 from indicators.models import Designation, ReferenceValue, Round, RoundStatus, Threshold, ThresholdChange
+from indicators.rules import indicator_value_problem
 from submissions.models import Action, Extension, FieldComment, Submission
 from submissions.scoring import request_round_rescoring, request_scoring
 from submissions.snapshots import DATA_FIELDS
@@ -279,8 +281,10 @@ def thresholds_update(*, round_: Round, values: Mapping[str, object], reason: st
         except (InvalidOperation, ValueError):
             errors[code] = [_("Enter a number")]
             continue
-        if not value.is_finite() or value < 0 or value >= Decimal("1e12"):
+        if not value.is_finite() or value >= Decimal("1e12"):
             errors[code] = [_("Enter a number, 0 or more")]
+        elif problem := indicator_value_problem(CATALOGUE_BY_CODE[code], value):
+            errors[code] = [pick(*problem)]
         else:
             cleaned[code] = value.quantize(Decimal("0.01"))
     if not (reason or "").strip():
@@ -383,6 +387,13 @@ def reference_values_update(*, round_: Round, values: Mapping[str, tuple[Decimal
     unknown = set(values) - set(INDICATOR_CODES)
     if unknown:
         raise ValidationError({code: [_("Unknown indicator")] for code in sorted(unknown)})
+    errors = {
+        code: [pick(*problem)]
+        for code, (value, _source) in values.items()
+        if value is not None and (problem := indicator_value_problem(CATALOGUE_BY_CODE[code], value))
+    }
+    if errors:
+        raise ValidationError(errors)
     current = {ref.indicator_id: ref for ref in ReferenceValue.objects.filter(round=round_)}
     changed = 0
     with transaction.atomic():

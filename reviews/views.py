@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -192,11 +193,11 @@ ACTIONS = {
     ),
 }
 DONE_MESSAGES = {
-    Action.RETURN: _("Returned to the city with your reason; the city has been notified."),
-    Action.RECOMMEND: _("Recommended to the ministry."),
-    Action.APPROVE: _("Approved: the city is now a Gigabit City of this round."),
-    Action.REJECT: _("Rejected; the city and the bureau have been notified."),
-    Action.SEND_BACK: _("Sent back to the provincial bureau."),
+    Action.RETURN: _lazy("Returned to the city with your reason; the city has been notified."),
+    Action.RECOMMEND: _lazy("Recommended to the ministry."),
+    Action.APPROVE: _lazy("Approved: the city is now a Gigabit City of this round."),
+    Action.REJECT: _lazy("Rejected; the city and the bureau have been notified."),
+    Action.SEND_BACK: _lazy("Sent back to the provincial bureau."),
 }
 
 
@@ -252,17 +253,17 @@ def ministry_queue_page(request):
 
 
 FLAG_LABELS = [
-    ("threshold_missed", _("Threshold missed")),
-    ("borderline", _("Borderline")),
-    ("inconsistent_inputs", _("Inconsistent inputs")),
-    ("implausible_value", _("Implausible value")),
-    ("population_changed", _("Population changed")),
-    ("large_jump", _("Large jump")),
-    ("outlier", _("Outlier")),
-    ("cases_insufficient", _("Fewer than 5 cases")),
-    ("cases_single_domain", _("Cases in one domain")),
-    ("late_submission", _("Late under an extension")),
-    ("missing_value", _("Value missing")),
+    ("threshold_missed", _lazy("Threshold missed")),
+    ("borderline", _lazy("Borderline")),
+    ("inconsistent_inputs", _lazy("Inconsistent inputs")),
+    ("implausible_value", _lazy("Implausible value")),
+    ("population_changed", _lazy("Population changed")),
+    ("large_jump", _lazy("Large jump")),
+    ("outlier", _lazy("Outlier")),
+    ("cases_insufficient", _lazy("Fewer than 5 cases")),
+    ("cases_single_domain", _lazy("Cases in one domain")),
+    ("late_submission", _lazy("Late under an extension")),
+    ("missing_value", _lazy("Value missing")),
 ]
 
 
@@ -481,17 +482,22 @@ def reference_values(request):
         raise Http404
     form = ReferenceValuesForm(request.POST or None, references=list(round_.reference_values.all()))
     if request.method == "POST" and form.is_valid():
-        changed = services.reference_values_update(round_=round_, values=form.values(), actor=request.user)
-        messages.success(
-            request,
-            ngettext(
-                "%(n)s reference value of the %(year)s round saved.",
-                "%(n)s reference values of the %(year)s round saved.",
-                changed,
+        try:
+            changed = services.reference_values_update(round_=round_, values=form.values(), actor=request.user)
+        except ValidationError as exc:
+            for code, errors in exc.message_dict.items():
+                form.add_error(f"value_{code}" if f"value_{code}" in form.fields else None, errors)
+        else:
+            messages.success(
+                request,
+                ngettext(
+                    "%(n)s reference value of the %(year)s round saved.",
+                    "%(n)s reference values of the %(year)s round saved.",
+                    changed,
+                )
+                % {"n": changed, "year": round_.year},
             )
-            % {"n": changed, "year": round_.year},
-        )
-        return redirect(f"{reverse('reviews:reference_values')}?round={round_.year}")
+            return redirect(f"{reverse('reviews:reference_values')}?round={round_.year}")
     return render(request, "reviews/reference_values.html", {"round": round_, "rounds": rounds, "form": form})
 
 

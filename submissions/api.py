@@ -351,6 +351,15 @@ class CreateInput(serializers.Serializer):
     round = serializers.IntegerField()
 
 
+class SubmitInput(serializers.Serializer):
+    confirm_inconsistent = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Submit although some numbers contradict each other (a part above its whole): the city has "
+        "checked them; reviewers see a critical flag.",
+    )
+
+
 class ReasonInput(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, max_length=5000, default="")
 
@@ -501,11 +510,17 @@ class SubmissionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
             _raise_public(exc)
         return self._read(submission.pk)
 
-    @extend_schema(request=None, responses={200: SubmissionSerializer})
+    @extend_schema(request=SubmitInput, responses={200: SubmissionSerializer})
     @action(detail=True, methods=["post"])
     def submit(self, request, pk=None):
         """The city submits its complete form to the provincial bureau."""
-        return self._transition(request, pk, services.submission_submit)
+        return self._transition(
+            request,
+            pk,
+            services.submission_submit,
+            SubmitInput,
+            lambda d: {"confirm_inconsistent": d["confirm_inconsistent"]},
+        )
 
     @extend_schema(request=ReturnInput, responses={200: SubmissionSerializer})
     @action(detail=True, methods=["post"], url_path="return", url_name="return")

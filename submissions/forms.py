@@ -235,6 +235,8 @@ def field_label(name: str, case_titles: Mapping[int, str] | None = None) -> str:
         return f"{prefix} · {field_label(rest)}" if rest else str(prefix)
     if name.startswith("attachment:"):
         return str(_("Attachment"))
+    if name == "confirm_inconsistent":
+        return str(_("Numbers that contradict each other"))
     if name == "cases.order":
         return str(_("Order of the cases"))
     if name.startswith("cases[") and "]" in name:

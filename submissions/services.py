@@ -22,7 +22,7 @@ from gigacity.i18n import pick
 from gigacity.models import City, Role, User
 from indicators.catalogue import MIN_CASES
 from indicators.models import Round, RoundStatus
-from indicators.rules import compute_indicators, input_problems, key_site_sums
+from indicators.rules import compute_indicators, inconsistencies, input_problems, key_site_sums
 
 from .inputs import clean_data
 from .models import (
@@ -236,9 +236,28 @@ def _check_key_site_sums(submission: Submission, cleaned: Mapping[str, Any], err
 # ------------------------------------------------------------------------------------------------
 # Submitting
 # ------------------------------------------------------------------------------------------------
-def submit_problems(submission: Submission) -> dict[str, list[str]]:
-    """Everything that must be fixed before the form can be submitted, by field."""
+CONFIRM_INCONSISTENT = "confirm_inconsistent"
+
+
+def submit_problems(submission: Submission, *, confirm_inconsistent: bool = False) -> dict[str, list[str]]:
+    """Everything that must be fixed before the form can be submitted, by field.
+
+    A part above its whole (more 5G users than mobile users, say) is impossible by definition but can
+    come from sources that count differently: it is refused next to the field unless the city
+    confirms that it has checked (`confirm_inconsistent`); the reviewers then see it as a critical
+    flag ("justify to proceed")."""
     problems: dict[str, list[str]] = {}
+    if not confirm_inconsistent:
+        found = inconsistencies({**submission.inputs, **submission.key_site_counts})
+        for problem in found:
+            problems.setdefault(problem.part, []).append(pick(problem.message_zh, problem.message_en))
+        if found:
+            problems[CONFIRM_INCONSISTENT] = [
+                _(
+                    "Some numbers contradict each other (see the fields marked). Correct them, or confirm that you "
+                    "have checked them and submit again."
+                )
+            ]
     for name in REQUIRED_BASIC:
         if getattr(submission, name) in (None, ""):
             problems.setdefault(name, []).append(_("Required"))
@@ -268,10 +287,17 @@ def effective_deadline(city: City, round_: Round) -> datetime.date | None:
 
 
 def submission_submit(
-    *, submission_id: int, actor: User, expected_version: int | None = None, via_header: bool = False
+    *,
+    submission_id: int,
+    actor: User,
+    expected_version: int | None = None,
+    via_header: bool = False,
+    confirm_inconsistent: bool = False,
 ) -> Submission:
     """The city submits its form to the provincial bureau. Only when complete and valid, while the
-    round is open and before the deadline (or the city's extension)."""
+    round is open and before the deadline (or the city's extension); numbers that contradict each
+    other only when the city confirms it has checked them (recorded in the event)."""
+    details: dict = {}
 
     def apply(submission: Submission) -> None:
         round_ = submission.round
@@ -284,9 +310,12 @@ def submission_submit(
                 _("The deadline (%(date)s) has passed. Ask your provincial bureau for an extension.")
                 % {"date": date_format(deadline, "Y-m-d")}
             )
-        problems = submit_problems(submission)
+        problems = submit_problems(submission, confirm_inconsistent=confirm_inconsistent)
         if problems:
             raise ValidationError(problems)
+        confirmed = inconsistencies({**submission.inputs, **submission.key_site_counts})
+        if confirmed:
+            details["confirmed_inconsistencies"] = [problem.code for problem in confirmed]
         submission.submitted_at = timezone.now()
         request_scoring(submission)
 
@@ -297,6 +326,7 @@ def submission_submit(
         expected_version=expected_version,
         via_header=via_header,
         apply=apply,
+        details=details,
     )
     return submission
 

@@ -90,14 +90,17 @@ def _live_config(submission: Submission) -> dict:
                 "decimals": s.decimals,
                 "unit": pick(s.unit_zh, s.unit_en),
                 "threshold": thresholds.get(s.code),
+                "may_exceed_100": s.may_exceed_100,
             }
             for s in INDICATORS
         ],
         "applications_threshold": thresholds.get("applications"),
         "key_sites": [[key_site_field(c.key, "total"), key_site_field(c.key, "covered")] for c in KEY_SITE_CATEGORIES],
-        "part_of_whole": [[part, whole] for part, whole, _indicator in PART_OF_WHOLE],
+        "part_of_whole": [[part, whole] for part, whole, _indicator in PART_OF_WHOLE]
+        + [[key_site_field(c.key, "covered"), key_site_field(c.key, "total")] for c in KEY_SITE_CATEGORIES],
         "messages": {
             "not_a_number": _("Must be a whole number, 0 or more"),
+            "above_100": _("Above 100%: check the numbers"),
             "part_above_whole": _("Larger than %(whole)s: please check"),
             "meets": _("Meets"),
             "below": _("Below"),
@@ -228,7 +231,12 @@ def submission_edit(request, pk: int):
         messages.success(request, _("Saved (version %(v)s).") % {"v": saved.version})
         return redirect("submissions:edit", saved.pk)
     try:
-        submission_submit(submission_id=saved.pk, actor=request.user, expected_version=saved.version)
+        submission_submit(
+            submission_id=saved.pk,
+            actor=request.user,
+            expected_version=saved.version,
+            confirm_inconsistent=request.POST.get("confirm_inconsistent") == "1",
+        )
     except ValidationError as exc:
         saved = selectors.submission_detail(user=request.user, pk=pk)
         state = FormState.from_submission(saved)
@@ -254,6 +262,7 @@ def render_submission_page(
     previous = selectors.previous_submission(submission)
     last_return = submission.events.filter(action="return").order_by("-created_at", "-pk").first()
     cases = list(submission.cases.all())
+    deadline = effective_deadline(submission.city, submission.round)
     comment_choices = [(name, field_label(name)) for name in DATA_FIELDS]
     comment_choices += [("cases", field_label("cases")), ("attachments", _("Attachments"))]
     comment_choices += [
@@ -271,6 +280,21 @@ def render_submission_page(
             "score": selectors.latest_score(submission),
             "history": selectors.submission_history(submission),
             "actions": [a.value for a in allowed_actions(submission, request.user)],
+            # The reviewers' card (the city submits from its form, not from here).
+            "key_site_rows": [
+                (
+                    pick(c.label_zh, c.label_en),
+                    getattr(submission, key_site_field(c.key, "total")),
+                    getattr(submission, key_site_field(c.key, "covered")),
+                )
+                for c in KEY_SITE_CATEGORIES
+            ],
+            "review_actions": [a.value for a in allowed_actions(submission, request.user) if a != "submit"],
+            "earlier_designations": submission.city.designations.filter(
+                round__year__lt=submission.round.year
+            ).select_related("round"),
+            "last_event": submission.events.select_related("actor").last(),
+            "deadline_passed": bool(deadline and timezone.localdate() > deadline),
             "can_edit": submission.is_editable and request.user.role in (Role.CITY, Role.BUREAU),
             "resubmission": selectors.changes_since_return(submission)
             if submission.status in (Status.SUBMITTED, Status.RECOMMENDED, Status.SENT_BACK)
@@ -279,7 +303,7 @@ def render_submission_page(
             "return_comments": list(last_return.field_comments.all()) if last_return else [],
             "comment_choices": comment_choices,
             "case_titles": {case.pk: case.title for case in cases},
-            "deadline": effective_deadline(submission.city, submission.round),
+            "deadline": deadline,
             "action": action,
             "action_errors": action_errors,
             "action_post": action_post or {},

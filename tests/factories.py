@@ -58,7 +58,8 @@ def _make_submission(city, round_, state, complete, seed, strength, overrides) -
     )
     if state == Status.DRAFT:
         return submission
-    submission_submit(submission_id=submission.pk, actor=city_user)
+    # Tests build contradictory numbers on purpose (to see them flagged): the city confirms them.
+    submission_submit(submission_id=submission.pk, actor=city_user, confirm_inconsistent=True)
     if state == Status.RETURNED:
         review_services.submission_return(submission_id=submission.pk, actor=bureau, reason="请核实")
     elif state in (Status.RECOMMENDED, Status.APPROVED, Status.REJECTED, Status.SENT_BACK):

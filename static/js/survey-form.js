@@ -54,6 +54,11 @@
     return roundHalfUp(numerator * scale / denominator, spec.decimals);
   }
 
+  function above100(code, number) {
+    var spec = config.indicators.filter(function (s) { return s.code === code; })[0];
+    return Boolean(spec && spec.kind === "share" && !spec.may_exceed_100 && number > 100);
+  }
+
   function show(code, number, decimals, unit, threshold) {
     var text = number === null ? "—" : format(number, decimals, unit);
     document.querySelectorAll('[data-live-value="' + code + '"]').forEach(function (el) { el.textContent = text; });
@@ -64,6 +69,9 @@
       if (number === null || threshold === null || threshold === undefined) {
         el.className = "badge";
         el.textContent = "";
+      } else if (above100(code, number)) {
+        el.className = "badge badge-warning";
+        el.textContent = msg.above_100;
       } else if (number >= parseFloat(threshold)) {
         el.className = "badge badge-pass";
         el.textContent = msg.meets;
@@ -115,9 +123,18 @@
 
   function refresh() {
     updateKeySites();
-    form.querySelectorAll("input[data-number]").forEach(function (el) {
-      showFieldError(el.name, isNaN(parseCount(el.value)) ? msg.not_a_number : "");
+    var fieldMessages = {};
+    config.part_of_whole.forEach(function (pair) {
+      var part = value(pair[0]), whole = value(pair[1]);
+      if (part !== null && whole !== null && !isNaN(part) && !isNaN(whole) && part > whole) {
+        fieldMessages[pair[0]] = msg.part_above_whole.replace("%(whole)s", labelOf(pair[1]));
+      }
     });
+    form.querySelectorAll("input[data-number]").forEach(function (el) {
+      showFieldError(el.name, isNaN(parseCount(el.value)) ? msg.not_a_number : (fieldMessages[el.name] || ""));
+    });
+    var confirmBox = form.querySelector("[data-confirm-inconsistent]");
+    if (confirmBox && Object.keys(fieldMessages).length) confirmBox.hidden = false;
     config.indicators.forEach(function (spec) {
       show(spec.code, compute(spec), spec.decimals, spec.unit, spec.threshold);
     });

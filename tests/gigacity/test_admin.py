@@ -33,3 +33,41 @@ def test_submissions_are_read_only_in_the_admin(client, admin_user, open_round, 
     assert client.get(f"/admin/submissions/submission/{submission.pk}/change/").status_code == 200
     response = client.post(f"/admin/submissions/submission/{submission.pk}/change/", {"status": "approved"})
     assert response.status_code == 403
+
+
+def test_a_round_is_saved_in_the_admin_with_its_thresholds_through_the_service(client, admin_user, open_round):
+    from decimal import Decimal
+
+    from indicators.models import ThresholdChange
+
+    client.force_login(admin_user)
+    thresholds = list(open_round.thresholds.order_by("indicator__order"))
+    data = {
+        "year": open_round.year,
+        "notice": "演示",
+        "opens_on": open_round.opens_on.isoformat(),
+        "deadline": "2099-12-20",
+        "data_as_of": open_round.data_as_of.isoformat(),
+        "thresholds_provisional": "on",
+        "borderline_margin": "0.030",
+        "jump_ratio": "0.500",
+        "population_change_limit": "0.100",
+        "outlier_z": "3.50",
+        "threshold_reason": "按正式文件",
+        "thresholds-TOTAL_FORMS": len(thresholds),
+        "thresholds-INITIAL_FORMS": len(thresholds),
+        "thresholds-MIN_NUM_FORMS": 0,
+        "thresholds-MAX_NUM_FORMS": 1000,
+    }
+    for index, threshold in enumerate(thresholds):
+        data[f"thresholds-{index}-id"] = threshold.pk
+        data[f"thresholds-{index}-round"] = open_round.pk
+        data[f"thresholds-{index}-value"] = "35" if threshold.indicator_id == "pon_10g_share" else str(threshold.value)
+
+    response = client.post(f"/admin/indicators/round/{open_round.pk}/change/", data)
+
+    assert response.status_code == 302
+    open_round.refresh_from_db()
+    assert open_round.deadline.isoformat() == "2099-12-20"
+    assert open_round.threshold_map()["pon_10g_share"] == Decimal("35")
+    assert ThresholdChange.objects.filter(round=open_round, indicator_id="pon_10g_share", reason="按正式文件").exists()

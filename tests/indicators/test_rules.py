@@ -23,6 +23,7 @@ from indicators.rules import (
     compute_indicator,
     compute_indicators,
     inconsistencies,
+    indicator_value_problem,
     input_problems,
     key_site_sums,
     robust_z,
@@ -268,3 +269,22 @@ def test_borderline_margin_is_configurable():
     )
     assert "borderline" not in {f.code for f in narrow.flags}
     assert ("borderline", "bs5g_per_10k") in codes(wide)
+
+
+# ------------------------------------------------------------------------------------------------
+# Limits of thresholds and reference values
+# ------------------------------------------------------------------------------------------------
+
+
+@given(spec=st.sampled_from(INDICATORS), value=st.decimals(min_value=0, max_value=1000, places=2))
+def test_a_threshold_is_refused_exactly_when_no_city_could_report_it(spec, value):
+    problem = indicator_value_problem(spec, value)
+    share_over_100 = spec.kind == Kind.SHARE and not spec.may_exceed_100 and value > 100
+    over_plausible = spec.plausible_max is not None and value > Decimal(spec.plausible_max)
+    fractional_count = spec.kind == Kind.COUNT and value != value.to_integral_value()
+    assert (problem is not None) == (share_over_100 or over_plausible or fractional_count)
+
+
+def test_a_negative_threshold_is_refused_in_chinese():
+    assert indicator_value_problem(INDICATORS_BY_CODE["pon_10g_share"], Decimal("-1"))[0] == "不能为负数"
+    assert indicator_value_problem(INDICATORS_BY_CODE["pon_10g_share"], Decimal("100.5"))[0] == "不能超过 100"

@@ -216,3 +216,14 @@ def test_dashboard_queries_do_not_grow_with_the_number_of_cities(
         with django_assert_max_num_queries(small[name]):
             call()
     assert small["national"] <= 24 and small["province"] <= 24
+
+
+def test_a_reference_share_above_100_is_refused_beside_its_field(open_round, ministry_user, client):
+    client.force_login(ministry_user)
+    url = reverse("reviews:reference_values") + f"?round={open_round.year}"
+
+    response = client.post(url, {"value_pon_10g_share": "120", "value_bs5g_per_10k": "15.7"})
+
+    page = response.content.decode()
+    assert response.status_code == 200 and "不能超过 100" in page and 'value="120"' in page
+    assert not ReferenceValue.objects.filter(round=open_round).exists()  # all or nothing

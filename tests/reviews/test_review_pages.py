@@ -256,3 +256,21 @@ def test_history_records_every_event_and_change_and_cannot_be_altered(city_user,
         change.save()
     with pytest.raises(Exception, match="cannot be deleted"):
         submission.events.first().delete()
+
+
+def test_a_threshold_no_city_could_reach_is_refused_and_nothing_changes(client, ministry_user, open_round):
+    client.force_login(ministry_user)
+    values = {code: str(v) for code, v in open_round.threshold_map().items()}
+    values["pon_10g_share"] = "130"
+    values["users_1000m"] = "10000.5"
+
+    response = client.post(
+        f"/ministry/rounds/{open_round.year}/", {**values, "reason": "录入错误", "save_thresholds": "1"}
+    )
+
+    page = response.content.decode()
+    assert response.status_code == 400 and "不能超过 100" in page and "须为整数" in page
+    assert 'value="130"' in page  # what the user typed stays in the form
+    open_round.refresh_from_db()
+    assert open_round.threshold_version == 1
+    assert not ThresholdChange.objects.filter(round=open_round, reason="录入错误").exists()

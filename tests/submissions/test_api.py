@@ -247,3 +247,14 @@ def test_an_attachment_over_the_limit_is_refused_while_uploading(api, draft, set
     assert response.status_code == 400
     assert "0 MB" in response.json()["detail"] or "MB" in response.json()["detail"]
     assert not draft.attachments.exists()
+
+
+def test_submitting_contradicting_numbers_through_the_api_needs_a_confirmation(api, open_round, city_user):
+    submission = make_submission(city_user.city, open_round, Status.DRAFT, users_1000m=900_000, users_500m_plus=800_000)
+
+    refused = api.post(url(submission, "submit/"), {}, format="json")
+    assert refused.status_code == 400
+    assert "inputs.users_1000m" in refused.json()["errors"] and "confirm_inconsistent" in refused.json()["errors"]
+
+    accepted = api.post(url(submission, "submit/"), {"confirm_inconsistent": True}, format="json")
+    assert accepted.status_code == 200 and accepted.json()["status"] == "submitted"

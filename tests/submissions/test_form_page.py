@@ -338,3 +338,38 @@ def test_malformed_numbers_in_the_page_never_cause_a_server_error(client, city_u
         {"version": "²", "cases-TOTAL": "1", "cases-0-id": "²", "cases-0-title": "x", "action": "save"},
     )
     assert response.status_code == 409  # no usable version: a conflict, never an unchecked save
+
+
+def test_contradicting_numbers_need_the_citys_confirmation_to_submit(client, city_user, draft, complete_values):
+    values, cases = complete_values
+    values = {**values, "users_5g": "9000000", "mobile_users_total": "6600000"}
+    client.force_login(city_user)
+
+    refused = client.post(
+        f"/submissions/{draft.pk}/edit/", form_post(draft, values=values, cases=cases, action="submit")
+    )
+    assert refused.status_code == 400
+    page = refused.content.decode()
+    assert "5G用户数（9,000,000）大于移动电话用户总数（6,600,000）" in page
+    assert 'name="confirm_inconsistent"' in page
+    draft.refresh_from_db()
+    assert draft.status == Status.DRAFT
+
+    saved_cases = [
+        {
+            "id": c.pk,
+            **{
+                k: getattr(c, k) for k in ("title", "domain", "description", "pain_points", "replicability", "partners")
+            },
+        }
+        for c in draft.cases.all()
+    ]
+    accepted = client.post(
+        f"/submissions/{draft.pk}/edit/",
+        form_post(draft, values=values, cases=saved_cases, action="submit", confirm_inconsistent="1"),
+    )
+    assert accepted.status_code == 302
+    draft.refresh_from_db()
+    assert draft.status == Status.SUBMITTED
+    event = draft.events.get()
+    assert event.details["confirmed_inconsistencies"] == ["users_5g_above_mobile_users_total"]
