@@ -55,6 +55,10 @@ def cmd_run(extra: list[str]) -> None:
     manage("load_reference")
     manage("seed_demo")
     address = extra[0] if extra else "127.0.0.1:8000"
+    if ":" not in address:  # a port alone, as runserver takes it
+        address = f"127.0.0.1:{address}"
+    # Links in notification e-mails point at the address actually served, unless set otherwise.
+    os.environ.setdefault("GIGACITY_SITE_URL", f"http://{address}")
     print(f"\nServing gigacity at http://{address}/ (Ctrl+C to stop)\n", flush=True)
     with contextlib.suppress(KeyboardInterrupt):
         manage("runserver", address)

@@ -139,18 +139,23 @@ def demo_data(
         "contact_phone": f"0{rng.randint(100, 999)}-{rng.randint(10_000_000, 99_999_999)}",
         "contact_email": f"gigabit{city.code}@example.gov.cn",
     }
-    chosen = [CASE_TEMPLATES[(i + rng.randint(0, 5)) % len(CASE_TEMPLATES)] for i in range(cases)]
-    case_items = [
-        {
-            "domain": d,
-            "title": f"{city.name}{t}",
-            "description": desc,
-            "pain_points": pain,
-            "replicability": rep,
-            "partners": partners,
-        }
-        for d, t, desc, pain, rep, partners in chosen
-    ]
+    # Every case a different application: the templates in turn from a random start, and a phase
+    # number once they run out ("（第2期）"), as a city reporting more cases would name them.
+    start = rng.randrange(len(CASE_TEMPLATES))
+    case_items = []
+    for i in range(cases):
+        d, t, desc, pain, rep, partners = CASE_TEMPLATES[(start + i) % len(CASE_TEMPLATES)]
+        phase = i // len(CASE_TEMPLATES)
+        case_items.append(
+            {
+                "domain": d,
+                "title": f"{city.name}{t}" + (f"（第{phase + 1}期）" if phase else ""),
+                "description": desc,
+                "pain_points": pain,
+                "replicability": rep,
+                "partners": partners,
+            }
+        )
     return data, case_items
 
 

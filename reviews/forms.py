@@ -18,7 +18,9 @@ MAX_COMMENTS = 30
 
 
 class ExtensionForm(forms.Form):
-    until = forms.DateField(label=_("Extended until"), widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(
+        label=_("Extended until"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
     reason = forms.CharField(label=_("Reason"), max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
 
 
@@ -49,6 +51,13 @@ class RoundForm(forms.ModelForm):
         return cleaned
 
 
+def plain(value: Decimal | None) -> Decimal | None:
+    """A stored value as an official would type it: 95, 15.7, not 95.00 or 15.70."""
+    if value is None:
+        return None
+    return value.quantize(Decimal(1)) if value == value.to_integral_value() else value.normalize()
+
+
 class ThresholdsForm(forms.Form):
     """One field per indicator (and the case requirement), plus the reason kept in the history."""
 
@@ -67,7 +76,7 @@ class ThresholdsForm(forms.Form):
                 min_value=0,
                 max_digits=14,
                 decimal_places=2,
-                initial=current.get(spec.code),
+                initial=plain(current.get(spec.code)),
                 help_text=pick(spec.unit_zh, spec.unit_en),
             )
 
@@ -105,7 +114,7 @@ class ReferenceValuesForm(forms.Form):
                 min_value=Decimal(0),
                 max_digits=14,
                 decimal_places=2,
-                initial=ref.value if ref else None,
+                initial=plain(ref.value) if ref else None,
                 widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}),
             )
             self.fields[f"source_{spec.code}"] = forms.CharField(

@@ -16,8 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from gigacity.auth import role_required
@@ -26,7 +25,15 @@ from gigacity.models import City, Province, Role
 from gigacity.params import int_param, int_params
 from indicators.catalogue import INDICATORS
 from indicators.models import Round, RoundStatus
-from submissions.models import NOT_STARTED, Action, Status, Submission
+from submissions.models import (
+    EDITABLE_STATES,
+    FINAL_STATES,
+    NOT_STARTED,
+    REPORTED_STATES,
+    Action,
+    Status,
+    Submission,
+)
 from submissions.views import render_submission_page
 
 from . import dashboards, exports, services
@@ -193,11 +200,11 @@ ACTIONS = {
     ),
 }
 DONE_MESSAGES = {
-    Action.RETURN: _lazy("Returned to the city with your reason; the city has been notified."),
-    Action.RECOMMEND: _lazy("Recommended to the ministry."),
-    Action.APPROVE: _lazy("Approved: the city is now a Gigabit City of this round."),
-    Action.REJECT: _lazy("Rejected; the city and the bureau have been notified."),
-    Action.SEND_BACK: _lazy("Sent back to the provincial bureau."),
+    Action.RETURN: gettext_lazy("Returned to the city with your reason; the city has been notified."),
+    Action.RECOMMEND: gettext_lazy("Recommended to the ministry."),
+    Action.APPROVE: gettext_lazy("Approved: the city is now a Gigabit City of this round."),
+    Action.REJECT: gettext_lazy("Rejected; the city and the bureau have been notified."),
+    Action.SEND_BACK: gettext_lazy("Sent back to the provincial bureau."),
 }
 
 
@@ -253,17 +260,17 @@ def ministry_queue_page(request):
 
 
 FLAG_LABELS = [
-    ("threshold_missed", _lazy("Threshold missed")),
-    ("borderline", _lazy("Borderline")),
-    ("inconsistent_inputs", _lazy("Inconsistent inputs")),
-    ("implausible_value", _lazy("Implausible value")),
-    ("population_changed", _lazy("Population changed")),
-    ("large_jump", _lazy("Large jump")),
-    ("outlier", _lazy("Outlier")),
-    ("cases_insufficient", _lazy("Fewer than 5 cases")),
-    ("cases_single_domain", _lazy("Cases in one domain")),
-    ("late_submission", _lazy("Late under an extension")),
-    ("missing_value", _lazy("Value missing")),
+    ("threshold_missed", gettext_lazy("Threshold missed")),
+    ("borderline", gettext_lazy("Borderline")),
+    ("inconsistent_inputs", gettext_lazy("Inconsistent inputs")),
+    ("implausible_value", gettext_lazy("Implausible value")),
+    ("population_changed", gettext_lazy("Population changed")),
+    ("large_jump", gettext_lazy("Large jump")),
+    ("outlier", gettext_lazy("Outlier")),
+    ("cases_insufficient", gettext_lazy("Fewer than 5 cases")),
+    ("cases_single_domain", gettext_lazy("Cases in one domain")),
+    ("late_submission", gettext_lazy("Late under an extension")),
+    ("missing_value", gettext_lazy("Value missing")),
 ]
 
 
@@ -334,11 +341,17 @@ def round_page(request, year: int):
             messages.error(request, exc.message)
             return redirect("reviews:round", year)
         status = 400
+    counts = round_.submissions.aggregate(
+        reported=Count("pk", filter=Q(status__in=REPORTED_STATES)),
+        undecided=Count("pk", filter=Q(status__in=set(REPORTED_STATES) - set(FINAL_STATES))),
+        with_cities=Count("pk", filter=Q(status__in=EDITABLE_STATES)),
+    )
     return render(
         request,
         "reviews/round.html",
         {
             "round": round_,
+            "counts": counts,
             "round_form": round_form,
             "thresholds_form": thresholds_form,
             "history": round_.threshold_changes.select_related("indicator", "changed_by").order_by(

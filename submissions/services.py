@@ -267,10 +267,17 @@ def submit_problems(submission: Submission, *, confirm_inconsistent: bool = Fals
         if not getattr(submission, name).strip():
             problems.setdefault(name, []).append(_("Required"))
     cases = list(submission.cases.all())
+    first_with_title: dict[str, int] = {}
     for index, case in enumerate(cases):
         for name in REQUIRED_CASE_FIELDS:
             if not getattr(case, name):
                 problems.setdefault(f"cases[{index}].{name}", []).append(_("Required"))
+        # The same application entered twice would count twice towards the five cases.
+        title = "".join(case.title.split()).casefold()
+        if title and (first := first_with_title.setdefault(title, index)) != index:
+            problems.setdefault(f"cases[{index}].title", []).append(
+                _("Case %(n)s has the same title: each case must be a different application.") % {"n": first + 1}
+            )
     if len(cases) < MIN_CASES:
         problems.setdefault("cases", []).append(
             _("At least %(min)s application cases are needed; there are %(n)s.") % {"min": MIN_CASES, "n": len(cases)}

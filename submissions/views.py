@@ -108,6 +108,8 @@ def _live_config(submission: Submission) -> dict:
             "saved": _("All changes saved."),
             "confirm_remove": _("Remove this case? Its attachments are removed too when you save."),
             "restore": _("This page has changes from %(when)s that were never saved. Restore them?"),
+            "restore_yes": _("Restore"),
+            "restore_no": _("Discard"),
             "uploading": _("Uploading …"),
             "upload_failed": _("The upload failed:"),
             "save_first": _("Save the form first; then attachments can be added to this case."),

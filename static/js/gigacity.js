@@ -20,13 +20,45 @@
     } catch (e) { /* storage disabled */ }
   });
 
-  // A button or form with data-confirm="…" asks before it acts.
+  // A button or form with data-confirm="…" asks before it acts; "%(n)s" in the question is the
+  // number of rows selected in a bulk form.
   document.addEventListener("submit", function (event) {
     var form = event.target;
     var submitter = event.submitter;
     var message = (submitter && submitter.getAttribute("data-confirm")) || form.getAttribute("data-confirm");
+    if (message) message = message.replace("%(n)s", String(selected(form).length));
     if (message && !window.confirm(message)) {
       event.preventDefault();
     }
+  });
+
+  // Bulk forms (data-bulk): a box that selects every row, the count of selected rows, and buttons
+  // (data-needs-selection) that wait until a row is selected. Without script the server says
+  // "select at least one city first".
+  function selected(form) {
+    return Array.prototype.filter.call(form.querySelectorAll('input[name="ids"]'), function (box) {
+      return box.checked;
+    });
+  }
+  document.querySelectorAll("form[data-bulk]").forEach(function (form) {
+    var all = form.querySelector("[data-select-all]");
+    var count = form.querySelector("[data-selected-count]");
+    var boxes = form.querySelectorAll('input[name="ids"]');
+    function update() {
+      var n = selected(form).length;
+      if (all) {
+        all.checked = n > 0 && n === boxes.length;
+        all.indeterminate = n > 0 && n < boxes.length;
+      }
+      if (count) count.textContent = count.getAttribute("data-template").replace("%(n)s", String(n));
+      form.querySelectorAll("[data-needs-selection]").forEach(function (button) { button.disabled = n === 0; });
+    }
+    form.addEventListener("change", function (event) {
+      if (all && event.target === all) {
+        boxes.forEach(function (box) { box.checked = all.checked; });
+      }
+      update();
+    });
+    update();
   });
 })();

@@ -370,13 +370,13 @@
     var yes = document.createElement("button");
     yes.type = "button";
     yes.className = "btn btn-small btn-primary";
-    yes.textContent = "✓";
-    yes.setAttribute("aria-label", msg.restore.replace("%(when)s", when));
+    yes.textContent = msg.restore_yes;
     yes.dataset.testid = "restore";
     var no = document.createElement("button");
     no.type = "button";
     no.className = "btn btn-small";
-    no.textContent = "✕";
+    no.textContent = msg.restore_no;
+    no.dataset.testid = "restore-discard";
     yes.addEventListener("click", function () { restore(backup.data, backup.base); bar.remove(); });
     no.addEventListener("click", function () { window.localStorage.removeItem(backupKey); bar.remove(); });
     bar.append(yes, " ", no);

@@ -25,9 +25,11 @@ from django.utils.translation import gettext as _
 from openpyxl.utils import column_index_from_string
 
 from gigacity.errors import Conflict, RoleNotAllowed, StaleVersion
+from gigacity.i18n import pick
 from gigacity.models import City, Province, Role, User
 from gigacity.xlsx import WorkbookRejected
 from indicators.models import Round
+from indicators.rules import Inconsistency, inconsistencies
 
 from ..forms import field_label
 from ..models import EDITABLE_STATES, Attachment, Case, CaseDomain, ChangeSource, DataChange, Status, Submission
@@ -238,6 +240,7 @@ def city_import(
         )
         problems.extend(_new_cells(problems, locate.problems(outcome.errors)))
         _describe(plan, outcome, upload_data.cases, locate, _attachment_counts([submission.pk]))
+        result.warnings.extend(_inconsistency_warnings(outcome, locate))
     plan.version = outcome.version
     result.plans = [plan]
     result.problems = sort_problems(problems, kind="city")
@@ -429,6 +432,7 @@ def province_import(
                 continue
             problems.extend(_new_cells(problems, locate.problems(outcome.errors)))
             _describe(plan, outcome, items, locate, attachments)
+            result.warnings.extend(_inconsistency_warnings(outcome, locate))
             plan.version = outcome.version
             plan.submission_id = submission.pk
             plans.append(plan)
@@ -476,6 +480,7 @@ class _Outcome:
     changes: dict[str, list] = field(default_factory=dict)
     errors: dict[str, list[str]] = field(default_factory=dict)
     positions: dict[int, int] = field(default_factory=dict)  # case pk → position after the save
+    inconsistent: list[Inconsistency] = field(default_factory=list)  # parts above their wholes, once saved
 
 
 def _attempt(
@@ -536,6 +541,7 @@ def _run(
         except ValidationError as exc:
             outcome.errors = {key: list(messages) for key, messages in exc.message_dict.items()}
         else:
+            outcome.inconsistent = inconsistencies({**saved.inputs, **saved.key_site_counts})
             if saved.version != expected_version:
                 outcome.version = saved.version
                 change = DataChange.objects.filter(submission_id=submission_id, version=saved.version).latest("pk")
@@ -653,6 +659,22 @@ def _describe(
                 }
             )
     plan.cases_changed = list(changed.values())
+
+
+def _inconsistency_warnings(outcome: _Outcome, locate: _Locator) -> list[str]:
+    """Numbers that contradict each other do not stop an import (the draft may be corrected later)
+    but will stop the submission unless the city confirms them: say so now, at the cell."""
+    return [
+        str(
+            Problem(
+                locate.cell(found.part),
+                locate.prefix
+                + _("%(problem)s. Correct it, or confirm when submitting that it has been checked.")
+                % {"problem": pick(found.message_zh, found.message_en)},
+            )
+        )
+        for found in outcome.inconsistent
+    ]
 
 
 def _domain_label(code: Any) -> Any:

@@ -90,3 +90,29 @@ def test_city_bureau_and_ministry_carry_a_submission_to_an_approved_gigabit_city
     assert Designation.objects.filter(city=city_user.city, round=open_round).exists()
     assert [e.action for e in submission.events.all()] == ["submit", "return", "submit", "recommend", "approve"]
     assert Submission.objects.get(pk=submission.pk).cases.filter(is_excellent=True).count() == 2
+
+
+def test_a_bureau_selects_every_waiting_city_and_recommends_them_at_once(
+    open_page, city_user, city_user_same_province, bureau_user, open_round
+):
+    submitted = [
+        make_submission(user.city, open_round, Status.SUBMITTED) for user in (city_user, city_user_same_province)
+    ]
+    bureau = open_page(width=1024, height=768)  # a tablet in landscape
+    questions = []
+    bureau.on("dialog", lambda dialog: (questions.append(dialog.message), dialog.accept()))
+    login(bureau, bureau_user.username)
+    recommend = bureau.get_by_role("button", name="推荐所选城市")
+    assert recommend.is_disabled()  # nothing selected yet
+
+    bureau.get_by_label("全选可推荐或退回的城市").check()
+
+    assert bureau.locator("[data-selected-count]").inner_text() == "已选 2 个"
+    assert recommend.is_enabled()
+    screenshot(bureau, "bureau-bulk-selected")
+    with bureau.expect_navigation():
+        recommend.click()
+    assert questions == ["将所选的 2 个城市推荐至工信部？"]
+    for submission in submitted:
+        submission.refresh_from_db()
+        assert submission.status == Status.RECOMMENDED

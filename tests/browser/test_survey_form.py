@@ -135,6 +135,8 @@ def test_leaving_with_unsaved_changes_warns_and_a_crash_can_be_recovered(page, c
     assert dialogs == ["beforeunload"]
 
     page.goto("/city/form/")
+    assert page.get_by_test_id("restore").inner_text() == "恢复"
+    assert page.get_by_test_id("restore-discard").inner_text() == "放弃"
     page.get_by_test_id("restore").click()
     assert page.input_value("#id_bs5g_count") == "4321"
 

@@ -74,12 +74,15 @@ def test_return_with_field_comments_reaches_the_city_and_the_diff_reaches_the_bu
     submission = submission_update(
         submission_id=submission.pk, actor=city_user, data={"bs5g_count": 9000}, expected_version=submission.version
     )
+    stale = client.get(f"/submissions/{submission.pk}/").content.decode()
+    assert 'data-testid="score-stale"' in stale and f"现为第 {submission.version} 版" in stale
     with django_capture_on_commit_callbacks(execute=True):
         submission_submit(submission_id=submission.pk, actor=city_user)
 
     client.force_login(bureau_user)
     page = client.get(f"/submissions/{submission.pk}/").content.decode()
     assert 'data-testid="diff"' in page
+    assert 'data-testid="score-stale"' not in page  # scored again on submission
     diff = page[page.index('data-testid="diff"') :]
     diff = diff[: diff.index("</section>")]
     assert "5G基站数" in diff and "9,000" in diff
@@ -231,7 +234,9 @@ def test_thresholds_change_with_history_and_rescoring(
     new_score = Score.objects.get(submission=submission, threshold_version=2)
     pon = next(r for r in new_score.results if r["code"] == "pon_10g_share")
     assert pon["threshold"] == "95.00" and pon["passed"] is False
-    assert "按正式文件调整" in client.get(f"/ministry/rounds/{open_round.year}/").content.decode()
+    page = client.get(f"/ministry/rounds/{open_round.year}/").content.decode()
+    assert "按正式文件调整" in page
+    assert 'name="pon_10g_share" value="95"' in page  # as it was typed, not 95.00
 
 
 def test_publishing_freezes_the_round(client, ministry_user, open_round):
@@ -274,3 +279,16 @@ def test_a_threshold_no_city_could_reach_is_refused_and_nothing_changes(client, 
     open_round.refresh_from_db()
     assert open_round.threshold_version == 1
     assert not ThresholdChange.objects.filter(round=open_round, reason="录入错误").exists()
+
+
+def test_the_round_page_warns_before_rescoring_and_before_publishing_with_undecided_forms(
+    client, ministry_user, open_round, city_user
+):
+    make_submission(city_user.city, open_round, Status.SUBMITTED)
+    client.force_login(ministry_user)
+    client.post(f"/ministry/rounds/{open_round.year}/", {"status": "closed"})
+
+    page = client.get(f"/ministry/rounds/{open_round.year}/").content.decode()
+
+    assert "本轮已报送的 1 份调查表将重新评分" in page
+    assert "1 份已报送的调查表尚未决定" in page

@@ -441,3 +441,19 @@ def test_an_infinite_number_is_a_problem_not_a_crash(draft, city_user):
     result = dry_run(draft, city_user, buffer.getvalue())
 
     assert f"{cell}: 须为非负整数" in result.errors
+
+
+def test_numbers_that_contradict_each_other_are_imported_with_a_warning_at_their_cell(draft, city_user):
+    workbook = load(city_template(submission=draft))
+    cell = type_into(workbook, "5G用户数", draft.mobile_users_total + 1)
+
+    checked = dry_run(draft, city_user, save(workbook))
+    imported = apply(draft, city_user, save(workbook))
+
+    for result in (checked, imported):
+        assert result.ok
+        (warning,) = [w for w in result.warnings if "大于移动电话用户总数" in w]
+        assert warning.startswith(f"{cell}: 5G用户数") and "提交时确认" in warning
+    assert imported.applied
+    draft.refresh_from_db()
+    assert draft.users_5g == draft.mobile_users_total + 1

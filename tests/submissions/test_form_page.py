@@ -285,7 +285,9 @@ def test_after_the_deadline_the_city_can_save_but_not_submit_until_extended(
         f"/submissions/{draft.pk}/edit/", form_post(draft, values=values, cases=cases, action="submit"), follow=True
     )
 
-    assert "已过截止日期" in response.content.decode()
+    page = response.content.decode()
+    assert "已过截止日期" in page
+    assert 'disabled aria-disabled="true" aria-describedby="deadline-note"' in page  # the button says why
     draft.refresh_from_db()
     assert draft.status == Status.DRAFT and draft.cases.count() == 6  # saved, not submitted
 
@@ -373,3 +375,24 @@ def test_contradicting_numbers_need_the_citys_confirmation_to_submit(client, cit
     assert draft.status == Status.SUBMITTED
     event = draft.events.get()
     assert event.details["confirmed_inconsistencies"] == ["users_5g_above_mobile_users_total"]
+
+
+def test_the_same_case_entered_twice_is_refused_at_the_second_one(client, city_user, draft, complete_values):
+    values, cases = complete_values
+    cases = [*cases[:5], {**cases[0], "title": " " + cases[0]["title"].replace("5G", "5G ") + " "}]
+    client.force_login(city_user)
+
+    refused = client.post(
+        f"/submissions/{draft.pk}/edit/", form_post(draft, values=values, cases=cases, action="submit")
+    )
+
+    assert refused.status_code == 400
+    assert "与案例 1 标题相同" in refused.content.decode()
+    draft.refresh_from_db()
+    assert draft.status == Status.DRAFT and draft.cases.count() == 6  # kept, to be corrected
+
+
+def test_demo_cases_are_all_different_applications(city_user):
+    for seed in range(20):
+        _data, cases = demo_data(city_user.city, random.Random(seed), cases=14)
+        assert len({case["title"] for case in cases}) == 14
