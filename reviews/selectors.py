@@ -31,12 +31,10 @@ QUEUE_SORTS = {
 }
 
 
-def bureau_queue(
-    *, user: User, round_: Round, status: str = "", severity: str = "", result: str = "", sort: str = "city"
-) -> list[QueueRow]:
-    """The user's cities for the round with their submission (or none yet) and extension, filtered
-    and sorted. A province has at most about twenty cities, all loaded in three queries; filtering
-    them in Python keeps the rules readable."""
+def queue_rows(*, user: User, round_: Round) -> list[QueueRow]:
+    """The bureau's queue: every city of the user's scope with its submission for the round (or none
+    yet) and its extension, by code. A province has at most about twenty cities, all loaded in three
+    queries; `filter_queue` then filters and sorts them in Python, which keeps the rules readable."""
     cities = City.objects.visible_to(user).select_related("province").order_by("code")
     submissions = {
         s.city_id: s for s in Submission.objects.visible_to(user).filter(round=round_).select_related("updated_by")
@@ -44,7 +42,13 @@ def bureau_queue(
     extensions: dict[str, Extension] = {}
     for extension in Extension.objects.filter(round=round_, city__in=cities).order_by("created_at", "pk"):
         extensions[extension.city_id] = extension  # the latest one applies
-    rows = [QueueRow(city, submissions.get(city.pk), extensions.get(city.pk)) for city in cities]
+    return [QueueRow(city, submissions.get(city.pk), extensions.get(city.pk)) for city in cities]
+
+
+def filter_queue(
+    rows: list[QueueRow], *, status: str = "", severity: str = "", result: str = "", sort: str = "city"
+) -> list[QueueRow]:
+    """The rows of `queue_rows` that pass the filters, sorted."""
     if status:
         rows = [row for row in rows if row.status == status]
     if severity:

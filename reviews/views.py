@@ -39,7 +39,7 @@ from .forms import (
 )
 from .models import ExportJob, ExportKind, ExportState, Notification
 from .notifications import notification_title, notification_url
-from .selectors import NOT_STARTED, QUEUE_SORTS, bureau_queue, ministry_queue, queue_filter_choices
+from .selectors import NOT_STARTED, QUEUE_SORTS, filter_queue, ministry_queue, queue_filter_choices, queue_rows
 
 
 def _selected_round(request) -> Round | None:
@@ -59,8 +59,9 @@ def bureau_home(request):
     round_ = _selected_round(request)
     filters = {key: request.GET.get(key, "") for key in ("status", "severity", "result")}
     sort = request.GET.get("sort", "city") if request.GET.get("sort") in QUEUE_SORTS else "city"
-    rows = bureau_queue(user=request.user, round_=round_, sort=sort, **filters) if round_ else []
-    all_rows = bureau_queue(user=request.user, round_=round_) if round_ else []
+    # Loaded once: the filtered rows and the counts of the status strip come from the same rows.
+    all_rows = queue_rows(user=request.user, round_=round_) if round_ else []
+    rows = filter_queue(all_rows, sort=sort, **filters)
     return render(
         request,
         "reviews/bureau_home.html",
