@@ -17,6 +17,7 @@ from .stack import ROOT, Environment
 from .web import make_session, summary
 
 USERS = {"city": 30, "bureau": 15, "ministry": 5}
+SPAWN_RATE = 10  # users started per second, as reliability.md L-1 ramps
 
 
 def plan(*, year: int, workdir: Path) -> dict[str, Any]:
@@ -75,7 +76,7 @@ def run(env: Environment, *, url: str, year: int, seconds: int, users: int = 50)
     plan_file.write_text(json.dumps(the_plan), encoding="utf-8")
     prefix = env.workdir / "load"
     argv = [sys.executable, "-m", "locust", "-f", str(ROOT / "bench" / "locustfile.py"), "--headless"]
-    argv += ["--users", str(users), "--spawn-rate", str(users), "--run-time", f"{seconds}s", "--host", url]
+    argv += ["--users", str(users), "--spawn-rate", str(SPAWN_RATE), "--run-time", f"{seconds}s", "--host", url]
     argv += ["--csv", str(prefix), "--only-summary", "--loglevel", "WARNING", "--stop-timeout", "10"]
     started = timezone.now()
     log = env.workdir / "locust.log"

@@ -247,9 +247,17 @@ def markdown(results: dict[str, Any]) -> str:
             f"{s['empty_round_trip_ms']['p95']} |",
             f"| submit → score committed (ms) | {s['submit_to_scored_ms']['median']} | "
             f"{s['submit_to_scored_ms']['p95']} |",
+            f"| … of which delivery: submit returned → worker claimed (ms) | {s['delivery_ms']['median']} | "
+            f"{s['delivery_ms']['p95']} |",
+            f"| … and the scoring itself: claimed → score row made (ms) | {s['scoring_work_ms']['median']} | "
+            f"{s['scoring_work_ms']['p95']} |",
             f"| the submit call itself (ms) | {s['submit_call_ms']['median']} | {s['submit_call_ms']['p95']} |",
             f"| empty tasks per second (burst) | {s['empty_tasks_per_second']} | |",
             f"| submissions scored per second (whole round again) | {s['scored_per_second']} | |",
+            "",
+            f"Delivery p95 ÷ empty task p95: {s['ratios'].get('delivery_vs_empty_round_trip_p95')}×; "
+            f"empty tasks per second ÷ submissions scored per second: "
+            f"{s['ratios']['empty_tasks_vs_scored_per_second']}×.",
         ]
     load = results.get("load")
     if load:
