@@ -84,6 +84,10 @@ def seed(args) -> dict[str, Any]:
     return data
 
 
+def _rounded(values) -> list[float]:
+    return [round(value, 2) for value in values]
+
+
 def measure_scoring(args, original_env: dict[str, str]) -> dict[str, Any]:
     """`bench.scoring` in a process of its own (it configures Django for its own database)."""
     argv = [sys.executable, "-m", "bench.scoring", "--json", "--submissions", str(args.scoring_submissions)]
@@ -125,6 +129,8 @@ def main(argv: list[str] | None = None) -> None:
     started, clock = report.now_iso(), time.perf_counter()
     results: dict[str, Any] = {
         "started": started,
+        # What else the machine was doing (1, 5, 15 min): on a shared machine it explains a slow run.
+        "load_average_at_start": _rounded(os.getloadavg()),
         "command": "python -m bench " + " ".join(argv if argv is not None else sys.argv[1:]),
         "stack": {"gunicorn_workers": GUNICORN_WORKERS, "worker_concurrency": WORKER_CONCURRENCY},
         "samples": args.samples,
@@ -134,7 +140,7 @@ def main(argv: list[str] | None = None) -> None:
     finished = False
     try:
         for name in ("national", "large"):
-            create_database(env, DATABASES[name])
+            create_database(env.database_url, DATABASES[name])
         setup_django(env, DATABASES["national"])
         results["machine"] = report.machine(server_versions(env))
         results["data"] = seed(args)
@@ -154,7 +160,7 @@ def main(argv: list[str] | None = None) -> None:
         from django.db import connections
 
         connections.close_all()
-        create_database(env, DATABASES["excel"], template=DATABASES["national"])
+        create_database(env.database_url, DATABASES["excel"], template=DATABASES["national"])
 
         collectstatic(env, DATABASES["national"])
         national = start_gunicorn(env, DATABASES["national"], name="gunicorn-national")
@@ -188,9 +194,11 @@ def main(argv: list[str] | None = None) -> None:
             from . import load
 
             log(f"load: {args.load_users} users for {args.load_seconds} s")
+            before = os.getloadavg()
             results["load"] = load.run(
                 env, url=national.url, year=subjects.year, seconds=args.load_seconds, users=args.load_users
             )
+            results["load"]["load_average"] = {"before": _rounded(before), "after": _rounded(os.getloadavg())}
         finished = True
     finally:
         for process in reversed(processes):
@@ -201,7 +209,7 @@ def main(argv: list[str] | None = None) -> None:
         forget_redis_keys(env)
         if not args.keep:
             for name in DATABASES.values():
-                drop_database(env, name)
+                drop_database(env.database_url, name)
         if finished and not args.keep:
             shutil.rmtree(env.workdir, ignore_errors=True)
 

@@ -159,7 +159,8 @@ def markdown(results: dict[str, Any]) -> str:
         f"Machine: {m['cpu']}, {m['cores']} cores, {m['ram_gb']} GB RAM; {m['os']}; Python {m['python']}, "
         f"Django {m['django']}, PostgreSQL {m['postgresql']}, Redis {m['redis']}. gunicorn "
         f"{results['stack']['gunicorn_workers']} sync workers, Celery worker concurrency "
-        f"{results['stack']['worker_concurrency']}, DEBUG off.",
+        f"{results['stack']['worker_concurrency']}, DEBUG off. Load average when the run started (1, 5, 15 min): "
+        f"{', '.join(str(x) for x in results.get('load_average_at_start', []))}.",
         "",
     ]
     data = results.get("data", {})
@@ -272,7 +273,9 @@ def markdown(results: dict[str, Any]) -> str:
             f"Submitted during the load: {after['submitted']}, scored {after['scored']}, failed "
             f"{after['failed']}, still pending {after['still_pending']}; the queue was empty "
             f"{after['drained_after_s']} s after the load ended; submit → score committed median "
-            f"{after['submit_to_scored_ms']['median']} ms, p95 {after['submit_to_scored_ms']['p95']} ms.",
+            f"{after['submit_to_scored_ms']['median']} ms, p95 {after['submit_to_scored_ms']['p95']} ms. "
+            f"Load average before and after: {load.get('load_average', {}).get('before')} → "
+            f"{load.get('load_average', {}).get('after')}.",
             "",
             "| page | requests | errors | client p50 ms | client p95 ms | server p50 ms | server p95 ms |",
             "|---|---|---|---|---|---|---|",

@@ -36,7 +36,8 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
+
+from .stack import create_database, drop_database, with_database
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH_DATABASE = "gigacity_bench_scoring"
@@ -53,7 +54,7 @@ PRODUCTION_LIKE = {
 def run(*, submissions: int = 200, empty_tasks: int = 300, concurrency: int = 2, keep_database: bool = False) -> dict:
     """Run the benchmark and return its figures (times in milliseconds, rates per second)."""
     database_url, broker_url = _environment()
-    bench_url = _with_database(database_url, BENCH_DATABASE)
+    bench_url = with_database(database_url, BENCH_DATABASE)
     queue = f"gigacity-bench-{uuid.uuid4().hex[:12]}"
     _recreate_database(database_url)
     worker = None
@@ -120,35 +121,12 @@ def _environment() -> tuple[str, str]:
     return database_url, broker_url
 
 
-def _with_database(url: str, name: str) -> str:
-    parsed = urlparse(url)
-    return urlunparse(parsed._replace(path="/" + name))
-
-
-def _admin_connection(database_url: str):
-    import psycopg2
-
-    parsed = urlparse(_with_database(database_url, "postgres"))
-    connection = psycopg2.connect(
-        dbname="postgres",
-        user=parsed.username,
-        password=parsed.password,
-        host=parsed.hostname,
-        port=parsed.port or 5432,
-    )
-    connection.autocommit = True
-    return connection
-
-
 def _recreate_database(database_url: str) -> None:
-    _drop_database(database_url)
-    with contextlib.closing(_admin_connection(database_url)) as connection, connection.cursor() as cursor:
-        cursor.execute(f'CREATE DATABASE "{BENCH_DATABASE}"')
+    create_database(database_url, BENCH_DATABASE)
 
 
 def _drop_database(database_url: str) -> None:
-    with contextlib.closing(_admin_connection(database_url)) as connection, connection.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)')
+    drop_database(database_url, BENCH_DATABASE)
 
 
 def _setup_django(bench_url: str, broker_url: str) -> None:

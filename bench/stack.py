@@ -61,7 +61,7 @@ class Environment:
         return f"gigacity-bench-{self.run_id}"
 
     def url_of(self, database: str) -> str:
-        return urlunparse(urlparse(self.database_url)._replace(path="/" + database))
+        return with_database(self.database_url, database)
 
     def django_env(self, database: str) -> dict[str, str]:
         """Production settings (DJANGO_DEBUG=0 with a throwaway secret and hosts), on plain HTTP on
@@ -90,10 +90,17 @@ class Environment:
 # ------------------------------------------------------------------------------------------------
 # Databases
 # ------------------------------------------------------------------------------------------------
-def _admin(env: Environment):
+def with_database(url: str, name: str) -> str:
+    """DATABASE_URL with another database name on the same server."""
+    return urlunparse(urlparse(url)._replace(path="/" + name))
+
+
+def admin_sql(database_url: str, *statements: str) -> list[Any]:
+    """Run statements on the server of `database_url`, connected to its `postgres` database (so that
+    databases can be created and dropped), autocommitting; returns each statement's rows."""
     import psycopg2
 
-    parsed = urlparse(env.database_url)
+    parsed = urlparse(database_url)
     connection = psycopg2.connect(
         dbname="postgres",
         user=parsed.username or "postgres",
@@ -102,32 +109,28 @@ def _admin(env: Environment):
         port=parsed.port or 5432,
     )
     connection.autocommit = True
-    return connection
-
-
-def admin_sql(env: Environment, *statements: str) -> list[Any]:
     rows = []
-    with contextlib.closing(_admin(env)) as connection, connection.cursor() as cursor:
+    with contextlib.closing(connection), connection.cursor() as cursor:
         for statement in statements:
             cursor.execute(statement)
             rows.append(cursor.fetchall() if cursor.description else None)
     return rows
 
 
-def create_database(env: Environment, name: str, *, template: str | None = None) -> None:
-    drop_database(env, name)
+def create_database(database_url: str, name: str, *, template: str | None = None) -> None:
+    drop_database(database_url, name)
     copy = f' TEMPLATE "{template}"' if template else ""
-    admin_sql(env, f'CREATE DATABASE "{name}"{copy}')
+    admin_sql(database_url, f'CREATE DATABASE "{name}"{copy}')
 
 
-def drop_database(env: Environment, name: str) -> None:
-    admin_sql(env, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+def drop_database(database_url: str, name: str) -> None:
+    admin_sql(database_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def server_versions(env: Environment) -> dict[str, str]:
     import redis
 
-    (rows,) = admin_sql(env, "SHOW server_version")
+    (rows,) = admin_sql(env.database_url, "SHOW server_version")
     client = redis.Redis.from_url(env.broker_url)
     try:
         redis_version = client.info("server")["redis_version"]
