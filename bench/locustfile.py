@@ -98,7 +98,7 @@ class CityUser(Person):
         super().on_start()
         self.form = f"/submissions/{self.account['draft']}/edit/"
         self.detail = f"/submissions/{self.account['draft']}/"
-        self.fields: list[tuple[str, str]] = []
+        self.html = ""  # the last form page, read (on this machine's CPU, shared with the server) only to save
         self.submitted = False
         self.toggle = False
 
@@ -109,19 +109,20 @@ class CityUser(Person):
             return
         response = self.page(self.form, "survey form page")
         if response.status_code == 200:
-            self.fields = form_fields(response.text, "survey-form")
+            self.html = response.text
 
     def _post(self, action: str, name: str, expect_location: str) -> None:
-        if not self.fields:
+        if not self.html:
             self.form_page()
-        count = int(value_of(self.fields, "bs5g_count").replace(",", "") or 0)
+        fields = form_fields(self.html, "survey-form")
+        count = int(value_of(fields, "bs5g_count").replace(",", "") or 0)
         self.toggle = not self.toggle
-        body = [*with_value(self.fields, "bs5g_count", str(count + (1 if self.toggle else -1))), ("action", action)]
+        body = [*with_value(fields, "bs5g_count", str(count + (1 if self.toggle else -1))), ("action", action)]
         with self.client.post(self.form, data=body, name=name, allow_redirects=False, catch_response=True) as response:
             location = response.headers.get("Location", "")
             if response.status_code != 302 or not location.endswith(expect_location):
                 response.failure(f"{response.status_code} → {location or 'no redirect'}")
-        self.fields = []  # the version moved on: the next save reads the form again
+        self.html = ""  # the version moved on: the next save opens the form again
 
     @task(2)
     def draft_save(self) -> None:
