@@ -32,12 +32,13 @@ import sys
 import time
 from typing import Any
 
-from . import report
+from . import excel, load, pages, report
 from .stack import (
     GUNICORN_WORKERS,
     ROOT,
     WORKER_CONCURRENCY,
     Environment,
+    close_connections,
     collectstatic,
     create_database,
     drop_database,
@@ -49,6 +50,7 @@ from .stack import (
     use_database,
     wait_for_worker,
 )
+from .web import make_session
 
 DATABASES = {"national": "gigacity_bench_national", "large": "gigacity_bench_large", "excel": "gigacity_bench_excel"}
 STAGES = ("pages", "excel", "scoring", "load")
@@ -142,25 +144,20 @@ def main(argv: list[str] | None = None) -> None:
         for name in ("national", "large"):
             create_database(env.database_url, DATABASES[name])
         setup_django(env, DATABASES["national"])
-        results["machine"] = report.machine(server_versions(env))
-        results["data"] = seed(args)
-
         from django.contrib.auth import get_user_model
-
-        from .pages import choose_subjects
-
-        use_database(DATABASES["national"])
-        subjects = choose_subjects()
-        results["subjects"] = subjects.as_dict()
-        use_database(DATABASES["large"])
-        from .web import make_session
-
-        large_ministry = make_session(get_user_model().objects.get(username="bench-miit"))
-        use_database(DATABASES["national"])
         from django.db import connections
 
+        results["machine"] = report.machine(server_versions(env))
+        results["data"] = seed(args)
+        use_database(DATABASES["national"])
+        subjects = pages.choose_subjects()
+        results["subjects"] = subjects.as_dict()
+        use_database(DATABASES["large"])
+        large_ministry = make_session(get_user_model().objects.get(username="bench-miit"))
+        # A database is copied only while nobody is connected to it.
         connections.close_all()
         create_database(env.database_url, DATABASES["excel"], template=DATABASES["national"])
+        use_database(DATABASES["national"])
 
         collectstatic(env, DATABASES["national"])
         national = start_gunicorn(env, DATABASES["national"], name="gunicorn-national")
@@ -173,14 +170,10 @@ def main(argv: list[str] | None = None) -> None:
         log(f"serving national at {national.url}, large at {large.url}; worker on queue {env.queue}")
 
         if "pages" in stages:
-            from . import pages
-
             log(f"pages: {args.samples} samples each")
             items = pages.endpoints(national.url, large.url, subjects, large_ministry)
             results["pages"] = pages.measure(items, samples=args.samples, warmup=args.warmup)
         if "excel" in stages:
-            from . import excel
-
             log(f"excel: {args.excel_samples} imports of each kind")
             use_database(DATABASES["excel"])
             results["excel"] = excel.run(
@@ -191,8 +184,6 @@ def main(argv: list[str] | None = None) -> None:
             log(f"scoring: {args.scoring_submissions} submissions, {args.empty_tasks} empty tasks")
             results["scoring"] = measure_scoring(args, original_env)
         if "load" in stages:
-            from . import load
-
             log(f"load: {args.load_users} users for {args.load_seconds} s")
             before = os.getloadavg()
             results["load"] = load.run(
@@ -203,9 +194,7 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         for process in reversed(processes):
             process.stop()
-        from django.db import connections
-
-        connections.close_all()
+        close_connections()
         forget_redis_keys(env)
         if not args.keep:
             for name in DATABASES.values():

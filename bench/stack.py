@@ -288,6 +288,16 @@ def setup_django(env: Environment, database: str) -> None:
     django.setup()
 
 
+def close_connections() -> None:
+    """Close this process's database connections, if Django was set up at all."""
+    from django.apps import apps
+
+    if apps.ready:
+        from django.db import connections
+
+        connections.close_all()
+
+
 def use_database(name: str) -> None:
     """Point this process's default connection at another of the run's databases."""
     from django.conf import settings
