@@ -4,11 +4,14 @@
 
 Against the PostgreSQL server of DATABASE_URL, in two throwaway databases (`gigacity_bench_dash_national`
 and `gigacity_bench_dash_large`) that it creates, migrates and drops at the end (`--keep` leaves them
-for EXPLAIN ANALYZE). It seeds the national data set (every real unit, the rounds 2021 → now, forms
+for EXPLAIN ANALYZE). It seeds the national data set (every real unit, the last three rounds, forms
 in every state) and the large one (3 000 units × 10 rounds, every unit reporting every year), then
 times the dashboard page and its API through Django's test client, the two sizes taking turns. The
 figure that counts is the ratio large ÷ national of the medians (target ≤ 2: the cost must not grow
 with history and units); absolute times on a shared machine are noise.
+
+A quick check in one process, without servers; `python -m bench` measures the same ratio on
+gunicorn, with everything else.
 """
 
 from __future__ import annotations
@@ -19,34 +22,11 @@ import os
 import statistics
 import time
 from typing import Any
-from urllib.parse import urlparse
+
+from .stack import create_database, drop_database, use_database
 
 BENCH_DB = "gigacity_bench_dash"
 TARGET_RATIO = 2.0
-
-
-def _server(url: str) -> dict[str, Any]:
-    parsed = urlparse(url)
-    if parsed.scheme not in ("postgres", "postgresql", "postgis"):
-        raise SystemExit("bench.dashboard needs PostgreSQL: set DATABASE_URL=postgres://user@host:5432/name")
-    return {
-        "host": parsed.hostname or "127.0.0.1",
-        "port": parsed.port or 5432,
-        "user": parsed.username or "postgres",
-        "password": parsed.password or None,
-    }
-
-
-def _admin(server: dict[str, Any], sql: str) -> None:
-    import psycopg2
-
-    connection = psycopg2.connect(dbname="postgres", **server)
-    connection.autocommit = True
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(sql)
-    finally:
-        connection.close()
 
 
 def _use_database(name: str) -> None:
@@ -55,12 +35,7 @@ def _use_database(name: str) -> None:
     import django
 
     django.setup()  # does nothing the second time
-    from django.conf import settings
-    from django.db import connections
-
-    connections["default"].close()
-    connections["default"].settings_dict["NAME"] = name
-    settings.DATABASES["default"]["NAME"] = name
+    use_database(name)
 
 
 def _analyze() -> None:
@@ -150,11 +125,12 @@ def run(
     Returns per size the data set and median/p95 server time and queries per view, and the ratios
     large ÷ national of the medians."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gigacity.settings")
-    server = _server(database_url or os.environ.get("DATABASE_URL", ""))
+    server = database_url or os.environ.get("DATABASE_URL", "")
+    if not server.startswith(("postgres://", "postgresql://")):
+        raise SystemExit("bench.dashboard needs PostgreSQL: set DATABASE_URL=postgres://user@host:5432/name")
     databases = {"national": f"{BENCH_DB}_national", "large": f"{BENCH_DB}_large"}
     for name in databases.values():
-        _admin(server, f'DROP DATABASE IF EXISTS "{name}"')
-        _admin(server, f'CREATE DATABASE "{name}"')
+        create_database(server, name)
     try:
         _use_database(databases["national"])  # sets Django up, before anything imports a model
         from django.core.management import call_command
@@ -184,7 +160,7 @@ def run(
         connections.close_all()
         if not keep:
             for name in databases.values():
-                _admin(server, f'DROP DATABASE IF EXISTS "{name}"')
+                drop_database(server, name)
 
 
 def _print(results: dict[str, Any]) -> None:

@@ -8,6 +8,7 @@ What it measures, with one real `celery -A gigacity worker` process:
   Redis): one at a time (median, p95) and a burst (tasks per second);
 - the time from a city's submit (once the request has committed and published) until its score is
   committed and visible, one submission at a time (median, p95), and how long the submit call took;
+  and that time in parts: the task's delivery (until the worker claimed it) and the scoring itself;
 - scoring throughput: the ministry changes a threshold and the whole round is scored again in the
   background (submissions per second);
 and the ratios of the two, which say what scoring costs on top of Celery itself on this machine.
@@ -35,7 +36,8 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
+
+from .stack import create_database, drop_database, with_database
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH_DATABASE = "gigacity_bench_scoring"
@@ -52,7 +54,7 @@ PRODUCTION_LIKE = {
 def run(*, submissions: int = 200, empty_tasks: int = 300, concurrency: int = 2, keep_database: bool = False) -> dict:
     """Run the benchmark and return its figures (times in milliseconds, rates per second)."""
     database_url, broker_url = _environment()
-    bench_url = _with_database(database_url, BENCH_DATABASE)
+    bench_url = with_database(database_url, BENCH_DATABASE)
     queue = f"gigacity-bench-{uuid.uuid4().hex[:12]}"
     _recreate_database(database_url)
     worker = None
@@ -71,7 +73,7 @@ def run(*, submissions: int = 200, empty_tasks: int = 300, concurrency: int = 2,
 
         empty_round_trips = [_empty_round_trip(empty) for _ in range(empty_tasks)]
         empty_rate = _empty_burst(empty, empty_tasks)
-        submit_calls, latencies = _submit_one_at_a_time(world)
+        submit_calls, latencies, deliveries, work = _submit_one_at_a_time(world)
         scoring_rate = _rescore_round(world)
     finally:
         if worker is not None:
@@ -89,6 +91,8 @@ def run(*, submissions: int = 200, empty_tasks: int = 300, concurrency: int = 2,
         "empty_tasks_per_second": round(empty_rate, 1),
         "submit_call_ms": _summary(submit_calls),
         "submit_to_scored_ms": _summary(latencies),
+        "delivery_ms": _summary(deliveries),
+        "scoring_work_ms": _summary(work),
         "scored_per_second": round(scoring_rate, 1),
     }
     result["ratios"] = {
@@ -99,6 +103,7 @@ def run(*, submissions: int = 200, empty_tasks: int = 300, concurrency: int = 2,
             result["submit_to_scored_ms"]["p95"], result["empty_round_trip_ms"]["p95"]
         ),
         "empty_tasks_vs_scored_per_second": _ratio(empty_rate, scoring_rate),
+        "delivery_vs_empty_round_trip_p95": _ratio(result["delivery_ms"]["p95"], result["empty_round_trip_ms"]["p95"]),
     }
     return result
 
@@ -116,35 +121,12 @@ def _environment() -> tuple[str, str]:
     return database_url, broker_url
 
 
-def _with_database(url: str, name: str) -> str:
-    parsed = urlparse(url)
-    return urlunparse(parsed._replace(path="/" + name))
-
-
-def _admin_connection(database_url: str):
-    import psycopg2
-
-    parsed = urlparse(_with_database(database_url, "postgres"))
-    connection = psycopg2.connect(
-        dbname="postgres",
-        user=parsed.username,
-        password=parsed.password,
-        host=parsed.hostname,
-        port=parsed.port or 5432,
-    )
-    connection.autocommit = True
-    return connection
-
-
 def _recreate_database(database_url: str) -> None:
-    _drop_database(database_url)
-    with contextlib.closing(_admin_connection(database_url)) as connection, connection.cursor() as cursor:
-        cursor.execute(f'CREATE DATABASE "{BENCH_DATABASE}"')
+    create_database(database_url, BENCH_DATABASE)
 
 
 def _drop_database(database_url: str) -> None:
-    with contextlib.closing(_admin_connection(database_url)) as connection, connection.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)')
+    drop_database(database_url, BENCH_DATABASE)
 
 
 def _setup_django(bench_url: str, broker_url: str) -> None:
@@ -306,20 +288,28 @@ def _wait_scored(submission_id: int, timeout: float = 120) -> None:
     sys.exit(f"submission {submission_id} was not scored within {timeout:.0f} s")
 
 
-def _submit_one_at_a_time(world: dict) -> tuple[list[float], list[float]]:
+def _submit_one_at_a_time(world: dict) -> tuple[list[float], list[float], list[float], list[float]]:
     """Each city submits once the previous one is scored: the time the submit call takes, and the
-    time from its return (committed, published) until the score is committed."""
+    time from its return (committed, published) until the score is committed; and that time in two
+    parts, from the clocks the rows keep: delivery (until the worker claimed the task) and the
+    scoring itself (from the claim until the score row was made; committing it and noticing that
+    here make up the rest)."""
+    from submissions.models import Score, Submission
     from submissions.services import submission_submit
 
-    calls, latencies = [], []
+    calls, latencies, deliveries, work = [], [], [], []
     for submission_id, official in world["drafts"]:
         started = time.perf_counter()
         submission_submit(submission_id=submission_id, actor=official)
-        returned = time.perf_counter()
+        returned, returned_at = time.perf_counter(), time.time()
         _wait_scored(submission_id)
         calls.append((returned - started) * 1000)
         latencies.append((time.perf_counter() - returned) * 1000)
-    return calls, latencies
+        claimed = Submission.objects.values_list("scoring_touched_at", flat=True).get(pk=submission_id)
+        scored = Score.objects.filter(submission_id=submission_id).latest("created_at").created_at
+        deliveries.append((claimed.timestamp() - returned_at) * 1000)
+        work.append((scored - claimed).total_seconds() * 1000)
+    return calls, latencies, deliveries, work
 
 
 def _rescore_round(world: dict, timeout: float = 600) -> float:
@@ -364,6 +354,10 @@ def report(result: dict) -> str:
             f"  submit to scored               median {latency['median']:8.2f} ms   p95 {latency['p95']:8.2f} ms"
             f"   (ratio {ratios['submit_to_scored_vs_empty_round_trip_median']} / "
             f"{ratios['submit_to_scored_vs_empty_round_trip_p95']})",
+            f"    of which delivery            median {result['delivery_ms']['median']:8.2f} ms   "
+            f"p95 {result['delivery_ms']['p95']:8.2f} ms   (submit returned → worker claimed the task)",
+            f"    and the scoring itself       median {result['scoring_work_ms']['median']:8.2f} ms   "
+            f"p95 {result['scoring_work_ms']['p95']:8.2f} ms   (claimed → score row made)",
             f"  the submit call itself         median {calls['median']:8.2f} ms   p95 {calls['p95']:8.2f} ms",
             f"  empty tasks, burst             {result['empty_tasks_per_second']:8.1f} /s",
             f"  scoring, whole round again     {result['scored_per_second']:8.1f} submissions/s"

@@ -5,8 +5,11 @@ raw inputs from the demo generator (`reviews.demo.plausible_inputs`), indicators
 `submission_approve` records it.
 
 Two sizes, both reusable by any benchmark:
-- `seed_national()`: every real unit (339), the rounds from 2021 to the current one, forms in every
-  state, 5–20 cases each, one account per role and per unit;
+- `seed_national()`: every real unit (339), the last three rounds (the current one open), forms in
+  every state, 5–20 cases each, one account per role and per unit, and the history a form in that
+  state has (`seed_history`: its data changes, workflow events with snapshots and the bureau's field
+  comments, notifications, and the score and flags of every reported form, computed by the real
+  scoring rules);
 - `seed_large()`: 3 000 units (the real ones plus synthetic county-level units spread over the
   provinces, codes PPCCnn under a real prefecture PPCC00) over 10 rounds.
 
@@ -24,12 +27,24 @@ from django.db import transaction
 from django.utils import timezone
 
 from gigacity.models import City, CityKind, Province, Role, User
-from indicators.catalogue import INDICATORS
+from indicators.catalogue import INDICATOR_CODES, INDICATORS
 from indicators.models import Designation, Round, RoundStatus
 from indicators.reference import ensure_thresholds, reference_load
-from indicators.rules import compute_indicators, key_site_sums
+from indicators.rules import Previous, compute_indicators, key_site_sums, score
 from reviews.demo import CASE_TEMPLATES, PRACTICES, demo_round_year, plausible_inputs
-from submissions.models import Case, ScoringState, Status, Submission
+from submissions.models import (
+    Action,
+    Case,
+    ChangeSource,
+    DataChange,
+    FieldComment,
+    Flag,
+    Score,
+    ScoringState,
+    Status,
+    Submission,
+)
+from submissions.snapshots import diff, snapshot
 
 PASSWORD = "Bench-pass-2026"
 BATCH = 2000
@@ -70,6 +85,7 @@ class SeedReport:
     cases: int = 0
     designations: int = 0
     users: int = 0
+    history: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         return {
@@ -79,13 +95,25 @@ class SeedReport:
             "cases": self.cases,
             "designations": self.designations,
             "users": self.users,
+            **self.history,
         }
 
 
-def seed_national(*, seed: int = 2021, cases: tuple[int, int] = (5, 20), end_year: int | None = None) -> SeedReport:
-    """Every real unit, the rounds 2021 → the current one."""
+def seed_national(
+    *,
+    seed: int = 2021,
+    rounds: int = 3,
+    cases: tuple[int, int] = (5, 20),
+    end_year: int | None = None,
+    history: bool = True,
+) -> SeedReport:
+    """Every real unit over the last `rounds` rounds, the current one open; with `history`, each form
+    also has the history its state implies (`seed_history`)."""
     end = end_year or demo_round_year(timezone.localdate())
-    return seed_dataset(units=0, years=list(range(2021, end + 1)), seed=seed, cases=cases)
+    report = seed_dataset(units=0, years=list(range(end - rounds + 1, end + 1)), seed=seed, cases=cases)
+    if history:
+        report.history = seed_history(seed=seed)
+    return report
 
 
 def seed_large(
@@ -306,3 +334,292 @@ def seed_round(
     Designation.objects.bulk_create(designations, batch_size=BATCH, ignore_conflicts=True)
     named.update(d.city_id for d in designations)
     return len(forms), len(case_rows), len(designations)
+
+
+# ------------------------------------------------------------------------------------------------
+# History: what a form in a given state has behind it
+# ------------------------------------------------------------------------------------------------
+# The workflow steps that lead to each state (the ones `submissions.workflow.TRANSITIONS` allows).
+PATHS = {
+    Status.DRAFT: (),
+    Status.SUBMITTED: (Action.SUBMIT,),
+    Status.RETURNED: (Action.SUBMIT, Action.RETURN),
+    Status.RECOMMENDED: (Action.SUBMIT, Action.RECOMMEND),
+    Status.SENT_BACK: (Action.SUBMIT, Action.RECOMMEND, Action.SEND_BACK),
+    Status.APPROVED: (Action.SUBMIT, Action.RECOMMEND, Action.APPROVE),
+    Status.REJECTED: (Action.SUBMIT, Action.RECOMMEND, Action.REJECT),
+}
+RETURNED_ONCE = 0.25  # share of reported forms that were returned once and resubmitted on the way
+ACTOR_ROLE = {
+    Action.SUBMIT: Role.CITY,
+    Action.RETURN: Role.BUREAU,
+    Action.RECOMMEND: Role.BUREAU,
+    Action.APPROVE: Role.MINISTRY,
+    Action.REJECT: Role.MINISTRY,
+    Action.SEND_BACK: Role.MINISTRY,
+}
+TARGET = {
+    Action.SUBMIT: Status.SUBMITTED,
+    Action.RETURN: Status.RETURNED,
+    Action.RECOMMEND: Status.RECOMMENDED,
+    Action.APPROVE: Status.APPROVED,
+    Action.REJECT: Status.REJECTED,
+    Action.SEND_BACK: Status.SENT_BACK,
+}
+REASONS = {
+    Action.RETURN: "5G基站数与上年相比变化较大，请核实并补充说明。",
+    Action.REJECT: "10G-PON端口占比未达到要求。",
+    Action.SEND_BACK: "请省管局核实重点场所5G覆盖数据。",
+}
+COMMENT_FIELDS = ("bs5g_count", "pon_10g_ports", "users_1000m", "contact_phone", "practice_users")
+
+
+def _notified(action: str, *, resubmitted: bool) -> list[tuple[str, str]]:
+    """(recipient role, notification kind) of one step, as `reviews.notifications` sends them."""
+    kinds = {
+        Action.SUBMIT: [(Role.BUREAU, "resubmitted" if resubmitted else "submitted")],
+        Action.RETURN: [(Role.CITY, "returned")],
+        Action.RECOMMEND: [(Role.MINISTRY, "recommended"), (Role.CITY, "recommended")],
+        Action.APPROVE: [(Role.CITY, "approved"), (Role.BUREAU, "approved")],
+        Action.REJECT: [(Role.CITY, "rejected"), (Role.BUREAU, "rejected")],
+        Action.SEND_BACK: [(Role.BUREAU, "sent_back")],
+    }
+    return kinds[action]
+
+
+def seed_history(*, seed: int = 2021) -> dict[str, int]:
+    """Give every form of the database the history its state implies, as the services would have
+    written it: data changes (the first fill-in, then a few edits), one workflow event per step with
+    its snapshot (a quarter of the reported forms were returned once, with field comments, and
+    resubmitted with those fields corrected), the notifications of each step, and for every reported
+    form the score and flags of the real scoring rules (peers and previous round included). Versions
+    and `submitted_at` are set to match. Returns how many rows of each kind were written."""
+    from reviews.models import Notification
+    from submissions.models import SubmissionEvent
+
+    rng = random.Random(seed + 1)
+    users = {u.username: u for u in User.objects.all()}
+    ministry = users["bench-miit"]
+    counts = {"events": 0, "data_changes": 0, "field_comments": 0, "notifications": 0, "scores": 0, "flags": 0}
+    now = timezone.now()
+    with transaction.atomic():
+        for round_ in Round.objects.filter(submissions__isnull=False).distinct().order_by("year"):
+            forms = list(
+                Submission.objects.filter(round=round_).select_related("city").prefetch_related("cases").order_by("pk")
+            )
+            pending_comments: list[tuple[SubmissionEvent, list[str]]] = []
+            events: list[SubmissionEvent] = []
+            changes: list[DataChange] = []
+            notifications: list[Notification] = []
+            is_open = round_.status == RoundStatus.OPEN
+            for form in forms:
+                city_user = users[f"bench-{form.city_id}"]
+                bureau = users[f"bench-{form.city.province_id}"]
+                actors = {Role.CITY: city_user, Role.BUREAU: bureau, Role.MINISTRY: ministry}
+                final = snapshot(form)
+                path = list(PATHS[Status(form.status)])
+                if path and form.status != Status.RETURNED and rng.random() < RETURNED_ONCE:
+                    path = [Action.SUBMIT, Action.RETURN, *path]
+                returned = Action.RETURN in path
+                commented = rng.sample(COMMENT_FIELDS, 2)
+                # A returned form was first submitted with the commented fields different.
+                first = {"fields": dict(final["fields"]), "cases": final["cases"]}
+                if returned:
+                    for name in commented:
+                        first["fields"][name] = _altered(first["fields"].get(name))
+                step = datetime.timedelta(hours=7)
+                base = form.submitted_at or timezone.make_aware(datetime.datetime(round_.year, 11, 10, 10, 0))
+                at = min(base, now) - step * (len(path) + 4)
+                version = 1
+                edited = rng.choice(("contact_phone", "practice_network", "bs5g_count"))
+                value = first["fields"].get(edited)
+                fill_in = [diff({"fields": {}, "cases": []}, first)]
+                fill_in += [{edited: [_altered(value), value]}] * rng.randint(0, 2)
+                for change in fill_in:
+                    version += 1
+                    changes.append(_data_change(form, version, city_user, change, at))
+                    at += step / 3
+                fix = {name: [first["fields"].get(name), final["fields"].get(name)] for name in commented}
+                status = Status.DRAFT
+                seen = first
+                for action in path:
+                    if action == Action.SUBMIT and status == Status.RETURNED:
+                        version += 1
+                        changes.append(_data_change(form, version, city_user, fix, at))
+                        seen = final
+                        at += step / 3
+                    version += 1
+                    actor = actors[ACTOR_ROLE[action]]
+                    event = SubmissionEvent(
+                        submission=form,
+                        action=action,
+                        from_status=status,
+                        to_status=TARGET[action],
+                        actor=actor,
+                        actor_role=actor.role,
+                        reason=REASONS.get(action, ""),
+                        details={"comments": len(commented)} if action == Action.RETURN else {},
+                        snapshot=seen,
+                        version=version,
+                        created_at=at,
+                    )
+                    events.append(event)
+                    if action == Action.RETURN:
+                        pending_comments.append((event, commented))
+                    elif action == Action.SUBMIT:
+                        form.submitted_at = at
+                    resubmitted = action == Action.SUBMIT and status == Status.RETURNED
+                    for role, kind in _notified(action, resubmitted=resubmitted):
+                        notifications.append(
+                            Notification(
+                                recipient=actors[role],
+                                kind=kind,
+                                submission=form,
+                                city_id=form.city_id,
+                                round=round_,
+                                actor=actor,
+                                text=REASONS.get(action, ""),
+                                created_at=at,
+                                read_at=None if is_open and rng.random() < 0.5 else at + step,
+                            )
+                        )
+                    status = TARGET[action]
+                    at += step
+                if form.status == Status.RETURNED:
+                    # The city is correcting what the bureau commented on.
+                    version += 1
+                    changes.append(_data_change(form, version, city_user, fix, at))
+                form.version = version
+                form.updated_at = at - step
+                form.updated_by = city_user
+            SubmissionEvent.objects.bulk_create(events, batch_size=BATCH)
+            DataChange.objects.bulk_create(changes, batch_size=BATCH)
+            Notification.objects.bulk_create(notifications, batch_size=BATCH)
+            comments = [
+                FieldComment(
+                    submission_id=event.submission_id,
+                    event=event,
+                    field=name,
+                    message="请核实该数据的统计口径，并与上年数据对比说明变化原因。",
+                )
+                for event, names in pending_comments
+                for name in names
+            ]
+            FieldComment.objects.bulk_create(comments, batch_size=BATCH)
+            scored = _seed_scores(round_, forms, counts)
+            Submission.objects.bulk_update(
+                forms,
+                ["version", "updated_at", "updated_by", "submitted_at", *scored],
+                batch_size=BATCH,
+            )
+            counts["events"] += len(events)
+            counts["data_changes"] += len(changes)
+            counts["field_comments"] += len(comments)
+            counts["notifications"] += len(notifications)
+    return counts
+
+
+def _altered(value):
+    """An earlier value of a field: a count a fifth lower, a text without its last sentence."""
+    if isinstance(value, int):
+        return int(value * 0.8)
+    return (value or "")[: max(0, len(value or "") // 2)]
+
+
+def _data_change(form: Submission, version: int, actor: User, changes: dict, at: datetime.datetime) -> DataChange:
+    return DataChange(
+        submission=form,
+        version=version,
+        actor=actor,
+        actor_role=actor.role,
+        source=ChangeSource.FORM,
+        changes=changes,
+        created_at=at,
+    )
+
+
+def _seed_scores(round_: Round, forms: list[Submission], counts: dict[str, int]) -> list[str]:
+    """The score and flags of every reported form of the round, by `indicators.rules.score` with the
+    round's peers and each city's previous round, as the worker computes them."""
+    thresholds = round_.threshold_map()
+    reported = [form for form in forms if form.status in REPORTED]
+    values = {form.pk: form.indicator_values for form in reported}
+    previous: dict[str, Submission] = {}
+    for earlier in (
+        Submission.objects.filter(round__year__lt=round_.year, status__in=REPORTED)
+        .select_related("round")
+        .order_by("round__year")
+    ):
+        previous[earlier.city_id] = earlier  # the latest earlier round wins
+    scores: list[Score] = []
+    flags: list[list[Flag]] = []
+    for form in reported:
+        peers: dict[str, list] = {code: [] for code in INDICATOR_CODES}
+        for pk, row in values.items():
+            if pk != form.pk:
+                for code in INDICATOR_CODES:
+                    if row[code] is not None:
+                        peers[code].append(row[code])
+        before = previous.get(form.city_id)
+        result = score(
+            inputs=form.inputs,
+            case_domains=[case.domain for case in form.cases.all()],
+            thresholds=thresholds,
+            settings=round_.flag_settings,
+            previous=Previous(year=before.round.year, inputs=before.inputs, values=before.indicator_values)
+            if before
+            else None,
+            peers=peers,
+        )
+        scores.append(
+            Score(
+                submission=form,
+                version=form.version,
+                threshold_version=round_.threshold_version,
+                results=[
+                    {
+                        "code": r.code,
+                        "value": _text(r.value),
+                        "threshold": _text(r.threshold),
+                        "passed": r.passed,
+                        "margin": _text(r.margin),
+                        "margin_relative": _text(r.margin_relative),
+                    }
+                    for r in result.results
+                ],
+                cases_count=result.cases_count,
+                case_domains=result.case_domains,
+                meets_all=result.meets_all,
+                missed=result.missed,
+                max_severity=result.max_severity,
+                created_at=form.submitted_at or timezone.now(),
+            )
+        )
+        flags.append(
+            [
+                Flag(
+                    code=f.code,
+                    severity=int(f.severity),
+                    indicator=f.indicator or "",
+                    message_zh=f.message_zh,
+                    message_en=f.message_en,
+                )
+                for f in result.flags
+            ]
+        )
+        form.meets_all, form.missed_count = result.meets_all, result.missed
+        form.flag_severity, form.flags_count = result.max_severity, len(result.flags)
+    Score.objects.bulk_create(scores, batch_size=BATCH)
+    rows = []
+    for saved, its_flags in zip(scores, flags, strict=True):
+        for flag in its_flags:
+            flag.score = saved
+            rows.append(flag)
+    Flag.objects.bulk_create(rows, batch_size=BATCH)
+    counts["scores"] += len(scores)
+    counts["flags"] += len(rows)
+    return ["meets_all", "missed_count", "flag_severity", "flags_count"]
+
+
+def _text(value) -> str | None:
+    return None if value is None else str(value)

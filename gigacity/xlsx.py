@@ -26,6 +26,7 @@ MAX_MEMBER_BYTES = 48 * 2**20
 MAX_TOTAL_BYTES = 160 * 2**20
 MAX_RATIO = 200  # uncompressed ÷ compressed beyond this is a bomb, not a spreadsheet
 _ROW_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row[\s/>]")
+_FORMULA_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?f[\s/>]")
 FORBIDDEN_PARTS = ("xl/vbaproject", "xl/externallinks/", "xl/activex", "xl/embeddings/")
 
 
@@ -153,7 +154,11 @@ def open_workbook(fileobj: IO[bytes], *, max_rows: int | None = None) -> Iterato
 def formula_cells(fileobj: IO[bytes], sheets: dict[str, tuple[int, int]]) -> dict[str, set[str]]:
     """The cells holding a formula, by sheet ({'指标数据': {'C7', ...}}), within (max_row, max_col) of
     each sheet; used to tell a formula without a cached value (a file written by a program, never
-    opened in Excel) from an empty cell. One more read of the file, for all the sheets at once."""
+    opened in Excel) from an empty cell. One more read of the file, for all the sheets at once, but
+    only when some sheet holds a formula at all (most uploads hold none, and the second read cost as
+    much as the first)."""
+    if not _has_formulas(fileobj):
+        return {sheet_name: set() for sheet_name in sheets}
     fileobj.seek(0)
     try:
         workbook = openpyxl.load_workbook(fileobj, read_only=True, data_only=False, keep_links=False)
@@ -185,6 +190,30 @@ def formula_cells(fileobj: IO[bytes], sheets: dict[str, tuple[int, int]]) -> dic
     finally:
         workbook.close()
         fileobj.seek(0)
+
+
+def _has_formulas(fileobj: IO[bytes]) -> bool:
+    """Whether any worksheet of a pre-flighted upload contains a formula element (<f>, <f t="shared"
+    …/>, with or without a namespace prefix): a byte search, far cheaper than parsing the sheets.
+    When in doubt (an unreadable part), True: the full read then decides."""
+    fileobj.seek(0)
+    try:
+        with zipfile.ZipFile(fileobj) as archive:
+            for info in archive.infolist():
+                name = info.filename.lower()
+                if not (name.startswith("xl/worksheets/") and name.endswith(".xml")):
+                    continue
+                tail = b""
+                with archive.open(info) as member:
+                    while chunk := member.read(1 << 16):
+                        if _FORMULA_TAG.search(tail + chunk):
+                            return True
+                        tail = chunk[-32:]
+    except (zipfile.BadZipFile, OSError, RuntimeError, ValueError):
+        return True
+    finally:
+        fileobj.seek(0)
+    return False
 
 
 def read_rows(workbook: openpyxl.Workbook, sheet_name: str, *, max_row: int, max_col: int) -> list[tuple[Any, ...]]:

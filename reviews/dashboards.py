@@ -20,12 +20,14 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.db.models import (
+    Aggregate,
     Case,
     Count,
     DateField,
     Exists,
     F,
     FilteredRelation,
+    IntegerField,
     Max,
     Min,
     OuterRef,
@@ -113,6 +115,31 @@ def _sums(path: str = "") -> dict[str, Any]:
         out[f"s_{spec.code}"] = Sum(f"{path}value_{spec.code}")
         out[f"n_{spec.code}"] = Count(f"{path}value_{spec.code}")
     return out
+
+
+class CountInRange(Aggregate):
+    """How many rows have `column` in [low, high) — or [low, high] with `closed`, or ≥ low without
+    `high` — as `COUNT(CASE WHEN … THEN 1 END)`: what `Count("pk", filter=Q(column__gte=low, …))`
+    counts, with the bounds bound straight to the column. A histogram is some seventy such counts,
+    and building a Q per bin cost several times more to compile than the query took to run."""
+
+    function = "COUNT"
+    name = "CountInRange"
+    output_field = IntegerField()
+
+    def __init__(self, column: str, low: Decimal, high: Decimal | None = None, *, closed: bool = False):
+        super().__init__(F(column))
+        self.low, self.high, self.closed = low, high, closed
+
+    def as_sql(self, compiler, connection, **extra_context):
+        source = self.get_source_expressions()[0]
+        column, column_params = compiler.compile(source)
+        field = source.output_field
+        sql, params = f"{column} >= %s", [*column_params, field.get_db_prep_value(self.low, connection)]
+        if self.high is not None:
+            sql += f" AND {column} {'<=' if self.closed else '<'} %s"
+            params += [*column_params, field.get_db_prep_value(self.high, connection)]
+        return f"COUNT(CASE WHEN {sql} THEN 1 END)", params
 
 
 def mean(total: Decimal | None, n: int, spec: IndicatorSpec) -> Decimal | None:
@@ -205,7 +232,7 @@ def _reported_totals(reported: QuerySet[Submission], thresholds: dict[str, Decim
     """Over all reported forms, in one pass: SUM/COUNT per indicator, how many meet each threshold,
     and the range of each indicator (which sets the histogram's bins)."""
     passing = {
-        f"p_{code}": Count("pk", filter=Q(**{f"value_{code}__gte": value}))
+        f"p_{code}": CountInRange(f"value_{code}", value)
         for code, value in thresholds.items()
         if code in {spec.code for spec in INDICATORS}
     }
@@ -358,12 +385,7 @@ def _distribution(
     # (One GROUP BY per indicator, even joined by UNION ALL, reads the forms seven times and was
     # twice as slow at 3 000 units.) Bins are [a, b), the last one [a, b].
     bins = {
-        f"b_{code}_{i}": Count(
-            "pk",
-            filter=Q(
-                **{f"value_{code}__gte": edge[i], f"value_{code}__{'lt' if i < len(edge) - 2 else 'lte'}": edge[i + 1]}
-            ),
-        )
+        f"b_{code}_{i}": CountInRange(f"value_{code}", edge[i], edge[i + 1], closed=i == len(edge) - 2)
         for code, edge in edges.items()
         for i in range(len(edge) - 1)
     }

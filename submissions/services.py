@@ -101,15 +101,19 @@ def submission_get_or_create(*, city: City, round_: Round, actor: User) -> Submi
 # ------------------------------------------------------------------------------------------------
 # Editing the data
 # ------------------------------------------------------------------------------------------------
-def _apply_cases(submission: Submission, items: Sequence[Mapping[str, Any]], errors: dict[str, list[str]]) -> None:
-    """Make the submission's cases equal `items` (in that order): an item with an `id` updates that
-    case, one without creates a case, and a case missing from the list is removed. Blank new items
-    (a row added and never filled) are ignored."""
-    existing = {case.pk: case for case in submission.cases.all()}
+def _apply_cases(
+    submission: Submission, current: Sequence[Case], items: Sequence[Mapping[str, Any]], errors: dict[str, list[str]]
+) -> list[Case]:
+    """Make the submission's cases (`current`, in order) equal `items` (in that order): an item with
+    an `id` updates that case, one without creates a case, and a case missing from the list is
+    removed. Blank new items (a row added and never filled) are ignored. Returns the cases after,
+    in order (unchanged when there are errors: nothing is written then)."""
+    existing = {case.pk: case for case in current}
     kept: list[Case] = []
+    changed: list[Case] = []
     if len(items) > MAX_CASES:
         errors["cases"] = [_("At most %(n)s cases") % {"n": MAX_CASES}]
-        return
+        return list(current)
     for index, item in enumerate(items):
         if not isinstance(item, Mapping):
             errors[f"cases[{index}]"] = [_("Each case must be an object with its fields.")]
@@ -135,19 +139,29 @@ def _apply_cases(submission: Submission, items: Sequence[Mapping[str, Any]], err
                 continue
         else:
             case = Case(submission=submission)
+        before = _case_state(case)
         for name, value in values.items():
             setattr(case, name, value)
         case.position = len(kept)
         kept.append(case)
+        if case.pk is None or _case_state(case) != before:
+            changed.append(case)
     if errors:
-        return
+        return list(current)
     removed = list(existing.values())
     for case in removed:
         files = [a.file.name for a in case.attachments.all()]
         case.delete()
         transaction.on_commit(lambda files=files: _delete_files(files))
-    for case in kept:
+    # Only what changed is written: a form is saved whole, every case with it, and most saves change
+    # a number or two (one UPDATE per unchanged case was most of a draft save's queries).
+    for case in changed:
         case.save()
+    return kept
+
+
+def _case_state(case: Case) -> tuple:
+    return (case.position, *(getattr(case, name) for name in CASE_FIELDS))
 
 
 def _delete_files(names: Sequence[str]) -> None:
@@ -157,15 +171,16 @@ def _delete_files(names: Sequence[str]) -> None:
         default_storage.delete(name)
 
 
-def recompute(submission: Submission) -> None:
+def recompute(submission: Submission, cases_count: int | None = None) -> None:
     """Derive everything the server computes from what was entered: key-site sums, the indicators
-    and the number of cases. The server's values are the truth."""
+    and the number of cases (`cases_count` when the caller knows it). The server's values are the
+    truth."""
     covered, total = key_site_sums(submission.key_site_counts)
     if total is not None:
         submission.key_sites_5g_covered, submission.key_sites_total = covered, total
     for code, value in compute_indicators(submission.inputs).items():
         setattr(submission, f"value_{code}", value)
-    submission.cases_count = submission.cases.count()
+    submission.cases_count = submission.cases.count() if cases_count is None else cases_count
 
 
 def submission_update(
@@ -185,19 +200,21 @@ def submission_update(
         submission = lock_submission(submission_id=submission_id, actor=actor)
         ensure_editable(submission, actor)
         check_version(submission, expected_version, via_header=via_header)
-        before = snapshot(submission)
+        # The cases are read once: for the snapshot before, the update, the count and the snapshot after.
+        current = list(submission.cases.all())
+        before = snapshot(submission, current)
 
         cleaned, errors = clean_data(data)
         for name, value in cleaned.items():
             setattr(submission, name, value)
         _check_key_site_sums(submission, cleaned, errors)
         if cases is not None and not errors:
-            _apply_cases(submission, cases, errors)
+            current = _apply_cases(submission, current, cases, errors)
         if errors:
             raise ValidationError(errors)
 
-        recompute(submission)
-        changes = diff(before, snapshot(submission))
+        recompute(submission, cases_count=len(current))
+        changes = diff(before, snapshot(submission, current))
         if not changes:
             return submission
         submission.version += 1

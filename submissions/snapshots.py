@@ -27,11 +27,12 @@ def case_snapshot(case) -> dict:
     return {"id": case.pk, **{name: getattr(case, name) for name in CASE_FIELDS}}
 
 
-def snapshot(submission) -> dict:
-    """Every field a city can change, and its cases in order."""
+def snapshot(submission, cases=None) -> dict:
+    """Every field a city can change, and its cases in order (`cases`: the submission's cases, in
+    order, when the caller has them already)."""
     return {
         "fields": {name: _plain(getattr(submission, name)) for name in DATA_FIELDS},
-        "cases": [case_snapshot(case) for case in submission.cases.all()],
+        "cases": [case_snapshot(case) for case in (submission.cases.all() if cases is None else cases)],
     }
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 import struct
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import openpyxl
@@ -110,6 +110,20 @@ def with_member(content: bytes, name: str, data: bytes) -> bytes:
         for info in source.infolist():
             target.writestr(info, source.read(info.filename))
         target.writestr(name, data)
+    return buffer.getvalue()
+
+
+def rewrite_worksheets(content: bytes, transform: Callable[[bytes], bytes]) -> bytes:
+    """A copy of the zip `content` with the XML of every worksheet passed through `transform` (to
+    write what other programs write and openpyxl never does)."""
+    source = zipfile.ZipFile(io.BytesIO(content))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            data = source.read(info.filename)
+            if info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml"):
+                data = transform(data)
+            target.writestr(info, data)
     return buffer.getvalue()
 
 

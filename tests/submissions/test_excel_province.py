@@ -12,7 +12,7 @@ from submissions.excel.province import province_workbook
 from submissions.models import ChangeSource, DataChange, Status, Submission
 from tests.factories import make_submission
 
-from .excel_helpers import as_upload, load, save
+from .excel_helpers import as_upload, load, rewrite_worksheets, save
 
 pytestmark = pytest.mark.django_db
 
@@ -211,3 +211,26 @@ def test_a_city_changed_after_the_check_makes_the_import_a_conflict(province, bu
     assert not result.applied
     assert any("校验后该市调查表已被他人修改" in e for e in result.errors), result.errors
     assert state() == before
+
+
+@pytest.mark.parametrize("shared", [False, True], ids=["formula", "shared-formula"])
+def test_a_formula_without_a_cached_value_is_named_not_read_as_empty(province, bureau_user, open_round, shared):
+    qingdao, _jinan = province
+    workbook = load(download(bureau_user, open_round))
+    cell = put(workbook, QINGDAO, "5G基站数（个）", "=1000+234")
+    content = save(workbook)
+    if shared:
+        # As other programs may write it: a shared formula, its element with a namespace prefix.
+        content = rewrite_worksheets(content, _as_shared_prefixed_formula)
+
+    result = run(bureau_user, content, dry_run=True)
+
+    assert not result.ok
+    assert any(e.startswith(f"城市数据!{cell}: 此单元格中的公式没有计算结果") for e in result.errors), result.errors
+    qingdao.refresh_from_db()
+    assert qingdao.bs5g_count is not None
+
+
+def _as_shared_prefixed_formula(xml: bytes) -> bytes:
+    main = b"http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    return xml.replace(b"<f>1000+234</f>", b'<x:f xmlns:x="' + main + b'" t="shared" si="0">1000+234</x:f>')

@@ -7,6 +7,8 @@ import datetime
 import random
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from gigacity.models import City, Role
@@ -14,6 +16,7 @@ from reviews.demo import demo_data
 from reviews.services import extension_grant, submission_return
 from submissions.models import DataChange, Status, Submission
 from submissions.services import submission_get_or_create, submission_update
+from submissions.snapshots import CASE_FIELDS
 from tests.factories import make_submission
 
 pytestmark = pytest.mark.django_db
@@ -190,6 +193,35 @@ def test_cases_are_added_reordered_and_removed_as_on_the_page(client, city_user,
 
     assert list(draft.cases.order_by("position").values_list("title", flat=True)) == ["B2", "C"]
     assert not draft.cases.filter(pk=a.pk).exists()
+
+
+def test_saving_one_number_costs_the_same_queries_with_five_cases_or_twenty(client, city_user, draft, complete_values):
+    """The browser posts the whole form, every case with it: cases nobody changed are not written."""
+    values, cases = complete_values
+    client.force_login(city_user)
+    url = f"/submissions/{draft.pk}/edit/"
+
+    def save_one_number(count: int) -> int:
+        draft.refresh_from_db()
+        items = [{"id": c.pk, **{k: getattr(c, k) for k in CASE_FIELDS}} for c in draft.cases.all()]
+        with CaptureQueriesContext(connection) as captured:
+            response = client.post(url, form_post(draft, values={**values, "bs5g_count": str(count)}, cases=items))
+        assert response.status_code == 302
+        return len(captured)
+
+    client.post(url, form_post(draft, values=values, cases=cases[:5]))
+    with_five = save_one_number(1000)
+    draft.refresh_from_db()
+    more = [{"title": f"案例{i}", "domain": "industry"} for i in range(15)]
+    items = [{"id": c.pk, **{k: getattr(c, k) for k in CASE_FIELDS}} for c in draft.cases.all()]
+    client.post(url, form_post(draft, values={**values, "bs5g_count": "1000"}, cases=items + more))
+    with_twenty = save_one_number(1001)
+
+    draft.refresh_from_db()
+    assert draft.cases.count() == 20 and draft.bs5g_count == 1001
+    assert with_twenty == with_five
+    change = DataChange.objects.filter(submission=draft).latest("pk")
+    assert change.changes == {"bs5g_count": [1000, 1001]}
 
 
 def test_key_site_totals_are_the_sums_of_the_categories(client, city_user, draft):
