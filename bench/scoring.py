@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import datetime
 import json
 import os
 import random
@@ -153,24 +152,13 @@ def _seed(count: int) -> dict:
     from django.utils import timezone
 
     from gigacity.models import City, Role, User
-    from indicators.models import Round, RoundStatus
-    from indicators.reference import ensure_thresholds, reference_load
+    from indicators.reference import open_round_now, reference_load
     from reviews.demo import demo_data
     from submissions.services import submission_get_or_create, submission_update
 
     call_command("migrate", verbosity=0, interactive=False)
     reference_load()
-    today = timezone.localdate()
-    round_, _created = Round.objects.update_or_create(
-        year=today.year,
-        defaults={
-            "status": RoundStatus.OPEN,
-            "opens_on": today - datetime.timedelta(days=90),
-            "deadline": today + datetime.timedelta(days=30),
-            "data_as_of": today - datetime.timedelta(days=30),
-        },
-    )
-    ensure_thresholds(round_)
+    round_ = open_round_now(timezone.localdate())
     cities = list(City.objects.select_related("province").order_by("code")[:count])
     if len(cities) < count:
         sys.exit(f"only {len(cities)} cities exist; ask for at most that many submissions")

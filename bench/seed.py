@@ -44,6 +44,7 @@ from submissions.models import (
     Status,
     Submission,
 )
+from submissions.scoring import score_records
 from submissions.snapshots import diff, snapshot
 
 PASSWORD = "Bench-pass-2026"
@@ -571,42 +572,10 @@ def _seed_scores(round_: Round, forms: list[Submission], counts: dict[str, int])
             else None,
             peers=peers,
         )
-        scores.append(
-            Score(
-                submission=form,
-                version=form.version,
-                threshold_version=round_.threshold_version,
-                results=[
-                    {
-                        "code": r.code,
-                        "value": _text(r.value),
-                        "threshold": _text(r.threshold),
-                        "passed": r.passed,
-                        "margin": _text(r.margin),
-                        "margin_relative": _text(r.margin_relative),
-                    }
-                    for r in result.results
-                ],
-                cases_count=result.cases_count,
-                case_domains=result.case_domains,
-                meets_all=result.meets_all,
-                missed=result.missed,
-                max_severity=result.max_severity,
-                created_at=form.submitted_at or timezone.now(),
-            )
-        )
-        flags.append(
-            [
-                Flag(
-                    code=f.code,
-                    severity=int(f.severity),
-                    indicator=f.indicator or "",
-                    message_zh=f.message_zh,
-                    message_en=f.message_en,
-                )
-                for f in result.flags
-            ]
-        )
+        record, its_flags = score_records(form, round_.threshold_version, result)
+        record.created_at = form.submitted_at or timezone.now()
+        scores.append(record)
+        flags.append(its_flags)
         form.meets_all, form.missed_count = result.meets_all, result.missed
         form.flag_severity, form.flags_count = result.max_severity, len(result.flags)
     Score.objects.bulk_create(scores, batch_size=BATCH)
@@ -619,7 +588,3 @@ def _seed_scores(round_: Round, forms: list[Submission], counts: dict[str, int])
     counts["scores"] += len(scores)
     counts["flags"] += len(rows)
     return ["meets_all", "missed_count", "flag_severity", "flags_count"]
-
-
-def _text(value) -> str | None:
-    return None if value is None else str(value)

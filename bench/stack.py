@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-import signal
 import socket
 import subprocess
 import sys
@@ -24,6 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse, urlunparse
+
+from gigacity.processes import Process
 
 ROOT = Path(__file__).resolve().parents[1]
 PORTS = range(8400, 8500)
@@ -157,45 +158,6 @@ def forget_redis_keys(env: Environment) -> int:
 # ------------------------------------------------------------------------------------------------
 # Processes
 # ------------------------------------------------------------------------------------------------
-class Process:
-    """A child in its own process group, logging to a file of the run's directory."""
-
-    def __init__(self, name: str, argv: list[str], *, env: dict[str, str], workdir: Path):
-        self.name, self.argv, self.env = name, argv, env
-        self.log = workdir / f"{name}.log"
-        self.popen: subprocess.Popen | None = None
-
-    def start(self) -> Process:
-        with self.log.open("ab") as out:
-            self.popen = subprocess.Popen(
-                self.argv, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-            )
-        return self
-
-    @property
-    def running(self) -> bool:
-        return self.popen is not None and self.popen.poll() is None
-
-    def stop(self, timeout: float = 30) -> None:
-        """SIGTERM to the group (gunicorn and Celery finish what they are doing), then SIGKILL."""
-        if self.popen is None:
-            return
-        if self.popen.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.popen.pid, signal.SIGTERM)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.popen.wait(timeout=timeout)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.popen.pid, signal.SIGKILL)
-        self.popen.wait(timeout=60)
-
-    def tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
-
-
 def free_port() -> int:
     for port in PORTS:
         with socket.socket() as probe:
@@ -233,7 +195,7 @@ def start_gunicorn(env: Environment, database: str, *, name: str, workers: int =
     port = free_port()
     argv = [sys.executable, "-m", "gunicorn", "gigacity.wsgi:application", "--bind", f"127.0.0.1:{port}"]
     argv += ["--workers", str(workers), "--timeout", "60", "--log-level", "warning"]
-    process = Process(name, argv, env=env.child_env(database), workdir=env.workdir).start()
+    process = Process(name, argv, env=env.child_env(database), log=env.workdir / f"{name}.log").start()
     url = f"http://127.0.0.1:{port}"
     _wait_until_up(process, url + "/healthz")
     return Server(process, url, database)
@@ -256,7 +218,7 @@ def start_worker(env: Environment, database: str, *, concurrency: int = WORKER_C
     argv = [sys.executable, "-m", "celery", "-A", "gigacity", "worker", "--queues", env.queue]
     argv += ["--concurrency", str(concurrency), "--loglevel", "WARNING", "--hostname", worker_name(env)]
     argv += ["--without-gossip", "--without-mingle"]
-    return Process("worker", argv, env=env.child_env(database), workdir=env.workdir).start()
+    return Process("worker", argv, env=env.child_env(database), log=env.workdir / "worker.log").start()
 
 
 def worker_name(env: Environment) -> str:

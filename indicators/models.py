@@ -81,6 +81,21 @@ class RoundQuerySet(models.QuerySet):
         return self.open() or self.exclude(status=RoundStatus.DRAFT).order_by("-year").first()
 
 
+# What ministry staff may edit on a round (the round page, the admin); its status changes only
+# through open, close and publish, which follow the allowed steps.
+ROUND_SETTINGS = (
+    "notice",
+    "opens_on",
+    "deadline",
+    "data_as_of",
+    "thresholds_provisional",
+    "borderline_margin",
+    "jump_ratio",
+    "population_change_limit",
+    "outlier_z",
+)
+
+
 class Round(models.Model):
     """An evaluation round (年度): its dates, status and its own threshold set."""
 

@@ -182,3 +182,19 @@ def ensure_thresholds(round_: Round) -> int:
             )
             created += 1
     return created
+
+
+def open_round_now(today: datetime.date) -> Round:
+    """This year's round, open since 90 days before `today` with its deadline a month after, and
+    its thresholds: the round the tests and the benchmark work in."""
+    round_, _created = Round.objects.update_or_create(
+        year=today.year,
+        defaults={
+            "status": RoundStatus.OPEN,
+            "opens_on": today - datetime.timedelta(days=90),
+            "deadline": today + datetime.timedelta(days=30),
+            "data_as_of": today - datetime.timedelta(days=30),
+        },
+    )
+    ensure_thresholds(round_)
+    return round_

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from gigacity.errors import ApplicationError
-from indicators.models import Round, RoundStatus, Threshold
+from indicators.models import ROUND_SETTINGS, Round, RoundStatus, Threshold
 from submissions.models import Case, Submission, SubmissionEvent
 
 from .models import ExportJob, Notification
@@ -41,18 +41,7 @@ class RoundAdminForm(forms.ModelForm):
         model = Round
         # The status changes only through the actions below (open, close, publish), which follow the
         # allowed steps: a published round cannot be reopened by editing a field.
-        fields = (
-            "year",
-            "notice",
-            "opens_on",
-            "deadline",
-            "data_as_of",
-            "thresholds_provisional",
-            "borderline_margin",
-            "jump_ratio",
-            "population_change_limit",
-            "outlier_z",
-        )
+        fields = ("year", *ROUND_SETTINGS)
 
 
 @admin.register(Round)

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from gigacity.i18n import pick
 from indicators.catalogue import CATALOGUE, INDICATORS
-from indicators.models import ReferenceValue, Round
+from indicators.models import ROUND_SETTINGS, ReferenceValue, Round
 
 from .models import ExportKind
 
@@ -27,17 +27,7 @@ class ExtensionForm(forms.Form):
 class RoundForm(forms.ModelForm):
     class Meta:
         model = Round
-        fields = [
-            "notice",
-            "opens_on",
-            "deadline",
-            "data_as_of",
-            "thresholds_provisional",
-            "borderline_margin",
-            "jump_ratio",
-            "population_change_limit",
-            "outlier_z",
-        ]
+        fields = ROUND_SETTINGS
         widgets = {
             name: forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
             for name in ("opens_on", "deadline", "data_as_of")

@@ -20,7 +20,15 @@ from gigacity.errors import ApplicationError, Conflict, RoleNotAllowed
 from gigacity.i18n import pick
 from gigacity.models import City, Role, User
 from indicators.catalogue import CATALOGUE, CATALOGUE_BY_CODE, INDICATOR_CODES
-from indicators.models import Designation, ReferenceValue, Round, RoundStatus, Threshold, ThresholdChange
+from indicators.models import (
+    ROUND_SETTINGS,
+    Designation,
+    ReferenceValue,
+    Round,
+    RoundStatus,
+    Threshold,
+    ThresholdChange,
+)
 from indicators.rules import indicator_value_problem
 from submissions.models import Action, Extension, FieldComment, Submission
 from submissions.scoring import request_round_rescoring, request_scoring
@@ -344,18 +352,7 @@ def round_set_status(*, round_: Round, status: str, actor: User) -> Round:
 def round_update(*, round_: Round, actor: User, **fields) -> Round:
     """Edit a round's dates, notice and flag settings."""
     _ensure_ministry(actor)
-    allowed = {
-        "thresholds_provisional",
-        "notice",
-        "opens_on",
-        "deadline",
-        "data_as_of",
-        "borderline_margin",
-        "jump_ratio",
-        "population_change_limit",
-        "outlier_z",
-    }
-    unknown = set(fields) - allowed
+    unknown = set(fields) - set(ROUND_SETTINGS)
     if unknown:
         raise ValidationError({name: [_("Unknown field")] for name in unknown})
     with transaction.atomic():

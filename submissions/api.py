@@ -335,6 +335,18 @@ class ProvinceWorkbookImportReportSerializer(WorkbookReportSerializer):
     cities = ProvinceWorkbookCitySerializer(many=True)
 
 
+IMPORT_PARAMETERS = (
+    OpenApiParameter("dry_run", bool, OpenApiParameter.QUERY, required=False, description="1: check only"),
+    OpenApiParameter(
+        "force",
+        bool,
+        OpenApiParameter.QUERY,
+        required=False,
+        description="1: import even if the form changed after the workbook was downloaded",
+    ),
+)
+
+
 class SubmissionFilter(filters.FilterSet):
     round = filters.NumberFilter(field_name="round__year")
     city = filters.CharFilter(field_name="city_id")
@@ -731,14 +743,7 @@ class SubmissionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         ),
         request={"multipart/form-data": WorkbookUploadSerializer},
         parameters=[
-            OpenApiParameter("dry_run", bool, OpenApiParameter.QUERY, required=False, description="1: check only"),
-            OpenApiParameter(
-                "force",
-                bool,
-                OpenApiParameter.QUERY,
-                required=False,
-                description="1: import even if the form changed after the workbook was downloaded",
-            ),
+            *IMPORT_PARAMETERS,
             OpenApiParameter(
                 "If-Match", str, OpenApiParameter.HEADER, required=False, description='The version checked, e.g. "3"'
             ),
@@ -892,14 +897,7 @@ class ProvinceImportView(APIView):
         ),
         request={"multipart/form-data": WorkbookUploadSerializer},
         parameters=[
-            OpenApiParameter("dry_run", bool, OpenApiParameter.QUERY, required=False, description="1: check only"),
-            OpenApiParameter(
-                "force",
-                bool,
-                OpenApiParameter.QUERY,
-                required=False,
-                description="1: import even if the form changed after the workbook was downloaded",
-            ),
+            *IMPORT_PARAMETERS,
         ],
         responses={
             200: ProvinceWorkbookImportReportSerializer,

@@ -179,44 +179,20 @@ def submission_score(*, submission_id: int) -> str:
                 result = compute_score(submission, thresholds)
             except ScoringError as exc:
                 return _fail(submission, str(exc))
-            existing = Score.objects.create(
-                submission=submission,
-                version=submission.version,
-                threshold_version=threshold_version,
-                results=[
-                    {
-                        "code": r.code,
-                        "value": _str(r.value),
-                        "threshold": _str(r.threshold),
-                        "passed": r.passed,
-                        "margin": _str(r.margin),
-                        "margin_relative": _str(r.margin_relative),
-                    }
-                    for r in result.results
-                ],
-                cases_count=result.cases_count,
-                case_domains=result.case_domains,
-                meets_all=result.meets_all,
-                missed=result.missed,
-                max_severity=result.max_severity,
-            )
-            Flag.objects.bulk_create(
-                Flag(
-                    score=existing,
-                    code=f.code,
-                    severity=int(f.severity),
-                    indicator=f.indicator or "",
-                    message_zh=f.message_zh,
-                    message_en=f.message_en,
-                )
-                for f in result.flags
-            )
+            existing, flags = score_records(submission, threshold_version, result)
+            existing.save()
+            for flag in flags:
+                flag.score = existing
+            Flag.objects.bulk_create(flags)
+            flags_count = len(flags)
+        else:
+            flags_count = existing.flags.count()
         submission.scoring_state = ScoringState.SCORED
         submission.scoring_error = ""
         submission.meets_all = existing.meets_all
         submission.missed_count = existing.missed
         submission.flag_severity = existing.max_severity
-        submission.flags_count = existing.flags.count()
+        submission.flags_count = flags_count
         submission.save(
             update_fields=[
                 "scoring_state",
@@ -274,6 +250,43 @@ def sweep_stale_scoring(*, lease: timedelta | None = None, limit: int = 500) -> 
         logger.warning("publishing scoring again for %s submission(s) pending longer than %s", len(ids), lease)
     publish_many(ids)
     return ids
+
+
+def score_records(submission: Submission, threshold_version: int, result: ScoreResult) -> tuple[Score, list[Flag]]:
+    """The rows that keep `result` (unsaved): the score of the submission's current version against
+    `threshold_version`, and its flags (their `score` is set once the score is saved)."""
+    record = Score(
+        submission=submission,
+        version=submission.version,
+        threshold_version=threshold_version,
+        results=[
+            {
+                "code": r.code,
+                "value": _str(r.value),
+                "threshold": _str(r.threshold),
+                "passed": r.passed,
+                "margin": _str(r.margin),
+                "margin_relative": _str(r.margin_relative),
+            }
+            for r in result.results
+        ],
+        cases_count=result.cases_count,
+        case_domains=result.case_domains,
+        meets_all=result.meets_all,
+        missed=result.missed,
+        max_severity=result.max_severity,
+    )
+    flags = [
+        Flag(
+            code=f.code,
+            severity=int(f.severity),
+            indicator=f.indicator or "",
+            message_zh=f.message_zh,
+            message_en=f.message_en,
+        )
+        for f in result.flags
+    ]
+    return record, flags
 
 
 def _str(value: Decimal | None) -> str | None:

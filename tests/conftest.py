@@ -8,7 +8,6 @@ CI run always means those tests ran.
 
 from __future__ import annotations
 
-import datetime
 import os
 import shutil
 import socket
@@ -21,8 +20,8 @@ from django.utils import timezone
 from gigacity.celery import app as celery_app
 from gigacity.models import Province, Role
 from gigacity.services import user_provision
-from indicators.models import Round, RoundStatus
-from indicators.reference import ensure_thresholds, reference_load
+from indicators.models import Round
+from indicators.reference import open_round_now, reference_load
 
 CI = os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -96,18 +95,7 @@ def _test_settings(settings, tmp_path, request):
 @pytest.fixture
 def open_round(reference) -> Round:
     """This year's round, open, with its deadline a month away."""
-    today = timezone.localdate()
-    round_, _created = Round.objects.update_or_create(
-        year=today.year,
-        defaults={
-            "status": RoundStatus.OPEN,
-            "opens_on": today - datetime.timedelta(days=90),
-            "deadline": today + datetime.timedelta(days=30),
-            "data_as_of": today - datetime.timedelta(days=30),
-        },
-    )
-    ensure_thresholds(round_)
-    return round_
+    return open_round_now(timezone.localdate())
 
 
 def make_user(username: str, role: str, *, city: str | None = None, province: str | None = None):

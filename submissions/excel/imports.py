@@ -165,13 +165,9 @@ def city_import(
     # Said before the file is read: a submitted form cannot take any workbook, however good.
     ensure_editable(submission, actor)
     result = ImportResult(kind="city", dry_run=dry_run)
-    try:
-        check_size(upload)
-        upload_data = read_city_workbook(upload)
-    except WorkbookRejected as exc:
-        return result.reject([Problem("", str(exc))])
-    except LayoutChanged as exc:
-        return result.reject(exc.problems)
+    upload_data = _read(upload, read_city_workbook, result)
+    if upload_data is None:
+        return result
     meta = upload_data.meta
     if meta.get("city") != submission.city_id or meta.get("year") != submission.round.year:
         other = City.objects.filter(pk=str(meta.get("city"))).first()
@@ -248,6 +244,19 @@ def city_import(
     return result
 
 
+def _read(upload: IO[bytes], reader: Callable[[IO[bytes]], Any], result: ImportResult) -> Any | None:
+    """What `reader` reads from the upload, or None with `result` rejected: a file too large, not a
+    workbook we can open safely, or not our template."""
+    try:
+        check_size(upload)
+        return reader(upload)
+    except WorkbookRejected as exc:
+        result.reject([Problem("", str(exc))])
+    except LayoutChanged as exc:
+        result.reject(exc.problems)
+    return None
+
+
 def check_size(upload: IO[bytes]) -> None:
     """The size limit, enforced by the application whatever a proxy in front does (UP-1)."""
     size = getattr(upload, "size", None)
@@ -297,13 +306,9 @@ def province_import(
     round_ = open_round()
     province = actor.province
     result = ImportResult(kind="province", dry_run=dry_run)
-    try:
-        check_size(upload)
-        upload_data = read_province_workbook(upload)
-    except WorkbookRejected as exc:
-        return result.reject([Problem("", str(exc))])
-    except LayoutChanged as exc:
-        return result.reject(exc.problems)
+    upload_data = _read(upload, read_province_workbook, result)
+    if upload_data is None:
+        return result
     meta = upload_data.meta
     if meta.get("province") != province.code or meta.get("year") != round_.year:
         return result.reject(

@@ -7,9 +7,12 @@ Uploads are posted by a small script (static/js/excel-upload.js) that shows the 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.files.uploadedfile import UploadedFile
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -93,7 +96,18 @@ def _city_excel(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         action = request.POST.get("action")
         if action == "upload":
-            return _respond(request, _city_upload(request, submission, page))
+            return _respond(
+                request,
+                _upload(
+                    request,
+                    page,
+                    kind="city",
+                    target=submission.pk,
+                    check=lambda upload: city_import(
+                        submission_id=submission.pk, actor=request.user, upload=upload, dry_run=True
+                    ),
+                ),
+            )
         pending = pending_get(request, token=request.POST.get("upload"), kind="city", target=pk)
         if pending is None:
             messages.error(request, _("This upload has expired or was already used. Upload the workbook again."))
@@ -126,26 +140,25 @@ def _city_excel(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _city_upload(request: HttpRequest, submission: Submission, page: str) -> str:
+def _upload(
+    request: HttpRequest, page: str, *, kind: str, target: int | str, check: Callable[[UploadedFile], ImportResult]
+) -> str:
+    """Receive a workbook, dry-run it (`check`) and keep it, with its report, for the person to
+    confirm; the page then shows the report. Returns where to go."""
     upload = request.FILES.get("file")
     if too_large(request):
-        result = _refused("city", size_message(None))
+        result = _refused(kind, size_message(None))
     elif upload is None:
         messages.error(request, _("Choose the workbook to upload."))
         return page
     else:
         try:
-            result = city_import(submission_id=submission.pk, actor=request.user, upload=upload, dry_run=True)
+            result = check(upload)
         except ApplicationError as exc:
             messages.error(request, exc.message)
             return page
     token = pending_save(
-        request,
-        kind="city",
-        target=submission.pk,
-        upload=upload,
-        name=upload.name if upload else "",
-        result=result,
+        request, kind=kind, target=target, upload=upload, name=upload.name if upload else "", result=result
     )
     return f"{page}?upload={token}"
 
@@ -236,7 +249,16 @@ def _province_excel(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         action = request.POST.get("action")
         if action == "upload":
-            return _respond(request, _province_upload(request, page))
+            return _respond(
+                request,
+                _upload(
+                    request,
+                    page,
+                    kind="province",
+                    target=request.user.province_id,
+                    check=lambda upload: province_import(actor=request.user, upload=upload, dry_run=True),
+                ),
+            )
         pending = pending_get(request, token=request.POST.get("upload"), kind="province", target=province.code)
         if pending is None:
             messages.error(request, _("This upload has expired or was already used. Upload the workbook again."))
@@ -265,30 +287,6 @@ def _province_excel(request: HttpRequest) -> HttpResponse:
             "ttl_minutes": int(TTL.total_seconds() // 60),
         },
     )
-
-
-def _province_upload(request: HttpRequest, page: str) -> str:
-    upload = request.FILES.get("file")
-    if too_large(request):
-        result = _refused("province", size_message(None))
-    elif upload is None:
-        messages.error(request, _("Choose the workbook to upload."))
-        return page
-    else:
-        try:
-            result = province_import(actor=request.user, upload=upload, dry_run=True)
-        except ApplicationError as exc:
-            messages.error(request, exc.message)
-            return page
-    token = pending_save(
-        request,
-        kind="province",
-        target=request.user.province_id,
-        upload=upload,
-        name=upload.name if upload else "",
-        result=result,
-    )
-    return f"{page}?upload={token}"
 
 
 def _province_apply(request: HttpRequest, pending: PendingUpload, page: str) -> str:

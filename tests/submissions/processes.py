@@ -7,9 +7,7 @@ from __future__ import annotations
 import contextlib
 import os
 import random
-import signal
 import socket
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -19,56 +17,10 @@ from urllib.parse import quote, urlparse, urlunparse
 from django.db import connection
 
 from gigacity.celery import app as celery_app
+from gigacity.processes import Process
 
 ROOT = Path(__file__).resolve().parents[2]
 PRIVATE_REDIS_PORTS = range(6400, 6500)
-
-
-class Process:
-    """A child process in its own session (process group), logging to a file."""
-
-    def __init__(self, name: str, argv: list[str], *, env: dict[str, str], log: Path):
-        self.name, self.argv, self.env, self.log = name, argv, env, log
-        self.popen: subprocess.Popen | None = None
-
-    def start(self) -> Process:
-        with self.log.open("ab") as out:
-            self.popen = subprocess.Popen(
-                self.argv, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-            )
-        return self
-
-    @property
-    def running(self) -> bool:
-        return self.popen is not None and self.popen.poll() is None
-
-    def kill(self) -> None:
-        """kill -9 the whole process group: the main process and every child, with no warning."""
-        if self.popen is None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.popen.pid, signal.SIGKILL)
-        self.popen.wait(timeout=60)
-
-    def stop(self, timeout: float = 30) -> None:
-        """Ask politely (SIGTERM: a worker finishes or hands back its tasks), then kill."""
-        if self.popen is None:
-            return
-        if self.popen.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.popen.pid, signal.SIGTERM)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.popen.wait(timeout=timeout)
-        # Children may outlive their parent (e.g. a pool child after the main process was killed).
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.popen.pid, signal.SIGKILL)
-        self.popen.wait(timeout=60)
-
-    def tail(self, lines: int = 60) -> str:
-        if not self.log.exists():
-            return ""
-        text = self.log.read_text(encoding="utf-8", errors="replace").splitlines()
-        return f"--- last lines of {self.name} ({self.log}) ---\n" + "\n".join(text[-lines:])
 
 
 def free_port(ports: range = PRIVATE_REDIS_PORTS) -> int:
