@@ -50,18 +50,23 @@ def manage(*args: str) -> None:
 
 
 def cmd_run(extra: list[str]) -> None:
+    """`run [ADDRESS] [runserver options]`: ADDRESS as runserver takes it (8020, 0.0.0.0:8000)."""
+    options = [arg for arg in extra if arg.startswith("-")]
+    address = next((arg for arg in extra if not arg.startswith("-")), "127.0.0.1:8000")
+    if ":" not in address:  # a port alone
+        address = f"127.0.0.1:{address}"
+    host, _sep, port = address.rpartition(":")
+    url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}"
+    # Links in notification e-mails (and the logins printed by seed_demo) point at the address
+    # served, unless GIGACITY_SITE_URL says otherwise.
+    os.environ.setdefault("GIGACITY_SITE_URL", url)
     setup()
     manage("migrate", "--noinput")
     manage("load_reference")
     manage("seed_demo")
-    address = extra[0] if extra else "127.0.0.1:8000"
-    if ":" not in address:  # a port alone, as runserver takes it
-        address = f"127.0.0.1:{address}"
-    # Links in notification e-mails point at the address actually served, unless set otherwise.
-    os.environ.setdefault("GIGACITY_SITE_URL", f"http://{address}")
-    print(f"\nServing gigacity at http://{address}/ (Ctrl+C to stop)\n", flush=True)
+    print(f"\nServing gigacity at {url}/ (Ctrl+C to stop)\n", flush=True)
     with contextlib.suppress(KeyboardInterrupt):
-        manage("runserver", address)
+        manage("runserver", address, *options)
 
 
 def cmd_test(extra: list[str]) -> None:

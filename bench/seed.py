@@ -31,7 +31,7 @@ from indicators.catalogue import INDICATOR_CODES, INDICATORS
 from indicators.models import Designation, Round, RoundStatus
 from indicators.reference import ensure_thresholds, reference_load
 from indicators.rules import Previous, compute_indicators, key_site_sums, score
-from reviews.demo import CASE_TEMPLATES, PRACTICES, demo_round_year, plausible_inputs
+from reviews.demo import PRACTICES, demo_cases, demo_round_year, plausible_inputs
 from submissions.models import (
     Action,
     Case,
@@ -300,20 +300,12 @@ def seed_round(
     for form in forms:
         count = rng.randint(low, high) if high else 0
         form.cases_count = count
-        for position in range(count):
-            domain, title, description, pain, replicability, partners = CASE_TEMPLATES[
-                (position + rng.randint(0, 5)) % len(CASE_TEMPLATES)
-            ]
+        for position, item in enumerate(demo_cases(form.city, rng, count)):
             case_rows.append(
                 Case(
                     submission=form,
                     position=position,
-                    title=f"{form.city.name}{title}",
-                    domain=domain,
-                    description=description,
-                    pain_points=pain,
-                    replicability=replicability,
-                    partners=partners,
+                    **item,
                     is_excellent=form.status in (Status.RECOMMENDED, Status.SENT_BACK, Status.APPROVED)
                     and position < 2,
                 )
@@ -563,7 +555,7 @@ def _seed_scores(round_: Round, forms: list[Submission], counts: dict[str, int])
                         peers[code].append(row[code])
         before = previous.get(form.city_id)
         result = score(
-            inputs=form.inputs,
+            inputs=form.checked_inputs,
             case_domains=[case.domain for case in form.cases.all()],
             thresholds=thresholds,
             settings=round_.flag_settings,

@@ -277,3 +277,4 @@ CASE_DOMAINS: tuple[tuple[str, str, str], ...] = (
     ("other", "其他", "Other"),
 )
 MIN_CASES = 5
+MAX_CASES = 50  # a form holds at most this many cases (and the Excel template as many rows)

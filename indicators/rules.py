@@ -21,6 +21,7 @@ from .catalogue import (
     INPUTS,
     INPUTS_BY_NAME,
     KEY_SITE_CATEGORIES,
+    MAX_CASES,
     IndicatorSpec,
     Kind,
     key_site_field,
@@ -182,21 +183,31 @@ def inconsistencies(inputs: Inputs) -> list[Inconsistency]:
     return found
 
 
+def indicator_limit(spec: IndicatorSpec) -> Decimal:
+    """The largest value any city could report for the indicator: 100 for a share (gigabit
+    coverage excepted), the plausible maximum where there is one, the most cases a form holds, and
+    for a count the largest number its input takes."""
+    if spec.kind == Kind.SHARE and not spec.may_exceed_100:
+        return HUNDRED
+    if spec.kind == Kind.CASES:
+        return Decimal(MAX_CASES)
+    if spec.plausible_max is not None:
+        return Decimal(str(spec.plausible_max))
+    return Decimal(INPUTS_BY_NAME[spec.numerator].maximum)
+
+
 def indicator_value_problem(spec: IndicatorSpec, value: Decimal) -> tuple[str, str] | None:
     """Why `value` cannot be a threshold or reference value of the indicator ((zh, en)), or None:
-    a share is at most 100 % (gigabit coverage may exceed it), a count is a whole number, and
-    nothing is above the plausible maximum."""
+    a number, not negative, whole for a count, and no more than any city could report."""
+    if not value.is_finite():
+        return "须为数字", "Must be a number"
     if value < 0:
         return "不能为负数", "Cannot be negative"
     if spec.kind in (Kind.COUNT, Kind.CASES) and value != value.to_integral_value():
         return "须为整数", "Must be a whole number"
-    limit = Decimal(spec.plausible_max) if spec.plausible_max is not None else None
-    if spec.kind == Kind.SHARE and not spec.may_exceed_100:
-        limit = HUNDRED
-    if spec.kind == Kind.CASES:
-        limit = Decimal(50)
-    if limit is not None and value > limit:
-        return f"不能超过 {limit:f}", f"Cannot be more than {limit:f}"
+    limit = indicator_limit(spec)
+    if value > limit:
+        return f"不能超过 {limit:,f}", f"Cannot be more than {limit:,f}"
     return None
 
 

@@ -11,15 +11,30 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from gigacity.errors import ApplicationError
+from gigacity.i18n import pick
+from indicators.catalogue import CATALOGUE_BY_CODE
 from indicators.models import ROUND_SETTINGS, Round, RoundStatus, Threshold
+from indicators.rules import indicator_value_problem
 from submissions.models import Case, Submission, SubmissionEvent
 
 from .models import ExportJob, Notification
 from .services import round_set_status, thresholds_update
 
 
+class ThresholdInlineForm(forms.ModelForm):
+    """A threshold no city could report is refused at its row, before anything is saved."""
+
+    def clean_value(self):
+        value = self.cleaned_data["value"]
+        spec = CATALOGUE_BY_CODE.get(self.instance.indicator_id)
+        if value is not None and spec is not None and (problem := indicator_value_problem(spec, value)):
+            raise ValidationError(pick(*problem))
+        return value
+
+
 class ThresholdInline(admin.TabularInline):
     model = Threshold
+    form = ThresholdInlineForm
     extra = 0
     can_delete = False
     fields = ("indicator", "value")

@@ -139,24 +139,28 @@ def demo_data(
         "contact_phone": f"0{rng.randint(100, 999)}-{rng.randint(10_000_000, 99_999_999)}",
         "contact_email": f"gigabit{city.code}@example.gov.cn",
     }
-    # Every case a different application: the templates in turn from a random start, and a phase
-    # number once they run out ("（第2期）"), as a city reporting more cases would name them.
+    return data, demo_cases(city, rng, cases)
+
+
+def demo_cases(city: City, rng: random.Random, count: int) -> list[dict]:
+    """`count` cases, every one a different application: the templates in turn from a random start,
+    and a phase number once they run out ("（第2期）"), as a city reporting more cases would name them."""
     start = rng.randrange(len(CASE_TEMPLATES))
-    case_items = []
-    for i in range(cases):
-        d, t, desc, pain, rep, partners = CASE_TEMPLATES[(start + i) % len(CASE_TEMPLATES)]
+    items = []
+    for i in range(count):
+        domain, title, description, pain, replicability, partners = CASE_TEMPLATES[(start + i) % len(CASE_TEMPLATES)]
         phase = i // len(CASE_TEMPLATES)
-        case_items.append(
+        items.append(
             {
-                "domain": d,
-                "title": f"{city.name}{t}" + (f"（第{phase + 1}期）" if phase else ""),
-                "description": desc,
+                "domain": domain,
+                "title": f"{city.name}{title}" + (f"（第{phase + 1}期）" if phase else ""),
+                "description": description,
                 "pain_points": pain,
-                "replicability": rep,
+                "replicability": replicability,
                 "partners": partners,
             }
         )
-    return data, case_items
+    return items
 
 
 @dataclass(frozen=True)

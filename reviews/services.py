@@ -289,9 +289,7 @@ def thresholds_update(*, round_: Round, values: Mapping[str, object], reason: st
         except (InvalidOperation, ValueError):
             errors[code] = [_("Enter a number")]
             continue
-        if not value.is_finite() or value >= Decimal("1e12"):
-            errors[code] = [_("Enter a number, 0 or more")]
-        elif problem := indicator_value_problem(CATALOGUE_BY_CODE[code], value):
+        if problem := indicator_value_problem(CATALOGUE_BY_CODE[code], value):
             errors[code] = [pick(*problem)]
         else:
             cleaned[code] = value.quantize(Decimal("0.01"))

@@ -511,7 +511,12 @@ def reference_values(request):
                 % {"n": changed, "year": round_.year},
             )
             return redirect(f"{reverse('reviews:reference_values')}?round={round_.year}")
-    return render(request, "reviews/reference_values.html", {"round": round_, "rounds": rounds, "form": form})
+    return render(
+        request,
+        "reviews/reference_values.html",
+        {"round": round_, "rounds": rounds, "form": form},
+        status=400 if request.method == "POST" else 200,  # refused: shown again with the reasons
+    )
 
 
 @require_http_methods(["GET", "POST"])

@@ -196,6 +196,13 @@ class Submission(models.Model):
         return {name: getattr(self, name) for name in KEY_SITE_FIELDS}
 
     @property
+    def checked_inputs(self) -> dict:
+        """The inputs and the key-site counts by category: everything the consistency rules check
+        (a category's sites reached by 5G above its sites is as contradictory as 5G users above
+        mobile users), at submission, in scoring and in an Excel import alike."""
+        return {**self.inputs, **self.key_site_counts}
+
+    @property
     def indicator_values(self) -> dict:
         return {code: getattr(self, f"value_{code}") for code in INDICATOR_CODES}
 

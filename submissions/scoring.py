@@ -144,7 +144,7 @@ def compute_score(submission: Submission, thresholds: dict[str, Decimal]) -> Sco
     from .services import late_days
 
     return score(
-        inputs=submission.inputs,
+        inputs=submission.checked_inputs,
         case_domains=[case.domain for case in submission.cases.all()],
         thresholds=thresholds,
         settings=submission.round.flag_settings,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -20,9 +21,9 @@ from django.utils.translation import gettext as _
 from gigacity.errors import ApplicationError, Conflict, RoleNotAllowed
 from gigacity.i18n import pick
 from gigacity.models import City, Role, User
-from indicators.catalogue import MIN_CASES
+from indicators.catalogue import MAX_CASES, MIN_CASES
 from indicators.models import Round, RoundStatus
-from indicators.rules import compute_indicators, inconsistencies, input_problems, key_site_sums
+from indicators.rules import Inconsistency, compute_indicators, inconsistencies, input_problems, key_site_sums
 
 from .inputs import clean_data
 from .models import (
@@ -48,7 +49,6 @@ CASE_TEXT_LIMITS = {
     "pain_points": 20_000,
     "replicability": 20_000,
 }
-MAX_CASES = 50
 REQUIRED_CASE_FIELDS = ("title", "domain", "description", "pain_points", "replicability")
 REQUIRED_PRACTICES = ("practice_network", "practice_users", "practice_applications")
 REQUIRED_BASIC = ("data_as_of", "contact_name", "contact_phone", "contact_email")
@@ -256,7 +256,9 @@ def _check_key_site_sums(submission: Submission, cleaned: Mapping[str, Any], err
 CONFIRM_INCONSISTENT = "confirm_inconsistent"
 
 
-def submit_problems(submission: Submission, *, confirm_inconsistent: bool = False) -> dict[str, list[str]]:
+def submit_problems(
+    submission: Submission, found: Sequence[Inconsistency], *, confirm_inconsistent: bool = False
+) -> dict[str, list[str]]:
     """Everything that must be fixed before the form can be submitted, by field.
 
     A part above its whole (more 5G users than mobile users, say) is impossible by definition but can
@@ -265,7 +267,6 @@ def submit_problems(submission: Submission, *, confirm_inconsistent: bool = Fals
     flag ("justify to proceed")."""
     problems: dict[str, list[str]] = {}
     if not confirm_inconsistent:
-        found = inconsistencies({**submission.inputs, **submission.key_site_counts})
         for problem in found:
             problems.setdefault(problem.part, []).append(pick(problem.message_zh, problem.message_en))
         if found:
@@ -290,7 +291,7 @@ def submit_problems(submission: Submission, *, confirm_inconsistent: bool = Fals
             if not getattr(case, name):
                 problems.setdefault(f"cases[{index}].{name}", []).append(_("Required"))
         # The same application entered twice would count twice towards the five cases.
-        title = "".join(case.title.split()).casefold()
+        title = "".join(unicodedata.normalize("NFKC", case.title).split()).casefold()  # ５Ｇ is 5G
         if title and (first := first_with_title.setdefault(title, index)) != index:
             problems.setdefault(f"cases[{index}].title", []).append(
                 _("Case %(n)s has the same title: each case must be a different application.") % {"n": first + 1}
@@ -334,12 +335,12 @@ def submission_submit(
                 _("The deadline (%(date)s) has passed. Ask your provincial bureau for an extension.")
                 % {"date": date_format(deadline, "Y-m-d")}
             )
-        problems = submit_problems(submission, confirm_inconsistent=confirm_inconsistent)
+        found = inconsistencies(submission.checked_inputs)
+        problems = submit_problems(submission, found, confirm_inconsistent=confirm_inconsistent)
         if problems:
             raise ValidationError(problems)
-        confirmed = inconsistencies({**submission.inputs, **submission.key_site_counts})
-        if confirmed:
-            details["confirmed_inconsistencies"] = [problem.code for problem in confirmed]
+        if found:
+            details["confirmed_inconsistencies"] = [problem.code for problem in found]
         submission.submitted_at = timezone.now()
         request_scoring(submission)
 

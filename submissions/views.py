@@ -96,8 +96,14 @@ def _live_config(submission: Submission) -> dict:
         ],
         "applications_threshold": thresholds.get("applications"),
         "key_sites": [[key_site_field(c.key, "total"), key_site_field(c.key, "covered")] for c in KEY_SITE_CATEGORIES],
-        "part_of_whole": [[part, whole] for part, whole, _indicator in PART_OF_WHOLE]
-        + [[key_site_field(c.key, "covered"), key_site_field(c.key, "total")] for c in KEY_SITE_CATEGORIES],
+        # [part, whole, the part's name, the whole's name]: a key-site count names its category.
+        "part_of_whole": [
+            [part, whole, field_label(part), field_label(whole)]
+            for part, whole in [
+                *((part, whole) for part, whole, _indicator in PART_OF_WHOLE),
+                *((key_site_field(c.key, "covered"), key_site_field(c.key, "total")) for c in KEY_SITE_CATEGORIES),
+            ]
+        ],
         "messages": {
             "not_a_number": _("Must be a whole number, 0 or more"),
             "above_100": _("Above 100%: check the numbers"),
@@ -265,6 +271,8 @@ def render_submission_page(
     last_return = submission.events.filter(action="return").order_by("-created_at", "-pk").first()
     cases = list(submission.cases.all())
     deadline = effective_deadline(submission.city, submission.round)
+    score = selectors.latest_score(submission)
+    actions = [a.value for a in allowed_actions(submission, request.user)]
     comment_choices = [(name, field_label(name)) for name in DATA_FIELDS]
     comment_choices += [("cases", field_label("cases")), ("attachments", _("Attachments"))]
     comment_choices += [
@@ -279,9 +287,12 @@ def render_submission_page(
             "cases": cases,
             "indicator_rows": selectors.indicator_rows(submission, previous),
             "previous": previous,
-            "score": selectors.latest_score(submission),
+            "score": score,
+            # Workflow steps move the version too; only a change of the data makes the check old.
+            "score_data_changed": score is not None
+            and submission.data_changes.filter(version__gt=score.version).exists(),
             "history": selectors.submission_history(submission),
-            "actions": [a.value for a in allowed_actions(submission, request.user)],
+            "actions": actions,
             # The reviewers' card (the city submits from its form, not from here).
             "key_site_rows": [
                 (
@@ -291,7 +302,7 @@ def render_submission_page(
                 )
                 for c in KEY_SITE_CATEGORIES
             ],
-            "review_actions": [a.value for a in allowed_actions(submission, request.user) if a != "submit"],
+            "review_actions": [a for a in actions if a != "submit"],
             "earlier_designations": submission.city.designations.filter(
                 round__year__lt=submission.round.year
             ).select_related("round"),

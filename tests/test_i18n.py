@@ -71,3 +71,38 @@ def test_translation_functions_are_imported_under_names_makemessages_extracts():
                     if "gettext" in alias.name and (alias.asname or alias.name) not in EXTRACTED_NAMES
                 ]
     assert wrong == []
+
+
+EAGER = {"gettext", "ngettext", "pgettext", "npgettext"}
+
+
+def _import_time_calls(tree: ast.AST, eager_names: set[str]):
+    """Calls of `eager_names` that run when the module is imported: outside any function body."""
+    pending = [tree]
+    while pending:
+        node = pending.pop()
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+                continue  # runs when called, in the request's language
+            if isinstance(child, ast.Call) and isinstance(child.func, ast.Name) and child.func.id in eager_names:
+                yield child
+            pending.append(child)
+
+
+def test_no_message_is_translated_once_at_import_time():
+    """A module-level gettext() is translated in whatever language was active at import (none), and
+    stays so for everybody: module-level labels must be gettext_lazy."""
+    wrong = []
+    for path in ROOT.glob("*/**/*.py"):
+        if path.parts[len(ROOT.parts)] in {".venv", "tests", "bench", "node_modules"}:
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        eager = {
+            alias.asname or alias.name
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and node.module == "django.utils.translation"
+            for alias in node.names
+            if alias.name in EAGER
+        }
+        wrong += [f"{path.relative_to(ROOT)}:{call.lineno}" for call in _import_time_calls(tree, eager)]
+    assert wrong == []

@@ -123,41 +123,35 @@
 
   function refresh() {
     updateKeySites();
-    var fieldMessages = {};
-    config.part_of_whole.forEach(function (pair) {
+    // Parts above their wholes: said at the part's field and in the live panel, and they bring up
+    // the box by which the city confirms it has checked them (the server asks for it too).
+    var contradictions = config.part_of_whole.filter(function (pair) {
       var part = value(pair[0]), whole = value(pair[1]);
-      if (part !== null && whole !== null && !isNaN(part) && !isNaN(whole) && part > whole) {
-        fieldMessages[pair[0]] = msg.part_above_whole.replace("%(whole)s", labelOf(pair[1]));
-      }
+      return part !== null && whole !== null && !isNaN(part) && !isNaN(whole) && part > whole;
+    });
+    var fieldMessages = {};
+    contradictions.forEach(function (pair) {
+      fieldMessages[pair[0]] = msg.part_above_whole.replace("%(whole)s", pair[3]);
     });
     form.querySelectorAll("input[data-number]").forEach(function (el) {
       showFieldError(el.name, isNaN(parseCount(el.value)) ? msg.not_a_number : (fieldMessages[el.name] || ""));
     });
     var confirmBox = form.querySelector("[data-confirm-inconsistent]");
-    if (confirmBox && Object.keys(fieldMessages).length) confirmBox.hidden = false;
+    if (confirmBox && contradictions.length) confirmBox.hidden = false;
     config.indicators.forEach(function (spec) {
       show(spec.code, compute(spec), spec.decimals, spec.unit, spec.threshold);
     });
     var warnings = form.ownerDocument.querySelector("[data-live-warnings]");
     if (warnings) {
       warnings.innerHTML = "";
-      config.part_of_whole.forEach(function (pair) {
-        var part = value(pair[0]), whole = value(pair[1]);
-        if (part !== null && whole !== null && !isNaN(part) && !isNaN(whole) && part > whole) {
-          var partLabel = labelOf(pair[0]), wholeLabel = labelOf(pair[1]);
-          var li = document.createElement("li");
-          li.className = "alert alert-warning";
-          li.textContent = partLabel + "：" + msg.part_above_whole.replace("%(whole)s", wholeLabel);
-          warnings.appendChild(li);
-        }
+      contradictions.forEach(function (pair) {
+        var li = document.createElement("li");
+        li.className = "alert alert-warning";
+        li.textContent = pair[2] + "：" + msg.part_above_whole.replace("%(whole)s", pair[3]);
+        warnings.appendChild(li);
       });
     }
     updateCases();
-  }
-
-  function labelOf(name) {
-    var label = form.querySelector('label[for="id_' + name + '"]');
-    return label ? label.childNodes[0].textContent.trim() : name;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -323,7 +317,8 @@
   function snapshot() {
     var data = {};
     new FormData(form).forEach(function (v, k) {
-      if (k !== "csrfmiddlewaretoken" && typeof v === "string") data[k] = v;
+      // Not the token, and not the confirmation box: a confirmation is given each time, not restored.
+      if (k !== "csrfmiddlewaretoken" && k !== "confirm_inconsistent" && typeof v === "string") data[k] = v;
     });
     return data;
   }

@@ -546,7 +546,7 @@ def _run(
         except ValidationError as exc:
             outcome.errors = {key: list(messages) for key, messages in exc.message_dict.items()}
         else:
-            outcome.inconsistent = inconsistencies({**saved.inputs, **saved.key_site_counts})
+            outcome.inconsistent = inconsistencies(saved.checked_inputs)
             if saved.version != expected_version:
                 outcome.version = saved.version
                 change = DataChange.objects.filter(submission_id=submission_id, version=saved.version).latest("pk")

@@ -17,9 +17,7 @@ from typing import Any
 from django.core import signing
 from openpyxl.utils import get_column_letter
 
-from indicators.catalogue import CASE_DOMAINS, INPUTS_BY_NAME, KEY_SITE_CATEGORIES, key_site_field
-
-from ..services import MAX_CASES
+from indicators.catalogue import CASE_DOMAINS, INPUTS_BY_NAME, KEY_SITE_CATEGORIES, MAX_CASES, key_site_field
 
 CITY_LAYOUT = "city-1"
 PROVINCE_LAYOUT = "province-1"

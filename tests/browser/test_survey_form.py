@@ -63,8 +63,14 @@ def test_a_city_official_fills_in_every_section_and_submits(page, city_user, ope
         "mobile_users_total",
     ):
         page.fill(f"#id_{name}", f"{data[name]:,}")
+    confirm_box = page.locator("[data-confirm-inconsistent]")
+    assert confirm_box.is_hidden()  # nothing to confirm while the numbers agree
     page.fill("#id_users_1000m", "99999999")
     assert "大于" in page.inner_text("[data-live-warnings]")  # 1000M users above 500M+ users, shown at once
+    assert confirm_box.is_visible()
+    page.fill("#id_ks_hospital_covered", str(data["ks_hospital_total"] + 3))
+    assert "三级及以上市属公立医院 · 5G通达" in page.inner_text("[data-live-warnings]")  # names the category
+    page.fill("#id_ks_hospital_covered", str(data["ks_hospital_covered"]))
     page.fill("#id_users_1000m", f"{data['users_1000m']:,}")
 
     # 应用创新: five cases, one of them moved up.

@@ -62,8 +62,16 @@ def test_a_round_is_saved_in_the_admin_with_its_thresholds_through_the_service(c
     for index, threshold in enumerate(thresholds):
         data[f"thresholds-{index}-id"] = threshold.pk
         data[f"thresholds-{index}-round"] = open_round.pk
-        data[f"thresholds-{index}-value"] = "35" if threshold.indicator_id == "pon_10g_share" else str(threshold.value)
+        data[f"thresholds-{index}-value"] = "130" if threshold.indicator_id == "pon_10g_share" else str(threshold.value)
 
+    refused = client.post(f"/admin/indicators/round/{open_round.pk}/change/", data)
+
+    assert refused.status_code == 200 and "不能超过 100" in refused.content.decode()
+    open_round.refresh_from_db()
+    assert open_round.deadline.isoformat() != "2099-12-20"  # nothing saved, the round's fields neither
+
+    pon = next(i for i, t in enumerate(thresholds) if t.indicator_id == "pon_10g_share")
+    data[f"thresholds-{pon}-value"] = "35"
     response = client.post(f"/admin/indicators/round/{open_round.pk}/change/", data)
 
     assert response.status_code == 302

@@ -9,9 +9,11 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from indicators.catalogue import (
+    APPLICATIONS,
     INDICATORS,
     INDICATORS_BY_CODE,
     INPUT_NAMES,
+    INPUTS_BY_NAME,
     PROVISIONAL_2021_THRESHOLDS,
     Kind,
 )
@@ -23,6 +25,7 @@ from indicators.rules import (
     compute_indicator,
     compute_indicators,
     inconsistencies,
+    indicator_limit,
     indicator_value_problem,
     input_problems,
     key_site_sums,
@@ -276,13 +279,37 @@ def test_borderline_margin_is_configurable():
 # ------------------------------------------------------------------------------------------------
 
 
-@given(spec=st.sampled_from(INDICATORS), value=st.decimals(min_value=0, max_value=1000, places=2))
-def test_a_threshold_is_refused_exactly_when_no_city_could_report_it(spec, value):
-    problem = indicator_value_problem(spec, value)
-    share_over_100 = spec.kind == Kind.SHARE and not spec.may_exceed_100 and value > 100
-    over_plausible = spec.plausible_max is not None and value > Decimal(spec.plausible_max)
-    fractional_count = spec.kind == Kind.COUNT and value != value.to_integral_value()
-    assert (problem is not None) == (share_over_100 or over_plausible or fractional_count)
+ALL_SPECS = (*INDICATORS, APPLICATIONS)
+
+
+@given(spec=st.sampled_from(ALL_SPECS), share=st.fractions(min_value=0, max_value=1))
+def test_any_value_from_zero_to_the_limit_is_a_possible_threshold(spec, share):
+    value = (indicator_limit(spec) * Decimal(share.numerator) / Decimal(share.denominator)).quantize(Decimal("0.01"))
+    if spec.kind in (Kind.COUNT, Kind.CASES):
+        value = value.to_integral_value()
+    assert indicator_value_problem(spec, min(value, indicator_limit(spec))) is None
+
+
+@given(spec=st.sampled_from(ALL_SPECS), excess=st.decimals(min_value="0.01", max_value="1e15", places=2))
+def test_anything_above_the_limit_or_below_zero_is_refused(spec, excess):
+    assert indicator_value_problem(spec, indicator_limit(spec) + excess) is not None
+    assert indicator_value_problem(spec, -excess) is not None
+
+
+@pytest.mark.parametrize("spec", ALL_SPECS, ids=lambda spec: spec.code)
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity", "sNaN"])
+def test_a_threshold_that_is_not_a_number_is_refused_not_a_crash(spec, value):
+    assert indicator_value_problem(spec, Decimal(value)) == ("须为数字", "Must be a number")
+
+
+def test_the_limits_are_those_a_city_could_report():
+    limits = {spec.code: indicator_limit(spec) for spec in ALL_SPECS}
+    assert limits["pon_10g_share"] == 100 and limits["fiber_gigabit_coverage"] == 300
+    assert limits["users_1000m"] == INPUTS_BY_NAME["users_1000m"].maximum and limits["applications"] == 50
+    assert indicator_value_problem(INDICATORS_BY_CODE["users_1000m"], Decimal("100.5")) == (
+        "须为整数",
+        "Must be a whole number",
+    )
 
 
 def test_a_negative_threshold_is_refused_in_chinese():

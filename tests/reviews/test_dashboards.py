@@ -123,7 +123,7 @@ def test_reference_values_are_checked_and_only_ministry_staff_may_set_them(
 
     response = client.post(url, {"value_pon_10g_share": "-3"})
 
-    assert response.status_code == 200 and "has-error" in response.content.decode()
+    assert response.status_code == 400 and "has-error" in response.content.decode()
     client.force_login(bureau_user)
     assert client.get(url).status_code == 403
 
@@ -225,5 +225,5 @@ def test_a_reference_share_above_100_is_refused_beside_its_field(open_round, min
     response = client.post(url, {"value_pon_10g_share": "120", "value_bs5g_per_10k": "15.7"})
 
     page = response.content.decode()
-    assert response.status_code == 200 and "不能超过 100" in page and 'value="120"' in page
+    assert response.status_code == 400 and "不能超过 100" in page and 'value="120"' in page
     assert not ReferenceValue.objects.filter(round=open_round).exists()  # all or nothing

@@ -21,6 +21,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from gigacity.models import City, Province
+from indicators.catalogue import INDICATOR_CODES
 from indicators.models import Designation, Round
 from reviews import exports
 from reviews.api import XLSX
@@ -371,3 +372,7 @@ def test_export_queries_do_not_grow_with_the_number_of_cities(open_round, minist
     for name, call in calls.items():
         with django_assert_max_num_queries(small[name]):
             call()
+
+
+def test_the_summary_table_has_every_indicator_exactly_once():
+    assert sorted(code for code, _zh, _en in SUMMARY_COLUMNS) == sorted(INDICATOR_CODES)

@@ -70,12 +70,13 @@ def test_return_with_field_comments_reaches_the_city_and_the_diff_reaches_the_bu
     client.force_login(city_user)
     page = client.get(f"/submissions/{submission.pk}/").content.decode()
     assert "基站数偏高，请核实" in page and "与运营商数据差距较大" in page and "请补充合作单位" in page
+    assert 'data-testid="score-stale"' not in page  # returned, but the data are still those checked
 
     submission = submission_update(
         submission_id=submission.pk, actor=city_user, data={"bs5g_count": 9000}, expected_version=submission.version
     )
     stale = client.get(f"/submissions/{submission.pk}/").content.decode()
-    assert 'data-testid="score-stale"' in stale and f"现为第 {submission.version} 版" in stale
+    assert 'data-testid="score-stale"' in stale and "数据已修改" in stale
     with django_capture_on_commit_callbacks(execute=True):
         submission_submit(submission_id=submission.pk, actor=city_user)
 
@@ -110,6 +111,8 @@ def test_recommend_marks_the_chosen_cases_excellent_and_approval_names_the_city(
     submission.refresh_from_db()
     assert submission.status == Status.APPROVED
     assert Designation.objects.filter(city=city_user.city, round=open_round, source="approved").exists()
+    decided = client.get(f"/submissions/{submission.pk}/").content.decode()
+    assert 'data-testid="score"' in decided and 'data-testid="score-stale"' not in decided  # no data changed
     client.force_login(city_user)
     assert "千兆城市" in client.get("/city/").content.decode()
 

@@ -234,3 +234,21 @@ def test_a_formula_without_a_cached_value_is_named_not_read_as_empty(province, b
 def _as_shared_prefixed_formula(xml: bytes) -> bytes:
     main = b"http://schemas.openxmlformats.org/spreadsheetml/2006/main"
     return xml.replace(b"<f>1000+234</f>", b'<x:f xmlns:x="' + main + b'" t="shared" si="0">1000+234</x:f>')
+
+
+def test_numbers_that_contradict_each_other_are_named_with_the_city_and_cell_but_imported(
+    province, bureau_user, open_round
+):
+    qingdao, _jinan = province
+    workbook = load(download(bureau_user, open_round))
+    cell = put(workbook, QINGDAO, "5G用户数（户）", qingdao.mobile_users_total + 1)
+
+    checked = run(bureau_user, save(workbook), dry_run=True)
+
+    assert checked.ok, checked.errors
+    (warning,) = [w for w in checked.warnings if "大于移动电话用户总数" in w]
+    assert warning.startswith(f"城市数据!{cell}: 青岛市：5G用户数") and "提交时确认" in warning
+    result = run(bureau_user, save(workbook), dry_run=False, expected_versions={QINGDAO: qingdao.version})
+    assert result.applied
+    qingdao.refresh_from_db()
+    assert qingdao.users_5g == qingdao.mobile_users_total + 1

@@ -411,7 +411,8 @@ def test_contradicting_numbers_need_the_citys_confirmation_to_submit(client, cit
 
 def test_the_same_case_entered_twice_is_refused_at_the_second_one(client, city_user, draft, complete_values):
     values, cases = complete_values
-    cases = [*cases[:5], {**cases[0], "title": " " + cases[0]["title"].replace("5G", "5G ") + " "}]
+    first = {**cases[0], "title": "青岛市5G+智慧港口"}
+    cases = [first, *cases[1:5], {**first, "title": " 青岛市 ５Ｇ＋智慧港口 "}]  # full-width, spaced
     client.force_login(city_user)
 
     refused = client.post(

@@ -102,6 +102,15 @@ def test_a_city_reporting_more_1000m_than_500m_users_is_flagged_inconsistent_in_
     assert submission.flag_severity == 3
 
 
+def test_more_hospitals_reached_by_5g_than_hospitals_confirmed_at_submission_is_flagged_for_reviewers(open_round):
+    submission = submitted(open_round, JINAN, ks_hospital_total=5, ks_hospital_covered=8)
+
+    flags = [f for f in submission.scores.get().flags.all() if f.code == "inconsistent_inputs"]
+    assert "三级及以上市属公立医院：5G通达数（8）大于场所数（5）" in [f.message_zh for f in flags]
+    assert {f.severity for f in flags} == {3}
+    assert submission.events.get(action="submit").details["confirmed_inconsistencies"]
+
+
 def test_recommending_scores_the_new_version_and_keeps_the_first_score(open_round, bureau_user):
     submission = submitted(open_round, QINGDAO)
     first = submission.scores.get()
