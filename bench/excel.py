@@ -22,7 +22,7 @@ from typing import Any
 
 import openpyxl
 
-from .web import summary
+from .web import bureau_username, summary
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -160,7 +160,7 @@ def run(*, province_code: str, city_user_name: str, samples: int) -> dict[str, A
 
     province = Province.objects.get(pk=province_code)
     prepared = prepare_province(province)
-    bureau = User.objects.get(username=f"bench-{province.code}")
+    bureau = User.objects.get(username=bureau_username(province.code))
     round_ = Round.objects.current()
     workbook = province_workbook(province=province, round_=round_)
     city_user = User.objects.get(username=city_user_name)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .stack import ROOT, Environment
-from .web import make_session, summary
+from .web import bureau_username, city_username, make_session, summary
 
 USERS = {"city": 30, "bureau": 15, "ministry": 5}
 SPAWN_RATE = 10  # users started per second, as reliability.md L-1 ramps
@@ -42,10 +42,10 @@ def plan(*, year: int, workdir: Path) -> dict[str, Any]:
     return {
         "year": year,
         "server_times": str(workdir / "load-server-times.json"),
-        "city": [{"session": make_session(users[f"bench-{d.city_id}"]), "draft": d.pk} for d in drafts],
+        "city": [{"session": make_session(users[city_username(d.city_id)]), "draft": d.pk} for d in drafts],
         "bureau": [
             {
-                "session": make_session(users[f"bench-{p.code}"]),
+                "session": make_session(users[bureau_username(p.code)]),
                 "province": p.code,
                 "reviews": list(
                     forms.filter(city__province=p, status__in=(Status.SUBMITTED, Status.RECOMMENDED)).values_list(

@@ -16,7 +16,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .web import Browser, Sample, form_fields, make_session, summary, value_of, with_value
+from .web import (
+    Browser,
+    Sample,
+    bureau_username,
+    city_username,
+    form_fields,
+    make_session,
+    summary,
+    value_of,
+    with_value,
+)
 
 FLOOR = "/bench/floor/"
 
@@ -86,8 +96,8 @@ def choose_subjects() -> Subjects:
         province_name=province.name,
         province_cities=province.units,
         ministry=User.objects.get(username="bench-miit"),
-        bureau=User.objects.get(username=f"bench-{review.city.province_id}"),
-        city_user=User.objects.get(username=f"bench-{draft.city_id}"),
+        bureau=User.objects.get(username=bureau_username(review.city.province_id)),
+        city_user=User.objects.get(username=city_username(draft.city_id)),
         draft_id=draft.pk,
         draft_cases=draft.cases_count,
         review_id=review.pk,

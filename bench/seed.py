@@ -47,6 +47,8 @@ from submissions.models import (
 from submissions.scoring import score_records
 from submissions.snapshots import diff, snapshot
 
+from .web import bureau_username, city_username
+
 PASSWORD = "Bench-pass-2026"
 BATCH = 2000
 
@@ -209,11 +211,17 @@ def seed_accounts() -> int:
     hashed = make_password(PASSWORD)
     users = [User(username="bench-miit", role=Role.MINISTRY, full_name="工信部", password=hashed)]
     users += [
-        User(username=f"bench-{p.code}", role=Role.BUREAU, province=p, full_name=f"{p.name}通信管理局", password=hashed)
+        User(
+            username=bureau_username(p.code),
+            role=Role.BUREAU,
+            province=p,
+            full_name=f"{p.name}通信管理局",
+            password=hashed,
+        )
         for p in Province.objects.all()
     ]
     users += [
-        User(username=f"bench-{c.code}", role=Role.CITY, city=c, full_name=f"{c.name}填报员", password=hashed)
+        User(username=city_username(c.code), role=Role.CITY, city=c, full_name=f"{c.name}填报员", password=hashed)
         for c in City.objects.all()
     ]
     User.objects.bulk_create(users, batch_size=BATCH, ignore_conflicts=True)
@@ -406,8 +414,8 @@ def seed_history(*, seed: int = 2021) -> dict[str, int]:
             notifications: list[Notification] = []
             is_open = round_.status == RoundStatus.OPEN
             for form in forms:
-                city_user = users[f"bench-{form.city_id}"]
-                bureau = users[f"bench-{form.city.province_id}"]
+                city_user = users[city_username(form.city_id)]
+                bureau = users[bureau_username(form.city.province_id)]
                 actors = {Role.CITY: city_user, Role.BUREAU: bureau, Role.MINISTRY: ministry}
                 final = snapshot(form)
                 path = list(PATHS[Status(form.status)])

@@ -65,6 +65,17 @@ class Browser:
         return self.request("POST", path, **kwargs)
 
 
+def city_username(code: str) -> str:
+    """The seeded official of a unit."""
+    return f"bench-city-{code}"
+
+
+def bureau_username(code: str) -> str:
+    """The seeded bureau of a province (not "bench-{code}" as for a unit: a municipality's unit has
+    its province's code, 北京 110000)."""
+    return f"bench-bureau-{code}"
+
+
 def make_session(user) -> str:
     """A logged-in session for `user`, written straight into the session store as `login()` would
     (what Django's test client's `force_login` does): logging in for real costs a deliberately slow

@@ -26,3 +26,24 @@ class SessionLifetimeMiddleware:
                 if not request.path.startswith("/api/"):
                     return redirect_to_login(request.get_full_path())
         return self.get_response(request)
+
+
+class ApplicationErrorMiddleware:
+    """The last guard of the pages: an ApplicationError (a conflict, a role that may not act) that a
+    view let through is shown as its message with its status, never as a server error. The API has
+    its own handler (gigacity.api)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        from django.shortcuts import render
+
+        from .errors import ApplicationError
+
+        if not isinstance(exception, ApplicationError) or request.path.startswith("/api/"):
+            return None
+        return render(request, "application_error.html", {"message": exception.message}, status=exception.status_code)

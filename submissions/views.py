@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from gigacity.auth import role_required
-from gigacity.errors import Conflict, StaleVersion
+from gigacity.errors import ApplicationError, StaleVersion
 from gigacity.i18n import pick
 from gigacity.models import Role
 from gigacity.params import int_params
@@ -231,7 +231,7 @@ def submission_edit(request, pk: int):
     except ValidationError as exc:
         state.attach_errors(exc.message_dict)
         return _render_form(request, submission, state, status=400)
-    except Conflict as exc:
+    except ApplicationError as exc:  # a conflict, or a role that may not do this
         messages.error(request, exc.message)
         return redirect("submissions:detail", submission.pk)
 
@@ -250,7 +250,7 @@ def submission_edit(request, pk: int):
         state = FormState.from_submission(saved)
         state.attach_errors(exc.message_dict)
         return _render_form(request, saved, state, status=400, submit_failed=True)
-    except Conflict as exc:
+    except ApplicationError as exc:  # past the deadline, round closed, or a bureau (it may not submit)
         messages.error(request, exc.message)
         return redirect("submissions:edit", saved.pk)
     messages.success(request, _("Submitted to the provincial bureau. You will be notified of its review."))

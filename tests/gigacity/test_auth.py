@@ -225,3 +225,27 @@ def test_changing_the_password_revokes_api_tokens(client, city_user):
     city_user.set_password("A-new-password-2026")
     city_user.save()
     assert client.get("/api/v1/cities/", HTTP_AUTHORIZATION=f"Token {token}").status_code == 401
+
+
+def test_a_refusal_a_page_forgot_to_catch_is_shown_in_words_not_as_a_server_error(rf, city_user):
+    from django.contrib.messages.storage.fallback import FallbackStorage
+
+    from gigacity.errors import Conflict
+    from gigacity.middleware import ApplicationErrorMiddleware
+
+    def view(request):
+        raise Conflict("本轮已发布，不能再修改。")
+
+    request = rf.post("/submissions/1/act/approve/")
+    request.user = city_user
+    request.session = {}
+    request._messages = FallbackStorage(request)
+    middleware = ApplicationErrorMiddleware(view)
+    try:
+        view(request)
+    except Conflict as exc:
+        response = middleware.process_exception(request, exc)
+
+    assert response.status_code == 409 and "本轮已发布，不能再修改。" in response.content.decode()
+    api = rf.post("/api/v1/submissions/1/approve/")
+    assert middleware.process_exception(api, Conflict("x")) is None  # the API answers in JSON itself

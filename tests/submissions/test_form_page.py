@@ -289,6 +289,15 @@ def test_the_bureau_can_fill_in_on_the_citys_behalf_but_not_submit(client, burea
     assert change.actor_role == Role.BUREAU and change.on_behalf
     assert "代城市修改了数据" in client.get(f"/submissions/{draft.pk}/").content.decode()
 
+    # A forged "submit" from the bureau: its changes are kept, the submission is refused in words.
+    draft.refresh_from_db()
+    response = client.post(
+        f"/submissions/{draft.pk}/edit/", form_post(draft, values={"bs5g_count": "6000"}, action="submit"), follow=True
+    )
+    assert response.status_code == 200 and "您的角色无权" in response.content.decode()
+    draft.refresh_from_db()
+    assert draft.status == Status.DRAFT and draft.bs5g_count == 6000
+
 
 def test_other_cities_provinces_and_the_ministry_cannot_edit(
     client, draft, city_user_same_province, bureau_user_other_province, ministry_user
