@@ -10,6 +10,9 @@ import time
 from django.conf import settings
 from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
+from django.shortcuts import render
+
+from .errors import ApplicationError
 
 LOGIN_TIME_KEY = "gigacity_login_time"
 
@@ -40,10 +43,6 @@ class ApplicationErrorMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exception):
-        from django.shortcuts import render
-
-        from .errors import ApplicationError
-
         if not isinstance(exception, ApplicationError) or request.path.startswith("/api/"):
             return None
         return render(request, "application_error.html", {"message": exception.message}, status=exception.status_code)
