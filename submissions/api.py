@@ -256,10 +256,10 @@ def expected_version(request) -> tuple[int, bool]:
     Neither → 428: an unconditional write could overwrite somebody else's work."""
     header = request.headers.get("If-Match")
     if header:
-        try:
-            return int(header.strip().removeprefix("W/").strip('"')), True
-        except ValueError:
-            raise ApplicationError(_('If-Match must be the version number, e.g. "3".')) from None
+        version = int_param(header.strip().removeprefix("W/").strip('"'))
+        if version is None:
+            raise ApplicationError(_('If-Match must be the version number, e.g. "3".'))
+        return version, True
     body_version = request.data.get("version") if isinstance(request.data, Mapping) else None
     if body_version is None:
         error = ApplicationError(
@@ -268,10 +268,10 @@ def expected_version(request) -> tuple[int, bool]:
         )
         error.status_code = 428
         raise error
-    try:
-        return int(body_version), False
-    except (TypeError, ValueError):
-        raise ValidationError({"version": [_("Must be a whole number.")]}) from None
+    version = int_param(body_version)  # not 1.5, 1e400 or true
+    if version is None:
+        raise ValidationError({"version": [_("Must be a whole number.")]})
+    return version, False
 
 
 # ------------------------------------------------------------------------------------------------
@@ -405,7 +405,7 @@ class SubmissionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     serializer_class = SubmissionSerializer
     queryset = Submission.objects.all()
     filterset_class = SubmissionFilter
-    lookup_value_regex = r"\d+"
+    lookup_value_regex = r"[0-9]{1,18}"
 
     def get_queryset(self):
         return (
@@ -930,7 +930,7 @@ class AttachmentViewSet(mixins.DestroyModelMixin, viewsets.GenericViewSet):
 
     queryset = Attachment.objects.all()
     serializer_class = AttachmentSerializer
-    lookup_value_regex = r"\d+"
+    lookup_value_regex = r"[0-9]{1,18}"
 
     def destroy(self, request, pk=None):
         services.attachment_delete(attachment_id=int(pk), actor=request.user)

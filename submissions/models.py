@@ -22,7 +22,7 @@ from indicators.catalogue import (
     INPUT_NAMES,
     KEY_SITE_FIELDS,
 )
-from indicators.models import Round
+from indicators.models import Round, RoundStatus
 
 
 class Status(models.TextChoices):
@@ -208,7 +208,9 @@ class Submission(models.Model):
 
     @property
     def is_editable(self) -> bool:
-        return self.status in EDITABLE_STATES and not self.round.is_frozen
+        """Whether the city (or its bureau) can change the form now: a draft or returned form in an
+        open round. The same rule as `services.ensure_editable`, which also checks the role."""
+        return self.status in EDITABLE_STATES and self.round.status == RoundStatus.OPEN
 
 
 class CaseDomain(models.TextChoices):

@@ -7,6 +7,7 @@ import datetime
 import hashlib
 import unicodedata
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -21,6 +22,7 @@ from django.utils.translation import gettext as _
 from gigacity.errors import ApplicationError, Conflict, RoleNotAllowed
 from gigacity.i18n import pick
 from gigacity.models import City, Role, User
+from gigacity.params import int_param
 from indicators.catalogue import MAX_CASES, MIN_CASES
 from indicators.models import Round, RoundStatus
 from indicators.rules import Inconsistency, compute_indicators, inconsistencies, input_problems, key_site_sums
@@ -132,9 +134,8 @@ def _apply_cases(
         if values["domain"] and values["domain"] not in CaseDomain.values:
             errors.setdefault(f"cases[{index}].domain", []).append(_("Choose one of the listed domains"))
         if case_id not in (None, ""):
-            try:
-                case = existing.pop(int(case_id))
-            except (KeyError, TypeError, ValueError):
+            case = existing.pop(int_param(case_id), None)
+            if case is None:
                 errors.setdefault(f"cases[{index}]", []).append(_("This case does not belong to the form"))
                 continue
         else:
@@ -309,6 +310,28 @@ def effective_deadline(city: City, round_: Round) -> datetime.date | None:
     if extension and (round_.deadline is None or extension.until > round_.deadline):
         return extension.until
     return round_.deadline
+
+
+@dataclass(frozen=True)
+class CityDeadline:
+    """A city's deadline in a round as its pages show it: the date (extended or not), the days
+    left and whether it has passed, all counted from the same date."""
+
+    date: datetime.date | None
+    extended: bool
+    days_left: int | None
+    passed: bool
+
+
+def city_deadline(city: City, round_: Round) -> CityDeadline:
+    date = effective_deadline(city, round_)
+    days_left = (date - timezone.localdate()).days if date else None
+    return CityDeadline(
+        date=date,
+        extended=bool(date and round_.deadline and date > round_.deadline),
+        days_left=days_left,
+        passed=days_left is not None and days_left < 0,
+    )
 
 
 def submission_submit(

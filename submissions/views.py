@@ -7,7 +7,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -35,7 +34,13 @@ from .forms import (
     field_label,
 )
 from .models import Attachment, ChangeSource, FieldComment, Status, Submission
-from .services import effective_deadline, submission_get_or_create, submission_submit, submission_update
+from .services import (
+    city_deadline,
+    ensure_editable,
+    submission_get_or_create,
+    submission_submit,
+    submission_update,
+)
 from .snapshots import CASE_FIELDS, DATA_FIELDS
 from .workflow import allowed_actions
 
@@ -46,7 +51,7 @@ def city_home(request):
     city = request.user.city
     current = Round.objects.current()
     submission = Submission.objects.filter(city=city, round=current).first() if current else None
-    deadline = effective_deadline(city, current) if current else None
+    deadline = city_deadline(city, current) if current else None
     history = Submission.objects.filter(city=city).select_related("round").order_by("-round__year")
     return render(
         request,
@@ -55,9 +60,9 @@ def city_home(request):
             "city": city,
             "round": current,
             "submission": submission,
-            "deadline": deadline,
-            "extended": bool(current and deadline and current.deadline and deadline > current.deadline),
-            "days_left": current.days_to_deadline() if current else None,
+            "deadline": deadline.date if deadline else None,
+            "extended": deadline.extended if deadline else False,
+            "days_left": deadline.days_left if deadline else None,
             "history": history,
             "designations": city.designations.select_related("round"),
         },
@@ -142,6 +147,7 @@ def _render_form(
     conflict=None,
     latest: Submission | None = None,
     submit_failed: bool = False,
+    refused: str = "",
 ):
     previous = selectors.previous_submission(submission)
     last_return = submission.events.filter(action="return").order_by("-created_at", "-pk").first()
@@ -149,7 +155,7 @@ def _render_form(
     if last_return and submission.status == Status.RETURNED:
         comments = list(FieldComment.objects.filter(event=last_return))
     field_comments = state.attach_comments(comments)
-    deadline = effective_deadline(submission.city, submission.round)
+    deadline = city_deadline(submission.city, submission.round)
     latest_values = {}
     if latest is not None:
         latest_values = {name: display_value(name, getattr(latest, name)) for name in DATA_FIELDS}
@@ -177,12 +183,13 @@ def _render_form(
             "live_config": _live_config(submission),
             "last_return": last_return,
             "field_comments": field_comments,
-            "deadline": deadline,
-            "days_left": (deadline - timezone.localdate()).days if deadline else None,
-            "deadline_passed": bool(deadline and timezone.localdate() > deadline),
+            "deadline": deadline.date,
+            "days_left": deadline.days_left,
+            "deadline_passed": deadline.passed,
             "on_behalf": request.user.role == Role.BUREAU,
             "can_submit": request.user.role == Role.CITY,
             "conflict": conflict,
+            "refused": refused,
             "latest": latest,
             "latest_values": latest_values,
             "submit_failed": submit_failed,
@@ -204,13 +211,12 @@ def submission_edit(request, pk: int):
         submission = selectors.submission_detail(user=request.user, pk=pk)
     except Submission.DoesNotExist:
         raise Http404 from None
-    if not submission.is_editable:
-        messages.info(
-            request,
-            _("The form is “%(status)s” and cannot be changed now.") % {"status": submission.get_status_display()},
-        )
-        return redirect("submissions:detail", submission.pk)
     if request.method == "GET":
+        try:
+            ensure_editable(submission, request.user)
+        except ApplicationError as exc:  # submitted, or the round has closed
+            messages.info(request, exc.message)
+            return redirect("submissions:detail", submission.pk)
         return _render_form(request, submission, FormState.from_submission(submission))
 
     state = FormState.from_post(request.POST, submission)
@@ -231,9 +237,10 @@ def submission_edit(request, pk: int):
     except ValidationError as exc:
         state.attach_errors(exc.message_dict)
         return _render_form(request, submission, state, status=400)
-    except ApplicationError as exc:  # a conflict, or a role that may not do this
-        messages.error(request, exc.message)
-        return redirect("submissions:detail", submission.pk)
+    except ApplicationError as exc:
+        # Submitted meanwhile, or the round closed while the page was open: nothing is saved, and
+        # what was typed stays on the page so that it is not lost.
+        return _render_form(request, submission, state, status=exc.status_code, refused=exc.message)
 
     if request.POST.get("action") != "submit":
         messages.success(request, _("Saved (version %(v)s).") % {"v": saved.version})
@@ -270,7 +277,7 @@ def render_submission_page(
     previous = selectors.previous_submission(submission)
     last_return = submission.events.filter(action="return").order_by("-created_at", "-pk").first()
     cases = list(submission.cases.all())
-    deadline = effective_deadline(submission.city, submission.round)
+    deadline = city_deadline(submission.city, submission.round)
     score = selectors.latest_score(submission)
     actions = [a.value for a in allowed_actions(submission, request.user)]
     comment_choices = [(name, field_label(name)) for name in DATA_FIELDS]
@@ -307,7 +314,7 @@ def render_submission_page(
                 round__year__lt=submission.round.year
             ).select_related("round"),
             "last_event": submission.events.select_related("actor").last(),
-            "deadline_passed": bool(deadline and timezone.localdate() > deadline),
+            "deadline_passed": deadline.passed,
             "can_edit": submission.is_editable and request.user.role in (Role.CITY, Role.BUREAU),
             "resubmission": selectors.changes_since_return(submission)
             if submission.status in (Status.SUBMITTED, Status.RECOMMENDED, Status.SENT_BACK)
@@ -316,7 +323,6 @@ def render_submission_page(
             "return_comments": list(last_return.field_comments.all()) if last_return else [],
             "comment_choices": comment_choices,
             "case_titles": {case.pk: case.title for case in cases},
-            "deadline": deadline,
             "action": action,
             "action_errors": action_errors,
             "action_post": action_post or {},

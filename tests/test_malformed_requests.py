@@ -75,3 +75,35 @@ def test_a_published_round_refuses_threshold_changes_in_the_admin(client, admin_
     client.force_login(admin_user)
     page = client.get(f"/admin/indicators/round/{open_round.pk}/change/").content.decode()
     assert 'name="status"' not in page  # the status changes through the admin actions only
+
+
+@pytest.mark.parametrize(
+    ("url", "body"),
+    [
+        ("SUBMISSION", '{"version": 1e400}'),
+        ("SUBMISSION", '{"version": 1.5}'),
+        ("SUBMISSION", '{"version": true}'),
+        ("SUBMISSION", '{"version": VERSION, "cases": [{"id": 1e400, "title": "x"}]}'),
+        ("SUBMISSION", '{"version": VERSION, "cases": [{"id": 99999999999999999999999, "title": "x"}]}'),
+        ("SUBMIT", '{"version": 1e400}'),
+    ],
+)
+def test_numbers_no_form_could_have_are_refused_in_words(city_user, open_round, url, body):
+    draft = make_submission(city_user.city, open_round, Status.DRAFT)
+    client = APIClient()
+    client.force_authenticate(city_user)
+    path = f"/api/v1/submissions/{draft.pk}/" + ("submit/" if url == "SUBMIT" else "")
+    method = client.post if url == "SUBMIT" else client.patch
+
+    response = method(path, body.replace("VERSION", str(draft.version)), content_type="application/json")
+
+    assert response.status_code == 400, response.content
+    assert "须为整数" in response.content.decode() or "不属于" in response.content.decode()
+
+
+@pytest.mark.parametrize("path", ["/api/v1/submissions/{n}/", "/api/v1/attachments/{n}/", "/submissions/{n}/"])
+def test_an_id_of_thousands_of_digits_is_not_found(client, city_user, path):
+    client.force_login(city_user)
+    url = path.format(n="9" * 5000)
+    response = client.delete(url) if "attachments" in path else client.get(url)
+    assert response.status_code == 404

@@ -194,6 +194,11 @@ def test_an_extension_is_granted_with_a_date_and_reason(client, bureau_user, cit
     assert (extension.until, extension.reason, extension.granted_by) == (until, "疫情影响数据采集", bureau_user)
     assert client.get("/bureau/extensions/320300/").status_code == 404  # not this bureau's city
 
+    # The city's home counts from its own deadline: five days left, not "deadline passed".
+    client.force_login(city_user)
+    home = client.get("/city/").content.decode()
+    assert f"截止日期 {until:%Y-%m-%d}" in home and "剩余 5 天" in home and "已过截止日期" not in home
+
 
 def test_the_bureau_can_start_a_form_on_behalf_of_a_city_that_has_not(client, bureau_user, open_round):
     client.force_login(bureau_user)

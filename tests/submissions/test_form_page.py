@@ -438,3 +438,25 @@ def test_demo_cases_are_all_different_applications(city_user):
     for seed in range(20):
         _data, cases = demo_data(city_user.city, random.Random(seed), cases=14)
         assert len({case["title"] for case in cases}) == 14
+
+
+def test_a_draft_in_a_closed_round_cannot_be_opened_and_a_late_save_keeps_what_was_typed(
+    client, city_user, draft, complete_values
+):
+    values, cases = complete_values
+    client.force_login(city_user)
+    page = client.get(f"/submissions/{draft.pk}/edit/")  # the page is open when the round closes
+    draft.round.status = "closed"
+    draft.round.save()
+
+    response = client.post(f"/submissions/{draft.pk}/edit/", form_post(draft, values=values, cases=cases))
+
+    assert page.status_code == 200 and response.status_code == 409
+    body = response.content.decode()
+    assert f"{draft.round.year}年度评估未在进行中，调查表不能再修改。" in body
+    assert 'data-testid="refused"' in body and values["contact_name"] in body  # typed, not lost
+    draft.refresh_from_db()
+    assert draft.version == 1 and draft.contact_name == ""
+    reopened = client.get(f"/submissions/{draft.pk}/edit/", follow=True)
+    assert reopened.redirect_chain[-1][0] == f"/submissions/{draft.pk}/"
+    assert 'data-testid="open-form"' not in client.get("/city/").content.decode()  # no "continue filling in"
