@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views.i18n import set_language
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import SimpleRouter
@@ -16,6 +16,7 @@ from reviews.api import (
     ProvinceDashboardApi,
     ProvinceDashboardExportApi,
     SummaryExportApi,
+    action_urls,
 )
 from submissions.api import AttachmentViewSet, ProvinceImportView, ProvinceWorkbookView, SubmissionViewSet
 
@@ -41,13 +42,14 @@ api_v1 = [
         name="export-dashboard-province",
     ),
     # The public name has no trailing slash (PRODUCT.md), unlike the router's routes.
-    path(
-        "submissions/<int:pk>/template.xlsx",
+    re_path(
+        r"^submissions/(?P<pk>[0-9]{1,18})/template.xlsx$",
         SubmissionViewSet.as_view({"get": "template"}),
         name="submission-template",
     ),
     path("provinces/<str:code>/workbook.xlsx", ProvinceWorkbookView.as_view(), name="province-workbook"),
     path("provinces/<str:code>/import/", ProvinceImportView.as_view(), name="province-import"),
+    *action_urls(),
     path("", include(router.urls)),
 ]
 

@@ -1,11 +1,12 @@
-"""API views of the foundation: token login and the cities the caller may see."""
+"""API views of the foundation: the scoped base of every viewset, token login and the cities the
+caller may see."""
 
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.utils.translation import gettext as _
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import serializers, status, viewsets
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -17,6 +18,17 @@ from .models import City
 from .serializers import CitySerializer
 
 
+class ScopedViewSet(viewsets.GenericViewSet):
+    """The base of every API viewset: each queryset starts from `visible_to(user)` of its model, so
+    an object outside the caller's scope is not found (404), never fetched and then refused.
+    Subclasses give `queryset` with their joins and order; the scope is applied here."""
+
+    lookup_value_regex = r"[0-9]{1,18}"  # ids; longer numbers are no id of ours (and overflow bigint)
+
+    def get_queryset(self):
+        return super().get_queryset().visible_to(self.request.user)
+
+
 class CityFilter(filters.FilterSet):
     province = filters.CharFilter(field_name="province_id")
     name = filters.CharFilter(lookup_expr="icontains")
@@ -26,7 +38,7 @@ class CityFilter(filters.FilterSet):
         fields = ["province", "kind", "name"]
 
 
-class CityViewSet(viewsets.ReadOnlyModelViewSet):
+class CityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
     """Cities (prefecture-level units) in the caller's scope, by 6-digit administrative code."""
 
     serializer_class = CitySerializer
@@ -34,9 +46,6 @@ class CityViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_class = CityFilter
     lookup_field = "code"
     lookup_value_regex = r"\d{6}"
-
-    def get_queryset(self):
-        return super().get_queryset().visible_to(self.request.user)
 
 
 class LoginThrottle(ScopedRateThrottle):

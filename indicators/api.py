@@ -1,6 +1,8 @@
 """API of rounds and their thresholds."""
 
-from rest_framework import serializers, viewsets
+from rest_framework import mixins, serializers
+
+from gigacity.viewsets import ScopedViewSet
 
 from .models import Round
 
@@ -27,7 +29,7 @@ class RoundSerializer(serializers.ModelSerializer):
         return {t.indicator_id: str(t.value) for t in round_.thresholds.all()}
 
 
-class RoundViewSet(viewsets.ReadOnlyModelViewSet):
+class RoundViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
     """Evaluation rounds by year, with their current thresholds. Rounds still being prepared are
     visible to ministry staff only."""
 
@@ -35,6 +37,3 @@ class RoundViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = Round.objects.prefetch_related("thresholds")
     lookup_field = "year"
     lookup_value_regex = r"\d{4}"
-
-    def get_queryset(self):
-        return super().get_queryset().visible_to(self.request.user)

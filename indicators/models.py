@@ -5,6 +5,7 @@ Cities. Nothing here knows about submissions or reviews."""
 from __future__ import annotations
 
 import datetime
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
@@ -171,7 +172,11 @@ class Round(models.Model):
         return (self.deadline - (today or timezone.localdate())).days
 
     def threshold_map(self) -> dict[str, Decimal]:
-        return {t.indicator_id: t.value for t in self.thresholds.all()}
+        """The round's thresholds, code → value (from `prefetch_related("thresholds")` when the
+        round was read with them)."""
+        if "thresholds" in getattr(self, "_prefetched_objects_cache", {}):
+            return {t.indicator_id: t.value for t in self.thresholds.all()}
+        return round_thresholds(self.pk).values
 
 
 class Threshold(models.Model):
@@ -192,6 +197,24 @@ class Threshold(models.Model):
 
     def __str__(self) -> str:
         return f"{self.round.year} {self.indicator_id} ≥ {self.value}"
+
+
+@dataclass(frozen=True)
+class RoundThresholds:
+    version: int  # Round.threshold_version the values belong to
+    values: dict[str, Decimal]  # indicator code → threshold
+
+
+def round_thresholds(round_id: int) -> RoundThresholds:
+    """The one loader of a round's thresholds, with their version, read in one statement: a change
+    committed in between must not give values under the other version's number (a score records
+    which version it was judged against)."""
+    rows = list(
+        Threshold.objects.filter(round_id=round_id).values_list("indicator_id", "value", "round__threshold_version")
+    )
+    if not rows:
+        return RoundThresholds(Round.objects.values_list("threshold_version", flat=True).get(pk=round_id), {})
+    return RoundThresholds(rows[0][2], {code: value for code, value, _version in rows})
 
 
 class ThresholdChange(models.Model):

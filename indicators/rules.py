@@ -361,12 +361,20 @@ def score(
     return ScoreResult(results, len(case_domains), domains, missed == 0, missed, flags)
 
 
+def meets(value: Decimal | None, threshold: Decimal | None) -> bool | None:
+    """The one judgement of an indicator against its line: a value at or above the threshold
+    passes. None when either is missing (nothing to judge)."""
+    if value is None or threshold is None:
+        return None
+    return value >= threshold
+
+
 def _judge(code: str, value: Decimal | None, threshold: Decimal) -> IndicatorResult:
     if value is None:
         return IndicatorResult(code, None, threshold, False, None, None)
     margin = value - threshold
     relative = quantize(margin / threshold, 4) if threshold else None
-    return IndicatorResult(code, value, threshold, value >= threshold, margin, relative)
+    return IndicatorResult(code, value, threshold, bool(meets(value, threshold)), margin, relative)
 
 
 def _value_flags(spec: IndicatorSpec, value: Decimal | None, threshold: Decimal, settings: FlagSettings) -> list[Flag]:
@@ -380,7 +388,7 @@ def _value_flags(spec: IndicatorSpec, value: Decimal | None, threshold: Decimal,
                 f"{spec.name_en} cannot be computed: data missing or a zero denominator",
             )
         ]
-    if value < threshold:
+    if not meets(value, threshold):
         return [
             Flag(
                 "threshold_missed",

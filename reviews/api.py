@@ -1,4 +1,5 @@
-"""API of the dashboards and exports: the same selectors and workbooks as the pages.
+"""API of the workflow actions (one operation per row of `reviews.actions`), the dashboards and
+exports: the same services, selectors and workbooks as the pages.
 
 Who gets what: the national dashboard is for ministry staff and administrators; a provincial
 dashboard for its own bureau and for them (another province answers 404, as everything outside a
@@ -11,13 +12,14 @@ from __future__ import annotations
 import io
 from typing import IO
 
+from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
-from django.urls import reverse
+from django.urls import re_path, reverse
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
@@ -25,9 +27,16 @@ from rest_framework.views import APIView
 
 from gigacity.errors import RoleNotAllowed
 from gigacity.models import Province, Role, User
+from gigacity.viewsets import ScopedViewSet
 from indicators.models import Round
+from submissions.api.parsing import expected_version
+from submissions.api.serializers import SubmissionSerializer
+from submissions.api.views import submission_response
+from submissions.models import Submission
+from submissions.public import raise_public
 
 from . import dashboards, exports
+from .actions import REVIEW_ACTIONS, ReviewAction
 from .models import ExportJob, ExportKind, ExportState
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -76,6 +85,64 @@ def workbook_response(content: bytes | IO[bytes], filename: str) -> FileResponse
     response = FileResponse(stream, as_attachment=True, filename=filename, content_type=XLSX)
     response["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+# ------------------------------------------------------------------------------------------------
+# Workflow actions
+# ------------------------------------------------------------------------------------------------
+class SubmissionActionView(APIView):
+    """POST /api/v1/submissions/{id}/<action>/: one row of `reviews.actions`. The version is
+    optional here (If-Match or a `version` field): given, a stale one is refused (409/412)."""
+
+    row: ReviewAction
+
+    def post(self, request, pk: str):
+        submission = Submission.objects.visible_to(request.user).filter(pk=pk).first()
+        if submission is None:
+            raise Http404
+        if request.headers.get("If-Match") or (isinstance(request.data, dict) and "version" in request.data):
+            version, via_header = expected_version(request)
+        else:
+            version, via_header = None, False
+        try:
+            self.row.perform(
+                submission_id=submission.pk,
+                actor=request.user,
+                body=request.data,
+                expected_version=version,
+                via_header=via_header,
+            )
+        except ValidationError as exc:
+            raise_public(exc)
+        return submission_response(request, submission.pk)
+
+
+def _action_view(row: ReviewAction) -> type[SubmissionActionView]:
+    @extend_schema(
+        operation_id=f"submissions_{row.action.value.replace('-', '_')}_create",
+        summary=row.summary,
+        tags=["submissions"],
+        request=row.input,
+        responses={200: SubmissionSerializer},
+    )
+    def post(self, request, pk: str):
+        return SubmissionActionView.post(self, request, pk)
+
+    name = f"{row.action.name.title().replace('_', '')}ActionView"
+    return type(name, (SubmissionActionView,), {"row": row, "post": post})
+
+
+def action_urls() -> list:
+    """One route per action: /submissions/{id}/submit/, …/return/, …/send-back/ (URL names
+    submission-<action>)."""
+    return [
+        re_path(
+            rf"^submissions/(?P<pk>[0-9]{{1,18}})/{row.action.value}/$",
+            _action_view(row).as_view(),
+            name=f"submission-{row.action.value}",
+        )
+        for row in REVIEW_ACTIONS.values()
+    ]
 
 
 # ------------------------------------------------------------------------------------------------
@@ -238,7 +305,7 @@ class ExportRequestInput(serializers.Serializer):
     cumulative = serializers.BooleanField(required=False, default=False)
 
 
-class ExportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class ExportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
     """Workbooks prepared in the background (the case collection, city lists, the summary table):
     POST asks for one and answers 202; poll the job until `state` is `done`, then GET `download_url`.
     Each person sees and downloads only the exports they asked for."""
@@ -250,9 +317,6 @@ class ExportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
         exports.ensure_can_export(request.user)
-
-    def get_queryset(self):
-        return super().get_queryset().visible_to(self.request.user)
 
     @extend_schema(request=ExportRequestInput, responses={202: ExportJobSerializer})
     def create(self, request):

@@ -23,7 +23,6 @@ from django.db.models import (
     Aggregate,
     Case,
     Count,
-    DateField,
     Exists,
     F,
     FilteredRelation,
@@ -46,8 +45,16 @@ from django.utils.translation import gettext as _
 from gigacity.i18n import pick
 from gigacity.models import City, Province, Region, User
 from indicators.catalogue import CASE_DOMAINS, INDICATORS, IndicatorSpec
-from indicators.models import Designation, ReferenceValue, Round, RoundStatus, Threshold
-from submissions.models import NOT_STARTED, REPORTED_STATES, Extension, Status, Submission
+from indicators.models import Designation, ReferenceValue, Round, RoundStatus
+from indicators.rules import meets
+from submissions.models import (
+    NOT_STARTED,
+    REPORTED_STATES,
+    Status,
+    Submission,
+    deadline_expression,
+    latest_extension,
+)
 from submissions.models import Case as ApplicationCase
 
 STATUS_KEYS: tuple[str, ...] = (NOT_STARTED, *Status.values)
@@ -196,10 +203,6 @@ def _batches(named: list[dict[str, Any]], regions: dict[str, str]) -> list[dict[
         cumulative += count
         out.append({"year": year, "named": count, "cumulative": cumulative, "by_region": by_year[year]})
     return out
-
-
-def round_thresholds(round_: Round) -> dict[str, Decimal]:
-    return dict(Threshold.objects.filter(round=round_).values_list("indicator_id", "value"))
 
 
 def _references(round_: Round) -> dict[str, tuple[Decimal, str]]:
@@ -472,7 +475,7 @@ def national_dashboard(*, user: User, round_: Round) -> dict[str, Any]:
             }
         )
 
-    thresholds = round_thresholds(round_)
+    thresholds = round_.threshold_map()
     batches = _batches(named, regions)
     totals = _reported_totals(reported, thresholds)
     indicators = _indicator_rows(
@@ -520,24 +523,16 @@ def city_rows(
 ) -> list[dict[str, Any]]:
     """Every city of the scope with its form of the round (or none), its batch and its deadline with
     any extension, in one query."""
-    latest_extension = Subquery(
-        Extension.objects.filter(city=OuterRef("pk"), round=round_).order_by("-created_at", "-pk").values("until")[:1]
-    )
-    deadline = Value(round_.deadline, output_field=DateField())
     values = [f"form__value_{spec.code}" for spec in INDICATORS]
     rows = (
         cities.order_by("code")
         .annotate(
             form=FilteredRelation("submissions", condition=Q(submissions__round=round_)),
             batch=batch_of_city(round_, "pk"),
-            extended_until=latest_extension,
+            extended_until=latest_extension(round_),
+            effective_deadline=deadline_expression(round_),
         )
         .annotate(
-            effective_deadline=(
-                Case(When(extended_until__gt=deadline, then=F("extended_until")), default=deadline)
-                if round_.deadline
-                else F("extended_until")
-            ),
             state=Case(When(form__status__isnull=True, then=Value(NOT_STARTED)), default=F("form__status")),
         )
         .values(
@@ -588,10 +583,7 @@ def city_rows(
                 "missed": row["form__missed_count"] if reported else None,
                 "flags": row["form__flags_count"] if reported else None,
                 "values": values,
-                "passed": {
-                    code: (value >= thresholds[code] if value is not None and code in thresholds else None)
-                    for code, value in values.items()
-                },
+                "passed": {code: meets(value, thresholds.get(code)) for code, value in values.items()},
             }
         )
     return out
@@ -606,7 +598,7 @@ def province_dashboard(*, user: User, province: Province, round_: Round) -> dict
 
     progress = _progress_rows(cities, submissions)
     named = _named_rows(cities, round_)
-    thresholds = round_thresholds(round_)
+    thresholds = round_.threshold_map()
     references = _references(round_)
     batches = _batches(named, {province.code: province.region})
     totals = _reported_totals(reported, thresholds)
@@ -735,4 +727,4 @@ def city_list(*, user: User, round_: Round, province: Province | None = None) ->
     cities = City.objects.visible_to(user)
     if province is not None:
         cities = cities.filter(province=province)
-    return city_rows(cities, round_, round_thresholds(round_), timezone.localdate())
+    return city_rows(cities, round_, round_.threshold_map(), timezone.localdate())

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from gigacity.models import City, Role
 from indicators.models import Round, RoundStatus
-from submissions.models import EDITABLE_STATES, Submission
+from submissions.models import EDITABLE_STATES, Submission, deadline_expression
 
 from .models import NotificationKind, Reminder
 from .notifications import city_officials, notify
@@ -29,21 +29,25 @@ def due_reminder(days_left: int) -> int | None:
 
 
 def send_deadline_reminders(today: datetime.date | None = None) -> int:
+    """Remind the officials of every city that has not submitted, counting from the city's own
+    deadline (an extension moves its reminders with it)."""
     today = today or timezone.localdate()
     sent = 0
-    for round_ in Round.objects.filter(status=RoundStatus.OPEN, deadline__isnull=False):
-        days = due_reminder((round_.deadline - today).days)
-        if days is None:
-            continue
+    for round_ in Round.objects.filter(status=RoundStatus.OPEN):
         done = Submission.objects.filter(round=round_).exclude(status__in=EDITABLE_STATES).values("city_id")
-        already = Reminder.objects.filter(round=round_, days_before=days).values("city_id")
         cities = (
             City.objects.filter(officials__role=Role.CITY, officials__is_active=True)
             .exclude(pk__in=done)
-            .exclude(pk__in=already)
+            .annotate(deadline=deadline_expression(round_))
+            .filter(deadline__isnull=False, deadline__gte=today)
             .distinct()
         )
+        already = set(Reminder.objects.filter(round=round_).values_list("city_id", "days_before"))
         for city in cities:
+            days_left = (city.deadline - today).days
+            days = due_reminder(days_left)
+            if days is None or (city.pk, days) in already:
+                continue
             try:
                 with transaction.atomic():
                     Reminder.objects.create(city=city, round=round_, days_before=days)
@@ -54,12 +58,9 @@ def send_deadline_reminders(today: datetime.date | None = None) -> int:
                         city_id=city.pk,
                         round_id=round_.pk,
                         submission=submission,
-                        extra={
-                            "days": (round_.deadline - today).days,
-                            "deadline": round_.deadline.isoformat(),
-                        },
+                        extra={"days": days_left, "deadline": city.deadline.isoformat()},
                     )
                     sent += 1
             except IntegrityError:
-                continue  # another run sent this one a moment ago
+                continue  # sent before (by an earlier run, or a moment ago by another)
     return sent

@@ -11,6 +11,7 @@ urlpatterns = [
     path("bureau/extensions/<str:code>/", views.extension_new, name="extension_new"),
     path("submissions/<int:pk>/act/<str:action>/", views.submission_act, name="act"),
     path("ministry/queue/", views.ministry_queue_page, name="ministry_queue"),
+    path("ministry/queue/bulk/", views.ministry_bulk, name="ministry_bulk"),
     path("ministry/rounds/", views.rounds_page, name="rounds"),
     path("ministry/rounds/<int:year>/", views.round_page, name="round"),
     path("ministry/", views.ministry_home, name="ministry_home"),

@@ -30,13 +30,13 @@ from submissions.models import (
     FINAL_STATES,
     NOT_STARTED,
     REPORTED_STATES,
-    Action,
     Status,
     Submission,
 )
 from submissions.views import render_submission_page
 
 from . import dashboards, exports, services
+from .actions import REVIEW_ACTIONS, bulk_actions_for
 from .forms import (
     ExportRequestForm,
     ExtensionForm,
@@ -44,7 +44,6 @@ from .forms import (
     RoundForm,
     ThresholdsForm,
     default_extension_date,
-    parse_comments,
 )
 from .models import ExportJob, ExportKind, ExportState, Notification
 from .notifications import notification_title, notification_url
@@ -84,33 +83,30 @@ def bureau_home(request):
     )
 
 
-@require_POST
-@role_required(Role.BUREAU)
-def bureau_bulk(request):
-    """Recommend or return several submissions at once; each is checked on its own."""
+def _queue_bulk(request):
+    """One action of `reviews.actions` on several forms of a queue at once, with one reason for all;
+    each form is checked on its own (scope, role, state), and one refusal does not undo the others."""
     ids = int_params(request.POST.getlist("ids"))
-    action = request.POST.get("bulk_action")
+    rows = {row.action.value: row for row in bulk_actions_for(request.user)}
+    row = rows.get(request.POST.get("bulk_action", ""))
     reason = request.POST.get("reason", "").strip()
+    home = "reviews:bureau_home" if request.user.role == Role.BUREAU else "reviews:ministry_queue"
     back = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
-        back = "reviews:bureau_home"
+        back = home
     if not ids:
         messages.warning(request, _("Select at least one city first."))
         return redirect(back)
-    if action == "recommend":
-        outcomes = services.bulk_apply(
-            ids, lambda pk: services.submission_recommend(submission_id=pk, actor=request.user, note=reason)
-        )
-    elif action == "return":
-        if not reason:
-            messages.error(request, _("Give the reason for returning the selected forms."))
-            return redirect(back)
-        outcomes = services.bulk_apply(
-            ids, lambda pk: services.submission_return(submission_id=pk, actor=request.user, reason=reason)
-        )
-    else:
+    if row is None:
         messages.error(request, _("Choose what to do with the selected cities."))
         return redirect(back)
+    if row.transition.reason_required and not reason:
+        # Said once for the selection rather than once per form.
+        messages.error(request, _("Give the reason for “%(action)s” first.") % {"action": row.action.label})
+        return redirect(back)
+    outcomes = services.bulk_apply(
+        ids, lambda pk: row.perform(submission_id=pk, actor=request.user, body=row.bulk_body(reason))
+    )
     names = dict(Submission.objects.visible_to(request.user).filter(pk__in=ids).values_list("pk", "city__name"))
     done = [names.get(o.submission_id, "?") for o in outcomes if o.ok]
     if done:
@@ -119,6 +115,10 @@ def bureau_bulk(request):
         if not outcome.ok:
             messages.error(request, f"{names.get(outcome.submission_id, _('A form'))}：{outcome.message}")
     return redirect(back)
+
+
+bureau_bulk = require_POST(role_required(Role.BUREAU)(_queue_bulk))
+ministry_bulk = require_POST(role_required(Role.MINISTRY)(_queue_bulk))
 
 
 @require_POST
@@ -174,51 +174,23 @@ def extension_new(request, code: str):
     )
 
 
-ACTIONS = {
-    Action.RETURN: lambda request, pk, version: services.submission_return(
-        submission_id=pk,
-        actor=request.user,
-        reason=request.POST.get("reason", ""),
-        comments=parse_comments(request.POST),
-        expected_version=version,
-    ),
-    Action.RECOMMEND: lambda request, pk, version: services.submission_recommend(
-        submission_id=pk,
-        actor=request.user,
-        note=request.POST.get("note", ""),
-        expected_version=version,
-        excellent_case_ids=int_params(request.POST.getlist("excellent")),
-    ),
-    Action.APPROVE: lambda request, pk, version: services.submission_approve(
-        submission_id=pk, actor=request.user, reason=request.POST.get("reason", ""), expected_version=version
-    ),
-    Action.REJECT: lambda request, pk, version: services.submission_reject(
-        submission_id=pk, actor=request.user, reason=request.POST.get("reason", ""), expected_version=version
-    ),
-    Action.SEND_BACK: lambda request, pk, version: services.submission_send_back(
-        submission_id=pk, actor=request.user, reason=request.POST.get("reason", ""), expected_version=version
-    ),
-}
-DONE_MESSAGES = {
-    Action.RETURN: gettext_lazy("Returned to the city with your reason; the city has been notified."),
-    Action.RECOMMEND: gettext_lazy("Recommended to the ministry."),
-    Action.APPROVE: gettext_lazy("Approved: the city is now a Gigabit City of this round."),
-    Action.REJECT: gettext_lazy("Rejected; the city and the bureau have been notified."),
-    Action.SEND_BACK: gettext_lazy("Sent back to the provincial bureau."),
-}
-
-
 @require_POST
 @login_required
 def submission_act(request, pk: int, action: str):
-    """Carry out one workflow action from the submission's page. When it is refused the page comes
-    back with the reason and with everything that was typed (reason, comments, choices)."""
-    if action not in ACTIONS:
+    """Carry out one workflow action (a row of `reviews.actions`) from the submission's page. When it
+    is refused the page comes back with the reason and with everything that was typed (reason,
+    comments, choices)."""
+    row = REVIEW_ACTIONS.get(action)  # keyed by Action, whose members are their string values
+    if row is None:
         raise Http404
     submission = get_object_or_404(Submission.objects.visible_to(request.user), pk=pk)
-    version = request.POST.get("version", "")
     try:
-        ACTIONS[Action(action)](request, submission.pk, int_param(version))
+        row.perform(
+            submission_id=submission.pk,
+            actor=request.user,
+            body=row.from_page(request.POST),
+            expected_version=int_param(request.POST.get("version", "")),
+        )
     except ValidationError as exc:
         return render_submission_page(
             request, submission.pk, status=400, action=action, action_errors=exc.messages, action_post=request.POST
@@ -232,7 +204,7 @@ def submission_act(request, pk: int, action: str):
             action_errors=[exc.message],
             action_post=request.POST,
         )
-    messages.success(request, DONE_MESSAGES[Action(action)])
+    messages.success(request, row.done)
     return redirect("submissions:detail", submission.pk)
 
 
@@ -253,6 +225,7 @@ def ministry_queue_page(request):
             "page": page,
             "filters": filters,
             "flag_codes": FLAG_LABELS,
+            "bulk_actions": bulk_actions_for(request.user),
             **queue_filter_choices(),
             "query": urlencode({k: v for k, v in filters.items() if v}),
         },

@@ -10,10 +10,12 @@ from pathlib import PurePosixPath
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import models
-from django.db.models import Q
+from django.db.models import Expression, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from gigacity.errors import ApplicationError, Conflict, RoleNotAllowed
 from gigacity.i18n import pick
 from gigacity.models import City, Role
 from indicators.catalogue import (
@@ -206,11 +208,29 @@ class Submission(models.Model):
     def indicator_values(self) -> dict:
         return {code: getattr(self, f"value_{code}") for code in INDICATOR_CODES}
 
-    @property
-    def is_editable(self) -> bool:
-        """Whether the city (or its bureau) can change the form now: a draft or returned form in an
-        open round. The same rule as `services.ensure_editable`, which also checks the role."""
-        return self.status in EDITABLE_STATES and self.round.status == RoundStatus.OPEN
+    def edit_refusal(self, user) -> ApplicationError | None:
+        """The one rule of who may change the form now, and why not: the city, or its provincial
+        bureau on its behalf, while the form is a draft or returned and its round is open. None when
+        `user` may; otherwise the refusal to raise or show. (Scope is not judged here: a form outside
+        the user's scope is not found at all.)"""
+        if user.role not in (Role.CITY, Role.BUREAU):
+            return RoleNotAllowed(_("Only the city, or its provincial bureau on its behalf, can change the form."))
+        if self.round.status != RoundStatus.OPEN:
+            return Conflict(
+                _("The %(year)s round is not open; the form can no longer be changed.") % {"year": self.round.year}
+            )
+        if self.status not in EDITABLE_STATES:
+            return Conflict(
+                _(
+                    "The form is “%(status)s” and cannot be changed now. It can be changed again if the bureau "
+                    "returns it."
+                )
+                % {"status": Status(self.status).label}
+            )
+        return None
+
+    def can_edit(self, user) -> bool:
+        return self.edit_refusal(user) is None
 
 
 class CaseDomain(models.TextChoices):
@@ -255,6 +275,12 @@ def attachment_path(instance: Attachment, filename: str) -> str:
     return f"attachments/{instance.submission_id}/{uuid.uuid4().hex}{suffix}"
 
 
+class AttachmentQuerySet(models.QuerySet):
+    def visible_to(self, user) -> AttachmentQuerySet:
+        """The attachments of the submissions the user may see."""
+        return self.filter(submission__in=Submission.objects.visible_to(user))
+
+
 class Attachment(models.Model):
     """Evidence attached to a case (or to the submission): stored privately, downloaded only through
     a view that checks the caller's scope."""
@@ -268,6 +294,8 @@ class Attachment(models.Model):
     sha256 = models.CharField(max_length=64)
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     uploaded_at = models.DateTimeField(default=timezone.now)
+
+    objects = AttachmentQuerySet.as_manager()
 
     class Meta:
         ordering = ["uploaded_at", "pk"]
@@ -398,6 +426,26 @@ class Extension(AppendOnly):
 
     def __str__(self) -> str:
         return f"{self.city} {self.round.year} → {self.until}"
+
+
+def latest_extension(round_: Round, city: str = "pk") -> Subquery:
+    """SQL: the date of the latest extension the city (the outer row's `city`) got in the round."""
+    return Subquery(
+        Extension.objects.filter(city=OuterRef(city), round=round_).order_by("-created_at", "-pk").values("until")[:1],
+        output_field=models.DateField(),
+    )
+
+
+def deadline_expression(round_: Round, city: str = "pk") -> Expression:
+    """SQL: a city's deadline in the round, the one rule of it: the round's deadline, or the city's
+    latest extension when that is later. Python asks it through `submissions.services.effective_deadline`,
+    the dashboards and reminders annotate their rows with it."""
+    extended = latest_extension(round_, city)
+    if round_.deadline is None:
+        return extended
+    deadline = Value(round_.deadline, output_field=models.DateField())
+    # Greatest alone is NULL on SQLite when there is no extension; Coalesce makes it the deadline.
+    return Greatest(Coalesce(extended, deadline), deadline, output_field=models.DateField())
 
 
 class Score(models.Model):

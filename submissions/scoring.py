@@ -28,7 +28,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from indicators.catalogue import INDICATOR_CODES
-from indicators.models import Round, Threshold
+from indicators.models import round_thresholds
 from indicators.rules import Previous, ScoreResult, ScoringError, score
 
 from .models import REPORTED_STATES, Flag, Score, ScoringState, Submission
@@ -129,17 +129,6 @@ def peer_values(submission: Submission) -> dict[str, list[Decimal]]:
     return peers
 
 
-def round_thresholds(round_id: int) -> tuple[int, dict[str, Decimal]]:
-    """The round's threshold version and thresholds, read in one statement: a threshold change
-    committed in between must not give a score the new values under the old version number."""
-    rows = list(
-        Threshold.objects.filter(round_id=round_id).values_list("indicator_id", "value", "round__threshold_version")
-    )
-    if not rows:
-        return Round.objects.values_list("threshold_version", flat=True).get(pk=round_id), {}
-    return rows[0][2], {code: value for code, value, _version in rows}
-
-
 def compute_score(submission: Submission, thresholds: dict[str, Decimal]) -> ScoreResult:
     from .services import late_days
 
@@ -170,16 +159,16 @@ def submission_score(*, submission_id: int) -> str:
             if submission.scoring_error:
                 reason += f"; last error: {submission.scoring_error}"
             return _fail(submission, reason)
-        threshold_version, thresholds = round_thresholds(submission.round_id)
+        thresholds = round_thresholds(submission.round_id)
         existing = Score.objects.filter(
-            submission=submission, version=submission.version, threshold_version=threshold_version
+            submission=submission, version=submission.version, threshold_version=thresholds.version
         ).first()
         if existing is None:
             try:
-                result = compute_score(submission, thresholds)
+                result = compute_score(submission, thresholds.values)
             except ScoringError as exc:
                 return _fail(submission, str(exc))
-            existing, flags = score_records(submission, threshold_version, result)
+            existing, flags = score_records(submission, thresholds.version, result)
             existing.save()
             for flag in flags:
                 flag.score = existing

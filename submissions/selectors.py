@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import Prefetch
+from django.utils.translation import gettext as _
 
 from gigacity.models import User
 from indicators.catalogue import INDICATORS
+from indicators.rules import meets
 
 from .models import REPORTED_STATES, Action, Case, DataChange, Score, Submission, SubmissionEvent
+from .public import public_name
 from .snapshots import diff
 
 
@@ -52,7 +56,7 @@ def submission_history(submission: Submission) -> list[SubmissionEvent | DataCha
 
 def indicator_rows(submission: Submission, previous: Submission | None = None) -> list[dict]:
     """Per indicator: the value, the round's threshold, whether it passes, and last round's value."""
-    thresholds = {t.indicator_id: t.value for t in submission.round.thresholds.all()}
+    thresholds = submission.round.threshold_map()
     rows = []
     for spec in INDICATORS:
         value = getattr(submission, f"value_{spec.code}")
@@ -62,7 +66,7 @@ def indicator_rows(submission: Submission, previous: Submission | None = None) -
                 "spec": spec,
                 "value": value,
                 "threshold": threshold,
-                "passed": None if value is None or threshold is None else value >= threshold,
+                "passed": meets(value, threshold),
                 "previous": getattr(previous, f"value_{spec.code}") if previous else None,
             }
         )
@@ -90,3 +94,82 @@ def changes_since_return(submission: Submission) -> ResubmissionDiff | None:
     if resubmitted is None:
         return None
     return ResubmissionDiff(returned, diff(returned.snapshot, resubmitted.snapshot))
+
+
+def history_payload(submission: Submission) -> dict[str, list[dict]]:
+    """The form's workflow events (actor, role, from, to, reason, time, comments) and its data
+    changes, oldest first, with fields in their public names: what the API's history answers."""
+    events = [
+        {
+            "action": event.action,
+            "actor": str(event.actor),
+            "role": event.actor_role,
+            "from": event.from_status,
+            "to": event.to_status,
+            "reason": event.reason,
+            "time": event.created_at,
+            "version": event.version,
+            "comments": [
+                {"field": public_name(comment.field), "message": comment.message}
+                for comment in event.field_comments.all()
+            ],
+        }
+        for event in submission.events.select_related("actor").prefetch_related("field_comments")
+    ]
+    changes = [
+        {
+            "actor": str(change.actor),
+            "role": change.actor_role,
+            "source": change.source,
+            "time": change.created_at,
+            "version": change.version,
+            "changes": {public_name(field): value for field, value in change.changes.items()},
+        }
+        for change in submission.data_changes.select_related("actor")
+    ]
+    return {"events": events, "changes": changes}
+
+
+def score_payload(submission: Submission, *, user: User) -> dict[str, Any]:
+    """The form's latest score as the API answers it: per indicator value, threshold, passed and
+    margin, meets_all and the flags. Why the check failed is told in technical terms to national
+    staff only; cities and bureaus are told in words they can act on."""
+    score = latest_score(submission)
+    error = None
+    if submission.scoring_error and submission.scoring_state == "failed":
+        error = (
+            submission.scoring_error
+            if user.has_national_scope
+            else _("The automatic check could not be completed; reviewers check this form by hand.")
+        )
+    body: dict[str, Any] = {
+        "status": submission.scoring_state,
+        "error": error,
+        "indicators": [],
+        "meets_all": None,
+        "missed": None,
+        "flags": [],
+    }
+    if score is not None:
+        body.update(
+            version=score.version,
+            threshold_version=score.threshold_version,
+            scored_at=score.created_at,
+            indicators=score.results,
+            meets_all=score.meets_all,
+            missed=score.missed,
+            cases=score.cases_count,
+            case_domains=score.case_domains,
+            flags=[
+                {
+                    "code": flag.code,
+                    "severity": flag.severity_label,
+                    "indicator": flag.indicator or None,
+                    "message": flag.message,
+                    "message_zh": flag.message_zh,
+                    "message_en": flag.message_en,
+                }
+                for flag in score.flags.all()
+            ],
+        )
+    return body

@@ -29,16 +29,14 @@ from indicators.rules import Inconsistency, compute_indicators, inconsistencies,
 
 from .inputs import clean_data
 from .models import (
-    EDITABLE_STATES,
     Action,
     Attachment,
     Case,
     CaseDomain,
     ChangeSource,
     DataChange,
-    Extension,
-    Status,
     Submission,
+    deadline_expression,
 )
 from .scoring import request_scoring
 from .snapshots import CASE_FIELDS, diff, snapshot
@@ -68,17 +66,10 @@ def editable_cities(user: User):
 
 
 def ensure_editable(submission: Submission, actor: User) -> None:
-    if actor.role not in (Role.CITY, Role.BUREAU):
-        raise RoleNotAllowed(_("Only the city, or its provincial bureau on its behalf, can change the form."))
-    if submission.round.status != RoundStatus.OPEN:
-        raise Conflict(
-            _("The %(year)s round is not open; the form can no longer be changed.") % {"year": submission.round.year}
-        )
-    if submission.status not in EDITABLE_STATES:
-        raise Conflict(
-            _("The form is “%(status)s” and cannot be changed now. It can be changed again if the bureau returns it.")
-            % {"status": Status(submission.status).label}
-        )
+    """Refuse, with its reason, a change `Submission.edit_refusal` does not allow."""
+    refusal = submission.edit_refusal(actor)
+    if refusal is not None:
+        raise refusal
 
 
 def submission_get_or_create(*, city: City, round_: Round, actor: User) -> Submission:
@@ -305,11 +296,13 @@ def submit_problems(
 
 
 def effective_deadline(city: City, round_: Round) -> datetime.date | None:
-    """The round's deadline, or the city's latest extension when it is later."""
-    extension = Extension.objects.filter(city=city, round=round_).order_by("-created_at", "-pk").first()
-    if extension and (round_.deadline is None or extension.until > round_.deadline):
-        return extension.until
-    return round_.deadline
+    """The city's deadline in the round (see `deadline_expression`)."""
+    return (
+        City.objects.filter(pk=city.pk)
+        .annotate(deadline=deadline_expression(round_))
+        .values_list("deadline", flat=True)
+        .first()
+    )
 
 
 @dataclass(frozen=True)

@@ -60,6 +60,7 @@ def city_home(request):
             "city": city,
             "round": current,
             "submission": submission,
+            "can_edit": submission.can_edit(request.user) if submission else False,
             "deadline": deadline.date if deadline else None,
             "extended": deadline.extended if deadline else False,
             "days_left": deadline.days_left if deadline else None,
@@ -84,7 +85,7 @@ def city_form(request):
 def _live_config(submission: Submission) -> dict:
     """What the page's script needs to compute the indicators as people type (the server computes
     them again on save: its value is the truth)."""
-    thresholds = {t.indicator_id: str(t.value) for t in submission.round.thresholds.all()}
+    thresholds = {code: str(value) for code, value in submission.round.threshold_map().items()}
     return {
         "indicators": [
             {
@@ -315,7 +316,7 @@ def render_submission_page(
             ).select_related("round"),
             "last_event": submission.events.select_related("actor").last(),
             "deadline_passed": deadline.passed,
-            "can_edit": submission.is_editable and request.user.role in (Role.CITY, Role.BUREAU),
+            "can_edit": submission.can_edit(request.user),
             "resubmission": selectors.changes_since_return(submission)
             if submission.status in (Status.SUBMITTED, Status.RECOMMENDED, Status.SENT_BACK)
             else None,

@@ -16,7 +16,7 @@ from openpyxl.utils import get_column_letter
 from gigacity.params import int_param
 from gigacity.xlsx import formula_cells, open_workbook, read_rows
 from indicators.catalogue import INDICATORS, MIN_CASES
-from indicators.rules import key_site_sums
+from indicators.rules import key_site_sums, meets
 
 from ..inputs import number_limit
 from ..models import Submission
@@ -230,7 +230,7 @@ def _indicator_rows(sheet, submission: Submission, previous: Submission | None, 
             if round_.thresholds_provisional:
                 note += "（暂定）"
             if value is not None:
-                note += "，达标" if value >= threshold else "，未达标"
+                note += "，达标" if meets(value, threshold) else "，未达标"
         put(sheet, row, COL_NO, number + offset)
         put(sheet, row, COL_LABEL, spec.name_zh)
         put(sheet, row, COL_VALUE, float(value) if value is not None else None)

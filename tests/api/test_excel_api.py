@@ -148,12 +148,15 @@ def test_a_file_that_is_no_template_is_a_400_with_its_message(draft, city_user, 
     assert response.json()["errors"][0].startswith("这是旧版 .xls 文件")
 
 
-def test_a_file_over_the_size_limit_is_refused_by_the_application(draft, city_user, settings):
+@pytest.mark.parametrize("dry_run", ["?dry_run=1", ""])
+def test_a_file_over_the_size_limit_is_refused_by_the_application(draft, city_user, settings, dry_run):
     settings.GIGACITY_MAX_WORKBOOK_BYTES = 4096
     client = api(city_user)
     content = edited(client, draft)
 
-    response = client.post(f"/api/v1/submissions/{draft.pk}/import/", {"file": xlsx(content)}, format="multipart")
+    response = client.post(
+        f"/api/v1/submissions/{draft.pk}/import/{dry_run}", {"file": xlsx(content)}, format="multipart"
+    )
 
     assert response.status_code == 400
     assert "超出了工作簿的大小上限" in response.json()["errors"][0]

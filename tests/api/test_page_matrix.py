@@ -72,6 +72,12 @@ PAGES = [
         data=lambda w: {"ids": [w.submission("submitted").pk], "bulk_action": "recommend"},
     ),
     Page(
+        "reviews:ministry_bulk",
+        only({"ministry": 302}),
+        method="post",
+        data=lambda w: {"ids": [w.submission("recommended").pk], "bulk_action": "approve"},
+    ),
+    Page(
         "reviews:bureau_start",
         only({"bureau": 302, "bureau_other_province": 404}),
         method="post",

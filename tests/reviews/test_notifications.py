@@ -109,3 +109,18 @@ def test_no_reminders_outside_the_last_week_or_after_the_deadline(city_user, ope
     assert send_deadline_reminders(open_round.deadline - datetime.timedelta(days=20)) == 0
     assert send_deadline_reminders(open_round.deadline + datetime.timedelta(days=1)) == 0
     assert not Reminder.objects.exists()
+
+
+def test_reminders_count_from_the_city_s_own_deadline_after_an_extension(city_user, bureau_user, open_round):
+    # 青岛 has ten more days than the round; the round's last day is not 青岛's last day.
+    until = open_round.deadline + datetime.timedelta(days=10)
+    extension_grant(city=city_user.city, round_=open_round, until=until, reason="数据核实", actor=bureau_user)
+
+    on_round_last_day = send_deadline_reminders(open_round.deadline - datetime.timedelta(days=1))
+    after_round_deadline = send_deadline_reminders(open_round.deadline + datetime.timedelta(days=3))
+    on_own_last_day = send_deadline_reminders(until - datetime.timedelta(days=1))
+
+    assert (on_round_last_day, after_round_deadline, on_own_last_day) == (0, 1, 1)
+    assert list(Reminder.objects.order_by("pk").values_list("days_before", flat=True)) == [7, 1]
+    last = Notification.objects.filter(recipient=city_user, kind=NotificationKind.REMINDER).last()
+    assert last.extra["deadline"] == until.isoformat()

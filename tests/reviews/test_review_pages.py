@@ -177,6 +177,37 @@ def test_bulk_return_needs_a_reason(client, bureau_user, open_round):
     assert ready.status == Status.SUBMITTED
 
 
+def test_the_ministry_decides_several_recommended_forms_at_once(client, ministry_user, open_round):
+    qingdao = make_submission(City.objects.get(pk="370200"), open_round, Status.RECOMMENDED)
+    jinan = make_submission(City.objects.get(pk="370100"), open_round, Status.RECOMMENDED)
+    xuzhou = make_submission(City.objects.get(pk="320300"), open_round, Status.SUBMITTED)  # no bureau yet
+    client.force_login(ministry_user)
+
+    queue = client.get("/ministry/queue/").content.decode()
+    assert 'value="approve"' in queue and 'value="reject"' in queue and 'value="send-back"' in queue
+    assert 'value="recommend"' not in queue  # the bureau's action is not offered to the ministry
+
+    # Rejecting needs a reason: said once for the selection, and nothing changes.
+    refused = client.post("/ministry/queue/bulk/", {"ids": [qingdao.pk], "bulk_action": "reject"}, follow=True)
+    assert "请先填写“不予认定”的理由" in refused.content.decode()
+    qingdao.refresh_from_db()
+    assert qingdao.status == Status.RECOMMENDED
+
+    page = client.post(
+        "/ministry/queue/bulk/", {"ids": [qingdao.pk, jinan.pk, xuzhou.pk], "bulk_action": "approve"}, follow=True
+    ).content.decode()
+
+    for submission in (qingdao, jinan, xuzhou):
+        submission.refresh_from_db()
+    assert (qingdao.status, jinan.status, xuzhou.status) == (Status.APPROVED, Status.APPROVED, Status.SUBMITTED)
+    assert Designation.objects.filter(round=open_round, city_id__in=["370200", "370100"]).count() == 2
+    assert "已完成 2 个" in page and "徐州市" in page  # the form no bureau recommended is refused by name
+    # A bureau's action sent to the ministry's bulk address is no action of the ministry's.
+    client.post("/ministry/queue/bulk/", {"ids": [xuzhou.pk], "bulk_action": "recommend"})
+    xuzhou.refresh_from_db()
+    assert xuzhou.status == Status.SUBMITTED
+
+
 def test_an_extension_is_granted_with_a_date_and_reason(client, bureau_user, city_user, open_round):
     open_round.deadline = timezone.localdate() - datetime.timedelta(days=2)
     open_round.save()

@@ -258,3 +258,67 @@ def test_submitting_contradicting_numbers_through_the_api_needs_a_confirmation(a
 
     accepted = api.post(url(submission, "submit/"), {"confirm_inconsistent": True}, format="json")
     assert accepted.status_code == 200 and accepted.json()["status"] == "submitted"
+
+
+def test_a_form_is_opened_and_filled_in_with_one_post(api, open_round, city_user):
+    response = api.post(
+        "/api/v1/submissions/",
+        {
+            "city": "370200",
+            "round": open_round.year,
+            "inputs": {"bs5g_count": 12000, "resident_population": 10_000_000},
+            "contact": {"name": "张三"},
+            "cases": [{"title": "5G+智慧港口", "domain": "industry"}],
+        },
+        format="json",
+    )
+
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert body["inputs"]["bs5g_count"] == 12000 and body["contact"]["name"] == "张三"
+    assert [case["title"] for case in body["cases"]] == ["5G+智慧港口"]
+    assert body["indicators"]["bs5g_per_10k"] == "12.0"  # 12 000 ÷ (10 000 000 ÷ 10 000)
+
+
+@pytest.mark.parametrize(
+    ("inputs", "field"), [({"nonsense": 1}, "inputs.nonsense"), ({"bs5g_count": -5}, "inputs.bs5g_count")]
+)
+def test_a_post_with_a_wrong_section_opens_no_form_at_all(api, open_round, city_user, inputs, field):
+    response = api.post(
+        "/api/v1/submissions/", {"city": "370200", "round": open_round.year, "inputs": inputs}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert set(response.json()["errors"]) == {field}
+    assert not city_user.city.submissions.exists()  # no empty draft left behind
+
+
+def test_an_action_refuses_what_it_does_not_take(open_round, city_user, bureau_user):
+    submission = make_submission(city_user.city, open_round, Status.SUBMITTED)
+    client = APIClient()
+    client.force_authenticate(bureau_user)
+
+    response = client.post(url(submission, "recommend/"), {"note": "好", "reason": "不在此处"}, format="json")
+    listed = client.post(url(submission, "recommend/"), ["not", "an", "object"], format="json")
+
+    assert response.status_code == 400 and response.json()["errors"] == {"reason": ["无此字段"]}
+    assert listed.status_code == 400
+    submission.refresh_from_db()
+    assert submission.status == Status.SUBMITTED
+
+
+def test_the_api_says_whether_the_caller_may_change_the_form_and_why_not(api, open_round, city_user, ministry_user):
+    submission = make_submission(city_user.city, open_round, Status.DRAFT)
+    assert api.get(url(submission)).json()["editable"] is True
+
+    open_round.status = "closed"
+    open_round.save()
+    closed = api.get(url(submission)).json()
+    refused = api.patch(url(submission), {"version": submission.version, "contact": {"name": "李四"}}, format="json")
+
+    assert closed["editable"] is False
+    assert closed["not_editable_reason"] == f"{open_round.year}年度评估未在进行中，调查表不能再修改。"
+    assert refused.status_code == 409 and refused.json()["detail"] == closed["not_editable_reason"]
+    ministry = APIClient()
+    ministry.force_authenticate(ministry_user)
+    assert ministry.get(url(submission)).json()["not_editable_reason"] == "只有城市本身或代其填报的省通信管理局可以修改调查表。"

@@ -1,0 +1,152 @@
+"""The submission as the API reads it, and the small bodies of its own operations. Writes of the
+form's data go through `parsing.parse_submission_body`; the workflow actions' bodies are declared in
+`reviews.actions`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import reverse
+from django_filters import rest_framework as filters
+from rest_framework import serializers
+
+from indicators.catalogue import INDICATORS_BY_CODE, KEY_SITE_CATEGORIES, key_site_field
+from indicators.rules import quantize
+
+from ..models import Attachment, Case, Status, Submission
+from ..public import CONTACT, PRACTICES
+from ..snapshots import CASE_FIELDS
+
+
+class AttachmentSerializer(serializers.ModelSerializer):
+    name = serializers.CharField(source="original_name")
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Attachment
+        fields = ["id", "name", "size", "content_type", "case", "uploaded_at", "url"]
+
+    def get_url(self, attachment) -> str:
+        return reverse("submissions:attachment", args=[attachment.pk])
+
+
+class CaseSerializer(serializers.ModelSerializer):
+    attachments = AttachmentSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Case
+        fields = ["id", *CASE_FIELDS, "is_excellent", "attachments"]
+
+
+class SubmissionSerializer(serializers.ModelSerializer):
+    """A submission as the API reads it (writes go through `parse_submission_body`)."""
+
+    city = serializers.CharField(source="city_id")
+    city_name = serializers.CharField(source="city.name")
+    province = serializers.CharField(source="city.province_id")
+    round = serializers.IntegerField(source="round.year")
+    contact = serializers.SerializerMethodField()
+    inputs = serializers.SerializerMethodField()
+    key_sites = serializers.SerializerMethodField()
+    practices = serializers.SerializerMethodField()
+    cases = CaseSerializer(many=True, read_only=True)
+    indicators = serializers.SerializerMethodField()
+    scoring = serializers.SerializerMethodField()
+    editable = serializers.SerializerMethodField(help_text="Whether the caller may change the form now")
+    not_editable_reason = serializers.SerializerMethodField(
+        help_text="Why the caller may not change the form now (null when they may)"
+    )
+    updated_by = serializers.StringRelatedField()
+
+    class Meta:
+        model = Submission
+        fields = [
+            "id",
+            "city",
+            "city_name",
+            "province",
+            "round",
+            "status",
+            "version",
+            "data_as_of",
+            "contact",
+            "inputs",
+            "key_sites",
+            "practices",
+            "cases",
+            "indicators",
+            "scoring",
+            "editable",
+            "not_editable_reason",
+            "submitted_at",
+            "updated_at",
+            "updated_by",
+        ]
+
+    def get_contact(self, s) -> dict[str, str]:
+        return {public: getattr(s, model) for public, model in CONTACT.items()}
+
+    def get_inputs(self, s) -> dict[str, int | None]:
+        return s.inputs
+
+    def get_key_sites(self, s) -> dict[str, dict[str, int | None]]:
+        return {
+            c.key: {part: getattr(s, key_site_field(c.key, part)) for part in ("total", "covered")}
+            for c in KEY_SITE_CATEGORIES
+        }
+
+    def get_practices(self, s) -> dict[str, str]:
+        return {public: getattr(s, model) for public, model in PRACTICES.items()}
+
+    def get_indicators(self, s) -> dict[str, str | None]:
+        # At the published precision (one decimal for rates and per-10k, whole numbers for counts).
+        return {
+            code: None if value is None else str(quantize(value, INDICATORS_BY_CODE[code].decimals))
+            for code, value in s.indicator_values.items()
+        }
+
+    def _refusal(self, s):
+        return s.edit_refusal(self.context["request"].user)
+
+    def get_editable(self, s) -> bool:
+        return self._refusal(s) is None
+
+    def get_not_editable_reason(self, s) -> str | None:
+        refusal = self._refusal(s)
+        return None if refusal is None else str(refusal.message)
+
+    def get_scoring(self, s) -> dict[str, Any]:
+        return {
+            "state": s.scoring_state,
+            "meets_all": s.meets_all,
+            "missed": s.missed_count,
+            "flag_severity": s.flag_severity,
+            "flags": s.flags_count,
+        }
+
+
+# ------------------------------------------------------------------------------------------------
+# Input
+
+
+class SubmissionFilter(filters.FilterSet):
+    round = filters.NumberFilter(field_name="round__year")
+    city = filters.CharFilter(field_name="city_id")
+    province = filters.CharFilter(field_name="city__province_id")
+    status = filters.MultipleChoiceFilter(choices=Status.choices)
+
+    class Meta:
+        model = Submission
+        fields = ["round", "city", "province", "status"]
+
+
+class CreateInput(serializers.Serializer):
+    city = serializers.RegexField(r"^\d{6}$", help_text="The city's 6-digit administrative code")
+    round = serializers.IntegerField(help_text="The round's year")
+    # Optional: the form's content in the same sections as PATCH, saved with the new draft.
+    data_as_of = serializers.DateField(required=False)
+    contact = serializers.DictField(required=False)
+    inputs = serializers.DictField(required=False)
+    key_sites = serializers.DictField(required=False)
+    practices = serializers.DictField(required=False)
+    cases = serializers.ListField(child=serializers.DictField(), required=False)
