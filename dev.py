@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The two Quick-start commands, needing nothing but Python 3.11:
+"""The two Quick-start commands, needing nothing but Python 3.11 or newer:
 
     python3 dev.py run    set up, load reference and demo data, and serve http://127.0.0.1:8000
     python3 dev.py test   set up and run the whole test suite
@@ -32,9 +32,16 @@ def run(*args: str | Path, **kwargs) -> None:
     subprocess.run([str(a) for a in args], cwd=ROOT, check=True, **kwargs)
 
 
+OLDEST_PYTHON = (3, 11)  # as pyproject.toml's requires-python; nothing newer is refused
+
+
+def python_supported(version: tuple[int, ...]) -> bool:
+    return tuple(version[:2]) >= OLDEST_PYTHON
+
+
 def setup() -> None:
-    if sys.version_info[:2] != (3, 11):
-        sys.exit(f"gigacity needs Python 3.11; this is {sys.version.split()[0]}. Run it with python3.11.")
+    if not python_supported(sys.version_info):
+        sys.exit(f"gigacity needs Python 3.11 or newer; this is {sys.version.split()[0]}.")
     if not PYTHON.exists():
         print("Creating the virtual environment in .venv ...", flush=True)
         venv.create(VENV, with_pip=True)
