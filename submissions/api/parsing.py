@@ -15,23 +15,12 @@ from indicators.catalogue import INPUT_NAMES, KEY_SITE_CATEGORIES, key_site_fiel
 
 from ..models import Submission
 from ..public import CONTACT, PRACTICES
+from .serializers import SubmissionSerializer
 
-READ_ONLY = (
-    "id",
-    "city",
-    "city_name",
-    "province",
-    "round",
-    "status",
-    "indicators",
-    "scoring",
-    "editable",
-    "not_editable_reason",
-    "submitted_at",
-    "updated_at",
-    "updated_by",
-    "attachments",
-)
+# Sections a write may send; every other field the API reads is read-only (a write may repeat it
+# unchanged, as a client that sends back what it read does).
+WRITABLE = ("inputs", "contact", "practices", "key_sites", "data_as_of", "cases", "version")
+READ_ONLY = tuple(name for name in SubmissionSerializer.Meta.fields if name not in WRITABLE)
 
 
 def parse_submission_body(body: Any, submission: Submission | None = None) -> tuple[dict, list | None]:
@@ -79,7 +68,7 @@ def parse_submission_body(body: Any, submission: Submission | None = None) -> tu
     if cases is not None and not isinstance(cases, list):
         errors["cases"] = [_("Must be a list.")]
     for key in body:
-        if key in ("inputs", "contact", "practices", "key_sites", "data_as_of", "cases", "version"):
+        if key in WRITABLE:
             continue
         if key in READ_ONLY:
             if submission is not None and not _same(key, body[key], submission):
