@@ -177,6 +177,13 @@ AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "gigacity.views.lockout"
+# Credential stuffing: an address on which this many different usernames failed within the cool-off
+# is paused for the cool-off, except for accounts that logged in on that browser before. Much higher
+# than the limit per account, and counting usernames, not attempts: the reasons are in gigacity.lockout.
+AXES_HANDLER = "gigacity.lockout.LockoutHandler"
+GIGACITY_LOGIN_ADDRESS_LIMIT = env_int("GIGACITY_LOGIN_ADDRESS_LIMIT", 20)
+GIGACITY_DEVICE_COOKIE_NAME = "gigacity_device"
+GIGACITY_DEVICE_COOKIE_AGE = 90 * 24 * 3600
 # Behind DJANGO_PROXY_COUNT trusted proxies, the client's address is taken from X-Forwarded-For
 # (gigacity.security); otherwise everyone would share the proxy's address and one person's mistakes
 # would lock an account for all.
@@ -253,6 +260,7 @@ if not DEBUG:
     # The __Host- prefix binds the cookies to this exact host over HTTPS (ASVS 3.3.1).
     SESSION_COOKIE_NAME = "__Host-sessionid"
     CSRF_COOKIE_NAME = "__Host-csrftoken"
+    GIGACITY_DEVICE_COOKIE_NAME = "__Host-gigacity_device"
 
 # Content Security Policy (django-csp 4): scripts only from our own origin, never inline.
 CONTENT_SECURITY_POLICY = {

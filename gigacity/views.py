@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
+from .lockout import ADDRESS_LOCKED, remember_device
 from .models import Role
 from .viewsets import lockout_minutes
 
@@ -46,25 +47,46 @@ class LoginView(auth_views.LoginView):
     authentication_form = LoginForm
     redirect_authenticated_user = True
 
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        remember_device(self.request, response, form.get_user().get_username())
+        return response
 
-def lockout(request, credentials=None, *args, **kwargs):
-    """What django-axes answers after too many failed attempts, for the cool-off period only: the login
-    page with a clear message, or JSON for the API; HTTP 429 either way."""
-    if request.path.startswith("/api/"):
-        return JsonResponse(
-            {
-                "detail": _("Too many failed attempts. Try again in %(minutes)s minutes.")
-                % {"minutes": lockout_minutes()},
-                "code": "locked_out",
-            },
-            status=429,
-        )
-    form = LoginForm(request, data=None, initial={"username": (credentials or {}).get("username", "")})
-    message = _(
+
+# What the refusal says, by where it is shown and whether the account or the address is locked.
+LOCKOUT_MESSAGES = {
+    ("api", False): _("Too many failed attempts. Try again in %(minutes)s minutes."),
+    ("api", True): _(
+        "Too many accounts failed to log in from this network address; "
+        "logins from it are paused for %(minutes)s minutes."
+    ),
+    ("page", False): _(
         "Too many failed attempts. This account is locked on this computer for %(minutes)s minutes; "
         "try again later or ask your administrator to unlock it."
-    ) % {"minutes": lockout_minutes()}
-    return render(request, "registration/login.html", {"form": form, "lockout_message": message}, status=429)
+    ),
+    ("page", True): _(
+        "Too many accounts failed to log in from this network address. To protect them, logins from this "
+        "address are paused for %(minutes)s minutes. If you have logged in on this browser before, you can "
+        "still log in here; otherwise try again later or ask your administrator."
+    ),
+}
+
+
+def lockout(request, original_response=None, credentials=None):
+    """What django-axes answers after too many failed attempts, for the cool-off period only: the login
+    page with a clear message, or JSON for the API; HTTP 429 either way, with Retry-After."""
+    address = getattr(request, ADDRESS_LOCKED, False)
+    api = request.path.startswith("/api/")
+    message = LOCKOUT_MESSAGES["api" if api else "page", address] % {"minutes": lockout_minutes()}
+    if api:
+        response = JsonResponse(
+            {"detail": message, "code": "address_locked_out" if address else "locked_out"}, status=429
+        )
+    else:
+        form = LoginForm(request, data=None, initial={"username": (credentials or {}).get("username", "")})
+        response = render(request, "registration/login.html", {"form": form, "lockout_message": message}, status=429)
+    response["Retry-After"] = str(lockout_minutes() * 60)
+    return response
 
 
 @require_GET
