@@ -33,8 +33,14 @@ class ExpiringTokenAuthentication(TokenAuthentication):
 
 @receiver(pre_save, sender=User, dispatch_uid="gigacity.revoke_tokens_on_password_change")
 def revoke_tokens_on_password_change(sender, instance: User, **kwargs) -> None:
-    # A new password ends every session (Django's session hash) and, here, every API token.
+    """A new password ends every session (Django's session hash) and, here, every API token: whoever
+    sets it (the password pages, the admin, `changepassword`, the user workbook)."""
     if instance.pk is None:
+        return
+    # Django rehashes a correct password at login when its hasher's settings change, and marks that by
+    # leaving _password unset; it is the same password, so the tokens stay. A password made unusable
+    # is not a hash upgrade.
+    if instance._password is None and instance.has_usable_password():
         return
     old = User.objects.filter(pk=instance.pk).values_list("password", flat=True).first()
     if old is not None and old != instance.password:

@@ -1,13 +1,23 @@
-"""Provisioning accounts: one function behind `manage.py add_user`, the admin and the user workbook."""
+"""Accounts: provisioning (one function behind `manage.py add_user`, the admin and the user workbook),
+and a user's own password (changed on its page, or reset by a link sent by e-mail)."""
 
 from __future__ import annotations
 
+import logging
+from urllib.parse import urlsplit
+
+from axes.utils import reset as axes_reset
+from django.conf import settings
+from django.contrib.auth.forms import PasswordResetForm
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from .models import City, Province, Role, User
+
+# Who changed or reset a password, and when: the record until the audit trail has its own table.
+logger = logging.getLogger("gigacity.accounts")
 
 
 @transaction.atomic
@@ -61,3 +71,58 @@ def user_provision(
     user.full_clean(exclude=["password"])
     user.save()
     return user, created
+
+
+def user_password_set(*, user: User, password: str, ip: str, reason: str) -> User:
+    """Give a user a new password (already validated by the form), by their own change or a reset link.
+
+    Every session of the user ends, because Django ties a session to the password hash (after a
+    change the caller keeps their own with update_session_auth_hash), and every API token is revoked
+    (the receiver in gigacity.authentication). Failed logins on record for the account are cleared: a
+    user who locked themselves out and then reset the password can log in at once."""
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    axes_reset(username=user.get_username())
+    logger.info("password %s: user %s (id %s) from %s", reason, user.get_username(), user.pk, ip)
+    return user
+
+
+def user_password_reset_request(*, email: str, ip: str, language: str) -> None:
+    """Have the worker send a reset link to each active account with this e-mail address.
+
+    The page answers the same whether or not any account has the address, and in the same time:
+    looking the accounts up and talking to the mail server happen in the worker."""
+    from .tasks import send_password_reset
+
+    logger.info("password reset requested from %s", ip)
+
+    def enqueue() -> None:
+        try:
+            send_password_reset.apply_async((email, language), retry=False)
+        except Exception:  # the broker is down: the person may ask again; nothing else depends on it
+            logger.warning("could not enqueue a password reset e-mail requested from %s", ip, exc_info=True)
+
+    transaction.on_commit(enqueue, robust=True)
+
+
+def user_password_reset_send(*, email: str) -> int:
+    """Send the reset links for one e-mail address; returns how many accounts got one. Django's form
+    picks the accounts (active, with a usable password, the address compared case-insensitively) and
+    makes the one-use token that expires after PASSWORD_RESET_TIMEOUT."""
+    form = PasswordResetForm({"email": email})
+    if not form.is_valid():
+        return 0
+    users = list(form.get_users(form.cleaned_data["email"]))
+    form.save(
+        domain_override=urlsplit(settings.GIGACITY_SITE_URL).netloc,
+        subject_template_name="registration/password_reset_subject.txt",
+        email_template_name="registration/password_reset_email.txt",
+        extra_email_context={
+            "site_url": settings.GIGACITY_SITE_URL,
+            "system_name": settings.GIGACITY_SYSTEM_NAME,
+            "minutes": settings.PASSWORD_RESET_TIMEOUT // 60,
+        },
+    )
+    for user in users:
+        logger.info("password reset link sent: user %s (id %s)", user.get_username(), user.pk)
+    return len(users)

@@ -165,6 +165,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# A password reset link works once, and only for this long (Django's PasswordResetTokenGenerator).
+PASSWORD_RESET_TIMEOUT = env_int("GIGACITY_PASSWORD_RESET_MINUTES", 60) * 60
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -177,6 +179,13 @@ AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "gigacity.views.lockout"
+# Credential stuffing: an address on which this many different usernames failed within the cool-off
+# is paused for the cool-off, except for accounts that logged in on that browser before. Much higher
+# than the limit per account, and counting usernames, not attempts: the reasons are in gigacity.lockout.
+AXES_HANDLER = "gigacity.lockout.LockoutHandler"
+GIGACITY_LOGIN_ADDRESS_LIMIT = env_int("GIGACITY_LOGIN_ADDRESS_LIMIT", 20)
+GIGACITY_DEVICE_COOKIE_NAME = "gigacity_device"
+GIGACITY_DEVICE_COOKIE_AGE = 90 * 24 * 3600
 # Behind DJANGO_PROXY_COUNT trusted proxies, the client's address is taken from X-Forwarded-For
 # (gigacity.security); otherwise everyone would share the proxy's address and one person's mistakes
 # would lock an account for all.
@@ -253,6 +262,7 @@ if not DEBUG:
     # The __Host- prefix binds the cookies to this exact host over HTTPS (ASVS 3.3.1).
     SESSION_COOKIE_NAME = "__Host-sessionid"
     CSRF_COOKIE_NAME = "__Host-csrftoken"
+    GIGACITY_DEVICE_COOKIE_NAME = "__Host-gigacity_device"
 
 # Content Security Policy (django-csp 4): scripts only from our own origin, never inline.
 CONTENT_SECURITY_POLICY = {
@@ -402,10 +412,16 @@ SPECTACULAR_SETTINGS = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "formatters": {
+        "plain": {"class": "gigacity.logs.ConsoleFormatter", "format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
+    },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
     "loggers": {
+        # Django's defaults give "django" a console handler of its own beside the root's (in development
+        # every request warning was written twice) and a mail handler for ADMINS, which we do not set:
+        # naming the logger here removes both, so its records are written once, by the root's handler.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
         "django.db.backends": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
         "celery": {"level": "WARNING"},

@@ -5,7 +5,7 @@ from django.conf import settings
 from django.contrib.auth import authenticate
 from django.utils.translation import gettext as _
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny
@@ -56,7 +56,18 @@ class LoginThrottle(ScopedRateThrottle):
     request=inline_serializer(
         "TokenRequest", {"username": serializers.CharField(), "password": serializers.CharField()}
     ),
-    responses={200: inline_serializer("TokenResponse", {"token": serializers.CharField()})},
+    responses={
+        200: inline_serializer("TokenResponse", {"token": serializers.CharField()}),
+        400: OpenApiResponse(
+            description="A field is missing (`errors`), or a wrong username or password (`authentication_failed`)"
+        ),
+        429: OpenApiResponse(
+            inline_serializer("LockoutResponse", {"detail": serializers.CharField(), "code": serializers.CharField()}),
+            description="Too many failed logins: for this account from this address (`locked_out`), or for "
+            "different accounts from this address (`address_locked_out`); `Retry-After` says how many seconds "
+            "at most. Also too many requests (`throttled`).",
+        ),
+    },
     summary="Exchange a username and password for an API token",
 )
 class TokenLoginView(APIView):

@@ -15,6 +15,7 @@ from urllib.parse import urlparse
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from django.utils import timezone
 
 from gigacity.celery import app as celery_app
@@ -84,6 +85,8 @@ def _test_settings(settings, tmp_path, request):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    # Rate limits and throttles count in the cache: every test starts with none counted.
+    cache.clear()
     # Ordinary tests run Celery tasks in-process; the worker tests (marked redis) use a real worker.
     eager = request.node.get_closest_marker("redis") is None
     previous = celery_app.conf.task_always_eager
