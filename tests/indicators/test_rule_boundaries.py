@@ -358,6 +358,16 @@ def test_a_part_above_its_whole_names_both_inputs_and_the_indicator():
     )
 
 
+def test_the_whole_keeps_its_capitals_in_english():
+    pon, users = inconsistencies({**GOOD, "pon_10g_ports": 1_000_001, "users_1000m": 300_001})
+    assert pon.message_en == "10G-PON (and above) ports (1,000,001) exceed all PON ports (1,000,000): " + (
+        "a part cannot exceed its whole"
+    )
+    assert users.message_en.startswith(
+        "Fixed-broadband users at 1000 Mbps or more (300,001) exceed fixed-broadband users at 500 Mbps or more"
+    )
+
+
 @pytest.mark.parametrize(
     ("part", "whole", "indicator"),
     [
