@@ -623,8 +623,19 @@ def test_a_low_outlier_is_far_below():
     # 1.0 among 14 … 22: median 17.5, MAD 2.5, z = 0.6745 × (1 − 17.5) ÷ 2.5 = −4.45
     low = scored({"bs5g_count": 1_000, "resident_population": 10_000_000}, peers={"bs5g_per_10k": PEERS})
     (flag,) = flags_of(low, "outlier")
-    assert "远低于" in flag.message_zh and "稳健z值 -4.5" in flag.message_zh
-    assert "far below the other cities of the round (median 18.0 per 10k people, robust z -4.5)" in flag.message_en
+    assert flag.message_zh == "每万人拥有5G基站数为1.0个/万人，远低于本轮其他城市（中位数18.0个/万人，稳健z值 -4.5）"
+    assert flag.message_en == (
+        "5G base stations per 10,000 people is 1.0 per 10k people, far below the other cities of the round "
+        "(median 18.0 per 10k people, robust z -4.5)"
+    )
+
+
+def test_a_city_only_a_little_above_the_others_is_above_them_under_a_low_cut_off():
+    # 20.0 among 8 peers around 19: with itself, median 19, MAD 1, z = 0.6745 — above the median.
+    peers = [Decimal(v) for v in (17, 18, 18, 19, 19, 20, 20, 21)]
+    result = scored(peers={"bs5g_per_10k": peers}, settings=FlagSettings(outlier_z=Decimal("0.5")))
+    (flag,) = flags_of(result, "outlier", "bs5g_per_10k")
+    assert "远高于" in flag.message_zh and "稳健z值 0.7" in flag.message_zh and "far above" in flag.message_en
 
 
 def test_a_robust_z_exactly_at_the_cut_off_is_not_an_outlier():

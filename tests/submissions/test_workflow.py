@@ -10,6 +10,7 @@ import re
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from gigacity.errors import Conflict, RoleNotAllowed, StaleVersion
 from reviews import services as review_services
@@ -48,9 +49,15 @@ class _Undo(Exception):
 
 
 @pytest.fixture
-def people(city_user, bureau_user, ministry_user, admin_user):
-    """One person of each role, all in the form's scope (青岛, 山东)."""
-    return {"city": city_user, "bureau": bureau_user, "ministry": ministry_user, "admin": admin_user}
+def people(city_user, bureau_user, ministry_user, admin_user, city_user_same_province):
+    """One person of each role, all in the form's scope (青岛, 山东), and 济南's official."""
+    return {
+        "city": city_user,
+        "bureau": bureau_user,
+        "ministry": ministry_user,
+        "admin": admin_user,
+        "city_user_same_province": city_user_same_province,
+    }
 
 
 def test_the_spec_names_every_state_and_action_of_the_code():
@@ -68,7 +75,7 @@ def test_every_role_and_action_from_each_state_is_allowed_or_refused_as_the_brie
     submission = make_submission(people["city"].city, open_round, state, scored=False)
     events_before = submission.events.count()
     wrong = []
-    for role in ROLES:
+    for role in ROLES:  # the people of ROLES only: 济南's official never sees 青岛's form
         for action in ACTIONS:
             expected = WORKFLOW[action]
             try:
@@ -335,8 +342,47 @@ def test_the_refusal_of_a_late_action_names_who_acted_first(people, open_round):
     with pytest.raises(Conflict) as refused:
         act("send-back", submission.pk, people["ministry"], reason="请复核")
 
-    assert people["ministry"].username in refused.value.message
+    approved = submission.events.last()
+    when = timezone.localtime(approved.created_at).strftime("%Y-%m-%d %H:%M")
+    assert refused.value.message == f"无法发回省局：{people['ministry']} 已于 {when} 处理，当前状态为“已认定”。"
     assert SubmissionEvent.objects.filter(submission=submission, action="send-back").count() == 0
+
+
+def test_a_refusal_says_the_forms_state_and_the_role_in_words(people, open_round):
+    draft = make_submission(people["city"].city, open_round, "draft", scored=False)
+    recommended = make_submission(people["city_user_same_province"].city, open_round, "recommended", scored=False)
+
+    with pytest.raises(Conflict) as wrong_state:
+        act("recommend", draft.pk, people["bureau"])
+    with pytest.raises(RoleNotAllowed) as wrong_role:
+        act("approve", recommended.pk, people["bureau"])
+    with pytest.raises(ValidationError) as no_reason:
+        act("reject", recommended.pk, people["ministry"], reason="")
+
+    assert wrong_state.value.message == "调查表当前为“草稿”状态，无法推荐。"
+    assert wrong_role.value.message == "您的角色无权认定调查表。"
+    assert no_reason.value.message_dict == {"reason": ["请填写理由。"]}
+
+
+def test_a_stale_version_says_who_changed_the_form_and_when(people, open_round):
+    submission = make_submission(people["city"].city, open_round, "recommended", scored=False)
+    stored = Submission.objects.get(pk=submission.pk)
+    when = timezone.localtime(stored.updated_at).strftime("%Y-%m-%d %H:%M")
+
+    with pytest.raises(StaleVersion) as refused:
+        act("approve", submission.pk, people["ministry"], expected_version=stored.version - 1)
+    assert refused.value.message.startswith(f"您打开本页后，{stored.updated_by} 于 {when} 修改了调查表。")
+
+    # Saved by nobody on record: the last person who acted on it, or "somebody else".
+    Submission.objects.filter(pk=submission.pk).update(updated_by=None)
+    with pytest.raises(StaleVersion) as refused:
+        act("approve", submission.pk, people["ministry"], expected_version=stored.version - 1)
+    assert refused.value.message.startswith(f"您打开本页后，{submission.events.last().actor} 于 {when}")
+    fresh = make_submission(people["city_user_same_province"].city, open_round, "draft", complete=False)
+    Submission.objects.filter(pk=fresh.pk).update(updated_by=None)
+    with pytest.raises(StaleVersion) as refused:
+        act("submit", fresh.pk, people["city_user_same_province"], expected_version=fresh.version + 1)
+    assert refused.value.message.startswith("您打开本页后，其他人 于 ")
 
 
 # ------------------------------------------------------------------------------------------------
