@@ -5,7 +5,9 @@ bureau's diff relies on, and the buttons each person sees on a form's page."""
 
 from __future__ import annotations
 
+import datetime
 import re
+from unittest import mock
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -339,10 +341,14 @@ def test_the_refusal_of_a_late_action_names_who_acted_first(people, open_round):
     submission = make_submission(people["city"].city, open_round, "recommended", scored=False)
     act("approve", submission.pk, people["ministry"])
 
-    with pytest.raises(Conflict) as refused:
+    approved = submission.events.last()
+    # A day later: the refusal gives the time of the decision, not the time of the refusal.
+    with (
+        mock.patch("django.utils.timezone.now", return_value=approved.created_at + datetime.timedelta(days=1)),
+        pytest.raises(Conflict) as refused,
+    ):
         act("send-back", submission.pk, people["ministry"], reason="请复核")
 
-    approved = submission.events.last()
     when = timezone.localtime(approved.created_at).strftime("%Y-%m-%d %H:%M")
     assert refused.value.message == f"无法发回省局：{people['ministry']} 已于 {when} 处理，当前状态为“已认定”。"
     assert SubmissionEvent.objects.filter(submission=submission, action="send-back").count() == 0
@@ -369,7 +375,8 @@ def test_a_stale_version_says_who_changed_the_form_and_when(people, open_round):
     stored = Submission.objects.get(pk=submission.pk)
     when = timezone.localtime(stored.updated_at).strftime("%Y-%m-%d %H:%M")
 
-    with pytest.raises(StaleVersion) as refused:
+    a_day_later = stored.updated_at + datetime.timedelta(days=1)
+    with mock.patch("django.utils.timezone.now", return_value=a_day_later), pytest.raises(StaleVersion) as refused:
         act("approve", submission.pk, people["ministry"], expected_version=stored.version - 1)
     assert refused.value.message.startswith(f"您打开本页后，{stored.updated_by} 于 {when} 修改了调查表。")
 
