@@ -162,7 +162,8 @@ def inconsistencies(inputs: Inputs) -> list[Inconsistency]:
                 whole=whole,
                 indicator=indicator,
                 message_zh=f"{ps.label_zh}（{p:,}）大于{ws.label_zh}（{w:,}），部分不能大于整体",
-                message_en=f"{ps.label_en} ({p:,}) exceed {ws.label_en.lower()} ({w:,}): "
+                # Lower-case only the first letter: "all PON ports", "users at 500 Mbps".
+                message_en=f"{ps.label_en} ({p:,}) exceed {ws.label_en[:1].lower()}{ws.label_en[1:]} ({w:,}): "
                 "a part cannot exceed its whole",
             )
         )

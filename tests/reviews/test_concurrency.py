@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 
 import pytest
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 
 from gigacity.errors import Conflict
 from reviews.services import submission_approve, submission_send_back
@@ -81,3 +81,76 @@ def test_the_database_refuses_to_change_or_delete_history(open_round, city_user)
         c.execute("UPDATE submissions_submissionevent SET reason = 'rewritten' WHERE id = %s", [event.pk])
     with pytest.raises(Exception, match="history records cannot be changed or deleted"), connection.cursor() as c:
         c.execute("DELETE FROM submissions_datachange WHERE submission_id = %s", [submission.pk])
+
+
+def test_a_decision_waits_for_the_one_holding_the_form_then_sees_its_outcome(open_round, city_user, ministry_user):
+    # Deterministic, unlike a race: the first ministry user holds the row lock until the second is seen
+    # waiting for it in pg_stat_activity. Without the lock the second would not wait but approve too.
+    from submissions.workflow import lock_submission, transition
+
+    submission = make_submission(city_user.city, open_round, Status.RECOMMENDED)
+    second_user = make_user("miit-second", "ministry")
+    holding, outcome = threading.Event(), {}
+
+    def first():
+        try:
+            with transaction.atomic():
+                lock_submission(submission_id=submission.pk, actor=ministry_user)
+                holding.set()
+                outcome["second waited"] = _wait_for_a_lock_wait()
+                transition(submission_id=submission.pk, action="approve", actor=ministry_user)
+            outcome["first"] = "ok"
+        finally:
+            connections.close_all()
+
+    def second():
+        try:
+            holding.wait(timeout=60)
+            submission_approve(submission_id=submission.pk, actor=second_user)
+            outcome["second"] = "ok"
+        except Conflict as exc:
+            outcome["second"] = exc
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    assert outcome["second waited"], "the second decision did not wait for the row lock"
+    assert outcome["first"] == "ok"
+    assert isinstance(outcome["second"], Conflict) and "已认定" in outcome["second"].message
+    assert SubmissionEvent.objects.filter(submission=submission, action="approve").count() == 1
+
+
+def _wait_for_a_lock_wait(attempts: int = 600) -> bool:
+    """Whether another connection of this database is seen waiting for a row lock (polled from a
+    connection of its own, at most `attempts` times 50 ms)."""
+    import time
+
+    import psycopg2
+
+    settings_dict = connection.settings_dict
+    watcher = psycopg2.connect(
+        dbname=settings_dict["NAME"],
+        user=settings_dict["USER"],
+        password=settings_dict["PASSWORD"],
+        host=settings_dict["HOST"] or None,
+        port=settings_dict["PORT"] or None,
+    )
+    watcher.autocommit = True
+    try:
+        with watcher.cursor() as cursor:
+            for _attempt in range(attempts):
+                cursor.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+                )
+                if cursor.fetchone()[0]:
+                    return True
+                time.sleep(0.05)
+        return False
+    finally:
+        watcher.close()

@@ -1,0 +1,64 @@
+"""The workflow as the product brief states it, written out by hand for the tests.
+
+PRODUCT.md, "Workflow": draft → submitted (city) → returned (by bureau, with comments per field; city
+edits and resubmits) or recommended (bureau → ministry) → approved (named a Gigabit City of that
+year) or rejected or sent back to the bureau. A form sent back is the bureau's to look at again:
+it returns it to the city or recommends it again. Every transition records why; a reason is
+required where the person is refusing something (returning, rejecting, sending back: issue 11),
+while submitting, recommending and approving need none.
+
+The tests check the code against this table, never against `submissions.workflow.TRANSITIONS`: a
+wrong edit to the code's table must make them fail. Plain strings on purpose: these are the public
+names of the API (`status`, `POST /submissions/{id}/<action>/`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+STATES = ("draft", "submitted", "returned", "recommended", "sent_back", "approved", "rejected")
+ACTIONS = ("submit", "return", "recommend", "approve", "reject", "send-back")
+# Administrators manage accounts in the Django admin; they take no part in the evaluation.
+ROLES = ("city", "bureau", "ministry", "admin")
+
+
+@dataclass(frozen=True)
+class Step:
+    role: str
+    sources: frozenset[str]
+    target: str
+    reason_required: bool
+
+
+WORKFLOW: dict[str, Step] = {
+    # The city submits its form: the first time, and again after the bureau returned it.
+    "submit": Step("city", frozenset({"draft", "returned"}), "submitted", reason_required=False),
+    # The bureau checks a submitted form, or looks again at one the ministry sent back: back to the
+    # city with its reason ...
+    "return": Step("bureau", frozenset({"submitted", "sent_back"}), "returned", reason_required=True),
+    # ... or on to the ministry.
+    "recommend": Step("bureau", frozenset({"submitted", "sent_back"}), "recommended", reason_required=False),
+    # The ministry decides only on what a bureau recommended.
+    "approve": Step("ministry", frozenset({"recommended"}), "approved", reason_required=False),
+    "reject": Step("ministry", frozenset({"recommended"}), "rejected", reason_required=True),
+    "send-back": Step("ministry", frozenset({"recommended"}), "sent_back", reason_required=True),
+}
+
+ALLOWED, WRONG_ROLE, WRONG_STATE = "allowed", "wrong role", "wrong state"
+
+
+def outcome(role: str, state: str, action: str) -> str:
+    """What happens when a person of `role`, in scope, tries `action` on a form in `state`: a role
+    that may never take the action is told so whatever the state (403); the right role at the wrong
+    moment is told the form's state (409)."""
+    step = WORKFLOW[action]
+    if role != step.role:
+        return WRONG_ROLE
+    if state not in step.sources:
+        return WRONG_STATE
+    return ALLOWED
+
+
+def actions_for(role: str, state: str) -> set[str]:
+    """The actions a person of `role` can take on a form in `state` (the buttons they should see)."""
+    return {action for action in ACTIONS if outcome(role, state, action) == ALLOWED}
