@@ -43,28 +43,41 @@ class SubmitInput(serializers.Serializer):
     )
 
 
-class ReasonInput(serializers.Serializer):
-    reason = serializers.CharField(required=False, allow_blank=True, max_length=REASON_LIMIT, default="")
-
-
 GIVE_A_REASON = _("Please give a reason.")
 
 
-class RequiredReasonInput(serializers.Serializer):
+def reason_field(action: Action) -> serializers.CharField:
+    """The reason an action takes: required exactly when its transition says so (TRANSITIONS is the
+    one place of that rule; the body, and so the API's schema, follow it)."""
+    if not TRANSITIONS[action].reason_required:
+        return serializers.CharField(required=False, allow_blank=True, max_length=REASON_LIMIT, default="")
     # Blank or only spaces is no reason (the pattern says so in the schema too).
-    reason = serializers.CharField(
+    return serializers.CharField(
         max_length=REASON_LIMIT,
         validators=[RegexValidator(r"\S", message=GIVE_A_REASON)],
         error_messages={"required": GIVE_A_REASON, "blank": GIVE_A_REASON, "null": GIVE_A_REASON},
     )
 
 
-class ReturnInput(RequiredReasonInput):
+class ReturnInput(serializers.Serializer):
+    reason = reason_field(Action.RETURN)
     comments = serializers.DictField(
         child=serializers.CharField(allow_blank=True, max_length=COMMENT_LIMIT),
         required=False,
         help_text='Per field, in public names: {"inputs.bs5g_count": "...", "case:12": "..."}',
     )
+
+
+class ApproveInput(serializers.Serializer):
+    reason = reason_field(Action.APPROVE)
+
+
+class RejectInput(serializers.Serializer):
+    reason = reason_field(Action.REJECT)
+
+
+class SendBackInput(serializers.Serializer):
+    reason = reason_field(Action.SEND_BACK)
 
 
 class RecommendInput(serializers.Serializer):
@@ -181,7 +194,7 @@ REVIEW_ACTIONS: dict[Action, ReviewAction] = {
         ),
         ReviewAction(
             Action.APPROVE,
-            ReasonInput,
+            ApproveInput,
             services.submission_approve,
             _reason,
             _("Approved: the city is now a Gigabit City of this round."),
@@ -190,7 +203,7 @@ REVIEW_ACTIONS: dict[Action, ReviewAction] = {
         ),
         ReviewAction(
             Action.REJECT,
-            RequiredReasonInput,
+            RejectInput,
             services.submission_reject,
             _reason,
             _("Rejected; the city and the bureau have been notified."),
@@ -199,7 +212,7 @@ REVIEW_ACTIONS: dict[Action, ReviewAction] = {
         ),
         ReviewAction(
             Action.SEND_BACK,
-            RequiredReasonInput,
+            SendBackInput,
             services.submission_send_back,
             _reason,
             _("Sent back to the provincial bureau."),
