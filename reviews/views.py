@@ -514,7 +514,17 @@ def reference_values(request):
     return render(
         request,
         "reviews/reference_values.html",
-        {"round": round_, "rounds": rounds, "form": form},
+        {
+            "round": round_,
+            "rounds": rounds,
+            "form": form,
+            # What the dashboards show until this round has a value of its own: an earlier round's.
+            "inherited": {
+                code: {"value": value, "year": year}
+                for code, (value, _source, year) in dashboards.round_references(round_).items()
+                if year != round_.year
+            },
+        },
         status=400 if request.method == "POST" else 200,  # refused: shown again with the reasons
     )
 
