@@ -46,6 +46,28 @@ def test_the_bureau_queue_filters_by_flags_and_sorts(client, bureau_user, open_r
     assert by_flags.index("青岛市") < by_flags.index("济南市")
 
 
+def test_the_bureau_queue_searches_by_city_name_or_code_with_the_filters_and_keeps_the_query(
+    client, bureau_user, open_round
+):
+    make_submission(City.objects.get(pk="370200"), open_round, Status.SUBMITTED)
+    make_submission(City.objects.get(pk="370100"), open_round, Status.SUBMITTED)
+    client.force_login(bureau_user)
+
+    by_name = client.get("/bureau/", {"q": "青岛"}).content.decode()
+    by_code = client.get("/bureau/", {"q": "３７０１"}).content.decode()  # typed with a full-width IME
+    with_filter = client.get("/bureau/", {"q": "市", "status": "submitted", "sort": "status"}).content.decode()
+    nothing = client.get("/bureau/", {"q": "北京"}).content.decode()
+
+    assert 'type="search" name="q" value="青岛"' in by_name  # the query stays in the box (and the URL)
+    assert by_name.count("data-city=") == 1 and 'data-city="370200"' in by_name
+    assert "1 个城市符合“青岛”" in by_name
+    assert by_code.count("data-city=") == 1 and 'data-city="370100"' in by_code
+    assert with_filter.count("data-city=") == 2  # 山东's 16 cities all end in 市; two are submitted
+    assert with_filter.index("济南市") < with_filter.index("青岛市")
+    assert 'name="next" value="/bureau/?q=' in with_filter  # after a bulk action, back to the same list
+    assert nothing.count("data-city=") == 0 and "没有符合条件的城市" in nothing
+
+
 def test_return_with_field_comments_reaches_the_city_and_the_diff_reaches_the_bureau(
     client, bureau_user, city_user, open_round, django_capture_on_commit_callbacks
 ):
