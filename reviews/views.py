@@ -311,6 +311,11 @@ def round_page(request, year: int):
                     return redirect("reviews:round", year)
             elif "save_thresholds" in request.POST:
                 thresholds_form = ThresholdsForm(request.POST, round_=round_)
+                if thresholds_form.is_valid() and not thresholds_form.changed_codes:
+                    messages.info(
+                        request, _("Nothing changed: every threshold is as it was, and no form is scored again.")
+                    )
+                    return redirect("reviews:round", year)
                 if thresholds_form.is_valid():
                     changed = services.thresholds_update(
                         round_=round_,
@@ -320,9 +325,12 @@ def round_page(request, year: int):
                     )
                     messages.success(
                         request,
-                        _(
-                            "%(n)s threshold(s) changed; the round's submissions are being "
-                            "scored again in the background."
+                        ngettext(
+                            "%(n)s threshold changed; the round's reported forms are being scored again in the "
+                            "background.",
+                            "%(n)s thresholds changed; the round's reported forms are being scored again in the "
+                            "background.",
+                            changed,
                         )
                         % {"n": changed},
                     )
