@@ -80,7 +80,9 @@ def _round_info(round_: Round, *, rounds: list[int]) -> dict[str, Any]:
         "status_label": RoundStatus(round_.status).label,
         "opens_on": round_.opens_on,
         "deadline": round_.deadline,
-        "days_to_deadline": round_.days_to_deadline(),
+        # A published round counts down to nothing: its decisions are final.
+        "days_to_deadline": None if round_.is_frozen else round_.days_to_deadline(),
+        "published_on": round_.published_on,
         "thresholds_provisional": round_.thresholds_provisional,
         "years": rounds,
     }
