@@ -191,7 +191,7 @@ def test_the_ministry_home_is_the_national_dashboard(open_round, ministry_user, 
         "分省情况",
     ):
         assert heading in page, heading
-    assert 'id="dashboard-data"' in page and "vendor/echarts/echarts.min.js" in page
+    assert 'id="dashboard-data"' in page and "vendor/echarts/echarts-dashboard.min.js" in page
     assert "<script>" not in page  # data goes through json_script, never an inline script
     # The province table drills down to each province's dashboard.
     assert reverse("reviews:province_dashboard", args=["370000"]) in page
