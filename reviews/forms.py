@@ -130,7 +130,9 @@ class ThresholdsForm(forms.Form):
                 initial=initial,
                 help_text=pick(spec.unit_zh, spec.unit_en),
                 # The page asks before rescoring only when a value differs from this one.
-                widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal", "data-initial": initial}),
+                widget=forms.NumberInput(
+                    attrs={"step": "any", "inputmode": "decimal", "data-initial": "" if initial is None else initial}
+                ),
             )
 
     def clean(self):
