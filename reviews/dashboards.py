@@ -87,7 +87,9 @@ def _round_info(round_: Round, *, rounds: list[int]) -> dict[str, Any]:
         "status_label": RoundStatus(round_.status).label,
         "opens_on": round_.opens_on,
         "deadline": round_.deadline,
-        "days_to_deadline": round_.days_to_deadline(),
+        # A published round counts down to nothing: its decisions are final.
+        "days_to_deadline": None if round_.is_frozen else round_.days_to_deadline(),
+        "published_on": round_.published_on,
         "thresholds_provisional": round_.thresholds_provisional,
         "years": rounds,
     }
@@ -205,13 +207,21 @@ def _batches(named: list[dict[str, Any]], regions: dict[str, str]) -> list[dict[
     return out
 
 
-def _references(round_: Round) -> dict[str, tuple[Decimal, str]]:
-    return {
-        code: (value, source)
-        for code, value, source in ReferenceValue.objects.filter(round=round_).values_list(
-            "indicator_id", "value", "source"
-        )
-    }
+def round_references(round_: Round) -> dict[str, tuple[Decimal, str, int]]:
+    """The national reference value of each indicator as of `round_`: the round's own, or else the
+    latest one set for an earlier round, with the year it belongs to ({code: (value, source, year)}).
+    A reference value is MIIT's published national figure of some year (15.7 base stations per 10k
+    in 2022); a new round has none of its own until ministry staff enter one, and until then the
+    latest figure is still the one to compare with, said with its year."""
+    latest: dict[str, tuple[Decimal, str, int]] = {}
+    rows = (
+        ReferenceValue.objects.filter(round__year__lte=round_.year)
+        .order_by("indicator_id", "-round__year")
+        .values_list("indicator_id", "value", "source", "round__year")
+    )
+    for code, value, source, year in rows:
+        latest.setdefault(code, (value, source, year))
+    return latest
 
 
 def _means_by_batch(cities: QuerySet[City], round_: Round) -> dict[int, dict[str, Any]]:
@@ -260,7 +270,7 @@ def _indicator_rows(
     by_batch: dict[int, dict[str, Any]],
     totals: dict[str, Any],
     thresholds: dict[str, Decimal],
-    references: dict[str, tuple[Decimal, str]],
+    references: dict[str, tuple[Decimal, str, int]],
     batch_years: list[int] | None = None,
 ) -> list[dict[str, Any]]:
     """Per indicator: threshold, reference value, the mean over named cities (overall and for every
@@ -282,6 +292,7 @@ def _indicator_rows(
                 "threshold": thresholds.get(code),
                 "reference": reference[0] if reference else None,
                 "reference_source": reference[1] if reference else "",
+                "reference_year": reference[2] if reference else None,
                 "named_mean": mean(named_total, named_n, spec),
                 "named_n": named_n,
                 "by_batch": [
@@ -482,7 +493,7 @@ def national_dashboard(*, user: User, round_: Round) -> dict[str, Any]:
         by_batch=_means_by_batch(cities, round_),
         totals=totals,
         thresholds=thresholds,
-        references=_references(round_),
+        references=round_references(round_),
         batch_years=[b["year"] for b in batches],
     )
     return {
@@ -599,7 +610,7 @@ def province_dashboard(*, user: User, province: Province, round_: Round) -> dict
     progress = _progress_rows(cities, submissions)
     named = _named_rows(cities, round_)
     thresholds = round_.threshold_map()
-    references = _references(round_)
+    references = round_references(round_)
     batches = _batches(named, {province.code: province.region})
     totals = _reported_totals(reported, thresholds)
     indicators = _indicator_rows(

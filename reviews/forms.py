@@ -24,7 +24,43 @@ class ExtensionForm(forms.Form):
     reason = forms.CharField(label=_("Reason"), max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
 
 
+def percent_field(label, help_text, max_value: int) -> forms.DecimalField:
+    return forms.DecimalField(
+        label=label,
+        help_text=help_text,
+        min_value=Decimal(0),
+        max_value=Decimal(max_value),
+        max_digits=5,
+        decimal_places=1,
+        widget=forms.NumberInput(attrs={"step": "0.1", "inputmode": "decimal"}),
+    )
+
+
+# Flag settings that a person reads as percentages (3 %, 50 %) but that the round stores, and the
+# scoring rules use, as fractions (0.030, 0.5): the form converts both ways at its boundary, so the
+# stored values keep their meaning. (A fraction of 3 decimal places is a percentage of 1.)
+PERCENT_SETTINGS = ("borderline_margin", "jump_ratio", "population_change_limit")
+
+
 class RoundForm(forms.ModelForm):
+    FLAG_SETTINGS = (*PERCENT_SETTINGS, "outlier_z")  # laid out as a number with its unit
+
+    borderline_margin = percent_field(
+        _("Borderline margin"),
+        _("A value that passes its threshold by less than this percentage of the threshold is flagged as borderline."),
+        100,
+    )
+    jump_ratio = percent_field(
+        _("Jump against the previous round"),
+        _("A value that changed by more than this percentage against the city's previous round is flagged."),
+        1000,
+    )
+    population_change_limit = percent_field(
+        _("Population change limit"),
+        _("A resident population that changed by more than this percentage against the previous round is flagged."),
+        1000,
+    )
+
     class Meta:
         model = Round
         fields = ROUND_SETTINGS
@@ -32,6 +68,27 @@ class RoundForm(forms.ModelForm):
             name: forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
             for name in ("opens_on", "deadline", "data_as_of")
         }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in PERCENT_SETTINGS:
+            self.initial[name] = plain(getattr(self.instance, name) * 100)
+            self.fields[name].unit = "%"
+        self.initial["outlier_z"] = plain(self.instance.outlier_z)
+        self.fields["outlier_z"].unit = ""
+
+    def _fraction(self, name: str) -> Decimal | None:
+        value = self.cleaned_data.get(name)
+        return None if value is None else value / 100
+
+    def clean_borderline_margin(self):
+        return self._fraction("borderline_margin")
+
+    def clean_jump_ratio(self):
+        return self._fraction("jump_ratio")
+
+    def clean_population_change_limit(self):
+        return self._fraction("population_change_limit")
 
     def clean(self):
         cleaned = super().clean()
@@ -51,24 +108,43 @@ def plain(value: Decimal | None) -> Decimal | None:
 class ThresholdsForm(forms.Form):
     """One field per indicator (and the case requirement), plus the reason kept in the history."""
 
+    # Needed only when a threshold changes: saving an unchanged form says so and does nothing.
     reason = forms.CharField(
         label=_("Reason for the change"),
         max_length=500,
+        required=False,
         help_text=_("Kept in the history; every submission of the round is scored again."),
     )
 
     def __init__(self, *args, round_: Round, **kwargs):
         super().__init__(*args, **kwargs)
-        current = round_.threshold_map()
+        self.current = round_.threshold_map()
+        self.changed_codes: list[str] = []
         for spec in CATALOGUE:
+            initial = plain(self.current.get(spec.code))
             self.fields[spec.code] = forms.DecimalField(
                 label=pick(spec.name_zh, spec.name_en),
                 min_value=0,
                 max_digits=14,
                 decimal_places=2,
-                initial=plain(current.get(spec.code)),
+                initial=initial,
                 help_text=pick(spec.unit_zh, spec.unit_en),
+                # The page asks before rescoring only when a value differs from this one.
+                widget=forms.NumberInput(
+                    attrs={"step": "any", "inputmode": "decimal", "data-initial": "" if initial is None else initial}
+                ),
             )
+
+    def clean(self):
+        cleaned = super().clean()
+        self.changed_codes = [
+            spec.code
+            for spec in CATALOGUE
+            if cleaned.get(spec.code) is not None and cleaned[spec.code] != self.current.get(spec.code)
+        ]
+        if self.changed_codes and not cleaned.get("reason", "").strip():
+            self.add_error("reason", _("Please give the reason for the change; it is kept in the history."))
+        return cleaned
 
     def values(self) -> dict:
         return {spec.code: self.cleaned_data[spec.code] for spec in CATALOGUE}

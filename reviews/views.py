@@ -62,7 +62,7 @@ def _selected_round(request) -> Round | None:
 def bureau_home(request):
     """The bureau's review queue: every city of the province with its form's state, score and flags."""
     round_ = _selected_round(request)
-    filters = {key: request.GET.get(key, "") for key in ("status", "severity", "result")}
+    filters = {key: request.GET.get(key, "") for key in ("q", "status", "severity", "result")}
     sort = request.GET.get("sort", "city") if request.GET.get("sort") in QUEUE_SORTS else "city"
     all_rows = bureau_queue(user=request.user, round_=round_) if round_ else []
     rows = filter_queue(all_rows, sort=sort, **filters)
@@ -284,6 +284,11 @@ def round_page(request, year: int):
                     return redirect("reviews:round", year)
             elif "save_thresholds" in request.POST:
                 thresholds_form = ThresholdsForm(request.POST, round_=round_)
+                if thresholds_form.is_valid() and not thresholds_form.changed_codes:
+                    messages.info(
+                        request, _("Nothing changed: every threshold is as it was, and no form is scored again.")
+                    )
+                    return redirect("reviews:round", year)
                 if thresholds_form.is_valid():
                     changed = services.thresholds_update(
                         round_=round_,
@@ -293,9 +298,12 @@ def round_page(request, year: int):
                     )
                     messages.success(
                         request,
-                        _(
-                            "%(n)s threshold(s) changed; the round's submissions are being "
-                            "scored again in the background."
+                        ngettext(
+                            "%(n)s threshold changed; the round's reported forms are being scored again in the "
+                            "background.",
+                            "%(n)s thresholds changed; the round's reported forms are being scored again in the "
+                            "background.",
+                            changed,
                         )
                         % {"n": changed},
                     )
@@ -487,7 +495,17 @@ def reference_values(request):
     return render(
         request,
         "reviews/reference_values.html",
-        {"round": round_, "rounds": rounds, "form": form},
+        {
+            "round": round_,
+            "rounds": rounds,
+            "form": form,
+            # What the dashboards show until this round has a value of its own: an earlier round's.
+            "inherited": {
+                code: {"value": value, "year": year}
+                for code, (value, _source, year) in dashboards.round_references(round_).items()
+                if year != round_.year
+            },
+        },
         status=400 if request.method == "POST" else 200,  # refused: shown again with the reasons
     )
 

@@ -20,6 +20,17 @@ def fixed(value, decimals=1) -> str:
 
 
 @register.filter
+def measure(value, decimals=1) -> str:
+    """A threshold as MIIT writes its figures, at the indicator's precision (50,000 users; 80.0 %),
+    without rounding away a digit the value has (a threshold of 12.35 stays 12.35); None → "—"."""
+    if value in (None, ""):
+        return "—"
+    value = Decimal(value)
+    places = max(int(decimals), -value.normalize().as_tuple().exponent)
+    return f"{value:,.{places}f}"
+
+
+@register.filter
 def percent(value) -> str:
     """A share already in percent: 12.34 → "12.3%"."""
     if value in (None, ""):

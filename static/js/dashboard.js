@@ -263,12 +263,23 @@
         }
       });
       var pad = (d.bins[0].to - d.bins[0].from) * 0.5;
+      var axisMin = low - (low < d.bins[0].from ? pad : 0);
+      var axisMax = high + (high > d.bins[d.bins.length - 1].to ? pad : 0);
       var marks = [];
       if (d.threshold !== null && d.threshold !== undefined) {
+        // The label runs from the line towards the middle of the chart: centred on a line near an
+        // edge, half of it would fall outside the canvas ("reshold 30.0").
+        var leftHalf = (d.threshold - axisMin) / ((axisMax - axisMin) || 1) < 0.5;
         marks.push({
           xAxis: d.threshold,
           lineStyle: { color: RED, type: "solid", width: 2 },
-          label: { formatter: L.threshold + " " + fmt(d.threshold, d.decimals), color: RED, fontFamily: FONT }
+          label: {
+            formatter: L.threshold + " " + fmt(d.threshold, d.decimals),
+            color: RED,
+            fontFamily: FONT,
+            align: leftHalf ? "left" : "right",
+            padding: leftHalf ? [0, 0, 0, 2] : [0, 2, 0, 0]
+          }
         });
       }
       if (d.mean !== null && d.mean !== undefined) {
@@ -293,8 +304,8 @@
         },
         xAxis: {
           type: "value",
-          min: low - (low < d.bins[0].from ? pad : 0),
-          max: high + (high > d.bins[d.bins.length - 1].to ? pad : 0),
+          min: axisMin,
+          max: axisMax,
           splitLine: { show: false },
           axisLabel: {
             color: MUTED,

@@ -20,12 +20,24 @@
     } catch (e) { /* storage disabled */ }
   });
 
+  // Whether any input of the form with data-initial="…" now holds another number than that one.
+  function changed(form) {
+    return Array.prototype.some.call(form.querySelectorAll("input[data-initial]"), function (input) {
+      var before = input.getAttribute("data-initial").trim();
+      var now = input.value.trim();
+      if (before === now) return false;
+      return before === "" || now === "" || isNaN(Number(now)) || Number(now) !== Number(before);
+    });
+  }
+
   // A button or form with data-confirm="…" asks before it acts; "%(n)s" in the question is the
-  // number of rows selected in a bulk form.
+  // number of rows selected in a bulk form. A button with data-confirm-if-changed asks only when a
+  // value differs from what the page was loaded with (saving nothing new warns of nothing).
   document.addEventListener("submit", function (event) {
     var form = event.target;
     var submitter = event.submitter;
     var message = (submitter && submitter.getAttribute("data-confirm")) || form.getAttribute("data-confirm");
+    if (submitter && submitter.hasAttribute("data-confirm-if-changed") && !changed(form)) message = null;
     if (message) message = message.replace("%(n)s", String(selected(form).length));
     if (message && !window.confirm(message)) {
       event.preventDefault();

@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 
 from tests.conftest import CHROMIUM, PASSWORD
 
@@ -87,6 +88,11 @@ def login(page, username: str, password: str = PASSWORD) -> None:
     page.get_by_label("密码").fill(password)
     with page.expect_navigation():
         page.get_by_role("button", name="登录").click()
+
+
+def use_language(page, live_server, language: str) -> None:
+    """Read the pages in `language` ("zh-hans" or "en"), as the language switch would set it."""
+    page.context.add_cookies([{"name": settings.LANGUAGE_COOKIE_NAME, "value": language, "url": live_server.url}])
 
 
 def screenshot(page, name: str) -> Path:

@@ -3,9 +3,11 @@ values, and a number of queries that does not grow with the number of cities."""
 
 from __future__ import annotations
 
+import io
 import random
 from decimal import Decimal
 
+import openpyxl
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -13,7 +15,7 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from gigacity.models import City
-from indicators.models import Designation, ReferenceValue
+from indicators.models import Designation, ReferenceValue, Round
 from reviews import dashboards
 from submissions.models import Status
 
@@ -115,6 +117,50 @@ def test_the_reference_value_ministry_staff_enter_appears_beside_the_means(open_
     assert not ReferenceValue.objects.filter(round=open_round, indicator_id="bs5g_per_10k").exists()
 
 
+def test_a_round_without_reference_values_of_its_own_shows_the_latest_national_figure_with_its_year(
+    open_round, ministry_user, client
+):
+    # Given MIIT's 2022 national figure (15.7 base stations per 10k) and this year's round, which has
+    # no reference value of its own yet.
+    ReferenceValue.objects.filter(round__year__gt=2022).delete()
+    ReferenceValue.objects.update_or_create(
+        round=Round.objects.get(year=2022), indicator_id="bs5g_per_10k", defaults={"value": Decimal("15.7")}
+    )
+    client.force_login(ministry_user)
+
+    # When the ministry opens this year's dashboard, its API and its workbook.
+    page = client.get(reverse("reviews:ministry_home")).content.decode()
+    province_page = client.get(reverse("reviews:province_dashboard", args=["370000"])).content.decode()
+    data = api(ministry_user).get(reverse("api:dashboard-national"), {"round": open_round.year}).json()
+    book = openpyxl.load_workbook(
+        io.BytesIO(api(ministry_user).get(reverse("api:export-dashboard-national")).getvalue())
+    )
+
+    # Then the 全国参考值 column shows 15.7, said to be the 2022 figure, on every one of them.
+    for html in (page, province_page):
+        cell = html.split('data-testid="reference-bs5g_per_10k"')[1].split("</td>")[0]
+        assert "15.7" in cell and "2022年数据" in cell
+    row = next(r for r in data["indicators"] if r["code"] == "bs5g_per_10k")
+    assert row["reference"] == 15.7 and row["reference_year"] == 2022
+    sheet = book["主要指标平均值"]
+    header = [c.value for c in sheet[1]]
+    bs5g = next(r for r in sheet.iter_rows(min_row=2, values_only=True) if str(r[0]).startswith("每万人拥有5G基站数"))
+    assert bs5g[header.index("全国参考值")] == 15.7
+    assert bs5g[header.index("参考值年份")] == 2022
+
+    # And once the round has its own figure, that one shows, without a year beside it.
+    client.post(
+        reverse("reviews:reference_values") + f"?round={open_round.year}",
+        {"value_bs5g_per_10k": "16.2", "source_bs5g_per_10k": ""},
+    )
+    page = client.get(reverse("reviews:ministry_home")).content.decode()
+    cell = page.split('data-testid="reference-bs5g_per_10k"')[1].split("</td>")[0]
+    assert "16.2" in cell and "数据" not in cell
+    # A round before any reference value has none.
+    earlier = api(ministry_user).get(reverse("api:dashboard-national"), {"round": 2021}).json()
+    assert next(r for r in earlier["indicators"] if r["code"] == "bs5g_per_10k")["reference"] is None
+
+
 def test_reference_values_are_checked_and_only_ministry_staff_may_set_them(
     open_round, ministry_user, bureau_user, client
 ):
@@ -145,7 +191,7 @@ def test_the_ministry_home_is_the_national_dashboard(open_round, ministry_user, 
         "分省情况",
     ):
         assert heading in page, heading
-    assert 'id="dashboard-data"' in page and "vendor/echarts/echarts.min.js" in page
+    assert 'id="dashboard-data"' in page and "vendor/echarts/echarts-dashboard.min.js" in page
     assert "<script>" not in page  # data goes through json_script, never an inline script
     # The province table drills down to each province's dashboard.
     assert reverse("reviews:province_dashboard", args=["370000"]) in page

@@ -46,6 +46,28 @@ def test_the_bureau_queue_filters_by_flags_and_sorts(client, bureau_user, open_r
     assert by_flags.index("青岛市") < by_flags.index("济南市")
 
 
+def test_the_bureau_queue_searches_by_city_name_or_code_with_the_filters_and_keeps_the_query(
+    client, bureau_user, open_round
+):
+    make_submission(City.objects.get(pk="370200"), open_round, Status.SUBMITTED)
+    make_submission(City.objects.get(pk="370100"), open_round, Status.SUBMITTED)
+    client.force_login(bureau_user)
+
+    by_name = client.get("/bureau/", {"q": "青岛"}).content.decode()
+    by_code = client.get("/bureau/", {"q": "３７０１"}).content.decode()  # typed with a full-width IME
+    with_filter = client.get("/bureau/", {"q": "市", "status": "submitted", "sort": "status"}).content.decode()
+    nothing = client.get("/bureau/", {"q": "北京"}).content.decode()
+
+    assert 'type="search" name="q" value="青岛"' in by_name  # the query stays in the box (and the URL)
+    assert by_name.count("data-city=") == 1 and 'data-city="370200"' in by_name
+    assert "1 个城市符合“青岛”" in by_name
+    assert by_code.count("data-city=") == 1 and 'data-city="370100"' in by_code
+    assert with_filter.count("data-city=") == 2  # 山东's 16 cities all end in 市; two are submitted
+    assert with_filter.index("济南市") < with_filter.index("青岛市")
+    assert 'name="next" value="/bureau/?q=' in with_filter  # after a bulk action, back to the same list
+    assert nothing.count("data-city=") == 0 and "没有符合条件的城市" in nothing
+
+
 def test_return_with_field_comments_reaches_the_city_and_the_diff_reaches_the_bureau(
     client, bureau_user, city_user, open_round, django_capture_on_commit_callbacks
 ):
@@ -331,3 +353,110 @@ def test_the_round_page_warns_before_rescoring_and_before_publishing_with_undeci
 
     assert "本轮已报送的 1 份调查表将重新评分" in page
     assert "1 份已报送的调查表尚未决定" in page
+
+
+def test_saving_the_thresholds_unchanged_says_nothing_changed_and_scores_nothing_again(
+    client, ministry_user, city_user, open_round, django_capture_on_commit_callbacks
+):
+    submission = make_submission(city_user.city, open_round, Status.SUBMITTED)
+    scores = Score.objects.filter(submission=submission).count()
+    client.force_login(ministry_user)
+    # The values as the page shows them, saved as they are, with or without a reason.
+    shown = {
+        "fiber_gigabit_coverage": "80",
+        "pon_10g_share": "30",
+        "key_sites_5g_reach": "95",
+        "bs5g_per_10k": "12",
+        "users_500m_share": "10",
+        "users_1000m": "50000",
+        "users_5g_share": "25",
+        "applications": "5",
+    }
+    page = client.get(f"/ministry/rounds/{open_round.year}/").content.decode()
+    for code, value in shown.items():
+        assert f'name="{code}" value="{value}"' in page
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/ministry/rounds/{open_round.year}/", {**shown, "save_thresholds": "1"}, follow=True)
+        again = client.post(
+            f"/ministry/rounds/{open_round.year}/",
+            {**shown, "users_1000m": "50000.00", "reason": "核对", "save_thresholds": "1"},
+            follow=True,
+        )
+
+    for result in (response, again):
+        text = result.content.decode()
+        assert "没有修改：各项标准值保持不变，调查表不会重新评分。" in text
+        assert "已修改" not in text
+    open_round.refresh_from_db()
+    assert open_round.threshold_version == 1
+    assert not ThresholdChange.objects.filter(round=open_round, changed_by=ministry_user).exists()
+    assert Score.objects.filter(submission=submission).count() == scores
+
+
+def test_a_changed_threshold_needs_a_reason_and_says_how_many_changed(client, ministry_user, open_round):
+    client.force_login(ministry_user)
+    values = {code: str(v) for code, v in open_round.threshold_map().items()}
+
+    refused = client.post(
+        f"/ministry/rounds/{open_round.year}/", {**values, "pon_10g_share": "35", "save_thresholds": "1"}
+    )
+    saved = client.post(
+        f"/ministry/rounds/{open_round.year}/",
+        {**values, "pon_10g_share": "35", "reason": "按正式文件", "save_thresholds": "1"},
+        follow=True,
+    )
+
+    assert refused.status_code == 400 and "请填写修改理由" in refused.content.decode()
+    assert "已修改 1 项标准值" in saved.content.decode()
+
+
+def test_the_threshold_history_shows_counts_as_whole_numbers_and_rates_at_one_decimal(
+    client, ministry_user, open_round
+):
+    client.force_login(ministry_user)
+
+    page = client.get(f"/ministry/rounds/{open_round.year}/").content.decode()
+
+    history = page.split('data-testid="threshold-history"')[1].split("</table>")[0]
+    assert "50000.00" not in history and "50,000 <span" in history  # users at 1000 Mbps
+    assert "5.00" not in history and ">5 <span" in history  # application cases
+    assert "80.0 <span" in history and "12.0 <span" in history  # coverage (%), base stations per 10k
+
+
+def test_flag_settings_are_typed_as_percentages_and_stored_as_before(client, ministry_user, open_round):
+    client.force_login(ministry_user)
+    page = client.get(f"/ministry/rounds/{open_round.year}/").content.decode()
+    # Stored 0.03, 0.5 and 0.1: shown as the percentages a person reads.
+    assert 'name="borderline_margin" value="3"' in page
+    assert 'name="jump_ratio" value="50"' in page
+    assert 'name="population_change_limit" value="10"' in page
+    assert 'name="outlier_z" value="3.5"' in page
+    settings = {
+        "notice": "",
+        "opens_on": open_round.opens_on.isoformat(),
+        "deadline": open_round.deadline.isoformat(),
+        "data_as_of": open_round.data_as_of.isoformat(),
+        "thresholds_provisional": "on",
+        "outlier_z": "3.5",
+        "save_round": "1",
+    }
+
+    response = client.post(
+        f"/ministry/rounds/{open_round.year}/",
+        {**settings, "borderline_margin": "5", "jump_ratio": "40", "population_change_limit": "12.5"},
+    )
+    too_big = client.post(
+        f"/ministry/rounds/{open_round.year}/",
+        {**settings, "borderline_margin": "150", "jump_ratio": "40", "population_change_limit": "12.5"},
+    )
+
+    assert response.status_code == 302
+    open_round.refresh_from_db()
+    assert open_round.borderline_margin == Decimal("0.05")
+    assert open_round.jump_ratio == Decimal("0.4")
+    assert open_round.population_change_limit == Decimal("0.125")
+    assert open_round.flag_settings.borderline_margin == Decimal("0.05")
+    assert too_big.status_code == 400 and 'name="borderline_margin" value="150"' in too_big.content.decode()
+    open_round.refresh_from_db()
+    assert open_round.borderline_margin == Decimal("0.05")
