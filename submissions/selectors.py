@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.db.models import Prefetch
 
 from gigacity.models import User
 from indicators.catalogue import INDICATORS
+from indicators.rules import ScoreResult, ScoringError, score
 
 from .models import REPORTED_STATES, Action, Case, DataChange, Score, Submission, SubmissionEvent
+from .scoring import round_thresholds
 from .snapshots import diff
 
 
@@ -17,6 +20,7 @@ def submission_detail(*, user: User, pk: int) -> Submission:
     """One submission with everything its page shows; DoesNotExist when outside the user's scope."""
     return (
         Submission.objects.visible_to(user)
+        .with_latest_score()
         .select_related("city__province", "round", "updated_by")
         .prefetch_related(
             Prefetch("cases", queryset=Case.objects.prefetch_related("attachments")),
@@ -29,6 +33,25 @@ def submission_detail(*, user: User, pk: int) -> Submission:
 
 def latest_score(submission: Submission) -> Score | None:
     return submission.scores.prefetch_related("flags").order_by("-created_at", "-pk").first()
+
+
+def current_result(submission: Submission, thresholds: dict[str, Decimal] | None = None) -> ScoreResult | None:
+    """The form's current data judged now, against the round's current thresholds, by the rules the
+    worker scores with: what pages show instead of a score that is outdated (`score_outdated`), until
+    the worker scores the form again. Flags against last year and the other cities are the worker's;
+    the result (meets all, misses N) does not depend on them. None when the round lacks a threshold.
+    `thresholds`: the round's, when the caller has loaded them for several forms."""
+    if thresholds is None:
+        _version, thresholds = round_thresholds(submission.round_id)
+    try:
+        return score(
+            inputs=submission.checked_inputs,
+            case_domains=[case.domain for case in submission.cases.all()],
+            thresholds=thresholds,
+            settings=submission.round.flag_settings,
+        )
+    except ScoringError:
+        return None
 
 
 def previous_submission(submission: Submission) -> Submission | None:

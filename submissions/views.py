@@ -295,9 +295,8 @@ def render_submission_page(
             "indicator_rows": selectors.indicator_rows(submission, previous),
             "previous": previous,
             "score": score,
-            # Workflow steps move the version too; only a change of the data makes the check old.
-            "score_data_changed": score is not None
-            and submission.data_changes.filter(version__gt=score.version).exists(),
+            # An outdated score is never the headline: the current data are judged again for the page.
+            "current_result": selectors.current_result(submission) if submission.score_outdated else None,
             "history": selectors.submission_history(submission),
             "actions": actions,
             # The reviewers' card (the city submits from its form, not from here).

@@ -2,6 +2,9 @@
 
 from django import template
 
+from gigacity.i18n import pick
+from indicators.catalogue import CATALOGUE_BY_CODE
+from indicators.rules import ScoreResult
 from submissions.forms import field_label as _field_label
 
 register = template.Library()
@@ -20,3 +23,10 @@ def change_value(value) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
         return f"{value:,}"
     return str(value)
+
+
+@register.filter
+def missed_names(result: ScoreResult) -> str:
+    """The indicators a score result misses, by name in the active language."""
+    specs = [CATALOGUE_BY_CODE[r.code] for r in result.results if not r.passed]
+    return pick("、", ", ").join(pick(spec.name_zh, spec.name_en) for spec in specs)
