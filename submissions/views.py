@@ -33,6 +33,7 @@ from .forms import (
     domain_choices,
     field_label,
 )
+from .inputs import NUMBER_FIELDS, number_limit
 from .models import Attachment, ChangeSource, FieldComment, Status, Submission
 from .services import (
     city_deadline,
@@ -100,6 +101,8 @@ def _live_config(submission: Submission) -> dict:
             for s in INDICATORS
         ],
         "applications_threshold": thresholds.get("applications"),
+        # The largest number the server accepts in each field: said as it is typed, not on saving.
+        "limits": {name: number_limit(name) for name in NUMBER_FIELDS},
         "key_sites": [[key_site_field(c.key, "total"), key_site_field(c.key, "covered")] for c in KEY_SITE_CATEGORIES],
         # [part, whole, the part's name, the whole's name]: a key-site count names its category.
         "part_of_whole": [
@@ -111,6 +114,8 @@ def _live_config(submission: Submission) -> dict:
         ],
         "messages": {
             "not_a_number": _("Must be a whole number, 0 or more"),
+            "too_large": _("Too large (at most %(limit)s); please check the unit"),
+            "input_too_large": _("A number is too large"),
             "above_100": _("Above 100%: check the numbers"),
             "part_above_whole": _("Larger than %(whole)s: please check"),
             "meets": _("Meets"),

@@ -33,6 +33,12 @@
     return el ? parseCount(el.value) : null;
   }
 
+  // Above the largest number the server accepts for the field (config.limits, from the catalogue).
+  function tooLarge(name) {
+    var number = value(name), limit = config.limits[name];
+    return number !== null && !isNaN(number) && limit !== undefined && number > limit;
+  }
+
   // Round half up to `decimals`, as the server does (Decimal ROUND_HALF_UP).
   function roundHalfUp(number, decimals) {
     var factor = Math.pow(10, decimals);
@@ -59,14 +65,17 @@
     return Boolean(spec && spec.kind === "share" && !spec.may_exceed_100 && number > 100);
   }
 
-  function show(code, number, decimals, unit, threshold) {
-    var text = number === null ? "—" : format(number, decimals, unit);
+  function show(code, number, decimals, unit, threshold, problem) {
+    var text = number === null || problem ? "—" : format(number, decimals, unit);
     document.querySelectorAll('[data-live-value="' + code + '"]').forEach(function (el) { el.textContent = text; });
     document.querySelectorAll('[data-live-threshold="' + code + '"]').forEach(function (el) {
       el.textContent = threshold === null || threshold === undefined ? "" : "≥ " + format(parseFloat(threshold), decimals, unit);
     });
     document.querySelectorAll('[data-live-badge="' + code + '"]').forEach(function (el) {
-      if (number === null || threshold === null || threshold === undefined) {
+      if (problem) {
+        el.className = "badge badge-warning";
+        el.textContent = problem;
+      } else if (number === null || threshold === null || threshold === undefined) {
         el.className = "badge";
         el.textContent = "";
       } else if (above100(code, number)) {
@@ -125,21 +134,27 @@
     updateKeySites();
     // Parts above their wholes: said at the part's field and in the live panel, and they bring up
     // the box by which the city confirms it has checked them (the server asks for it too).
+    // A number above its limit is refused on saving whatever else it is compared with: that is said first.
     var contradictions = config.part_of_whole.filter(function (pair) {
       var part = value(pair[0]), whole = value(pair[1]);
-      return part !== null && whole !== null && !isNaN(part) && !isNaN(whole) && part > whole;
+      return part !== null && whole !== null && !isNaN(part) && !isNaN(whole) && part > whole &&
+        !tooLarge(pair[0]) && !tooLarge(pair[1]);
     });
     var fieldMessages = {};
     contradictions.forEach(function (pair) {
       fieldMessages[pair[0]] = msg.part_above_whole.replace("%(whole)s", pair[3]);
     });
     form.querySelectorAll("input[data-number]").forEach(function (el) {
-      showFieldError(el.name, isNaN(parseCount(el.value)) ? msg.not_a_number : (fieldMessages[el.name] || ""));
+      var text = fieldMessages[el.name] || "";
+      if (isNaN(parseCount(el.value))) text = msg.not_a_number;
+      else if (tooLarge(el.name)) text = msg.too_large.replace("%(limit)s", config.limits[el.name].toLocaleString("en-US"));
+      showFieldError(el.name, text);
     });
     var confirmBox = form.querySelector("[data-confirm-inconsistent]");
     if (confirmBox && contradictions.length) confirmBox.hidden = false;
     config.indicators.forEach(function (spec) {
-      show(spec.code, compute(spec), spec.decimals, spec.unit, spec.threshold);
+      var problem = [spec.numerator, spec.denominator].some(function (name) { return name && tooLarge(name); });
+      show(spec.code, compute(spec), spec.decimals, spec.unit, spec.threshold, problem ? msg.input_too_large : "");
     });
     var warnings = form.ownerDocument.querySelector("[data-live-warnings]");
     if (warnings) {

@@ -206,3 +206,33 @@ def test_typing_never_saved_is_offered_back_even_after_someone_else_saved(page, 
     page.get_by_test_id("restore").click()
     assert page.input_value("#id_bs5g_count") == "7777"
     assert page.input_value("#id_contact_phone") == "0532-1234567"  # the bureau's change is not undone
+
+
+def test_a_number_above_the_servers_limit_is_refused_as_it_is_typed_and_the_panel_keeps_its_shape(
+    page, city_user, open_round
+):
+    login(page, city_user.username)
+    page.goto("/city/form/")
+    page.fill("#id_users_500m_plus", "300,000")
+
+    # 1000M users typed with far too many digits: the limit (60,000,000 users) is said at once
+    page.fill("#id_users_1000m", "99999999999999999")
+    assert page.inner_text("#err_users_1000m") == "数值过大（上限 60,000,000），请检查单位是否正确"
+    assert page.get_attribute("#id_users_1000m", "aria-invalid") == "true"
+    # and the indicator does not pass
+    for badge in page.locator('[data-live-badge="users_1000m"]').all():
+        assert badge.inner_text() != "达标"
+    # and the side panel keeps its width, even with a long share within the limits (100 million 5G
+    # users of 1 mobile user): nothing spills out of it or off the screen
+    page.fill("#id_mobile_users_total", "1")
+    page.fill("#id_users_5g", "100,000,000")
+    panel = page.locator(".live-panel")
+    assert panel.evaluate("el => el.scrollWidth <= el.clientWidth")
+    box = panel.bounding_box()
+    assert box["x"] + box["width"] <= 1366
+    screenshot(page, "form-number-too-large")
+
+    # Back within the limit, the message goes and the check passes (60,000 ≥ 50,000 households)
+    page.fill("#id_users_1000m", "60,000")
+    assert page.inner_text("#err_users_1000m") == ""
+    assert page.locator('[data-live-badge="users_1000m"]').first.inner_text() == "达标"
