@@ -12,7 +12,23 @@
   var msg = config.messages;
   var backupKey = "gigacity-form-" + form.dataset.submission;
   var version = parseInt(form.dataset.version, 10);
+  // The page came back from a refused save (errors, a conflict, a closed round): what it shows was
+  // typed, not saved, so leaving it warns like any other unsaved change.
+  var unsavedOnLoad = form.hasAttribute("data-unsaved");
   var dirty = false;
+  // Times are the server's: the browser's clock may be wrong. The offset is measured once, at load.
+  var clockOffset = (Date.parse(config.server_now) - Date.now()) || 0;
+
+  function serverNow() { return new Date(Date.now() + clockOffset); }
+
+  // "2026-10-31 14:05" in the server's time zone, as the server writes times on its pages.
+  function serverTimeText(date) {
+    var parts = {};
+    new Intl.DateTimeFormat("en-GB", { timeZone: config.time_zone, year: "numeric", month: "2-digit", day: "2-digit",
+                                       hour: "2-digit", minute: "2-digit", hourCycle: "h23" })
+      .formatToParts(date).forEach(function (part) { parts[part.type] = part.value; });
+    return parts.year + "-" + parts.month + "-" + parts.day + " " + parts.hour + ":" + parts.minute;
+  }
 
   // ---------------------------------------------------------------------------------------------
   // Numbers: "1,234,567", "1 234 567", full-width "１２３，４５６" and "123456.0" are all 123456.
@@ -134,16 +150,15 @@
     updateKeySites();
     // Parts above their wholes: said at the part's field and in the live panel, and they bring up
     // the box by which the city confirms it has checked them (the server asks for it too).
-    // A number above its limit is refused on saving whatever else it is compared with: that is said first.
     var contradictions = config.part_of_whole.filter(function (pair) {
       var part = value(pair[0]), whole = value(pair[1]);
-      return part !== null && whole !== null && !isNaN(part) && !isNaN(whole) && part > whole &&
-        !tooLarge(pair[0]) && !tooLarge(pair[1]);
+      return part !== null && whole !== null && !isNaN(part) && !isNaN(whole) && part > whole;
     });
     var fieldMessages = {};
     contradictions.forEach(function (pair) {
       fieldMessages[pair[0]] = msg.part_above_whole.replace("%(whole)s", pair[3]);
     });
+    // A number above its limit is refused on saving whatever it is compared with: that is said first.
     form.querySelectorAll("input[data-number]").forEach(function (el) {
       var text = fieldMessages[el.name] || "";
       if (isNaN(parseCount(el.value))) text = msg.not_a_number;
@@ -324,7 +339,7 @@
 
   function writeBackup(extra) {
     try {
-      var entry = { version: version, at: new Date().toISOString(), data: snapshot(), base: baseline };
+      var entry = { version: version, at: serverNow().toISOString(), data: snapshot(), base: baseline };
       window.localStorage.setItem(backupKey, JSON.stringify(Object.assign(entry, extra || {})));
     } catch (e) { /* storage full or disabled: the unload warning still protects */ }
   }
@@ -366,17 +381,26 @@
     var backup = JSON.parse(raw);
     var current = snapshot();
     var reference = backup.base || current;
-    var differs = Object.keys(backup.data).some(function (k) { return (reference[k] || "") !== backup.data[k]; });
+    var typed = Object.keys(backup.data).some(function (k) { return (reference[k] || "") !== backup.data[k]; });
     // Nothing new, or this page's own save went through (it was sent, and the form is newer now).
-    if (!differs || (backup.sent && backup.version !== version)) {
+    if (!typed || (backup.sent && backup.version !== version)) {
       window.localStorage.removeItem(backupKey);
+      return;
+    }
+    var names = Object.keys(backup.data).concat(Object.keys(current));
+    if (names.every(function (k) { return (backup.data[k] || "") === (current[k] || ""); })) {
+      // The page already shows exactly what the backup holds (it came back from a refused save with
+      // what was typed): nothing to offer. The backup stays while the page is unsaved, and what was
+      // typed is still measured from the values saved before.
+      if (unsavedOnLoad) baseline = backup.base || null;
+      else window.localStorage.removeItem(backupKey);
       return;
     }
     var bar = document.createElement("div");
     bar.className = "alert alert-warning restore-bar";
     bar.setAttribute("role", "alert");
-    var when = new Date(backup.at).toLocaleString(document.documentElement.lang || "zh-CN");
-    bar.textContent = msg.restore.replace("%(when)s", when) + " ";
+    bar.dataset.testid = "restore-bar";
+    bar.textContent = msg.restore.replace("%(when)s", serverTimeText(new Date(backup.at))) + " ";
     var yes = document.createElement("button");
     yes.type = "button";
     yes.className = "btn btn-small btn-primary";
@@ -417,8 +441,9 @@
 
   renumber();
   refresh();
-  offerRestore();
   baseline = snapshot();
+  offerRestore();
+  if (unsavedOnLoad) markDirty();
   var summary = document.getElementById("error-summary");
   if (summary) summary.focus();
 })();
