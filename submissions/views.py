@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -100,6 +102,9 @@ def _live_config(submission: Submission) -> dict:
             }
             for s in INDICATORS
         ],
+        # The page's clock for times it writes (a local backup's): the server's, not the browser's.
+        "server_now": timezone.now().isoformat(),
+        "time_zone": settings.TIME_ZONE,
         "applications_threshold": thresholds.get("applications"),
         # The largest number the server accepts in each field: said as it is typed, not on saving.
         "limits": {name: number_limit(name) for name in NUMBER_FIELDS},
@@ -153,6 +158,7 @@ def _render_form(
     latest: Submission | None = None,
     submit_failed: bool = False,
     refused: str = "",
+    unsaved: bool = False,
 ):
     previous = selectors.previous_submission(submission)
     last_return = submission.events.filter(action="return").order_by("-created_at", "-pk").first()
@@ -198,6 +204,8 @@ def _render_form(
             "latest": latest,
             "latest_values": latest_values,
             "submit_failed": submit_failed,
+            # What the page shows was typed and refused, not saved.
+            "unsaved": unsaved,
             "error_count": len(state.errors) + sum(len(c.errors) for c in state.cases),
         },
         status=status,
@@ -238,14 +246,16 @@ def submission_edit(request, pk: int):
             source=ChangeSource.FORM,
         )
     except StaleVersion as exc:
-        return _render_form(request, submission, state, status=409, conflict=exc.message, latest=submission)
+        return _render_form(
+            request, submission, state, status=409, conflict=exc.message, latest=submission, unsaved=True
+        )
     except ValidationError as exc:
         state.attach_errors(exc.message_dict)
-        return _render_form(request, submission, state, status=400)
+        return _render_form(request, submission, state, status=400, unsaved=True)
     except ApplicationError as exc:
         # Submitted meanwhile, or the round closed while the page was open: nothing is saved, and
         # what was typed stays on the page so that it is not lost.
-        return _render_form(request, submission, state, status=exc.status_code, refused=exc.message)
+        return _render_form(request, submission, state, status=exc.status_code, refused=exc.message, unsaved=True)
 
     if request.POST.get("action") != "submit":
         messages.success(request, _("Saved (version %(v)s).") % {"v": saved.version})

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime
 import random
 
 import pytest
+from django.utils import timezone
 
 from reviews.demo import demo_data
 from submissions.models import Status, Submission
@@ -236,3 +238,38 @@ def test_a_number_above_the_servers_limit_is_refused_as_it_is_typed_and_the_pane
     page.fill("#id_users_1000m", "60,000")
     assert page.inner_text("#err_users_1000m") == ""
     assert page.locator('[data-live-badge="users_1000m"]').first.inner_text() == "达标"
+
+
+def test_a_refused_save_offers_nothing_back_that_is_on_the_page_and_backups_tell_the_servers_time(
+    page, city_user, open_round
+):
+    # Given an official whose computer's clock is years wrong
+    page.clock.set_system_time(datetime.datetime(2001, 2, 3, 4, 5))
+    login(page, city_user.username)
+    page.goto("/city/form/")
+    page.fill("#id_contact_name", "王明")
+    page.fill("#id_urban_households", "一百万")
+
+    # When the save is refused
+    with page.expect_navigation():
+        page.get_by_role("button", name="保存草稿").click()
+    assert "未保存任何内容" in page.get_by_test_id("error-summary").inner_text()
+
+    # Then what was typed is on the page, and nothing is offered back
+    assert page.input_value("#id_contact_name") == "王明"
+    page.wait_for_timeout(1200)  # the local backup is written shortly after the page loads
+    assert page.get_by_test_id("restore").count() == 0
+    assert page.inner_text("[data-save-state]") == "有尚未保存的修改。"
+    screenshot(page, "form-refused-nothing-to-restore")
+
+    # And coming back to the form later offers it back, at the time the server's clock says
+    before = timezone.localdate().isoformat()
+    page.goto("/city/")
+    page.goto("/city/form/")
+    bar = page.get_by_test_id("restore-bar").inner_text()
+    assert before in bar or timezone.localdate().isoformat() in bar  # the server's date (even across midnight)
+    assert "2001" not in bar
+    screenshot(page, "form-restore-server-time")
+    page.get_by_test_id("restore").click()
+    assert page.input_value("#id_contact_name") == "王明"
+    assert page.input_value("#id_urban_households") == "一百万"
