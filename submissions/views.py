@@ -108,6 +108,8 @@ def _live_config(submission: Submission) -> dict:
         "applications_threshold": thresholds.get("applications"),
         # The largest number the server accepts in each field: said as it is typed, not on saving.
         "limits": {name: number_limit(name) for name in NUMBER_FIELDS},
+        # The fields each section of the left navigation counts (the cases are counted apart).
+        "sections": SECTION_FIELDS,
         "key_sites": [[key_site_field(c.key, "total"), key_site_field(c.key, "covered")] for c in KEY_SITE_CATEGORIES],
         # [part, whole, the part's name, the whole's name]: a key-site count names its category.
         "part_of_whole": [

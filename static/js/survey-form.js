@@ -182,6 +182,17 @@
       });
     }
     updateCases();
+    updateProgress();
+  }
+
+  // The left navigation's count of filled-in fields per section, as the server counts them on load.
+  function updateProgress() {
+    Object.keys(config.sections).forEach(function (key) {
+      var names = config.sections[key];
+      var filled = names.filter(function (name) { var el = field(name); return el && el.value.trim(); }).length;
+      var counter = document.querySelector('[data-progress="' + key + '"]');
+      if (counter) counter.textContent = filled + "/" + names.length;
+    });
   }
 
   // ---------------------------------------------------------------------------------------------

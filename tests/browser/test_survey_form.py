@@ -273,3 +273,23 @@ def test_a_refused_save_offers_nothing_back_that_is_on_the_page_and_backups_tell
     page.get_by_test_id("restore").click()
     assert page.input_value("#id_contact_name") == "王明"
     assert page.input_value("#id_urban_households") == "一百万"
+
+
+def test_the_section_progress_moves_as_fields_are_filled_in(page, city_user, open_round):
+    login(page, city_user.username)
+    page.goto("/city/form/")
+    progress = {key: page.locator(f'[data-progress="{key}"]') for key in ("basic", "network", "users", "practices")}
+    assert progress["basic"].inner_text() == "0/4"  # as-of date, contact person, phone, e-mail
+
+    page.fill("#id_contact_name", "王明")
+    page.fill("#id_contact_phone", "0532-88886666")
+    assert progress["basic"].inner_text() == "2/4"
+    page.fill("#id_urban_households", "1,200,000")
+    assert progress["network"].inner_text() == "1/20"  # 8 inputs and 12 key-site counts
+    page.fill("#id_mobile_users_total", "9,000,000")
+    assert progress["users"].inner_text() == "1/5"
+    page.fill("#id_practice_network", "共建共享")
+    assert progress["practices"].inner_text() == "1/4"
+    page.fill("#id_contact_phone", "")
+    assert progress["basic"].inner_text() == "1/4"  # emptied again
+    screenshot(page, "form-section-progress")
