@@ -9,6 +9,7 @@ import pytest
 from gigacity.models import City
 from submissions.models import ChangeSource, Status
 from submissions.services import submission_update
+from submissions.snapshots import CASE_FIELDS
 from tests.factories import make_submission
 
 pytestmark = pytest.mark.django_db
@@ -86,3 +87,44 @@ def test_a_check_under_thresholds_changed_since_is_being_redone_and_the_current_
     assert "1 项未达标" in card and "正在按当前数据和标准值重新核查" in card and "按当前数据重新计算" in card
     row = queue_row(client.get("/bureau/").content.decode(), "370200")
     assert "全部达标" not in row and "1 项未达标" in row
+
+
+# ------------------------------------------------------------------------------------------------
+# Defect 5: the diff and the history read as words, not codes
+# ------------------------------------------------------------------------------------------------
+def test_the_resubmission_diff_and_the_history_name_case_domains_and_order_in_words(
+    client, city_user, bureau_user, open_round
+):
+    from reviews.services import submission_return
+    from submissions.services import submission_submit
+
+    # Given a form submitted with its first case in 垂直行业 (industry), and returned by the bureau
+    submission = make_submission(city_user.city, open_round, Status.DRAFT)
+    cases = list(submission.cases.all())
+    items = [{"id": case.pk, **{name: getattr(case, name) for name in CASE_FIELDS}} for case in cases]
+    items[0]["domain"] = "industry"
+    submission = submission_update(
+        submission_id=submission.pk, actor=city_user, data={}, cases=items, expected_version=submission.version
+    )
+    submission_submit(submission_id=submission.pk, actor=city_user, confirm_inconsistent=True)
+    submission_return(submission_id=submission.pk, actor=bureau_user, reason="请核实案例领域")
+    submission.refresh_from_db()
+    # When the city moves that case to 社会民生 (livelihood), puts it last, and resubmits
+    items[0]["domain"] = "livelihood"
+    items.append(items.pop(0))
+    submission = submission_update(
+        submission_id=submission.pk, actor=city_user, data={}, cases=items, expected_version=submission.version
+    )
+    submission_submit(submission_id=submission.pk, actor=city_user, confirm_inconsistent=True)
+
+    # Then the bureau's diff reads 垂直行业 → 社会民生 and the new order by title, never the codes
+    client.force_login(bureau_user)
+    page = client.get(f"/submissions/{submission.pk}/").content.decode()
+    diff = section(page, 'data-testid="diff"')
+    assert "垂直行业" in diff and "社会民生" in diff
+    assert "industry" not in diff and "livelihood" not in diff
+    assert cases[0].title in section(diff, "案例顺序", "</tr>")
+    # And so does the history
+    history = section(page, 'data-testid="history"', "</ol>")
+    assert "垂直行业" in history and "社会民生" in history
+    assert ">industry<" not in history and ">livelihood<" not in history
