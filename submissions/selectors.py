@@ -93,6 +93,22 @@ def indicator_rows(submission: Submission, previous: Submission | None = None) -
 
 
 @dataclass(frozen=True)
+class Activity:
+    """What last happened to a form, kept apart: a workflow step moves the version too, but a city
+    must not read a return or an approval as somebody having changed its data."""
+
+    saved: DataChange | None  # the last change of the data (who saved what, when)
+    step: SubmissionEvent | None  # the last workflow step (submit, return, recommend, decide)
+
+
+def last_activity(submission: Submission) -> Activity:
+    return Activity(
+        saved=submission.data_changes.select_related("actor").order_by("-version", "-pk").first(),
+        step=submission.events.select_related("actor").order_by("-version", "-pk").first(),
+    )
+
+
+@dataclass(frozen=True)
 class ResubmissionDiff:
     returned: SubmissionEvent
     changes: dict[str, list]

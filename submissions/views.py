@@ -56,6 +56,7 @@ def city_home(request):
     submission = Submission.objects.filter(city=city, round=current).first() if current else None
     deadline = city_deadline(city, current) if current else None
     history = Submission.objects.filter(city=city).select_related("round").order_by("-round__year")
+    activity = selectors.last_activity(submission) if submission else None
     return render(
         request,
         "submissions/city_home.html",
@@ -63,6 +64,7 @@ def city_home(request):
             "city": city,
             "round": current,
             "submission": submission,
+            "activity": activity,
             "deadline": deadline.date if deadline else None,
             "extended": deadline.extended if deadline else False,
             "days_left": deadline.days_left if deadline else None,
@@ -205,6 +207,7 @@ def _render_form(
             "refused": refused,
             "latest": latest,
             "latest_values": latest_values,
+            "activity": selectors.last_activity(submission),
             "submit_failed": submit_failed,
             # What the page shows was typed and refused, not saved.
             "unsaved": unsaved,
@@ -297,6 +300,7 @@ def render_submission_page(
     deadline = city_deadline(submission.city, submission.round)
     score = selectors.latest_score(submission)
     actions = [a.value for a in allowed_actions(submission, request.user)]
+    activity = selectors.last_activity(submission)
     comment_choices = [(name, field_label(name)) for name in DATA_FIELDS]
     comment_choices += [("cases", field_label("cases")), ("attachments", _("Attachments"))]
     comment_choices += [
@@ -329,7 +333,8 @@ def render_submission_page(
             "earlier_designations": submission.city.designations.filter(
                 round__year__lt=submission.round.year
             ).select_related("round"),
-            "last_event": submission.events.select_related("actor").last(),
+            "activity": activity,
+            "last_event": activity.step,
             "deadline_passed": deadline.passed,
             "can_edit": submission.is_editable and request.user.role in (Role.CITY, Role.BUREAU),
             "resubmission": selectors.changes_since_return(submission)

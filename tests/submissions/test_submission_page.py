@@ -128,3 +128,47 @@ def test_the_resubmission_diff_and_the_history_name_case_domains_and_order_in_wo
     history = section(page, 'data-testid="history"', "</ol>")
     assert "垂直行业" in history and "社会民生" in history
     assert ">industry<" not in history and ">livelihood<" not in history
+
+
+# ------------------------------------------------------------------------------------------------
+# Defect 6: workflow steps are not data edits
+# ------------------------------------------------------------------------------------------------
+def subtitle(page: str) -> str:
+    """The line under a page's title, where the form's state, version and last changes are."""
+    return section(page, 'class="subtitle"', "</div>")
+
+
+def test_last_saved_names_who_changed_the_data_and_workflow_steps_are_shown_as_steps(
+    client, city_user, bureau_user, ministry_user, open_round
+):
+    from reviews.services import submission_approve, submission_recommend, submission_return
+    from submissions.services import submission_submit
+
+    # Given a form the city filled in and submitted, and the bureau returned
+    submission = make_submission(city_user.city, open_round, Status.SUBMITTED)
+    submission_return(submission_id=submission.pk, actor=bureau_user, reason="请核实")
+    client.force_login(city_user)
+
+    # Then the city's form, page, home and Excel page say the city saved the data last, and the
+    # return is shown as a step of the bureau
+    for url in (
+        f"/submissions/{submission.pk}/edit/",
+        f"/submissions/{submission.pk}/",
+        f"/submissions/{submission.pk}/excel/",
+    ):
+        line = subtitle(client.get(url).content.decode())
+        assert "最近保存" in line and "（qingdao）" in line, url
+        assert "shandong）" not in line.split("最近操作")[0], url
+        assert "最近操作：退回城市（shandong" in line, url
+    home = section(client.get("/city/").content.decode(), 'id="current-round"')
+    assert "（qingdao）" in home and "最近操作：退回城市（shandong" in home
+
+    # When the city resubmits, the bureau recommends and the ministry approves
+    submission_submit(submission_id=submission.pk, actor=city_user)
+    submission_recommend(submission_id=submission.pk, actor=bureau_user)
+    submission_approve(submission_id=submission.pk, actor=ministry_user)
+
+    # Then the ministry's decision is a step, never the last save of the data
+    line = subtitle(client.get(f"/submissions/{submission.pk}/").content.decode())
+    assert "（qingdao）" in line and "miit）" not in line.split("最近操作")[0]
+    assert "最近操作：认定（miit" in line
