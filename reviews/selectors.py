@@ -6,12 +6,14 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, QuerySet, prefetch_related_objects
 
 from gigacity.models import City, Province, Region, User
 from gigacity.params import int_param
 from indicators.models import Round
+from indicators.rules import ScoreResult
 from submissions.models import NOT_STARTED, Extension, Flag, Status, Submission
+from submissions.selectors import current_result
 
 
 @dataclass
@@ -21,10 +23,18 @@ class QueueRow:
     city: City
     submission: Submission | None
     extension: Extension | None = None
+    # The current data judged now, when the form's latest score no longer describes it.
+    current: ScoreResult | None = None
 
     @property
     def status(self) -> str:
         return self.submission.status if self.submission else NOT_STARTED
+
+    @property
+    def meets_all(self) -> bool | None:
+        if self.current is not None:
+            return self.current.meets_all
+        return self.submission.meets_all if self.submission else None
 
     @property
     def severity(self) -> int:
@@ -42,14 +52,30 @@ QUEUE_SORTS = {
 def bureau_queue(*, user: User, round_: Round) -> list[QueueRow]:
     """The user's cities for the round with their submission (or none yet) and extension, in code
     order. A province has at most about twenty cities, all loaded in three queries."""
-    cities = City.objects.visible_to(user).select_related("province").order_by("code")
+    cities = list(City.objects.visible_to(user).select_related("province").order_by("code"))
     submissions = {
-        s.city_id: s for s in Submission.objects.visible_to(user).filter(round=round_).select_related("updated_by")
+        s.city_id: s
+        for s in Submission.objects.visible_to(user)
+        .filter(round=round_)
+        .with_latest_score()
+        .select_related("updated_by", "round")
     }
     extensions: dict[str, Extension] = {}
     for extension in Extension.objects.filter(round=round_, city__in=cities).order_by("created_at", "pk"):
         extensions[extension.city_id] = extension  # the latest one applies
-    return [QueueRow(city, submissions.get(city.pk), extensions.get(city.pk)) for city in cities]
+    current = _current_results(round_, list(submissions.values()))
+    return [QueueRow(city, submissions.get(city.pk), extensions.get(city.pk), current.get(city.pk)) for city in cities]
+
+
+def _current_results(round_: Round, submissions: list[Submission]) -> dict[str, ScoreResult | None]:
+    """By city: the current data judged now, for each form whose latest score is outdated (two more
+    queries whatever their number: the round's thresholds and the forms' cases)."""
+    outdated = [s for s in submissions if s.score_outdated]
+    if not outdated:
+        return {}
+    thresholds = round_.threshold_map()
+    prefetch_related_objects(outdated, "cases")
+    return {s.city_id: current_result(s, thresholds) for s in outdated}
 
 
 def search_terms(text: str) -> str:
@@ -81,7 +107,7 @@ def filter_queue(
     if int_param(severity):
         rows = [row for row in rows if row.severity >= int_param(severity)]
     if result in ("meets", "misses"):
-        rows = [row for row in rows if row.submission and row.submission.meets_all is (result == "meets")]
+        rows = [row for row in rows if row.meets_all is (result == "meets")]
     return sorted(rows, key=QUEUE_SORTS.get(sort, QUEUE_SORTS["city"]))
 
 

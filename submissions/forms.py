@@ -248,6 +248,23 @@ def field_label(name: str, case_titles: Mapping[int, str] | None = None) -> str:
     return name
 
 
+def change_display(name: str, value: Any, case_titles: Mapping[int, str] | None = None) -> str:
+    """A value of the history or of the bureau's diff (`name` as in `field_label`) as people read it:
+    counts with thousands separators, a case's domain by its name in the active language, the order
+    of the cases by their titles; "—" for nothing."""
+    if value is None or value == "":
+        return "—"
+    if name == "domain" or (name.startswith("case:") and name.endswith(".domain")):
+        return str(CaseDomain(value).label) if value in CaseDomain.values else str(value)
+    if name == "cases.order" and isinstance(value, list):
+        titles = case_titles or {}
+        quote = pick("「%s」", "“%s”")
+        return pick("、", ", ").join(quote % (titles.get(int_param(v)) or _("A case")) for v in value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return str(value)
+
+
 def domain_choices() -> list[tuple[str, str]]:
     return [("", _("— choose a domain —")), *CaseDomain.choices]
 

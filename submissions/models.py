@@ -10,7 +10,7 @@ from pathlib import PurePosixPath
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import models
-from django.db.models import Expression, OuterRef, Q, Subquery, Value
+from django.db.models import Exists, Expression, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -70,6 +70,19 @@ class SubmissionQuerySet(models.QuerySet):
         if user.role == Role.CITY and user.city_id:
             return self.filter(city_id=user.city_id)
         return self.none()
+
+    def with_latest_score(self) -> SubmissionQuerySet:
+        """Annotate the latest score's data version and threshold version, and whether the data have
+        changed since it (`Submission.score_outdated` reads them). Workflow steps move the version
+        too, so a later version alone does not make a score old: only a data change after it does."""
+        latest = Score.objects.filter(submission=OuterRef("pk")).order_by("-created_at", "-pk")
+        return self.annotate(
+            scored_version=Subquery(latest.values("version")[:1]),
+            scored_threshold_version=Subquery(latest.values("threshold_version")[:1]),
+            data_changed_since_score=Exists(
+                DataChange.objects.filter(submission=OuterRef("pk"), version__gt=OuterRef("scored_version"))
+            ),
+        )
 
 
 def _input_field(name: str) -> models.PositiveBigIntegerField:
@@ -231,6 +244,14 @@ class Submission(models.Model):
 
     def can_edit(self, user) -> bool:
         return self.edit_refusal(user) is None
+
+    @property
+    def score_outdated(self) -> bool:
+        """Whether the latest score no longer describes the form: its data changed after it, or the
+        round's thresholds did. Only on a row read through `with_latest_score()`."""
+        if self.scored_version is None:
+            return False
+        return self.data_changed_since_score or self.scored_threshold_version != self.round.threshold_version
 
 
 class CaseDomain(models.TextChoices):

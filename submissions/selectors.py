@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import Prefetch
@@ -10,7 +11,8 @@ from django.utils.translation import gettext as _
 
 from gigacity.models import User
 from indicators.catalogue import INDICATORS
-from indicators.rules import meets
+from indicators.models import round_thresholds
+from indicators.rules import ScoreResult, ScoringError, meets, score
 
 from .models import REPORTED_STATES, Action, Case, DataChange, Score, Submission, SubmissionEvent
 from .public import public_name
@@ -21,6 +23,7 @@ def submission_detail(*, user: User, pk: int) -> Submission:
     """One submission with everything its page shows; DoesNotExist when outside the user's scope."""
     return (
         Submission.objects.visible_to(user)
+        .with_latest_score()
         .select_related("city__province", "round", "updated_by")
         .prefetch_related(
             Prefetch("cases", queryset=Case.objects.prefetch_related("attachments")),
@@ -33,6 +36,25 @@ def submission_detail(*, user: User, pk: int) -> Submission:
 
 def latest_score(submission: Submission) -> Score | None:
     return submission.scores.prefetch_related("flags").order_by("-created_at", "-pk").first()
+
+
+def current_result(submission: Submission, thresholds: dict[str, Decimal] | None = None) -> ScoreResult | None:
+    """The form's current data judged now, against the round's current thresholds, by the rules the
+    worker scores with: what pages show instead of a score that is outdated (`score_outdated`), until
+    the worker scores the form again. Flags against last year and the other cities are the worker's;
+    the result (meets all, misses N) does not depend on them. None when the round lacks a threshold.
+    `thresholds`: the round's, when the caller has loaded them for several forms."""
+    if thresholds is None:
+        thresholds = round_thresholds(submission.round_id).values
+    try:
+        return score(
+            inputs=submission.checked_inputs,
+            case_domains=[case.domain for case in submission.cases.all()],
+            thresholds=thresholds,
+            settings=submission.round.flag_settings,
+        )
+    except ScoringError:
+        return None
 
 
 def previous_submission(submission: Submission) -> Submission | None:
@@ -71,6 +93,22 @@ def indicator_rows(submission: Submission, previous: Submission | None = None) -
             }
         )
     return rows
+
+
+@dataclass(frozen=True)
+class Activity:
+    """What last happened to a form, kept apart: a workflow step moves the version too, but a city
+    must not read a return or an approval as somebody having changed its data."""
+
+    saved: DataChange | None  # the last change of the data (who saved what, when)
+    step: SubmissionEvent | None  # the last workflow step (submit, return, recommend, decide)
+
+
+def last_activity(submission: Submission) -> Activity:
+    return Activity(
+        saved=submission.data_changes.select_related("actor").order_by("-version", "-pk").first(),
+        step=submission.events.select_related("actor").order_by("-version", "-pk").first(),
+    )
 
 
 @dataclass(frozen=True)

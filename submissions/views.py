@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -33,6 +35,7 @@ from .forms import (
     domain_choices,
     field_label,
 )
+from .inputs import NUMBER_FIELDS, number_limit
 from .models import Attachment, ChangeSource, FieldComment, Status, Submission
 from .services import (
     city_deadline,
@@ -53,6 +56,7 @@ def city_home(request):
     submission = Submission.objects.filter(city=city, round=current).first() if current else None
     deadline = city_deadline(city, current) if current else None
     history = Submission.objects.filter(city=city).select_related("round").order_by("-round__year")
+    activity = selectors.last_activity(submission) if submission else None
     return render(
         request,
         "submissions/city_home.html",
@@ -61,6 +65,7 @@ def city_home(request):
             "round": current,
             "submission": submission,
             "can_edit": submission.can_edit(request.user) if submission else False,
+            "activity": activity,
             "deadline": deadline.date if deadline else None,
             "extended": deadline.extended if deadline else False,
             "days_left": deadline.days_left if deadline else None,
@@ -100,7 +105,14 @@ def _live_config(submission: Submission) -> dict:
             }
             for s in INDICATORS
         ],
+        # The page's clock for times it writes (a local backup's): the server's, not the browser's.
+        "server_now": timezone.now().isoformat(),
+        "time_zone": settings.TIME_ZONE,
         "applications_threshold": thresholds.get("applications"),
+        # The largest number the server accepts in each field: said as it is typed, not on saving.
+        "limits": {name: number_limit(name) for name in NUMBER_FIELDS},
+        # The fields each section of the left navigation counts (the cases are counted apart).
+        "sections": SECTION_FIELDS,
         "key_sites": [[key_site_field(c.key, "total"), key_site_field(c.key, "covered")] for c in KEY_SITE_CATEGORIES],
         # [part, whole, the part's name, the whole's name]: a key-site count names its category.
         "part_of_whole": [
@@ -112,6 +124,8 @@ def _live_config(submission: Submission) -> dict:
         ],
         "messages": {
             "not_a_number": _("Must be a whole number, 0 or more"),
+            "too_large": _("Too large (at most %(limit)s); please check the unit"),
+            "input_too_large": _("A number is too large"),
             "above_100": _("Above 100%: check the numbers"),
             "part_above_whole": _("Larger than %(whole)s: please check"),
             "meets": _("Meets"),
@@ -149,6 +163,7 @@ def _render_form(
     latest: Submission | None = None,
     submit_failed: bool = False,
     refused: str = "",
+    unsaved: bool = False,
 ):
     previous = selectors.previous_submission(submission)
     last_return = submission.events.filter(action="return").order_by("-created_at", "-pk").first()
@@ -193,7 +208,10 @@ def _render_form(
             "refused": refused,
             "latest": latest,
             "latest_values": latest_values,
+            "activity": selectors.last_activity(submission),
             "submit_failed": submit_failed,
+            # What the page shows was typed and refused, not saved.
+            "unsaved": unsaved,
             "error_count": len(state.errors) + sum(len(c.errors) for c in state.cases),
         },
         status=status,
@@ -234,14 +252,16 @@ def submission_edit(request, pk: int):
             source=ChangeSource.FORM,
         )
     except StaleVersion as exc:
-        return _render_form(request, submission, state, status=409, conflict=exc.message, latest=submission)
+        return _render_form(
+            request, submission, state, status=409, conflict=exc.message, latest=submission, unsaved=True
+        )
     except ValidationError as exc:
         state.attach_errors(exc.message_dict)
-        return _render_form(request, submission, state, status=400)
+        return _render_form(request, submission, state, status=400, unsaved=True)
     except ApplicationError as exc:
         # Submitted meanwhile, or the round closed while the page was open: nothing is saved, and
         # what was typed stays on the page so that it is not lost.
-        return _render_form(request, submission, state, status=exc.status_code, refused=exc.message)
+        return _render_form(request, submission, state, status=exc.status_code, refused=exc.message, unsaved=True)
 
     if request.POST.get("action") != "submit":
         messages.success(request, _("Saved (version %(v)s).") % {"v": saved.version})
@@ -281,6 +301,7 @@ def render_submission_page(
     deadline = city_deadline(submission.city, submission.round)
     score = selectors.latest_score(submission)
     actions = [a.value for a in allowed_actions(submission, request.user)]
+    activity = selectors.last_activity(submission)
     comment_choices = [(name, field_label(name)) for name in DATA_FIELDS]
     comment_choices += [("cases", field_label("cases")), ("attachments", _("Attachments"))]
     comment_choices += [
@@ -296,9 +317,8 @@ def render_submission_page(
             "indicator_rows": selectors.indicator_rows(submission, previous),
             "previous": previous,
             "score": score,
-            # Workflow steps move the version too; only a change of the data makes the check old.
-            "score_data_changed": score is not None
-            and submission.data_changes.filter(version__gt=score.version).exists(),
+            # An outdated score is never the headline: the current data are judged again for the page.
+            "current_result": selectors.current_result(submission) if submission.score_outdated else None,
             "history": selectors.submission_history(submission),
             "actions": actions,
             # The reviewers' card (the city submits from its form, not from here).
@@ -314,7 +334,8 @@ def render_submission_page(
             "earlier_designations": submission.city.designations.filter(
                 round__year__lt=submission.round.year
             ).select_related("round"),
-            "last_event": submission.events.select_related("actor").last(),
+            "activity": activity,
+            "last_event": activity.step,
             "deadline_passed": deadline.passed,
             "can_edit": submission.can_edit(request.user),
             "resubmission": selectors.changes_since_return(submission)

@@ -12,7 +12,23 @@
   var msg = config.messages;
   var backupKey = "gigacity-form-" + form.dataset.submission;
   var version = parseInt(form.dataset.version, 10);
+  // The page came back from a refused save (errors, a conflict, a closed round): what it shows was
+  // typed, not saved, so leaving it warns like any other unsaved change.
+  var unsavedOnLoad = form.hasAttribute("data-unsaved");
   var dirty = false;
+  // Times are the server's: the browser's clock may be wrong. The offset is measured once, at load.
+  var clockOffset = (Date.parse(config.server_now) - Date.now()) || 0;
+
+  function serverNow() { return new Date(Date.now() + clockOffset); }
+
+  // "2026-10-31 14:05" in the server's time zone, as the server writes times on its pages.
+  function serverTimeText(date) {
+    var parts = {};
+    new Intl.DateTimeFormat("en-GB", { timeZone: config.time_zone, year: "numeric", month: "2-digit", day: "2-digit",
+                                       hour: "2-digit", minute: "2-digit", hourCycle: "h23" })
+      .formatToParts(date).forEach(function (part) { parts[part.type] = part.value; });
+    return parts.year + "-" + parts.month + "-" + parts.day + " " + parts.hour + ":" + parts.minute;
+  }
 
   // ---------------------------------------------------------------------------------------------
   // Numbers: "1,234,567", "1 234 567", full-width "１２３，４５６" and "123456.0" are all 123456.
@@ -31,6 +47,12 @@
   function value(name) {
     var el = field(name);
     return el ? parseCount(el.value) : null;
+  }
+
+  // Above the largest number the server accepts for the field (config.limits, from the catalogue).
+  function tooLarge(name) {
+    var number = value(name), limit = config.limits[name];
+    return number !== null && !isNaN(number) && limit !== undefined && number > limit;
   }
 
   // Round half up to `decimals`, as the server does (Decimal ROUND_HALF_UP).
@@ -59,14 +81,17 @@
     return Boolean(spec && spec.kind === "share" && !spec.may_exceed_100 && number > 100);
   }
 
-  function show(code, number, decimals, unit, threshold) {
-    var text = number === null ? "—" : format(number, decimals, unit);
+  function show(code, number, decimals, unit, threshold, problem) {
+    var text = number === null || problem ? "—" : format(number, decimals, unit);
     document.querySelectorAll('[data-live-value="' + code + '"]').forEach(function (el) { el.textContent = text; });
     document.querySelectorAll('[data-live-threshold="' + code + '"]').forEach(function (el) {
       el.textContent = threshold === null || threshold === undefined ? "" : "≥ " + format(parseFloat(threshold), decimals, unit);
     });
     document.querySelectorAll('[data-live-badge="' + code + '"]').forEach(function (el) {
-      if (number === null || threshold === null || threshold === undefined) {
+      if (problem) {
+        el.className = "badge badge-warning";
+        el.textContent = problem;
+      } else if (number === null || threshold === null || threshold === undefined) {
         el.className = "badge";
         el.textContent = "";
       } else if (above100(code, number)) {
@@ -133,13 +158,18 @@
     contradictions.forEach(function (pair) {
       fieldMessages[pair[0]] = msg.part_above_whole.replace("%(whole)s", pair[3]);
     });
+    // A number above its limit is refused on saving whatever it is compared with: that is said first.
     form.querySelectorAll("input[data-number]").forEach(function (el) {
-      showFieldError(el.name, isNaN(parseCount(el.value)) ? msg.not_a_number : (fieldMessages[el.name] || ""));
+      var text = fieldMessages[el.name] || "";
+      if (isNaN(parseCount(el.value))) text = msg.not_a_number;
+      else if (tooLarge(el.name)) text = msg.too_large.replace("%(limit)s", config.limits[el.name].toLocaleString("en-US"));
+      showFieldError(el.name, text);
     });
     var confirmBox = form.querySelector("[data-confirm-inconsistent]");
     if (confirmBox && contradictions.length) confirmBox.hidden = false;
     config.indicators.forEach(function (spec) {
-      show(spec.code, compute(spec), spec.decimals, spec.unit, spec.threshold);
+      var problem = [spec.numerator, spec.denominator].some(function (name) { return name && tooLarge(name); });
+      show(spec.code, compute(spec), spec.decimals, spec.unit, spec.threshold, problem ? msg.input_too_large : "");
     });
     var warnings = form.ownerDocument.querySelector("[data-live-warnings]");
     if (warnings) {
@@ -152,6 +182,17 @@
       });
     }
     updateCases();
+    updateProgress();
+  }
+
+  // The left navigation's count of filled-in fields per section, as the server counts them on load.
+  function updateProgress() {
+    Object.keys(config.sections).forEach(function (key) {
+      var names = config.sections[key];
+      var filled = names.filter(function (name) { var el = field(name); return el && el.value.trim(); }).length;
+      var counter = document.querySelector('[data-progress="' + key + '"]');
+      if (counter) counter.textContent = filled + "/" + names.length;
+    });
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -309,7 +350,7 @@
 
   function writeBackup(extra) {
     try {
-      var entry = { version: version, at: new Date().toISOString(), data: snapshot(), base: baseline };
+      var entry = { version: version, at: serverNow().toISOString(), data: snapshot(), base: baseline };
       window.localStorage.setItem(backupKey, JSON.stringify(Object.assign(entry, extra || {})));
     } catch (e) { /* storage full or disabled: the unload warning still protects */ }
   }
@@ -351,17 +392,26 @@
     var backup = JSON.parse(raw);
     var current = snapshot();
     var reference = backup.base || current;
-    var differs = Object.keys(backup.data).some(function (k) { return (reference[k] || "") !== backup.data[k]; });
+    var typed = Object.keys(backup.data).some(function (k) { return (reference[k] || "") !== backup.data[k]; });
     // Nothing new, or this page's own save went through (it was sent, and the form is newer now).
-    if (!differs || (backup.sent && backup.version !== version)) {
+    if (!typed || (backup.sent && backup.version !== version)) {
       window.localStorage.removeItem(backupKey);
+      return;
+    }
+    var names = Object.keys(backup.data).concat(Object.keys(current));
+    if (names.every(function (k) { return (backup.data[k] || "") === (current[k] || ""); })) {
+      // The page already shows exactly what the backup holds (it came back from a refused save with
+      // what was typed): nothing to offer. The backup stays while the page is unsaved, and what was
+      // typed is still measured from the values saved before.
+      if (unsavedOnLoad) baseline = backup.base || null;
+      else window.localStorage.removeItem(backupKey);
       return;
     }
     var bar = document.createElement("div");
     bar.className = "alert alert-warning restore-bar";
     bar.setAttribute("role", "alert");
-    var when = new Date(backup.at).toLocaleString(document.documentElement.lang || "zh-CN");
-    bar.textContent = msg.restore.replace("%(when)s", when) + " ";
+    bar.dataset.testid = "restore-bar";
+    bar.textContent = msg.restore.replace("%(when)s", serverTimeText(new Date(backup.at))) + " ";
     var yes = document.createElement("button");
     yes.type = "button";
     yes.className = "btn btn-small btn-primary";
@@ -402,8 +452,9 @@
 
   renumber();
   refresh();
-  offerRestore();
   baseline = snapshot();
+  offerRestore();
+  if (unsavedOnLoad) markDirty();
   var summary = document.getElementById("error-summary");
   if (summary) summary.focus();
 })();

@@ -26,6 +26,7 @@ from gigacity.models import City, Role
 from gigacity.xlsx import xlsx_response
 
 from ..models import Submission
+from ..selectors import last_activity
 from ..services import ensure_editable
 from .city import city_template, template_filename
 from .imports import ImportResult, city_import, open_round, province_import, size_message
@@ -130,6 +131,7 @@ def _city_excel(request: HttpRequest, pk: int) -> HttpResponse:
         "submissions/excel/city.html",
         {
             "submission": submission,
+            "activity": last_activity(submission),
             "pending": pending,
             "result": pending.import_result if pending else None,
             "locked_reason": locked_reason,

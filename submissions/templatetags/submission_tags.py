@@ -2,6 +2,10 @@
 
 from django import template
 
+from gigacity.i18n import pick
+from indicators.catalogue import CATALOGUE_BY_CODE
+from indicators.rules import ScoreResult
+from submissions.forms import change_display
 from submissions.forms import field_label as _field_label
 
 register = template.Library()
@@ -12,11 +16,14 @@ def field_label(name: str, case_titles=None) -> str:
     return _field_label(name, case_titles)
 
 
+@register.simple_tag
+def change_value(name: str, value, case_titles=None) -> str:
+    """A value of field `name` in a diff or the history as people read it (no codes)."""
+    return change_display(name, value, case_titles)
+
+
 @register.filter
-def change_value(value) -> str:
-    """A value in a diff or the history as people read it: counts with thousands separators."""
-    if value is None or value == "":
-        return "—"
-    if isinstance(value, int) and not isinstance(value, bool):
-        return f"{value:,}"
-    return str(value)
+def missed_names(result: ScoreResult) -> str:
+    """The indicators a score result misses, by name in the active language."""
+    specs = [CATALOGUE_BY_CODE[r.code] for r in result.results if not r.passed]
+    return pick("、", ", ").join(pick(spec.name_zh, spec.name_en) for spec in specs)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime
 import random
 
 import pytest
+from django.utils import timezone
 
 from reviews.demo import demo_data
 from submissions.models import Status, Submission
@@ -206,3 +208,88 @@ def test_typing_never_saved_is_offered_back_even_after_someone_else_saved(page, 
     page.get_by_test_id("restore").click()
     assert page.input_value("#id_bs5g_count") == "7777"
     assert page.input_value("#id_contact_phone") == "0532-1234567"  # the bureau's change is not undone
+
+
+def test_a_number_above_the_servers_limit_is_refused_as_it_is_typed_and_the_panel_keeps_its_shape(
+    page, city_user, open_round
+):
+    login(page, city_user.username)
+    page.goto("/city/form/")
+    page.fill("#id_users_500m_plus", "300,000")
+
+    # 1000M users typed with far too many digits: the limit (60,000,000 users) is said at once
+    page.fill("#id_users_1000m", "99999999999999999")
+    assert page.inner_text("#err_users_1000m") == "数值过大（上限 60,000,000），请检查单位是否正确"
+    assert page.get_attribute("#id_users_1000m", "aria-invalid") == "true"
+    # and the indicator does not pass
+    for badge in page.locator('[data-live-badge="users_1000m"]').all():
+        assert badge.inner_text() != "达标"
+    # and the side panel keeps its width, even with a long share within the limits (100 million 5G
+    # users of 1 mobile user): nothing spills out of it or off the screen
+    page.fill("#id_mobile_users_total", "1")
+    page.fill("#id_users_5g", "100,000,000")
+    panel = page.locator(".live-panel")
+    assert panel.evaluate("el => el.scrollWidth <= el.clientWidth")
+    box = panel.bounding_box()
+    assert box["x"] + box["width"] <= 1366
+    screenshot(page, "form-number-too-large")
+
+    # Back within the limit, the message goes and the check passes (60,000 ≥ 50,000 households)
+    page.fill("#id_users_1000m", "60,000")
+    assert page.inner_text("#err_users_1000m") == ""
+    assert page.locator('[data-live-badge="users_1000m"]').first.inner_text() == "达标"
+
+
+def test_a_refused_save_offers_nothing_back_that_is_on_the_page_and_backups_tell_the_servers_time(
+    page, city_user, open_round
+):
+    # Given an official whose computer's clock is years wrong
+    page.clock.set_system_time(datetime.datetime(2001, 2, 3, 4, 5))
+    login(page, city_user.username)
+    page.goto("/city/form/")
+    page.fill("#id_contact_name", "王明")
+    page.fill("#id_urban_households", "一百万")
+
+    # When the save is refused
+    with page.expect_navigation():
+        page.get_by_role("button", name="保存草稿").click()
+    assert "未保存任何内容" in page.get_by_test_id("error-summary").inner_text()
+
+    # Then what was typed is on the page, and nothing is offered back
+    assert page.input_value("#id_contact_name") == "王明"
+    page.wait_for_timeout(1200)  # the local backup is written shortly after the page loads
+    assert page.get_by_test_id("restore").count() == 0
+    assert page.inner_text("[data-save-state]") == "有尚未保存的修改。"
+    screenshot(page, "form-refused-nothing-to-restore")
+
+    # And coming back to the form later offers it back, at the time the server's clock says
+    before = timezone.localdate().isoformat()
+    page.goto("/city/")
+    page.goto("/city/form/")
+    bar = page.get_by_test_id("restore-bar").inner_text()
+    assert before in bar or timezone.localdate().isoformat() in bar  # the server's date (even across midnight)
+    assert "2001" not in bar
+    screenshot(page, "form-restore-server-time")
+    page.get_by_test_id("restore").click()
+    assert page.input_value("#id_contact_name") == "王明"
+    assert page.input_value("#id_urban_households") == "一百万"
+
+
+def test_the_section_progress_moves_as_fields_are_filled_in(page, city_user, open_round):
+    login(page, city_user.username)
+    page.goto("/city/form/")
+    progress = {key: page.locator(f'[data-progress="{key}"]') for key in ("basic", "network", "users", "practices")}
+    assert progress["basic"].inner_text() == "0/4"  # as-of date, contact person, phone, e-mail
+
+    page.fill("#id_contact_name", "王明")
+    page.fill("#id_contact_phone", "0532-88886666")
+    assert progress["basic"].inner_text() == "2/4"
+    page.fill("#id_urban_households", "1,200,000")
+    assert progress["network"].inner_text() == "1/20"  # 8 inputs and 12 key-site counts
+    page.fill("#id_mobile_users_total", "9,000,000")
+    assert progress["users"].inner_text() == "1/5"
+    page.fill("#id_practice_network", "共建共享")
+    assert progress["practices"].inner_text() == "1/4"
+    page.fill("#id_contact_phone", "")
+    assert progress["basic"].inner_text() == "1/4"  # emptied again
+    screenshot(page, "form-section-progress")
