@@ -189,7 +189,16 @@ def score_payload(submission: Submission, *, user: User) -> dict[str, Any]:
         "flags": [],
     }
     if score is not None:
+        # A score of older data, or of thresholds changed since, is said to be outdated, with the
+        # current data's result beside it (what the pages show as the headline) until it is redone.
+        outdated = (
+            score.threshold_version != submission.round.threshold_version
+            or submission.data_changes.filter(version__gt=score.version).exists()
+        )
+        current = current_result(submission) if outdated else None
         body.update(
+            outdated=outdated,
+            current=None if current is None else {"meets_all": current.meets_all, "missed": current.missed},
             version=score.version,
             threshold_version=score.threshold_version,
             scored_at=score.created_at,

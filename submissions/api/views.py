@@ -181,6 +181,15 @@ class SubmissionViewSet(mixins.ListModelMixin, CityWorkbookActions, ScopedViewSe
                     "status": serializers.ChoiceField(choices=["pending", "scored", "failed", "idle"]),
                     "indicators": serializers.ListField(child=serializers.DictField()),
                     "meets_all": serializers.BooleanField(allow_null=True),
+                    "outdated": serializers.BooleanField(
+                        required=False,
+                        help_text="The score is of older data or of thresholds changed since; it is being redone",
+                    ),
+                    "current": serializers.DictField(
+                        required=False,
+                        allow_null=True,
+                        help_text="While outdated: the current data's result (meets_all, missed)",
+                    ),
                     "flags": serializers.ListField(child=serializers.DictField()),
                 },
             )

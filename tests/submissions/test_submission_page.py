@@ -5,6 +5,7 @@ last took a workflow step."""
 from __future__ import annotations
 
 import pytest
+from rest_framework.test import APIClient
 
 from gigacity.models import City
 from submissions.models import ChangeSource, Status
@@ -59,6 +60,12 @@ def test_a_check_of_older_data_is_not_the_headline_the_current_data_are(client, 
     # And its filter by result follows the current data
     assert 'data-city="370200"' not in client.get("/bureau/?result=meets").content.decode()
     assert 'data-city="370200"' in client.get("/bureau/?result=misses").content.decode()
+    # And the API says the score is outdated, with the current data's result beside it
+    api = APIClient()
+    api.force_authenticate(bureau_user)
+    score = api.get(f"/api/v1/submissions/{submission.pk}/score/").json()
+    assert score["meets_all"] is True and score["outdated"] is True
+    assert score["current"] == {"meets_all": False, "missed": 1}
 
 
 def test_a_check_under_thresholds_changed_since_is_being_redone_and_the_current_result_shown(
