@@ -42,7 +42,9 @@ def browser():
 
 def new_page(browser, live_server, *, width=1366, height=768):
     context = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN", base_url=live_server.url)
-    context.set_default_timeout(15_000)
+    # Generous: the live server is single-threaded and the national dashboard takes a while on a
+    # busy two-core machine; a wait that long only ever ends early when the page is there.
+    context.set_default_timeout(60_000)
     page = context.new_page()
     page.errors = []
 
