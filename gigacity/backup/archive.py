@@ -164,9 +164,14 @@ def unpack(archive: Path, staging: Path) -> dict[str, Any]:
         raise ArchiveRefused(
             _("The archive has no manifest: it is incomplete (a backup that did not finish, or a cut copy).")
         )
-    if manifest.get("format") != FORMAT or manifest.get("format_version") != FORMAT_VERSION:
+    if (
+        not isinstance(manifest, dict)
+        or manifest.get("format") != FORMAT
+        or manifest.get("format_version") != FORMAT_VERSION
+        or not _well_formed(manifest)
+    ):
         raise ArchiveRefused(_("This is not a gigacity backup archive of a format this release reads."))
-    listed = {entry["path"]: entry for entry in manifest.get("files", [])}
+    listed = {entry["path"]: entry for entry in manifest["files"]}
     missing = sorted(set(listed) - set(seen))
     extra = sorted(set(seen) - set(listed))
     damaged = sorted(
@@ -189,6 +194,26 @@ def unpack(archive: Path, staging: Path) -> dict[str, Any]:
     if database not in DATABASE_NAMES or database not in seen:
         raise ArchiveRefused(_("The archive holds no database."))
     return manifest
+
+
+def _well_formed(manifest: dict[str, Any]) -> bool:
+    """The parts a restore reads are there and of the right type."""
+    try:
+        return (
+            all(
+                isinstance(e["path"], str) and isinstance(e["size"], int) and isinstance(e["sha256"], str)
+                for e in manifest["files"]
+            )
+            and all(isinstance(t, str) and isinstance(n, int) for t, n in manifest["tables"].items())
+            and all(isinstance(m, str) for m in manifest["schema"]["migrations"])
+            and isinstance(manifest["schema"]["version"], str)
+            and isinstance(manifest["database"]["vendor"], str)
+            and isinstance(manifest["database"]["excluded_data"], list)
+            and isinstance(manifest["media"]["files"], int)
+            and isinstance(manifest["created_at"], str)
+        )
+    except (KeyError, TypeError, AttributeError):
+        return False
 
 
 def sha256_of(path: Path) -> str:

@@ -549,3 +549,21 @@ def test_nobody_else_reads_the_trail_not_even_a_city_account_given_the_permissio
 
     assert client.get("/security/audit/").status_code == 403
     assert client.get("/security/audit/export.xlsx").status_code == 403
+
+
+def test_the_admin_refuses_a_ministry_account_with_a_city(client, admin_user, city_user):
+    client.force_login(admin_user)
+    data = {
+        "username": "qingdao",
+        "role": "ministry",
+        "city": "370200",
+        "province": "",
+        "is_active": "on",
+        "date_joined_0": "2026-01-01",
+        "date_joined_1": "08:00:00",
+    }
+    response = client.post(f"/admin/gigacity/user/{city_user.pk}/change/", data)
+
+    assert response.status_code == 200
+    assert "工信部工作人员和系统管理员两者均不指定" in response.content.decode()
+    assert User.objects.get(pk=city_user.pk).role == Role.CITY

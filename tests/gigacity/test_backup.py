@@ -571,3 +571,41 @@ def test_the_daily_schedule_waits_for_the_next_time_in_the_sites_time_zone():
     now = datetime(2026, 11, 30, 17, 30, tzinfo=UTC)
     assert seconds_until(datetime.strptime("02:00", "%H:%M").time(), now) == 1800
     assert seconds_until(datetime.strptime("01:00", "%H:%M").time(), now) == 23.5 * 3600
+
+
+def test_a_manifest_that_is_not_ours_is_refused(archive, tmp_path):
+    mangled = rewrite(archive, tmp_path / "mangled.tar", manifest=lambda m: {**m, "tables": ["not", "a", "mapping"]})
+    with pytest.raises(RestoreRefused, match="not a gigacity backup"):
+        archive_verify(archive=mangled)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_row_committed_while_pg_dump_runs_is_in_neither_the_dump_nor_the_manifest(
+    open_round, city_user, tmp_path, monkeypatch, empty_postgres_database
+):
+    from gigacity.backup.databases import PostgresEngine
+    from tests.factories import make_submission
+
+    form = make_submission(city_user.city, open_round, Status.DRAFT)
+    attachment_add(submission_id=form.pk, case_id=None, upload=pdf("before"), actor=city_user)
+    original_run = PostgresEngine._run
+    late = {}
+
+    def commit_then_dump(self, argv):
+        # The snapshot is exported and counted; before pg_dump starts, somebody uploads a file.
+        late["attachment"] = attachment_add(submission_id=form.pk, case_id=None, upload=pdf("late"), actor=city_user)
+        return original_run(self, argv)
+
+    monkeypatch.setattr(PostgresEngine, "_run", commit_then_dump)
+    archive = backup_create(directory=tmp_path / "backups").path
+    monkeypatch.undo()
+    assert Attachment.objects.count() == 2  # committed, for everybody else
+
+    manifest = manifest_of(archive)
+    assert manifest["tables"]["submissions_attachment"] == 1
+    assert "media/" + late["attachment"].file.name not in members(archive)
+    shutil.rmtree(settings.MEDIA_ROOT)
+    with empty_postgres_database():
+        backup_restore(archive=archive)  # checks every count against the manifest
+        assert list(Attachment.objects.values_list("original_name", flat=True)) == ["before.pdf"]
