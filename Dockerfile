@@ -1,14 +1,21 @@
-# The gigacity image: web (gunicorn), Celery worker and Celery beat all run from it.
+# The gigacity image: web (gunicorn), Celery worker, Celery beat and the backup all run from it.
 FROM python:3.11-slim-bookworm
+
+# pg_dump and pg_restore for `manage.py backup` and `restore`: bookworm's client is PostgreSQL 15, the
+# server's major version in docker-compose.yml (pg_dump refuses a newer server).
+RUN apt-get update && apt-get install -y --no-install-recommends postgresql-client-15 \
+    && rm -rf /var/lib/apt/lists/*
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     DJANGO_STATIC_ROOT=/app/staticfiles \
-    DJANGO_MEDIA_ROOT=/data/media
+    DJANGO_MEDIA_ROOT=/data/media \
+    GIGACITY_BACKUP_DIR=/backups
 
 WORKDIR /app
-RUN useradd --system --uid 1000 --home /app gigacity && mkdir -p /data/media && chown -R gigacity /data
+RUN useradd --system --uid 1000 --home /app gigacity && mkdir -p /data/media /backups \
+    && chown -R gigacity /data /backups
 COPY pyproject.toml README.md ./
 COPY gigacity gigacity
 COPY indicators indicators

@@ -1,7 +1,7 @@
 """python -m bench: the whole benchmark, on the real stack, as ratios measured in one run.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres CELERY_BROKER_URL=redis://127.0.0.1:6379/10 \\
-        .venv/bin/python -m bench [--publish] [--quick] [--keep] [--only pages,excel,scoring,load]
+        .venv/bin/python -m bench [--publish] [--quick] [--keep] [--only pages,excel,scoring,load,backup]
 
 Against the PostgreSQL server of DATABASE_URL (whose own database is never touched) and the Redis
 of CELERY_BROKER_URL (a queue and cache prefix of the run's own, removed at the end), it:
@@ -14,7 +14,8 @@ of CELERY_BROKER_URL (a queue and cache prefix of the run's own, removed at the 
    DEBUG off, whitenoise), and runs a Celery worker on the national one;
 3. measures, each beside its floor (`bench.views.floor`), the pages and API calls of `bench.pages`;
    the Excel imports of `bench.excel`; the scoring worker with `bench.scoring` (in a process and
-   database of its own); and a load of 50 simulated users with locust (`bench.load`);
+   database of its own); a load of 50 simulated users with locust (`bench.load`); and a backup and
+   a restore of each data set (`bench.backup`);
 4. prints every target with its verdict, writes bench/results/bench-<time>.json and .md (git-ignored),
    and with --publish replaces the figures in docs/benchmarks.md.
 
@@ -32,7 +33,7 @@ import sys
 import time
 from typing import Any
 
-from . import excel, load, pages, report
+from . import backup, excel, load, pages, report
 from .stack import (
     GUNICORN_WORKERS,
     ROOT,
@@ -53,7 +54,7 @@ from .stack import (
 from .web import make_session
 
 DATABASES = {"national": "gigacity_bench_national", "large": "gigacity_bench_large", "excel": "gigacity_bench_excel"}
-STAGES = ("pages", "excel", "scoring", "load")
+STAGES = ("pages", "excel", "scoring", "load", "backup")
 
 
 _START = time.monotonic()
@@ -111,6 +112,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--empty-tasks", type=int, default=300)
     parser.add_argument("--load-seconds", type=int, default=60)
     parser.add_argument("--load-users", type=int, default=50)
+    parser.add_argument("--evidence-kb", type=int, default=256, help="size of each evidence file of the backup stage")
     parser.add_argument("--large-units", type=int, default=3000)
     parser.add_argument("--large-rounds", type=int, default=10)
     parser.add_argument("--only", default=",".join(STAGES), help=f"stages to run, of {','.join(STAGES)}")
@@ -190,6 +192,15 @@ def main(argv: list[str] | None = None) -> None:
                 env, url=national.url, year=subjects.year, seconds=args.load_seconds, users=args.load_users
             )
             results["load"]["load_average"] = {"before": _rounded(before), "after": _rounded(os.getloadavg())}
+        if "backup" in stages:
+            # Last: it adds evidence files to both data sets (while the servers keep serving).
+            log(f"backup: both data sets with {args.evidence_kb} KB of evidence per reported form, then restores")
+            results["backup"] = backup.run(
+                database_url=env.database_url,
+                databases={size: DATABASES[size] for size in ("national", "large")},
+                evidence_kb=args.evidence_kb,
+                workdir=env.workdir,
+            )
         finished = True
     finally:
         for process in reversed(processes):

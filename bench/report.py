@@ -24,6 +24,7 @@ MAX_FLOOR_RATIO = 3.0
 MAX_EXCEL_RATIO = 2.0
 MAX_SCORING_RATIO = 5.0
 MAX_LOAD_P95_MS = 300.0
+MAX_RESTORE_SECONDS = 3600.0  # reliability.md D-7: recovery within an hour
 
 
 # ------------------------------------------------------------------------------------------------
@@ -127,6 +128,16 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
         add("load", "errors", errors, 0, "", f"of {load['total']['requests']} requests")
         for name, page in sorted(load["pages"].items()):
             add("load", f"p95 {name}", page["p95_ms"], MAX_LOAD_P95_MS, "ms", f"{page['requests']} requests")
+    for size, figures in (results.get("backup") or {}).items():
+        b = figures["backup"]
+        add(
+            "backup",
+            f"restore of the {size} data set",
+            figures["restore"]["seconds"],
+            MAX_RESTORE_SECONDS,
+            "s",
+            f"archive {b['archive_bytes'] / 2**20:.1f} MiB made in {b['seconds']} s",
+        )
     return rows
 
 
@@ -288,6 +299,26 @@ def markdown(results: dict[str, Any]) -> str:
             )
         for failure in load["failures"][:10]:
             lines.append(f"\nError: {failure['name']}: {failure['error']} ({failure['occurrences']}×)")
+    backups = results.get("backup")
+    if backups:
+        lines += [
+            "",
+            "### Backup and restore",
+            "",
+            "`manage.py backup` and `manage.py restore` (`bench/backup.py`): one evidence file per reported form of "
+            "the current round added first; the restore goes into a new, empty database and media folder and "
+            "includes checking every table's row count and every file's checksum against the manifest.",
+            "",
+            "| data set | rows | dump MiB | evidence files | media MiB | archive MiB | backup s | restore s |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for size, r in backups.items():
+            b = r["backup"]
+            lines.append(
+                f"| {size} | {b['rows']} | {b['dump_bytes'] / 2**20:.1f} | {b['files']} | "
+                f"{b['media_bytes'] / 2**20:.1f} | {b['archive_bytes'] / 2**20:.1f} | {b['seconds']} | "
+                f"{r['restore']['seconds']} |"
+            )
     return "\n".join(lines) + "\n"
 
 

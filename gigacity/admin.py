@@ -49,6 +49,9 @@ class UserAdmin(DjangoUserAdmin):
         (gettext_lazy("Role and scope"), {"fields": ("role", "city", "province")}),
         (gettext_lazy("Person"), {"fields": ("full_name", "email", "phone")}),
         (gettext_lazy("Access"), {"fields": ("is_active", "is_staff", "is_superuser")}),
+        # The security officer is a ministry account with the permission "Can browse and export the
+        # security audit trail" (or in a group that has it).
+        (gettext_lazy("Permissions"), {"fields": ("groups", "user_permissions")}),
         (gettext_lazy("Dates"), {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = (

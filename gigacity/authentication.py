@@ -13,6 +13,7 @@ from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import AuthenticationFailed
 
+from .audit.context import audit_reason
 from .models import User
 
 
@@ -26,7 +27,8 @@ class ExpiringTokenAuthentication(TokenAuthentication):
     def authenticate_credentials(self, key):
         user, token = super().authenticate_credentials(key)
         if token.created < token_cutoff():
-            token.delete()
+            with audit_reason("expired"):
+                token.delete()
             raise AuthenticationFailed(_("The token has expired; ask for a new one at /api/v1/auth/token/."))
         return user, token
 
@@ -44,4 +46,5 @@ def revoke_tokens_on_password_change(sender, instance: User, **kwargs) -> None:
         return
     old = User.objects.filter(pk=instance.pk).values_list("password", flat=True).first()
     if old is not None and old != instance.password:
-        Token.objects.filter(user_id=instance.pk).delete()
+        with audit_reason("password changed"):
+            Token.objects.filter(user_id=instance.pk).delete()

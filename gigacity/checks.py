@@ -18,3 +18,21 @@ def defusedxml_active(app_configs, **kwargs):
             )
         ]
     return []
+
+
+@checks.register(checks.Tags.security, deploy=False)
+def audit_retention_long_enough(app_configs, **kwargs):
+    from django.conf import settings
+
+    from .audit.services import MINIMUM_RETENTION_DAYS
+
+    if settings.GIGACITY_AUDIT_RETENTION_DAYS < MINIMUM_RETENTION_DAYS:
+        return [
+            checks.Error(
+                f"GIGACITY_AUDIT_RETENTION_DAYS is {settings.GIGACITY_AUDIT_RETENTION_DAYS}; the security "
+                f"audit trail must be kept at least {MINIMUM_RETENTION_DAYS} days.",
+                hint="等保 2.0 asks for six months; the database refuses to delete younger records anyway.",
+                id="gigacity.E002",
+            )
+        ]
+    return []

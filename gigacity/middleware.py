@@ -25,6 +25,7 @@ class SessionLifetimeMiddleware:
         if request.user.is_authenticated:
             started = request.session.setdefault(LOGIN_TIME_KEY, time.time())
             if time.time() - started > settings.SESSION_ABSOLUTE_SECONDS:
+                request.gigacity_session_expired = True  # the audit trail records an expiry, not a logout
                 logout(request)
                 if not request.path.startswith("/api/"):
                     return redirect_to_login(request.get_full_path())

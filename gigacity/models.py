@@ -7,8 +7,11 @@ list, a detail page, an export and a dashboard all start from the same filter.
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractUser, UserManager
+from django.core.exceptions import PermissionDenied
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .i18n import pick
@@ -152,7 +155,16 @@ class User(AbstractUser):
                     "A city official needs a city, a bureau reviewer a province, "
                     "and ministry staff or administrators neither."
                 ),
-            )
+            ),
+            # Least privilege: the admin and every permission at once are for administrators only, so
+            # a city or bureau account cannot be given ministry powers by a stray tick.
+            models.CheckConstraint(
+                name="user_admin_rights_only_for_administrators",
+                condition=Q(role=Role.ADMIN) | Q(is_staff=False, is_superuser=False),
+                violation_error_message=_(
+                    "Only an administrator may have staff or superuser status; change the role to administrator first."
+                ),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -169,3 +181,100 @@ class User(AbstractUser):
         if self.role == Role.BUREAU and self.province_id:
             return str(self.province)
         return str(_("Nationwide"))
+
+
+class AuditKind(models.TextChoices):
+    # Signing in and out
+    LOGIN = "login", _("Signed in")
+    LOGIN_FAILED = "login_failed", _("Sign-in failed")
+    LOCKOUT = "lockout", _("Locked out after failed sign-ins")  # also every attempt while locked out
+    LOGOUT = "logout", _("Signed out")
+    SESSION_EXPIRED = "session_expired", _("Session expired")
+    # Credentials
+    TOKEN_CREATED = "token_created", _("API token created")
+    TOKEN_REVOKED = "token_revoked", _("API token revoked")
+    PASSWORD_CHANGED = "password_changed", _("Password changed by its owner")
+    PASSWORD_RESET = "password_reset", _("Password reset through an e-mailed link")
+    PASSWORD_RESET_REQUESTED = "password_reset_requested", _("Password reset requested")
+    PASSWORD_SET = "password_set", _("Password set by an administrator")  # or on the command line
+    # Accounts, roles and scopes
+    ACCOUNT_CREATED = "account_created", _("Account created")
+    ACCOUNT_CHANGED = "account_changed", _("Account changed")
+    ACCOUNT_DELETED = "account_deleted", _("Account deleted")
+    PERMISSIONS_CHANGED = "permissions_changed", _("Account permissions or groups changed")
+    # The Django admin: every change, with before and after
+    ADMIN_ADDED = "admin_added", _("Added in the admin")
+    ADMIN_CHANGED = "admin_changed", _("Changed in the admin")
+    ADMIN_DELETED = "admin_deleted", _("Deleted in the admin")
+    # Rounds and thresholds
+    THRESHOLDS_CHANGED = "thresholds_changed", _("Thresholds changed")
+    ROUND_STATUS_CHANGED = "round_status_changed", _("Round opened, closed or published")
+    ROUND_CHANGED = "round_changed", _("Round settings changed")
+    # Whole-country data leaving the system
+    EXPORT = "export", _("Whole-country export or download")
+    # The system itself
+    BACKUP_MADE = "backup_made", _("Backup made")
+    RESTORED = "restored", _("Restored from a backup")
+    AUDIT_PRUNED = "audit_pruned", _("Old audit records removed")
+
+
+class AuditEventQuerySet(models.QuerySet):
+    def visible_to(self, user) -> AuditEventQuerySet:
+        from .audit.access import may_browse_audit
+
+        return self if may_browse_audit(user) else self.none()
+
+
+class AuditEvent(models.Model):
+    """One entry of the security audit trail (等保 2.0 安全审计): who did what, from which address
+    and program, to what, with the values before and after. Written once and never changed; on
+    PostgreSQL a trigger refuses UPDATE, and DELETE of any row younger than the 180 days that the
+    retention task may never go below (migration 0002)."""
+
+    at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
+    kind = models.CharField(_("event"), max_length=32, choices=AuditKind.choices, db_index=True)
+    # Not a constraint: the record outlives the account, and deleting an account must not touch it.
+    actor = models.ForeignKey(
+        "User",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("who"),
+    )
+    # As it was at the time; for a failed sign-in, the name that was typed.
+    username = models.CharField(_("username"), max_length=150, blank=True, db_index=True)
+    role = models.CharField(_("role"), max_length=10, blank=True)
+    ip_address = models.GenericIPAddressField(_("address"), null=True, blank=True)
+    user_agent = models.CharField(_("browser or program"), max_length=300, blank=True)
+    path = models.CharField(_("page"), max_length=300, blank=True)
+    target_type = models.CharField(_("object type"), max_length=100, blank=True)
+    target_id = models.CharField(_("object id"), max_length=64, blank=True)
+    target_label = models.CharField(_("object"), max_length=200, blank=True)
+    before = models.JSONField(_("before"), null=True, blank=True, encoder=DjangoJSONEncoder)
+    after = models.JSONField(_("after"), null=True, blank=True, encoder=DjangoJSONEncoder)
+    details = models.JSONField(_("details"), default=dict, blank=True, encoder=DjangoJSONEncoder)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        verbose_name = _("audit record")
+        verbose_name_plural = _("audit records")
+        # Nobody may be given the right to add, change or delete audit records; reading them is the
+        # security officer's permission, granted to a ministry account (not a role of its own).
+        default_permissions = ()
+        permissions = [("browse_audit", _("Can browse and export the security audit trail"))]
+        indexes = [models.Index(fields=["target_type", "target_id"], name="audit_target")]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.kind} {self.username}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not self._state.adding:
+            raise PermissionDenied("audit records cannot be changed")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionDenied("audit records cannot be deleted")

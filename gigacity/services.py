@@ -9,14 +9,16 @@ from urllib.parse import urlsplit
 from axes.utils import reset as axes_reset
 from django.conf import settings
 from django.contrib.auth.forms import PasswordResetForm
+from django.contrib.auth.models import Permission
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from .models import City, Province, Role, User
+from .audit import audit_record
+from .models import AuditKind, City, Province, Role, User
 
-# Who changed or reset a password, and when: the record until the audit trail has its own table.
+# Password changes and resets in the log too; the audit trail (gigacity.audit) is their record.
 logger = logging.getLogger("gigacity.accounts")
 
 
@@ -31,24 +33,45 @@ def user_provision(
     full_name: str = "",
     email: str = "",
     phone: str = "",
+    security_officer: bool | None = None,
 ) -> tuple[User, bool]:
     """Create or update one account. Returns (user, created). A new account needs a password; an
-    existing one keeps its password unless a new one is given."""
+    existing one keeps its password unless a new one is given. The role and the scope must agree: a
+    code that the role does not take is refused, never dropped, so that a mistyped role cannot turn
+    a city's account into a national one. `security_officer` gives (True) or takes (False) the
+    permission to read the security audit trail, for ministry staff and administrators only."""
     errors: dict[str, list[str]] = {}
     username = (username or "").strip()
+    city_code, province_code = (city_code or "").strip(), (province_code or "").strip()
     if not username:
         errors["username"] = [_("Required")]
     if role not in Role.values:
         errors["role"] = [_("Must be one of: %(roles)s") % {"roles": ", ".join(Role.values)}]
     city = province = None
     if role == Role.CITY:
-        city = City.objects.filter(code=(city_code or "").strip()).first()
+        city = City.objects.filter(code=city_code).first()
         if city is None:
             errors["city"] = [_("A city official needs the 6-digit code of an existing city, e.g. 370200")]
+        elif province_code and province_code != city.province_id:
+            errors["province"] = [
+                _("%(city)s is not in province %(code)s; a city official's scope is the city alone.")
+                % {"city": city.name, "code": province_code}
+            ]
     elif role == Role.BUREAU:
-        province = Province.objects.filter(code=(province_code or "").strip()).first()
+        province = Province.objects.filter(code=province_code).first()
         if province is None:
             errors["province"] = [_("A bureau reviewer needs the 6-digit code of a province, e.g. 370000")]
+        if city_code:
+            errors["city"] = [_("A bureau reviewer covers a whole province; leave the city empty.")]
+    elif role in (Role.MINISTRY, Role.ADMIN) and (city_code or province_code):
+        errors["role"] = [
+            _(
+                "Ministry staff and administrators see the whole country: an account with a city or "
+                "province must have the role city or bureau."
+            )
+        ]
+    if security_officer and role not in (Role.MINISTRY, Role.ADMIN):
+        errors["security_officer"] = [_("Only ministry staff can be the security officer.")]
     user = User.objects.filter(username=username).first() if username else None
     if user is None and not password:
         errors["password"] = [_("A new account needs a password")]
@@ -70,6 +93,12 @@ def user_provision(
         user.set_password(password)
     user.full_clean(exclude=["password"])
     user.save()
+    if security_officer is not None:
+        permission = Permission.objects.get(content_type__app_label="gigacity", codename="browse_audit")
+        if security_officer:
+            user.user_permissions.add(permission)
+        else:
+            user.user_permissions.remove(permission)
     return user, created
 
 
@@ -95,6 +124,7 @@ def user_password_reset_request(*, email: str, ip: str, language: str) -> None:
     from .tasks import send_password_reset
 
     logger.info("password reset requested from %s", ip)
+    audit_record(kind=AuditKind.PASSWORD_RESET_REQUESTED, actor=None, details={"email": email}, address=ip)
 
     def enqueue() -> None:
         try:

@@ -68,7 +68,7 @@ else:
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "gigacity.apps.AdminConfig",  # django.contrib.admin, with our site (gigacity.admin_site)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -98,6 +98,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "gigacity.audit.context.AuditContextMiddleware",
     "gigacity.middleware.SessionLifetimeMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "gigacity.middleware.ApplicationErrorMiddleware",
@@ -362,6 +363,8 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-stale-scoring": {"task": "submissions.tasks.sweep_stale_scoring", "schedule": float(GIGACITY_SWEEP_SECONDS)},
     "deadline-reminders": {"task": "reviews.tasks.send_deadline_reminders", "schedule": 3600.0},
     "sweep-exports": {"task": "reviews.tasks.sweep_exports", "schedule": 120.0},
+    "audit-expired-sessions": {"task": "gigacity.tasks.sweep_expired_sessions", "schedule": 900.0},
+    "audit-prune": {"task": "gigacity.tasks.prune_audit_trail", "schedule": 86400.0},
 }
 # Scoring: how many times a submission may be attempted before it is marked failed, and how long a
 # pending submission may wait before the sweep publishes it again (longer than the task time limit,
@@ -427,6 +430,15 @@ LOGGING = {
         "celery": {"level": "WARNING"},
     },
 }
+
+# SECURITY AUDIT TRAIL AND BACKUPS
+# ------------------------------------------------------------------------------------------------
+# Days the audit trail is kept; a daily task removes older records. 等保 2.0 asks for at least six
+# months, and the database refuses to delete a record younger than 180 days whatever this says.
+GIGACITY_AUDIT_RETENTION_DAYS = env_int("GIGACITY_AUDIT_RETENTION_DAYS", 180)
+# Where `manage.py backup` writes its archives, and how many days of them it keeps.
+GIGACITY_BACKUP_DIR = Path(os.environ.get("GIGACITY_BACKUP_DIR", BASE_DIR / "var" / "backups"))
+GIGACITY_BACKUP_KEEP_DAYS = env_int("GIGACITY_BACKUP_KEEP_DAYS", 14)
 
 # Labels shown on the login page and in e-mails.
 GIGACITY_SYSTEM_NAME = _("Gigabit City Evaluation System")

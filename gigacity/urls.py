@@ -68,6 +68,7 @@ urlpatterns = [
     path("api/v1/", include((api_v1, "api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
+    path("", include("gigacity.audit.urls")),
     path("", include("submissions.urls")),
     path("", include("reviews.urls")),
 ]

@@ -13,8 +13,9 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from .audit import audit_reason, audit_record
 from .authentication import token_cutoff
-from .models import City
+from .models import AuditKind, City
 from .serializers import CitySerializer
 
 
@@ -93,8 +94,11 @@ class TokenLoginView(APIView):
                 {"detail": _("Wrong username or password."), "code": "authentication_failed"},
                 status=status.HTTP_400_BAD_REQUEST,
             )
-        Token.objects.filter(user=user, created__lt=token_cutoff()).delete()  # an expired one is replaced
+        with audit_reason("expired"):
+            Token.objects.filter(user=user, created__lt=token_cutoff()).delete()  # an expired one is replaced
         token, _created = Token.objects.get_or_create(user=user)
+        # No session and so no user_logged_in signal: the trail records the API sign-in here.
+        audit_record(kind=AuditKind.LOGIN, actor=user, request=request, details={"via": "api"})
         return Response({"token": token.key})
 
 

@@ -25,8 +25,9 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from gigacity.audit import audit_record
 from gigacity.errors import RoleNotAllowed
-from gigacity.models import Province, Role, User
+from gigacity.models import AuditKind, Province, Role, User
 from gigacity.viewsets import ScopedViewSet
 from indicators.models import Round
 from submissions.api.parsing import expected_version
@@ -77,6 +78,16 @@ def round_from(request) -> Round:
     query = RoundQuery(data=request.query_params)
     query.is_valid(raise_exception=True)
     return dashboards.dashboard_round(user=request.user, year=query.validated_data.get("round"))
+
+
+def audit_export(request, *, what: str, round_: Round, **details) -> None:
+    """Whole-country data leaving the system goes into the security audit trail."""
+    audit_record(
+        kind=AuditKind.EXPORT,
+        request=request,
+        target=round_,
+        details={"what": what, **details},
+    )
 
 
 def workbook_response(content: bytes | IO[bytes], filename: str) -> FileResponse:
@@ -212,7 +223,9 @@ class SummaryExportApi(APIView):
         round_ = dashboards.dashboard_round(user=request.user, year=query.validated_data.get("round"))
         cumulative = query.validated_data["cumulative"]
         out = io.BytesIO()
-        exports.summary_workbook(user=request.user, round_=round_, cumulative=cumulative, out=out)
+        rows = exports.summary_workbook(user=request.user, round_=round_, cumulative=cumulative, out=out)
+        if request.user.has_national_scope:
+            audit_export(request, what="summary", round_=round_, rows=rows, cumulative=cumulative)
         return workbook_response(out.getvalue(), exports.summary_filename(round_, cumulative=cumulative))
 
 
@@ -230,6 +243,7 @@ class NationalDashboardExportApi(APIView):
         data = dashboards.national_dashboard(user=request.user, round_=round_)
         out = io.BytesIO()
         exports.dashboard_workbook(data=data, out=out)
+        audit_export(request, what="national dashboard", round_=round_)
         return workbook_response(out.getvalue(), exports.dashboard_filename(data))
 
 
@@ -341,4 +355,6 @@ class ExportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedV
         job = self.get_object()
         if job.state != ExportState.DONE or not job.file:
             raise Http404
+        if job.province_id is None and request.user.has_national_scope:
+            audit_export(request, what=job.kind, round_=job.round, rows=job.rows, export_id=str(job.pk))
         return workbook_response(job.file.open("rb"), job.filename)

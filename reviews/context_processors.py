@@ -7,6 +7,7 @@ from django.conf import settings
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 
+from gigacity.audit.access import may_browse_audit
 from gigacity.models import Role
 
 from .models import Notification
@@ -34,7 +35,10 @@ def navigation(request):
     if user is None or not user.is_authenticated:
         return context
     items = []
-    for url_name, label in NAV_BY_ROLE.get(user.role, []):
+    entries = list(NAV_BY_ROLE.get(user.role, []))
+    if may_browse_audit(user):  # the security officer's permission, on top of the role
+        entries.append(("audit:trail", _("Security audit")))
+    for url_name, label in entries:
         try:
             items.append({"url": reverse(url_name), "label": label, "active": False})
         except NoReverseMatch:

@@ -16,9 +16,10 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from gigacity.audit import audit_record, changed_values, snapshot
 from gigacity.errors import ApplicationError, Conflict, RoleNotAllowed
 from gigacity.i18n import pick
-from gigacity.models import City, Role, User
+from gigacity.models import AuditKind, City, Role, User
 from indicators.catalogue import CATALOGUE, CATALOGUE_BY_CODE, INDICATOR_CODES
 from indicators.models import (
     ROUND_SETTINGS,
@@ -317,6 +318,14 @@ def thresholds_update(*, round_: Round, values: Mapping[str, object], reason: st
                 changed_by=actor,
                 reason=reason.strip(),
             )
+        audit_record(
+            kind=AuditKind.THRESHOLDS_CHANGED,
+            actor=actor,
+            target=round_,
+            before={code: current[code].value if code in current else None for code in changed},
+            after=changed,
+            details={"reason": reason.strip(), "threshold_version": round_.threshold_version},
+        )
         request_round_rescoring(round_id=round_.pk)
     return len(changed)
 
@@ -340,10 +349,18 @@ def round_set_status(*, round_: Round, status: str, actor: User) -> Round:
                 _("A round that is “%(from)s” cannot become “%(to)s”.")
                 % {"from": RoundStatus(round_.status).label, "to": RoundStatus(status).label}
             )
+        before = round_.status
         round_.status = status
         if status == RoundStatus.PUBLISHED:
             round_.published_on = timezone.localdate()
         round_.save(update_fields=["status", "published_on"])
+        audit_record(
+            kind=AuditKind.ROUND_STATUS_CHANGED,
+            actor=actor,
+            target=round_,
+            before={"status": before},
+            after={"status": status},
+        )
     return round_
 
 
@@ -355,10 +372,14 @@ def round_update(*, round_: Round, actor: User, **fields) -> Round:
         raise ValidationError({name: [_("Unknown field")] for name in unknown})
     with transaction.atomic():
         round_ = Round.objects.select_for_update().get(pk=round_.pk)
+        before = snapshot(round_, related=False)
         for name, value in fields.items():
             setattr(round_, name, value)
         round_.full_clean()
         round_.save()
+        old, new = changed_values(before, snapshot(round_, related=False))
+        if old or new:
+            audit_record(kind=AuditKind.ROUND_CHANGED, actor=actor, target=round_, before=old, after=new)
     return round_
 
 

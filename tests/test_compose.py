@@ -58,3 +58,24 @@ def test_the_env_example_documents_every_variable_the_settings_read():
     read |= set(re.findall(r'os\.environ\.get\("([A-Z_]+)"', settings_source))
     documented = set(re.findall(r"^([A-Z_]+)=", (ROOT / ".env.example").read_text(encoding="utf-8"), re.M))
     assert read - documented == set()
+
+
+def test_a_backup_service_runs_every_night_into_its_own_volume_and_restore_is_at_hand():
+    compose = load()
+    backup, restore = compose["services"]["backup"], compose["services"]["restore"]
+    assert backup["command"][:4] == ["python", "manage.py", "backup", "--daily-at"]
+    assert "backups:/backups" in backup["volumes"] and "media:/data/media:ro" in backup["volumes"]
+    assert backup["environment"]["GIGACITY_BACKUP_DIR"] == "/backups"
+    assert "/backups" in " ".join(backup["healthcheck"]["test"])
+    assert backup["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert "backups" in compose["volumes"]
+    # Restoring is deliberate: never started by `up`, and it only reads the backups.
+    assert restore["profiles"] == ["restore"] and restore["entrypoint"][-1] == "restore"
+    assert "backups:/backups:ro" in restore["volumes"] and "media:/data/media" in restore["volumes"]
+    assert "migrate" not in restore["depends_on"]
+
+
+def test_the_image_has_the_postgresql_client_of_the_servers_major_version():
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    server = load()["services"]["db"]["image"]
+    assert server.startswith("postgres:15") and "postgresql-client-15" in dockerfile

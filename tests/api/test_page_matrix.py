@@ -112,6 +112,10 @@ PAGES = [
     Page("reviews:notifications", everyone(200)),
     Page("reviews:notification_open", everyone(404, city=302), args=lambda w: [w.notification().pk]),
     Page("reviews:notifications_read_all", everyone(302), method="post"),
+    # The security audit trail: the security officer's permission (administrators hold every
+    # permission); ministry staff without it are refused like everyone else.
+    Page("audit:trail", only({"admin": 200})),
+    Page("audit:export", only({"admin": 200})),
 ]
 
 

@@ -1,3 +1,5 @@
+import argparse
+
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
@@ -8,7 +10,7 @@ from gigacity.services import user_provision
 class Command(BaseCommand):
     help = (
         "Create or update one account: add_user USERNAME --password PW --role city|bureau|ministry|admin "
-        "[--city CODE | --province CODE]"
+        "[--city CODE | --province CODE] [--security-officer]"
     )
 
     def add_arguments(self, parser):
@@ -20,8 +22,15 @@ class Command(BaseCommand):
         parser.add_argument("--name", default="", help="the person's full name")
         parser.add_argument("--email", default="")
         parser.add_argument("--phone", default="")
+        parser.add_argument(
+            "--security-officer",
+            action=argparse.BooleanOptionalAction,
+            default=None,
+            help="give (or with --no-security-officer take) the right to read the security audit trail; "
+            "ministry staff and administrators only",
+        )
 
-    def handle(self, *args, username, password, role, city, province, name, email, phone, **options):
+    def handle(self, *args, username, password, role, city, province, name, email, phone, security_officer, **options):
         try:
             user, created = user_provision(
                 username=username,
@@ -32,6 +41,7 @@ class Command(BaseCommand):
                 full_name=name,
                 email=email,
                 phone=phone,
+                security_officer=security_officer,
             )
         except ValidationError as exc:
             problems = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in exc.message_dict.items())
