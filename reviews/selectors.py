@@ -9,7 +9,8 @@ from django.db.models import Exists, OuterRef, QuerySet
 
 from gigacity.models import City, Province, Region, User
 from gigacity.params import int_param
-from indicators.models import Round
+from indicators.models import Designation, Round
+from submissions.kinds import kind_of
 from submissions.models import NOT_STARTED, Extension, Flag, Status, Submission
 
 
@@ -20,10 +21,17 @@ class QueueRow:
     city: City
     submission: Submission | None
     extension: Extension | None = None
+    batch: int | None = None  # the year the city was named a Gigabit City
+    year: int = 0  # the round's
 
     @property
     def status(self) -> str:
         return self.submission.status if self.submission else NOT_STARTED
+
+    @property
+    def kind(self) -> str:
+        """The kind of the city's form, or of the form it owes."""
+        return self.submission.kind if self.submission else kind_of(self.batch, self.year)
 
     @property
     def severity(self) -> int:
@@ -40,7 +48,7 @@ QUEUE_SORTS = {
 
 def bureau_queue(*, user: User, round_: Round) -> list[QueueRow]:
     """The user's cities for the round with their submission (or none yet) and extension, in code
-    order. A province has at most about twenty cities, all loaded in three queries."""
+    order. A province has at most about twenty cities, all loaded in four queries."""
     cities = City.objects.visible_to(user).select_related("province").order_by("code")
     submissions = {
         s.city_id: s for s in Submission.objects.visible_to(user).filter(round=round_).select_related("updated_by")
@@ -48,7 +56,11 @@ def bureau_queue(*, user: User, round_: Round) -> list[QueueRow]:
     extensions: dict[str, Extension] = {}
     for extension in Extension.objects.filter(round=round_, city__in=cities).order_by("created_at", "pk"):
         extensions[extension.city_id] = extension  # the latest one applies
-    return [QueueRow(city, submissions.get(city.pk), extensions.get(city.pk)) for city in cities]
+    batches = dict(Designation.objects.filter(city__in=cities).values_list("city_id", "round__year"))
+    return [
+        QueueRow(city, submissions.get(city.pk), extensions.get(city.pk), batches.get(city.pk), round_.year)
+        for city in cities
+    ]
 
 
 def filter_queue(
