@@ -26,6 +26,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from gigacity.errors import Conflict
 from gigacity.i18n import pick
 from gigacity.models import City, Province, User
 from gigacity.xlsx import WorkbookRejected, open_workbook
@@ -277,12 +278,16 @@ def published_load(
         existing = {figure.city_id: figure for figure in PublishedFigure.objects.filter(round=round_)}
         for row in parsed:
             if not Designation.objects.filter(city=row.city).exists():
-                designation_create(
-                    city_id=row.city.pk,
-                    round_=rounds[row.batch],
-                    source=Designation.Source.PUBLISHED,
-                    designated_on=rounds[row.batch].published_on,
-                )
+                try:
+                    designation_create(
+                        city_id=row.city.pk,
+                        round_=rounds[row.batch],
+                        source=Designation.Source.PUBLISHED,
+                        designated_on=rounds[row.batch].published_on,
+                    )
+                except Conflict as exc:  # named by a decision since the rows were checked
+                    message = _("Row %(row)s: %(problems)s") % {"row": row.row, "problems": exc.message}
+                    raise ValidationError(message) from None
                 result.named.append(row.city.name)
             values = {f"value_{code}": value for code, value in row.values.items()}
             figure = existing.pop(row.city.pk, None)

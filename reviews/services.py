@@ -30,7 +30,7 @@ from indicators.models import (
     ThresholdChange,
 )
 from indicators.rules import indicator_value_problem, shift_years
-from indicators.services import designation_create
+from indicators.services import designation_create, lock_city
 from submissions.models import Action, Extension, FieldComment, Submission
 from submissions.scoring import request_round_rescoring, request_scoring
 from submissions.snapshots import DATA_FIELDS
@@ -153,6 +153,10 @@ def submission_approve(
     transition refuses an annual report), and only once (`designation_create` refuses a city named in
     another round; nothing of the decision is saved then)."""
     with transaction.atomic():
+        # The city first, then its form (`lock_city`): a concurrent naming of the same city waits here.
+        city_id = Submission.objects.filter(pk=submission_id).values_list("city_id", flat=True).first()
+        if city_id is not None:
+            lock_city(city_id)
         submission, _event = transition(
             submission_id=submission_id,
             action=Action.APPROVE,
