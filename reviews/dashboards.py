@@ -285,7 +285,7 @@ def _leaders(reported: QuerySet[Submission], round_: Round, limit: int = LEADER_
     (round, value, city) of reported forms (submissions migration 0003) without reading the round's
     other forms. (A single query with a window function per indicator sorted every form of the
     round seven times and was the slowest part of the dashboard at 3 000 units.)"""
-    columns = ("pk", "status", "city_id", "city__name", "city__province_id", "city__province__short_name")
+    columns = ("pk", "status", "kind", "city_id", "city__name", "city__province_id", "city__province__short_name")
     tops: dict[str, list[dict[str, Any]]] = {}
     for spec in INDICATORS:
         value = f"value_{spec.code}"
@@ -318,6 +318,7 @@ def _leaders(reported: QuerySet[Submission], round_: Round, limit: int = LEADER_
                         "value": r[f"value_{spec.code}"],
                         "submission": r["pk"],
                         "status": r["status"],
+                        "kind": r["kind"],
                         "batch": batches.get(r["city_id"]),
                     }
                     for rank, r in enumerate(tops[spec.code], start=1)

@@ -210,7 +210,7 @@ PREVIOUS_STATES = (
 CURRENT_STATES = (
     ("370200", "partial", 1.0),  # 青岛: annual report, a draft started from last year's form
     ("370300", CONFIRMED, 1.15),  # 淄博, named last year: its first annual report, confirmed
-    ("370100", NOT_CONFIRMED, 0.7),  # 济南: annual report not confirmed, with a date to improve
+    ("370100", NOT_CONFIRMED, 0.55),  # 济南: two indicators fell short: not confirmed, a date to improve
     ("320100", Status.SUBMITTED, 0.6),  # 南京: below thresholds again, two rounds on the watch list
     ("370700", Status.APPROVED, 1.05),  # 潍坊: evaluated and named this year
     ("370600", Status.RETURNED, 0.85),  # the other forms are evaluations of cities not yet named
@@ -316,7 +316,7 @@ def decide(submission: Submission, target: str, users: dict[str, User]) -> None:
             submission_id=submission.pk,
             actor=ministry,
             reason="部分指标低于千兆城市评价标准，请制定整改方案并按期完成整改。",
-            shortfall=short or ["pon_10g_share"],
+            shortfall=short,
             improvement_due=max(
                 shift_years(submission.round.deadline, 1) or timezone.localdate(),
                 timezone.localdate() + datetime.timedelta(days=90),

@@ -510,6 +510,10 @@ STRIP_ORDER = (
 def _status_strip(counts: dict[str, int]) -> list[dict]:
     units = counts["units"] or 1
     labels = {NOT_STARTED: _("Not started"), **{s.value: s.label for s in Status}}
+    # The decided forms of both kinds: an evaluation approved or a Gigabit City's annual report
+    # confirmed are both "approved" in the workflow (the annual reports have their own counts).
+    labels[Status.APPROVED] = _("Approved or confirmed")
+    labels[Status.REJECTED] = _("Rejected or not confirmed")
     return [
         {
             "key": key,
