@@ -285,7 +285,13 @@ class Designation(models.Model):
         ordering = ["round__year", "city"]
         verbose_name = _("Gigabit City designation")
         verbose_name_plural = _("Gigabit City designations")
-        constraints = [models.UniqueConstraint(fields=["city"], name="designation_once_per_city")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["city"],
+                name="designation_once_per_city",
+                violation_error_message=_("This city is a Gigabit City already: a city is named only once."),
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.round.year} {self.city}"

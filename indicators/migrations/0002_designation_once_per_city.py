@@ -38,7 +38,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='designation',
-            constraint=models.UniqueConstraint(fields=('city',), name='designation_once_per_city'),
+            constraint=models.UniqueConstraint(fields=('city',), name='designation_once_per_city', violation_error_message='This city is a Gigabit City already: a city is named only once.'),
         ),
         migrations.CreateModel(
             name='PublishedFigure',

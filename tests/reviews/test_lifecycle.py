@@ -101,6 +101,16 @@ def test_the_database_refuses_a_second_designation_of_a_city(reference):
     assert Designation.objects.filter(city_id=QINGDAO).count() == 1
 
 
+def test_the_admin_cannot_name_a_city_twice(admin_user):
+    url = reverse("admin:indicators_designation_add")
+    again = {"city": QINGDAO, "round": Round.objects.get(year=2022).pk, "source": "approved"}
+
+    response = make_client(admin_user).post(url, again)
+
+    assert response.status_code == 200 and "该城市已是千兆城市：每个城市只认定一次。" in response.content.decode()
+    assert list(Designation.objects.filter(city_id=QINGDAO).values_list("round__year", flat=True)) == [2021]
+
+
 def test_approving_an_evaluation_of_a_city_named_in_another_round_is_refused_and_saves_nothing(ministry_user):
     # 烟台 evaluated in 2022 (decisions still open), then named from 2023's published list.
     Round.objects.filter(year=2022).update(status=RoundStatus.OPEN, deadline=timezone.localdate())
