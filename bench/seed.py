@@ -39,6 +39,7 @@ from submissions.models import (
     DataChange,
     FieldComment,
     Flag,
+    FormKind,
     Score,
     ScoringState,
     Status,
@@ -285,6 +286,8 @@ def seed_round(
             city=city,
             round=round_,
             status=status,
+            # A Gigabit City named in an earlier round files an annual report.
+            kind=FormKind.ANNUAL_REPORT if city.code in named else FormKind.EVALUATION,
             version=rng.randint(2, 9),
             data_as_of=round_.data_as_of,
             contact_name="联系人",

@@ -8,14 +8,16 @@ from django.views.i18n import set_language
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import SimpleRouter
 
-from indicators.api import RoundViewSet
 from reviews.api import (
     ExportJobViewSet,
     NationalDashboardApi,
     NationalDashboardExportApi,
     ProvinceDashboardApi,
     ProvinceDashboardExportApi,
+    RoundCountsViewSet,
     SummaryExportApi,
+    WatchExportApi,
+    WatchListApi,
     action_urls,
 )
 from submissions.api import AttachmentViewSet, ProvinceImportView, ProvinceWorkbookView, SubmissionViewSet
@@ -24,7 +26,7 @@ from . import views
 from .viewsets import CityViewSet, TokenLoginView
 
 router = SimpleRouter()
-router.register("rounds", RoundViewSet, basename="round")
+router.register("rounds", RoundCountsViewSet, basename="round")
 router.register("cities", CityViewSet, basename="city")
 router.register("submissions", SubmissionViewSet, basename="submission")
 router.register("attachments", AttachmentViewSet, basename="attachment")
@@ -34,7 +36,9 @@ api_v1 = [
     path("auth/token/", TokenLoginView.as_view(), name="token"),
     path("dashboard/national/", NationalDashboardApi.as_view(), name="dashboard-national"),
     path("dashboard/province/<str:code>/", ProvinceDashboardApi.as_view(), name="dashboard-province"),
+    path("watch-list/", WatchListApi.as_view(), name="watch-list"),
     path("exports/summary.xlsx", SummaryExportApi.as_view(), name="export-summary"),
+    path("exports/watch.xlsx", WatchExportApi.as_view(), name="export-watch"),
     path("exports/dashboard/national.xlsx", NationalDashboardExportApi.as_view(), name="export-dashboard-national"),
     path(
         "exports/dashboard/province/<str:code>.xlsx",

@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from gigacity.i18n import pick
 from gigacity.models import City
 
-from .catalogue import Category, Kind
+from .catalogue import INDICATOR_CODES, Category, Kind
 from .rules import FlagSettings
 
 
@@ -264,7 +264,10 @@ class DesignationQuerySet(models.QuerySet):
 
 
 class Designation(models.Model):
-    """A city named a Gigabit City (千兆城市) in a round; the round's year is its batch."""
+    """A city named a Gigabit City (千兆城市) in a round; the round's year is its batch (批次, 备注 in
+    MIIT's tables). A city is named once: from the next round on it files annual reports, which the
+    ministry confirms or records as not confirmed, and it is never named again (one row per city,
+    enforced by the database)."""
 
     class Source(models.TextChoices):
         PUBLISHED = "published", _("Published list")  # loaded from the published results
@@ -282,7 +285,65 @@ class Designation(models.Model):
         ordering = ["round__year", "city"]
         verbose_name = _("Gigabit City designation")
         verbose_name_plural = _("Gigabit City designations")
-        constraints = [models.UniqueConstraint(fields=["city", "round"], name="designation_unique_per_round")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["city"],
+                name="designation_once_per_city",
+                violation_error_message=_("This city is a Gigabit City already: a city is named only once."),
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.round.year} {self.city}"
+
+    @property
+    def batch(self) -> int:
+        return self.round.year
+
+
+class PublishedFigureQuerySet(models.QuerySet):
+    def visible_to(self, user) -> PublishedFigureQuerySet:
+        return self.filter(city__in=City.objects.visible_to(user))
+
+
+def _published_value(code: str) -> models.DecimalField:
+    return models.DecimalField(code, max_digits=14, decimal_places=2, null=True, blank=True)
+
+
+class PublishedFigure(models.Model):
+    """A Gigabit City's key indicators as MIIT published them for a round (附件1
+    千兆城市关键指标情况汇总表), loaded from that table: kept apart from the forms cities submit, and
+    used where a round has no reported form of the city (rounds before gigacity, say). The columns
+    are named like the submission's computed values so that both read the same way."""
+
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="published_figures")
+    city = models.ForeignKey(City, on_delete=models.PROTECT, related_name="published_figures")
+    value_fiber_gigabit_coverage = _published_value("fiber_gigabit_coverage")
+    value_pon_10g_share = _published_value("pon_10g_share")
+    value_key_sites_5g_reach = _published_value("key_sites_5g_reach")
+    value_bs5g_per_10k = _published_value("bs5g_per_10k")
+    value_users_500m_share = _published_value("users_500m_share")
+    value_users_1000m = _published_value("users_1000m")
+    value_users_5g_share = _published_value("users_5g_share")
+    batch = models.PositiveSmallIntegerField(_("batch"), help_text=_("备注 of the published table: the year named."))
+    source = models.CharField(_("source"), max_length=200, blank=True)
+    row = models.PositiveIntegerField(_("row in the file"), default=0)
+    loaded_at = models.DateTimeField(default=timezone.now)
+    loaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    objects = PublishedFigureQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["round__year", "city"]
+        verbose_name = _("published figure")
+        verbose_name_plural = _("published figures")
+        constraints = [models.UniqueConstraint(fields=["round", "city"], name="published_once_per_round")]
+
+    def __str__(self) -> str:
+        return f"{self.round.year} {self.city} ({_('published')})"
+
+    @property
+    def indicator_values(self) -> dict[str, Decimal | None]:
+        return {code: getattr(self, f"value_{code}") for code in INDICATOR_CODES}

@@ -152,14 +152,15 @@ def reference_load() -> LoadReport:
         )
 
     first = Round.objects.get(year=2021)
+    named = set(Designation.objects.values_list("city_id", flat=True))
     for name in DESIGNATED_2021:
         city = City.objects.get(name=name)
-        _obj, created = Designation.objects.get_or_create(
-            city=city,
-            round=first,
-            defaults={"source": Designation.Source.PUBLISHED, "designated_on": first.published_on},
+        if city.pk in named:
+            continue  # named once: a designation edited since (or loaded otherwise) stays as it is
+        Designation.objects.create(
+            city=city, round=first, source=Designation.Source.PUBLISHED, designated_on=first.published_on
         )
-        report.designations_created += created
+        report.designations_created += 1
     return report
 
 

@@ -8,6 +8,7 @@ functions, so a value is computed the same way wherever it is shown.
 
 from __future__ import annotations
 
+import datetime
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -531,3 +532,17 @@ def _outlier_flags(
             )
         )
     return flags
+
+
+# ------------------------------------------------------------------------------------------------
+# Rounds follow each other
+# ------------------------------------------------------------------------------------------------
+def shift_years(date: datetime.date | None, years: int) -> datetime.date | None:
+    """The same day `years` later (29 February becomes 28 February in a common year): next year's
+    round keeps this year's calendar."""
+    if date is None:
+        return None
+    try:
+        return date.replace(year=date.year + years)
+    except ValueError:
+        return date.replace(year=date.year + years, day=28)

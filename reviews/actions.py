@@ -88,6 +88,27 @@ class RecommendInput(serializers.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, max_length=COMMENT_LIMIT, default="")
 
 
+class ConfirmInput(serializers.Serializer):
+    reason = reason_field(Action.CONFIRM)
+
+
+class NotConfirmInput(serializers.Serializer):
+    reason = reason_field(Action.NOT_CONFIRM)
+    # Checked by the service once the role and state allow the decision (then 400 by field).
+    shortfall = serializers.ListField(
+        child=serializers.ChoiceField(choices=services.SHORTFALL_CODES),
+        required=False,
+        default=list,
+        help_text="The indicators that fell short (indicator codes; `applications` for the cases): at least one.",
+    )
+    improvement_due = serializers.DateField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="The date by which the city is to improve (after today).",
+    )
+
+
 # ------------------------------------------------------------------------------------------------
 # The table
 # ------------------------------------------------------------------------------------------------
@@ -159,6 +180,19 @@ def _reason_body(reason: str) -> dict[str, Any]:
     return {"reason": reason}
 
 
+def _not_confirm_arguments(data: Mapping[str, Any]) -> dict[str, Any]:
+    return {"reason": data["reason"], "shortfall": data["shortfall"], "improvement_due": data["improvement_due"]}
+
+
+def _not_confirm_from_page(post) -> dict[str, Any]:
+    # An empty date field is no date (the service says so in words), not a malformed one.
+    return {
+        "reason": post.get("reason", ""),
+        "shortfall": post.getlist("shortfall"),
+        "improvement_due": post.get("improvement_due") or None,
+    }
+
+
 REVIEW_ACTIONS: dict[Action, ReviewAction] = {
     row.action: row
     for row in (
@@ -198,7 +232,8 @@ REVIEW_ACTIONS: dict[Action, ReviewAction] = {
             services.submission_approve,
             _reason,
             _("Approved: the city is now a Gigabit City of this round."),
-            "The ministry names the city a Gigabit City of the round's year.",
+            "The ministry names a city not yet named (an evaluation) a Gigabit City of the round's year. An "
+            "annual report is confirmed instead (409 here).",
             bulk_body=_reason_body,
         ),
         ReviewAction(
@@ -207,8 +242,29 @@ REVIEW_ACTIONS: dict[Action, ReviewAction] = {
             services.submission_reject,
             _reason,
             _("Rejected; the city and the bureau have been notified."),
-            "The ministry decides that the city does not meet the standard, with the reason.",
+            "The ministry decides that a city not yet named (an evaluation) does not meet the standard, with the "
+            "reason.",
             bulk_body=_reason_body,
+        ),
+        ReviewAction(
+            Action.CONFIRM,
+            ConfirmInput,
+            services.submission_confirm,
+            _reason,
+            _("Confirmed: the city still meets the Gigabit City standard."),
+            "The ministry confirms a Gigabit City's annual report: it still meets the standard (复核通过). "
+            "Nothing is named again.",
+            bulk_body=_reason_body,
+        ),
+        ReviewAction(
+            Action.NOT_CONFIRM,
+            NotConfirmInput,
+            services.submission_not_confirm,
+            _not_confirm_arguments,
+            _("Recorded as not confirmed, with the shortfall and the date for improvement."),
+            "The ministry records that a Gigabit City's annual report falls short (复核未通过): the reason, the "
+            "indicators that fell short and the date by which the city is to improve.",
+            from_page=_not_confirm_from_page,
         ),
         ReviewAction(
             Action.SEND_BACK,

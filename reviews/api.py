@@ -18,7 +18,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import re_path, reverse
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.renderers import BaseRenderer, JSONRenderer
@@ -27,8 +27,9 @@ from rest_framework.views import APIView
 
 from gigacity.audit import audit_record
 from gigacity.errors import RoleNotAllowed
-from gigacity.models import AuditKind, Province, Role, User
+from gigacity.models import AuditKind, Province, Region, Role, User
 from gigacity.viewsets import ScopedViewSet
+from indicators.api import RoundSerializer, RoundViewSet
 from indicators.models import Round
 from submissions.api.parsing import expected_version
 from submissions.api.serializers import SubmissionSerializer
@@ -36,7 +37,7 @@ from submissions.api.views import submission_response
 from submissions.models import Submission
 from submissions.public import raise_public
 
-from . import dashboards, exports
+from . import dashboards, exports, lifecycle
 from .actions import REVIEW_ACTIONS, ReviewAction
 from .models import ExportJob, ExportKind, ExportState
 
@@ -157,6 +158,47 @@ def action_urls() -> list:
 
 
 # ------------------------------------------------------------------------------------------------
+# Rounds with their Gigabit Cities and annual reports
+# ------------------------------------------------------------------------------------------------
+class GigabitCountsSerializer(serializers.Serializer):
+    named_in_round = serializers.IntegerField(help_text="Named a Gigabit City in this round")
+    named_total = serializers.IntegerField(help_text="Gigabit Cities named in this round or before (累计)")
+    reports_expected = serializers.IntegerField(help_text="Gigabit Cities named before: each owes an annual report")
+    reports_received = serializers.IntegerField(help_text="Annual reports submitted (or further)")
+    confirmed = serializers.IntegerField(help_text="Annual reports confirmed (复核通过)")
+    not_confirmed = serializers.IntegerField(help_text="Annual reports not confirmed (复核未通过)")
+
+
+class RoundWithCountsSerializer(RoundSerializer):
+    gigabit_cities = serializers.SerializerMethodField(
+        help_text="Over the caller's cities: the same numbers as the dashboards and the rounds page"
+    )
+
+    class Meta(RoundSerializer.Meta):
+        fields = [*RoundSerializer.Meta.fields, "gigabit_cities"]
+
+    @extend_schema_field(GigabitCountsSerializer)
+    def get_gigabit_cities(self, round_: Round) -> dict[str, int]:
+        return self.context["gigabit"][round_.year]["total"]
+
+
+class RoundCountsViewSet(RoundViewSet):
+    """Evaluation rounds by year, with their current thresholds and their Gigabit Cities and annual
+    reports (`lifecycle.gigabit_counts`, three queries for any number of rounds). Rounds still being
+    prepared are visible to ministry staff only."""
+
+    serializer_class = RoundWithCountsSerializer
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        if getattr(self, "swagger_fake_view", False):  # the schema generator has no user
+            return context
+        years = self.get_queryset().values_list("year", flat=True)
+        context["gigabit"] = lifecycle.gigabit_counts(user=self.request.user, years=years)
+        return context
+
+
+# ------------------------------------------------------------------------------------------------
 # Dashboards
 # ------------------------------------------------------------------------------------------------
 @extend_schema(
@@ -207,7 +249,10 @@ class ProvinceDashboardApi(APIView):
     parameters=[
         ROUND_PARAMETER,
         OpenApiParameter(
-            "cumulative", bool, description="Every Gigabit City named up to the round, not only that year's."
+            "cumulative",
+            bool,
+            description="Accepted for old clients; the table always lists every Gigabit City named up to the round.",
+            deprecated=True,
         ),
     ],
     responses={(200, XLSX): OpenApiTypes.BINARY, 403: OpenApiResponse(description="City officials")},
@@ -263,6 +308,71 @@ class ProvinceDashboardExportApi(APIView):
         out = io.BytesIO()
         exports.dashboard_workbook(data=data, out=out)
         return workbook_response(out.getvalue(), exports.dashboard_filename(data))
+
+
+# ------------------------------------------------------------------------------------------------
+# The watch list
+# ------------------------------------------------------------------------------------------------
+class WatchQuery(RoundQuery):
+    province = serializers.RegexField(r"^\d{6}$", required=False, help_text="A province's code")
+    region = serializers.ChoiceField(choices=Region.choices, required=False)
+    reason = serializers.ChoiceField(choices=lifecycle.WATCH_REASONS, required=False)
+
+
+WATCH_PARAMETERS = [
+    ROUND_PARAMETER,
+    OpenApiParameter("province", str, description="Only this province (6-digit code)."),
+    OpenApiParameter("region", str, enum=Region.values, description="Only this region."),
+    OpenApiParameter("reason", str, enum=list(lifecycle.WATCH_REASONS), description="Only this reason."),
+]
+
+
+def watch_rows(request) -> tuple[Round, list[dict]]:
+    ensure_national(request.user)
+    query = WatchQuery(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    data = query.validated_data
+    round_ = dashboards.dashboard_round(user=request.user, year=data.get("round"))
+    rows = lifecycle.watch_list(
+        user=request.user,
+        round_=round_,
+        province=data.get("province", ""),
+        region=data.get("region", ""),
+        reason=data.get("reason", ""),
+    )
+    return round_, rows
+
+
+@extend_schema(
+    parameters=WATCH_PARAMETERS,
+    responses={200: OpenApiTypes.OBJECT, 403: OpenApiResponse(description="Not ministry staff")},
+    summary="The watch list of a round",
+    description=(
+        "Gigabit Cities named before the round whose figures of the round (reported form, else the published "
+        "table) fall below a threshold (`below`: indicator, value, threshold, margin, relative margin in %), that "
+        "have not reported by their deadline, or whose annual report was not confirmed (`shortfall`, "
+        "`improvement_due`); `rounds` is the number of rounds in a row on the list, `since` the first of them."
+    ),
+)
+class WatchListApi(APIView):
+    def get(self, request):
+        round_, rows = watch_rows(request)
+        return Response(dashboards.as_json({"round": round_.year, "count": len(rows), "cities": rows}))
+
+
+@extend_schema(
+    parameters=WATCH_PARAMETERS,
+    responses={(200, XLSX): OpenApiTypes.BINARY, 403: OpenApiResponse(description="Not ministry staff")},
+    summary="The watch list as a workbook",
+)
+class WatchExportApi(APIView):
+    renderer_classes = [JSONRenderer, XlsxRenderer]
+
+    def get(self, request):
+        round_, rows = watch_rows(request)
+        out = io.BytesIO()
+        exports.watch_workbook(rows=rows, round_=round_, out=out)
+        return workbook_response(out.getvalue(), exports.watch_filename(round_))
 
 
 # ------------------------------------------------------------------------------------------------

@@ -23,7 +23,6 @@ from django.db.models import (
     Aggregate,
     Case,
     Count,
-    Exists,
     F,
     FilteredRelation,
     IntegerField,
@@ -44,18 +43,24 @@ from django.utils.translation import gettext as _
 
 from gigacity.i18n import pick
 from gigacity.models import City, Province, Region, User
-from indicators.catalogue import CASE_DOMAINS, INDICATORS, IndicatorSpec
+from indicators.catalogue import CASE_DOMAINS, INDICATORS
 from indicators.models import Designation, ReferenceValue, Round, RoundStatus
 from indicators.rules import meets
+from submissions.kinds import kind_of
 from submissions.models import (
     NOT_STARTED,
     REPORTED_STATES,
+    FormKind,
     Status,
     Submission,
     deadline_expression,
     latest_extension,
+    status_label,
 )
 from submissions.models import Case as ApplicationCase
+
+from . import lifecycle
+from .lifecycle import designation_rows, mean, named_sums_by_batch, named_up_to
 
 STATUS_KEYS: tuple[str, ...] = (NOT_STARTED, *Status.values)
 LEADER_COUNT = 10
@@ -99,11 +104,9 @@ def _round_info(round_: Round, *, rounds: list[int]) -> dict[str, Any]:
 # Building blocks: each takes querysets already narrowed to the caller's scope
 # ------------------------------------------------------------------------------------------------
 def first_designations(round_: Round) -> QuerySet[Designation]:
-    """Each city's first designation up to `round_`: its batch. Written as NOT EXISTS (an anti-join,
-    one pass over the table) rather than a subquery per city, which at 3 000 units was the slowest
-    part of the dashboard."""
-    earlier = Designation.objects.filter(city=OuterRef("city"), round__year__lt=OuterRef("round__year"))
-    return Designation.objects.filter(round__year__lte=round_.year).exclude(Exists(earlier))
+    """The designations up to `round_`: a city is named once, so each is the city's batch
+    (`lifecycle.named_up_to`)."""
+    return named_up_to(round_.year)
 
 
 def batch_of_city(round_: Round, city_ref: str = "city") -> Subquery:
@@ -151,14 +154,6 @@ class CountInRange(Aggregate):
         return f"COUNT(CASE WHEN {sql} THEN 1 END)", params
 
 
-def mean(total: Decimal | None, n: int, spec: IndicatorSpec) -> Decimal | None:
-    """A simple mean over cities, as MIIT publishes it, at the indicator's published precision."""
-    if not n or total is None:
-        return None
-    places = Decimal(1).scaleb(-spec.decimals)
-    return (Decimal(total) / n).quantize(places, rounding=ROUND_HALF_UP)
-
-
 def _progress_rows(cities: QuerySet[City], submissions: QuerySet[Submission]) -> dict[str, dict[str, int]]:
     """Per province: number of units and number of forms in each status (two queries)."""
     rows: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(("units", *STATUS_KEYS), 0))
@@ -185,13 +180,7 @@ def _total_counts(rows: dict[str, dict[str, int]]) -> dict[str, int]:
 
 def _named_rows(cities: QuerySet[City], round_: Round) -> list[dict[str, Any]]:
     """(province, batch, number of cities) for every city named by `round_` (one query)."""
-    return list(
-        first_designations(round_)
-        .filter(city__in=cities)
-        .order_by()
-        .values(province=F("city__province"), batch=F("round__year"))
-        .annotate(n=Count("pk"))
-    )
+    return designation_rows(cities, round_.year)
 
 
 def _batches(named: list[dict[str, Any]], regions: dict[str, str]) -> list[dict[str, Any]]:
@@ -225,20 +214,10 @@ def round_references(round_: Round) -> dict[str, tuple[Decimal, str, int]]:
 
 
 def _means_by_batch(cities: QuerySet[City], round_: Round) -> dict[int, dict[str, Any]]:
-    """SUM/COUNT per indicator over the named cities' reported forms of the round, by batch: from
-    the first designations joined to the forms of the round (a join, not a subquery per form)."""
-    rows = (
-        first_designations(round_)
-        .filter(
-            city__in=cities,
-            city__submissions__round=round_,
-            city__submissions__status__in=REPORTED_STATES,
-        )
-        .order_by()
-        .values(batch=F("round__year"))
-        .annotate(**_sums("city__submissions__"))
-    )
-    return {row["batch"]: row for row in rows}
+    """SUM/COUNT per indicator over the named cities' figures of the round (reported form, else the
+    published table), by batch (`lifecycle.named_sums_by_batch`, which the summary table's means use
+    too)."""
+    return named_sums_by_batch(cities, round_)
 
 
 def _reported_totals(reported: QuerySet[Submission], thresholds: dict[str, Decimal]) -> dict[str, Any]:
@@ -317,7 +296,7 @@ def _leaders(reported: QuerySet[Submission], round_: Round, limit: int = LEADER_
     (round, value, city) of reported forms (submissions migration 0003) without reading the round's
     other forms. (A single query with a window function per indicator sorted every form of the
     round seven times and was the slowest part of the dashboard at 3 000 units.)"""
-    columns = ("pk", "status", "city_id", "city__name", "city__province_id", "city__province__short_name")
+    columns = ("pk", "status", "kind", "city_id", "city__name", "city__province_id", "city__province__short_name")
     tops: dict[str, list[dict[str, Any]]] = {}
     for spec in INDICATORS:
         value = f"value_{spec.code}"
@@ -350,6 +329,7 @@ def _leaders(reported: QuerySet[Submission], round_: Round, limit: int = LEADER_
                         "value": r[f"value_{spec.code}"],
                         "submission": r["pk"],
                         "status": r["status"],
+                        "kind": r["kind"],
                         "batch": batches.get(r["city_id"]),
                     }
                     for rank, r in enumerate(tops[spec.code], start=1)
@@ -448,11 +428,7 @@ def national_dashboard(*, user: User, round_: Round) -> dict[str, Any]:
 
     progress = _progress_rows(cities, submissions)
     named = _named_rows(cities, round_)
-    named_by_province: dict[str, dict[str, int]] = defaultdict(lambda: {"named": 0, "named_in_round": 0})
-    for row in named:
-        named_by_province[row["province"]]["named"] += row["n"]
-        if row["batch"] == round_.year:
-            named_by_province[row["province"]]["named_in_round"] += row["n"]
+    gigabit = lifecycle.gigabit_counts(user=user, years=[round_.year], regions=regions, named=named)[round_.year]
 
     province_rows = []
     for p in provinces:
@@ -469,7 +445,9 @@ def national_dashboard(*, user: User, round_: Round) -> dict[str, Any]:
                 "statuses": {key: counts[key] for key in STATUS_KEYS},
                 "reported": reported_n,
                 "progress": _share(reported_n, counts["units"]),
-                **named_by_province.get(p["code"], {"named": 0, "named_in_round": 0}),
+                "named": gigabit["provinces"][p["code"]]["named_total"],
+                "named_in_round": gigabit["provinces"][p["code"]]["named_in_round"],
+                "gigabit": gigabit["provinces"][p["code"]],
             }
         )
 
@@ -481,8 +459,9 @@ def national_dashboard(*, user: User, round_: Round) -> dict[str, Any]:
                 "code": region.value,
                 "label": region.label,
                 "units": sum(r["units"] for r in members),
-                "named": sum(r["named"] for r in members),
-                "named_in_round": sum(r["named_in_round"] for r in members),
+                "named": gigabit["regions"][region.value]["named_total"],
+                "named_in_round": gigabit["regions"][region.value]["named_in_round"],
+                "gigabit": gigabit["regions"][region.value],
             }
         )
 
@@ -500,14 +479,29 @@ def national_dashboard(*, user: User, round_: Round) -> dict[str, Any]:
         "scope": {"level": "national"},
         "round": _round_info(round_, rounds=list(visible_rounds(user=user).values_list("year", flat=True))),
         "status_counts": _total_counts(progress),
-        "named_total": sum(r["named"] for r in province_rows),
-        "named_in_round": sum(r["named_in_round"] for r in province_rows),
+        "named_total": gigabit["total"]["named_total"],
+        "named_in_round": gigabit["total"]["named_in_round"],
+        "gigabit": gigabit["total"],
+        "watch": watch_summary(lifecycle.watch_list(user=user, round_=round_)),
         "batches": batches,
         "regions": region_rows,
         "provinces": province_rows,
         "indicators": indicators,
         "leaders": _with_means(_leaders(reported, round_), indicators),
         "distribution": _with_means(_distribution(reported, thresholds, totals), indicators),
+    }
+
+
+WATCH_PANEL_ROWS = 10
+
+
+def watch_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The dashboards' watch-list panel: how many Gigabit Cities are on it, by reason, and the ones on
+    it longest (the watch-list page has them all)."""
+    return {
+        "count": len(rows),
+        "by_reason": {reason: sum(reason in row["reasons"] for row in rows) for reason in lifecycle.WATCH_REASONS},
+        "rows": rows[:WATCH_PANEL_ROWS],
     }
 
 
@@ -557,6 +551,7 @@ def city_rows(
             "effective_deadline",
             "state",
             "form__id",
+            "form__kind",
             "form__updated_at",
             "form__submitted_at",
             "form__meets_all",
@@ -568,6 +563,7 @@ def city_rows(
     )
     # The labels must be Python strings, not a CASE in SQL: they depend on the reader's language.
     labels = {NOT_STARTED: _("Not started"), **{s.value: s.label for s in Status}}
+    kinds = dict(FormKind.choices)
     out = []
     for row in rows:
         deadline_ = row["effective_deadline"]
@@ -582,7 +578,12 @@ def city_rows(
                 "province": row["province_id"],
                 "province_name": pick(row["province__name"], row["province__name_en"]),
                 "status": row["state"],
-                "status_label": str(labels[row["state"]]),
+                "status_label": status_label(row["state"], row["form__kind"])
+                if row["form__kind"]
+                else str(labels[row["state"]]),
+                # Which form the city owes or filed: an annual report once it is a Gigabit City.
+                "kind": row["form__kind"] or kind_of(row["batch"], round_.year),
+                "kind_label": str(kinds[row["form__kind"] or kind_of(row["batch"], round_.year)]),
                 "submission": row["form__id"],
                 "updated_at": row["form__updated_at"],
                 "submitted_at": row["form__submitted_at"],
@@ -634,13 +635,18 @@ def province_dashboard(*, user: User, province: Province, round_: Round) -> dict
         row["national_named_mean"] = nation["named_mean"]
 
     counts = _total_counts(progress)
+    gigabit = lifecycle.gigabit_counts(
+        user=user, years=[round_.year], province=province.code, regions={province.code: province.region}, named=named
+    )[round_.year]["total"]
     return {
         "scope": {"level": "province", "code": province.code, "name": province.display_name},
         "round": _round_info(round_, rounds=list(visible_rounds(user=user).values_list("year", flat=True))),
         "status_counts": counts,
         "progress": _share(counts["reported"], counts["units"]),
-        "named_total": sum(row["n"] for row in named),
-        "named_in_round": sum(row["n"] for row in named if row["batch"] == round_.year),
+        "named_total": gigabit["named_total"],
+        "named_in_round": gigabit["named_in_round"],
+        "gigabit": gigabit,
+        "watch": watch_summary(lifecycle.watch_list(user=user, round_=round_, province=province.code)),
         "batches": batches,
         "cities": city_rows(cities, round_, thresholds, timezone.localdate()),
         "indicators": indicators,
@@ -678,28 +684,11 @@ def as_json(value: Any) -> Any:
 CASE_COLLECTION_STATES: tuple[str, ...] = (Status.RECOMMENDED, Status.SENT_BACK, Status.APPROVED)
 
 
-def summary_rows(*, user: User, round_: Round, cumulative: bool) -> QuerySet:
-    """The Gigabit Cities of MIIT's summary table: those first named in `round_` (or, cumulatively,
-    in any round up to it), each with the values it was named on (its form of that round), in the
-    standard order: province code, batch, city code."""
-    designations = first_designations(round_).filter(city__in=City.objects.visible_to(user))
-    if not cumulative:
-        designations = designations.filter(round__year=round_.year)
-    return (
-        designations.annotate(
-            form=FilteredRelation("city__submissions", condition=Q(city__submissions__round=F("round")))
-        )
-        .values(
-            "city_id",
-            "city__name",
-            "city__province_id",
-            "city__province__name",
-            "city__province__name_en",
-            "round__year",
-            *(f"form__value_{spec.code}" for spec in INDICATORS),
-        )
-        .order_by("city__province_id", "round__year", "city_id")
-    )
+def summary_rows(*, user: User, round_: Round, cumulative: bool = True) -> list[dict[str, Any]]:
+    """The rows of MIIT's summary table of `round_` (`lifecycle.summary_table`): every Gigabit City
+    named up to the round, with the round's figures and its batch. MIIT's table is cumulative, so
+    `cumulative` no longer changes it (kept for callers that pass it)."""
+    return lifecycle.summary_table(user=user, round_=round_)["rows"]
 
 
 def case_collection(*, user: User, round_: Round, province: Province | None = None) -> QuerySet:
@@ -724,6 +713,7 @@ def case_collection(*, user: User, round_: Round, province: Province | None = No
             "partners",
             "submission_id",
             "submission__status",
+            "submission__kind",
             "submission__city__name",
             "submission__city__province__name",
             "submission__city__province__name_en",

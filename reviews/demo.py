@@ -1,6 +1,10 @@
-"""Demo data: an open round, one account per role (and a few more), and submissions in every state,
-all created through the same services people use, so the history, scores and notifications are
-real. Plausible values come from a seeded generator, also used by the tests and the benchmark."""
+"""Demo data that tells the story of a Gigabit City across the years: last year's round, decided and
+published (Gigabit Cities of 2021 confirmed or not confirmed in their annual reports, a new city
+named), and this year's open round, where the Gigabit Cities file annual reports (one confirmed, one
+not confirmed, one on the watch list two rounds in a row, one still a draft started from last year's
+form) beside new evaluations in every state. One account per role (and a few more). Everything is
+created through the same services people use, so the history, scores and notifications are real.
+Plausible values come from a seeded generator, also used by the tests and the benchmark."""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from gigacity.services import user_provision
 from indicators.catalogue import KEY_SITE_CATEGORIES, key_site_field
 from indicators.models import Round, RoundStatus
 from indicators.reference import ensure_thresholds, reference_load
+from indicators.rules import meets, shift_years
 from submissions.models import ChangeSource, Status, Submission
 from submissions.services import submission_get_or_create, submission_submit, submission_update
 
@@ -186,16 +191,29 @@ ACCOUNTS = (
     DemoAccount("xuzhou", Role.CITY, city="320300", name="徐州市填报员"),
     DemoAccount("nantong", Role.CITY, city="320600", name="南通市填报员"),
     DemoAccount("wenzhou", Role.CITY, city="330300", name="温州市填报员"),
+    DemoAccount("nanjing", Role.CITY, city="320100", name="南京市填报员"),
+)
+
+# The decisions on an annual report, as targets of `drive` beside the workflow's states.
+CONFIRMED, NOT_CONFIRMED = "confirmed", "not_confirmed"
+
+# Last year's round (decided, then published): (city code, target, strength).
+PREVIOUS_STATES = (
+    ("370200", CONFIRMED, 0.9),  # 青岛, a Gigabit City since 2021: its annual report confirmed
+    ("370100", CONFIRMED, 0.9),  # 济南, the same
+    ("370300", Status.APPROVED, 0.95),  # 淄博: evaluated and named, last year's batch
+    ("320100", NOT_CONFIRMED, 0.6),  # 南京 (2021): fell short, on the watch list
 )
 
 # (city code, the state its current-round form is left in, how far along the city is: below 1 some
 # thresholds are missed, so the queues show flags to look at)
 CURRENT_STATES = (
-    ("370200", "partial", 1.0),  # 青岛: a half-filled draft, for the demo city official to finish
-    ("370100", Status.SUBMITTED, 1.15),
-    ("370600", Status.RETURNED, 0.85),
-    ("370700", Status.RECOMMENDED, 1.0),
-    ("370300", Status.APPROVED, 1.15),
+    ("370200", "partial", 1.0),  # 青岛: annual report, a draft started from last year's form
+    ("370300", CONFIRMED, 1.15),  # 淄博, named last year: its first annual report, confirmed
+    ("370100", NOT_CONFIRMED, 0.55),  # 济南: two indicators fell short: not confirmed, a date to improve
+    ("320100", Status.SUBMITTED, 0.6),  # 南京: below thresholds again, two rounds on the watch list
+    ("370700", Status.APPROVED, 1.05),  # 潍坊: evaluated and named this year
+    ("370600", Status.RETURNED, 0.85),  # the other forms are evaluations of cities not yet named
     ("320300", Status.RECOMMENDED, 0.55),
     ("320600", Status.SUBMITTED, 0.8),
     ("330300", Status.RECOMMENDED, 1.0),
@@ -240,7 +258,8 @@ def drive(
             submission_id=submission.pk,
             actor=city_user,
             data=partial,
-            cases=cases[:2],
+            # A form started from last year's keeps the cases carried over, for the city to go through.
+            cases=None if submission.carried_from_id else cases[:2],
             expected_version=submission.version,
             source=ChangeSource.FORM,
         )
@@ -274,8 +293,35 @@ def drive(
         excellent_case_ids=excellent,
         note="数据已逐项核实，推荐评估。",
     )
+    if target in (Status.APPROVED, CONFIRMED, NOT_CONFIRMED):
+        decide(submission, target, users)
+
+
+def decide(submission: Submission, target: str, users: dict[str, User]) -> None:
+    """The ministry's decision on a recommended form: an evaluation approved, an annual report
+    confirmed or not confirmed (on the indicators below their threshold, to improve by next year's
+    deadline)."""
+    ministry = users["ministry"]
     if target == Status.APPROVED:
-        services.submission_approve(submission_id=submission.pk, actor=users["ministry"])
+        services.submission_approve(submission_id=submission.pk, actor=ministry)
+    elif target == CONFIRMED:
+        services.submission_confirm(submission_id=submission.pk, actor=ministry, reason="各项指标保持达标，复核通过。")
+    elif target == NOT_CONFIRMED:
+        submission.refresh_from_db()
+        thresholds = submission.round.threshold_map()
+        short = [
+            code for code, value in submission.indicator_values.items() if meets(value, thresholds.get(code)) is False
+        ]
+        services.submission_not_confirm(
+            submission_id=submission.pk,
+            actor=ministry,
+            reason="部分指标低于千兆城市评价标准，请制定整改方案并按期完成整改。",
+            shortfall=short,
+            improvement_due=max(
+                shift_years(submission.round.deadline, 1) or timezone.localdate(),
+                timezone.localdate() + datetime.timedelta(days=90),
+            ),
+        )
 
 
 def seed_demo() -> tuple[list[DemoAccount], Round]:
@@ -299,19 +345,26 @@ def seed_demo() -> tuple[list[DemoAccount], Round]:
         users[key] = user
 
     year = demo_round_year(today)
-    # The previous demo round, where 青岛 and 济南 reported last year's values (shown beside this
-    # year's inputs and used to flag large jumps).
+    # Last year's demo round: the forms of last year (shown beside this year's inputs, used to flag
+    # large jumps, and the forms this year's start from), decided and published.
     previous = Round.objects.filter(year=year - 1).first()
     if previous is None:
         # Created open without a deadline so that last year's forms can be entered now, then closed
-        # with the deadline it had.
+        # with the deadline it had, decided and published.
         previous = ensure_round(year - 1, RoundStatus.OPEN)
         previous.deadline = None
         previous.save(update_fields=["deadline"])
-        for code in ("370200", "370100"):
-            _drive_previous(previous, code, users)
+        decisions = []
+        for code, target, strength in PREVIOUS_STATES:
+            city = City.objects.get(pk=code)
+            submission = submission_get_or_create(city=city, round_=previous, actor=users[code])
+            drive(submission, Status.RECOMMENDED, users, random.Random(code), strength=strength)
+            decisions.append((submission, target))
         services.round_update(round_=previous, actor=users["ministry"], deadline=datetime.date(year - 1, 12, 15))
         services.round_set_status(round_=previous, status=RoundStatus.CLOSED, actor=users["ministry"])
+        for submission, target in decisions:
+            decide(submission, target, users)
+        services.round_set_status(round_=previous, status=RoundStatus.PUBLISHED, actor=users["ministry"])
 
     current = ensure_round(year, RoundStatus.OPEN)
     for code, target, strength in CURRENT_STATES:
@@ -321,11 +374,3 @@ def seed_demo() -> tuple[list[DemoAccount], Round]:
         submission = submission_get_or_create(city=city, round_=current, actor=users[code])
         drive(submission, target, users, random.Random(code), strength=strength)
     return list(ACCOUNTS), current
-
-
-def _drive_previous(round_: Round, code: str, users: dict[str, User]) -> None:
-    """Last year's form of a demo city, recommended by its bureau: the same city (same seed, so the
-    same population) about a fifth less far along."""
-    city = City.objects.get(pk=code)
-    submission = submission_get_or_create(city=city, round_=round_, actor=users[code])
-    drive(submission, Status.RECOMMENDED, users, random.Random(code), strength=0.8)

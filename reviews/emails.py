@@ -15,7 +15,7 @@ from .notifications import notification_title, notification_url
 def send_notification_emails(notification_ids: list[int]) -> int:
     sent = 0
     pending = Notification.objects.filter(pk__in=notification_ids, emailed_at__isnull=True).select_related(
-        "recipient", "city", "round", "actor"
+        "recipient", "city", "round", "actor", "submission"
     )
     with translation.override(settings.LANGUAGE_CODE):
         for notification in pending:

@@ -36,9 +36,9 @@ from gigacity.models import Province, Role, User
 from gigacity.xlsx import safe_value
 from indicators.catalogue import CASE_DOMAINS, INDICATORS, INDICATORS_BY_CODE, IndicatorSpec, Kind
 from indicators.models import Round
-from submissions.models import NOT_STARTED, Status
+from submissions.models import NOT_STARTED, FormKind, Status, status_label
 
-from . import dashboards
+from . import dashboards, lifecycle
 from .models import ExportJob, ExportKind, ExportState
 
 logger = logging.getLogger(__name__)
@@ -172,23 +172,26 @@ SUMMARY_COLUMNS: tuple[tuple[str, str, str], ...] = (
 )
 
 
-def summary_filename(round_: Round, *, cumulative: bool) -> str:
-    if cumulative:
-        return _("Gigabit Cities up to %(year)s - key indicators.xlsx") % {"year": round_.year}
-    return _("Gigabit Cities of %(year)s - key indicators.xlsx") % {"year": round_.year}
+def summary_filename(round_: Round, *, cumulative: bool = True) -> str:
+    return _("Gigabit Cities up to %(year)s - key indicators.xlsx") % {"year": round_.year}
+
+
+def batch_label(year: int) -> str:
+    """备注 of MIIT's table: the batch, e.g. "2021年度"."""
+    return _("%(year)s round") % {"year": year}
 
 
 def summary_workbook(
-    *, user: User, round_: Round, cumulative: bool, out: IO[bytes], progress: Progress | None = None
+    *, user: User, round_: Round, cumulative: bool = True, out: IO[bytes], progress: Progress | None = None
 ) -> int:
-    """MIIT's summary table: 序号, 省份, 千兆城市, the seven indicators in MIIT's units and 备注 (the
-    batch, e.g. "2021年度"), in the standard province order. Returns the number of cities."""
-    rows = list(dashboards.summary_rows(user=user, round_=round_, cumulative=cumulative))
-    heading = (
-        _("Gigabit Cities up to %(year)s: summary table of key indicators")
-        if cumulative
-        else _("Gigabit Cities of %(year)s: summary table of key indicators")
-    ) % {"year": round_.year}
+    """MIIT's summary table of a round (`lifecycle.summary_table`): 序号, 省份, 千兆城市, the seven
+    indicators in MIIT's units and 备注 (the batch, e.g. "2021年度") for every Gigabit City named up to
+    the round, in the standard province order, with the means over all of them and per batch beneath.
+    MIIT's table is cumulative; `cumulative` is kept for callers that pass it. Returns the number of
+    cities."""
+    table = lifecycle.summary_table(user=user, round_=round_)
+    rows = table["rows"]
+    heading = _("Gigabit Cities up to %(year)s: summary table of key indicators") % {"year": round_.year}
     workbook = new_workbook()
     sheet = SheetWriter(
         workbook,
@@ -202,19 +205,42 @@ def summary_workbook(
         ],
         heading=heading,
     )
-    for number, row in enumerate(rows, start=1):
+    for row in rows:
         sheet.append(
             [
-                number,
-                pick(row["city__province__name"], row["city__province__name_en"]),
-                row["city__name"],
-                *(row[f"form__value_{code}"] for code, _zh, _en in SUMMARY_COLUMNS),
-                _("%(year)s round") % {"year": row["round__year"]},
+                row["number"],
+                row["province_name"],
+                row["city_name"],
+                *(row["values"][code] for code, _zh, _en in SUMMARY_COLUMNS),
+                batch_label(row["batch"]),
             ]
         )
-        _report(progress, number, len(rows))
+        _report(progress, row["number"], len(rows))
+    sheet.append(
+        [
+            None,
+            _("Mean of all Gigabit Cities"),
+            _("%(n)s cities") % {"n": table["cities"]},
+            *(table["means"][code] for code, _zh, _en in SUMMARY_COLUMNS),
+            None,
+        ]
+    )
+    for batch in table["batches"]:
+        sheet.append(
+            [
+                None,
+                _("Mean of the %(year)s batch") % {"year": batch["year"]},
+                _("%(n)s cities") % {"n": batch["cities"]},
+                *(batch["means"][code] for code, _zh, _en in SUMMARY_COLUMNS),
+                batch_label(batch["year"]),
+            ]
+        )
     sheet.note(
-        _("Values are those each city reported in the round it was named; indicators without data are left blank.")
+        _(
+            "Each city's figures of this round: its form as reported (submitted or further), or, where it has "
+            "none, the figures MIIT published for the round; blank where there is neither. Means are simple "
+            "means over the cities with a figure, at the published precision."
+        )
     )
     sheet.note(_generated_note())
     workbook.save(out)
@@ -269,10 +295,11 @@ def cases_workbook(
         Column(_("Difficulties, pain points or bottlenecks solved"), 40),
         Column(_("Why it can be replicated"), 40),
         Column(_("Partners"), 24),
+        Column(_("Form"), 10),
         Column(_("Status"), 12),
     ]
     sheets = {code: SheetWriter(workbook, label, columns, heading=label) for code, label in domains}
-    status_labels = {s.value: s.label for s in Status}
+    kinds = dict(FormKind.choices)
     done = 0
     for row in cases.iterator(chunk_size=2000):
         sheet = sheets.get(row["domain"]) or sheets["other"]
@@ -286,7 +313,8 @@ def cases_workbook(
                 row["pain_points"],
                 row["replicability"],
                 row["partners"],
-                status_labels.get(row["submission__status"], row["submission__status"]),
+                kinds[row["submission__kind"]],
+                status_label(row["submission__status"], row["submission__kind"]),
             ]
         )
         done += 1
@@ -310,6 +338,7 @@ def _city_columns() -> list[Column]:
         Column(_("Province"), 12),
         Column(_("City"), 14),
         Column(_("Code"), 9),
+        Column(_("Form"), 10),
         Column(_("Status"), 12),
         Column(_("Deadline"), 12),
         Column(_("Days left"), 9, "0"),
@@ -325,6 +354,7 @@ def _city_values(number: int, row: dict[str, Any]) -> list[Any]:
         row["province_name"],
         row["name"],
         row["code"],
+        row["kind_label"],
         row["status_label"],
         row["deadline"].isoformat() if row["deadline"] else None,
         row["days_to_deadline"],
@@ -474,6 +504,9 @@ def dashboard_workbook(*, data: dict[str, Any], out: IO[bytes]) -> None:
                 Column(_("Reported (%)"), 10, "0.0"),
                 Column(_("Gigabit Cities"), 10, "0"),
                 Column(_("Named this round"), 10, "0"),
+                Column(_("Annual reports received"), 10, "0"),
+                Column(_("Confirmed"), 10, "0"),
+                Column(_("Not confirmed"), 10, "0"),
             ],
         )
         for row in data["provinces"]:
@@ -486,6 +519,9 @@ def dashboard_workbook(*, data: dict[str, Any], out: IO[bytes]) -> None:
                     row["progress"],
                     row["named"],
                     row["named_in_round"],
+                    row["gigabit"]["reports_received"],
+                    row["gigabit"]["confirmed"],
+                    row["gigabit"]["not_confirmed"],
                 ]
             )
     batches = SheetWriter(
@@ -511,6 +547,60 @@ def dashboard_workbook(*, data: dict[str, Any], out: IO[bytes]) -> None:
     _leaders_sheet(workbook, data)
     _distribution_sheet(workbook, data)
     workbook.save(out)
+
+
+# ------------------------------------------------------------------------------------------------
+# The watch list
+# ------------------------------------------------------------------------------------------------
+def watch_filename(round_: Round) -> str:
+    return _("Watch list %(year)s.xlsx") % {"year": round_.year}
+
+
+def watch_workbook(*, rows: list[dict[str, Any]], round_: Round, out: IO[bytes]) -> int:
+    """The watch list as on screen (`lifecycle.watch_list`): one row per Gigabit City and reason, and
+    one per indicator below its threshold, with the value, the threshold and by how much."""
+    labels = lifecycle.watch_reason_labels()
+    workbook = new_workbook()
+    sheet = SheetWriter(
+        workbook,
+        _("Watch list"),
+        [
+            Column(_("No."), 6, "0"),
+            Column(_("Province"), 12),
+            Column(_("City"), 14),
+            Column(_("Batch"), 10),
+            Column(_("Why"), 22),
+            Column(_("Indicator"), 28),
+            Column(_("Value"), 12, "#,##0.0"),
+            Column(_("Threshold"), 12, "#,##0.0"),
+            Column(_("Difference"), 12, "#,##0.0"),
+            Column(_("Difference (%)"), 10, "0.0"),
+            Column(_("Improve by"), 12),
+            Column(_("Rounds in a row"), 10, "0"),
+        ],
+        heading=_("Watch list of the %(year)s round") % {"year": round_.year},
+    )
+    for number, row in enumerate(rows, start=1):
+        common = [number, row["province_name"], row["city_name"], batch_label(row["batch"])]
+        why = "、".join(labels[reason] for reason in row["reasons"])
+        due = row["improvement_due"].isoformat() if row["improvement_due"] else None
+        for below in row["below"] or [None]:
+            sheet.append(
+                [
+                    *common,
+                    why,
+                    below["name"] if below else None,
+                    below["value"] if below else None,
+                    below["threshold"] if below else None,
+                    below["margin"] if below else None,
+                    below["relative"] if below else None,
+                    due,
+                    row["rounds"],
+                ]
+            )
+    sheet.note(_generated_note())
+    workbook.save(out)
+    return len(rows)
 
 
 # ------------------------------------------------------------------------------------------------

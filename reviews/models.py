@@ -23,6 +23,8 @@ class NotificationKind(models.TextChoices):
     APPROVED = "approved", _("Approved")  # to the city and the bureau
     REJECTED = "rejected", _("Rejected")  # to the city and the bureau
     SENT_BACK = "sent_back", _("Sent back")  # to the bureau
+    CONFIRMED = "confirmed", _("Annual report confirmed")  # to the city and the bureau
+    NOT_CONFIRMED = "not_confirmed", _("Annual report not confirmed")  # to the city and the bureau
     EXTENSION = "extension", _("Extension granted")  # to the city
     REMINDER = "reminder", _("Deadline reminder")  # to cities still in draft
 

@@ -10,34 +10,51 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from gigacity.models import Role, User
-from submissions.models import Action, Extension, Status, Submission, SubmissionEvent
+from submissions.models import Action, Extension, FormKind, Status, Submission, SubmissionEvent
 
 from .models import Notification, NotificationKind
 
 TITLES = {
-    NotificationKind.SUBMITTED: lambda n: _("%(city)s submitted its %(year)s survey form") % _subjects(n),
-    NotificationKind.RESUBMITTED: lambda n: _("%(city)s resubmitted its %(year)s survey form") % _subjects(n),
-    NotificationKind.RETURNED: lambda n: (
-        _("The %(year)s survey form of %(city)s was returned for changes") % _subjects(n)
-    ),
+    NotificationKind.SUBMITTED: lambda n: _("%(city)s submitted its %(year)s %(form)s") % _subjects(n),
+    NotificationKind.RESUBMITTED: lambda n: _("%(city)s resubmitted its %(year)s %(form)s") % _subjects(n),
+    NotificationKind.RETURNED: lambda n: _("The %(year)s %(form)s of %(city)s was returned for changes") % _subjects(n),
     NotificationKind.RECOMMENDED: lambda n: _("%(city)s was recommended to the ministry (%(year)s)") % _subjects(n),
     NotificationKind.APPROVED: lambda n: _("%(city)s was named a %(year)s Gigabit City") % _subjects(n),
     NotificationKind.REJECTED: lambda n: (
         _("%(city)s was not named a Gigabit City this round (%(year)s)") % _subjects(n)
     ),
     NotificationKind.SENT_BACK: lambda n: _("The ministry sent %(city)s back to the bureau (%(year)s)") % _subjects(n),
+    NotificationKind.CONFIRMED: lambda n: (
+        _("The %(year)s annual report of %(city)s was confirmed: it still meets the Gigabit City standard")
+        % _subjects(n)
+    ),
+    NotificationKind.NOT_CONFIRMED: lambda n: (
+        _("The %(year)s annual report of %(city)s was not confirmed: improve by %(due)s")
+        % {**_subjects(n), "due": n.extra.get("improvement_due", "")}
+    ),
     NotificationKind.EXTENSION: lambda n: (
         _("%(city)s may submit until %(until)s (extension)") % {**_subjects(n), "until": n.extra.get("until", "")}
     ),
     NotificationKind.REMINDER: lambda n: (
-        _("%(days)s day(s) left: the %(year)s survey form of %(city)s is not submitted")
+        _("%(days)s day(s) left: the %(year)s %(form)s of %(city)s is not submitted")
         % {**_subjects(n), "days": n.extra.get("days", "")}
     ),
 }
 
 
+def form_noun(kind: str) -> str:
+    """What the form is called in a message: a Gigabit City's annual report, or the survey form of an
+    evaluation."""
+    return str(_("annual report") if kind == FormKind.ANNUAL_REPORT else _("survey form"))
+
+
 def _subjects(notification: Notification) -> dict[str, object]:
-    return {"city": notification.city.name, "year": notification.round.year}
+    submission = notification.submission
+    return {
+        "city": notification.city.name,
+        "year": notification.round.year,
+        "form": form_noun(submission.kind if submission is not None else notification.extra.get("kind", "")),
+    }
 
 
 def notification_title(notification: Notification) -> str:
@@ -125,6 +142,10 @@ def notify_transition(submission: Submission, event: SubmissionEvent) -> None:
         kind, recipients = NotificationKind.APPROVED, city_officials(city) + bureau_reviewers(province)
     elif action == Action.REJECT:
         kind, recipients = NotificationKind.REJECTED, city_officials(city) + bureau_reviewers(province)
+    elif action == Action.CONFIRM:
+        kind, recipients = NotificationKind.CONFIRMED, city_officials(city) + bureau_reviewers(province)
+    elif action == Action.NOT_CONFIRM:
+        kind, recipients = NotificationKind.NOT_CONFIRMED, city_officials(city) + bureau_reviewers(province)
     else:
         kind, recipients = NotificationKind.SENT_BACK, bureau_reviewers(province)
     notify(
@@ -135,6 +156,7 @@ def notify_transition(submission: Submission, event: SubmissionEvent) -> None:
         submission=submission,
         actor=event.actor,
         text=event.reason,
+        extra={"improvement_due": event.details["improvement_due"]} if action == Action.NOT_CONFIRM else None,
     )
 
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from gigacity.models import City, Role
 from indicators.models import Round, RoundStatus
+from submissions.kinds import kind_for
 from submissions.models import EDITABLE_STATES, Submission, deadline_expression
 
 from .models import NotificationKind, Reminder
@@ -58,7 +59,12 @@ def send_deadline_reminders(today: datetime.date | None = None) -> int:
                         city_id=city.pk,
                         round_id=round_.pk,
                         submission=submission,
-                        extra={"days": days_left, "deadline": city.deadline.isoformat()},
+                        extra={
+                            "days": days_left,
+                            "deadline": city.deadline.isoformat(),
+                            # Without a form yet, the reminder still names the form the city owes.
+                            "kind": submission.kind if submission else kind_for(city.pk, round_),
+                        },
                     )
                     sent += 1
             except IntegrityError:

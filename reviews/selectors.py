@@ -10,8 +10,9 @@ from django.db.models import Exists, OuterRef, QuerySet, prefetch_related_object
 
 from gigacity.models import City, Province, Region, User
 from gigacity.params import int_param
-from indicators.models import Round
+from indicators.models import Designation, Round
 from indicators.rules import ScoreResult
+from submissions.kinds import kind_of
 from submissions.models import NOT_STARTED, Extension, Flag, Status, Submission
 from submissions.selectors import current_result
 
@@ -25,6 +26,8 @@ class QueueRow:
     extension: Extension | None = None
     # The current data judged now, when the form's latest score no longer describes it.
     current: ScoreResult | None = None
+    batch: int | None = None  # the year the city was named a Gigabit City
+    year: int = 0  # the round's
 
     @property
     def status(self) -> str:
@@ -35,6 +38,11 @@ class QueueRow:
         if self.current is not None:
             return self.current.meets_all
         return self.submission.meets_all if self.submission else None
+
+    @property
+    def kind(self) -> str:
+        """The kind of the city's form, or of the form it owes."""
+        return self.submission.kind if self.submission else kind_of(self.batch, self.year)
 
     @property
     def severity(self) -> int:
@@ -51,7 +59,7 @@ QUEUE_SORTS = {
 
 def bureau_queue(*, user: User, round_: Round) -> list[QueueRow]:
     """The user's cities for the round with their submission (or none yet) and extension, in code
-    order. A province has at most about twenty cities, all loaded in three queries."""
+    order. A province has at most about twenty cities, all loaded in four queries."""
     cities = list(City.objects.visible_to(user).select_related("province").order_by("code"))
     submissions = {
         s.city_id: s
@@ -64,7 +72,18 @@ def bureau_queue(*, user: User, round_: Round) -> list[QueueRow]:
     for extension in Extension.objects.filter(round=round_, city__in=cities).order_by("created_at", "pk"):
         extensions[extension.city_id] = extension  # the latest one applies
     current = _current_results(round_, list(submissions.values()))
-    return [QueueRow(city, submissions.get(city.pk), extensions.get(city.pk), current.get(city.pk)) for city in cities]
+    batches = dict(Designation.objects.filter(city__in=cities).values_list("city_id", "round__year"))
+    return [
+        QueueRow(
+            city,
+            submissions.get(city.pk),
+            extensions.get(city.pk),
+            current.get(city.pk),
+            batches.get(city.pk),
+            round_.year,
+        )
+        for city in cities
+    ]
 
 
 def _current_results(round_: Round, submissions: list[Submission]) -> dict[str, ScoreResult | None]:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.http import Http404
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -30,7 +30,8 @@ from indicators.models import (
     Threshold,
     ThresholdChange,
 )
-from indicators.rules import indicator_value_problem
+from indicators.rules import indicator_value_problem, shift_years
+from indicators.services import designation_create, lock_city
 from submissions.models import Action, Extension, FieldComment, Submission
 from submissions.scoring import request_round_rescoring, request_scoring
 from submissions.snapshots import DATA_FIELDS
@@ -149,8 +150,14 @@ def submission_approve(
     expected_version: int | None = None,
     via_header: bool = False,
 ) -> Submission:
-    """The ministry names the city a Gigabit City of the round's year."""
+    """The ministry names the city a Gigabit City of the round's year: an evaluation only (the
+    transition refuses an annual report), and only once (`designation_create` refuses a city named in
+    another round; nothing of the decision is saved then)."""
     with transaction.atomic():
+        # The city first, then its form (`lock_city`): a concurrent naming of the same city waits here.
+        city_id = Submission.objects.filter(pk=submission_id).values_list("city_id", flat=True).first()
+        if city_id is not None:
+            lock_city(city_id)
         submission, _event = transition(
             submission_id=submission_id,
             action=Action.APPROVE,
@@ -159,11 +166,88 @@ def submission_approve(
             expected_version=expected_version,
             via_header=via_header,
         )
-        Designation.objects.get_or_create(
+        designation_create(
             city_id=submission.city_id,
-            round_id=submission.round_id,
-            defaults={"source": Designation.Source.APPROVED, "designated_on": timezone.localdate()},
+            round_=submission.round,
+            source=Designation.Source.APPROVED,
+            designated_on=timezone.localdate(),
         )
+    return submission
+
+
+def submission_confirm(
+    *,
+    submission_id: int,
+    actor: User,
+    reason: str = "",
+    expected_version: int | None = None,
+    via_header: bool = False,
+) -> Submission:
+    """The ministry confirms a Gigabit City's annual report: it still meets the standard (复核通过).
+    Nothing is named: the city keeps the batch it was named in."""
+
+    def apply(submission: Submission) -> None:
+        submission.shortfall, submission.improvement_due = [], None
+
+    submission, _event = transition(
+        submission_id=submission_id,
+        action=Action.CONFIRM,
+        actor=actor,
+        reason=reason,
+        expected_version=expected_version,
+        via_header=via_header,
+        apply=apply,
+    )
+    return submission
+
+
+# What an annual report can fall short on: the seven indicators and the application cases.
+SHORTFALL_CODES: tuple[str, ...] = tuple(spec.code for spec in CATALOGUE)
+
+
+def submission_not_confirm(
+    *,
+    submission_id: int,
+    actor: User,
+    reason: str,
+    shortfall: Iterable[str],
+    improvement_due: datetime.date | None,
+    expected_version: int | None = None,
+    via_header: bool = False,
+) -> Submission:
+    """The ministry records that a Gigabit City's annual report does not meet the standard (复核未通过):
+    the reason, the indicators that fell short and the date by which the city is to improve. The city
+    stays a Gigabit City of its batch and is on the watch list."""
+    codes = list(dict.fromkeys(shortfall or ()))
+    details: dict = {}
+
+    def apply(submission: Submission) -> None:
+        # Checked once the role, state and kind are known to allow the decision: a bureau is told it
+        # may not decide, not that a date is missing.
+        errors: dict[str, list[str]] = {}
+        if not codes:
+            errors["shortfall"] = [_("Choose at least one indicator that fell short.")]
+        elif unknown := [code for code in codes if code not in SHORTFALL_CODES]:
+            errors["shortfall"] = [_("Unknown indicator: %(codes)s") % {"codes": ", ".join(unknown)}]
+        if improvement_due is None:
+            errors["improvement_due"] = [_("Give the date by which the city is to improve.")]
+        elif improvement_due <= timezone.localdate():
+            errors["improvement_due"] = [_("The date for improvement must be after today.")]
+        if errors:
+            raise ValidationError(errors)
+        submission.shortfall, submission.improvement_due = codes, improvement_due
+        details.update(shortfall=codes, improvement_due=improvement_due.isoformat())
+
+    submission, _event = transition(
+        submission_id=submission_id,
+        action=Action.NOT_CONFIRM,
+        actor=actor,
+        reason=reason,
+        expected_version=expected_version,
+        via_header=via_header,
+        apply=apply,
+        details=details,
+    )
     return submission
 
 
@@ -360,6 +444,59 @@ def round_set_status(*, round_: Round, status: str, actor: User) -> Round:
             target=round_,
             before={"status": before},
             after={"status": status},
+        )
+    return round_
+
+
+# The round's flag settings, carried over as they are.
+FLAG_SETTINGS = ("borderline_margin", "jump_ratio", "population_change_limit", "outlier_z")
+
+
+def round_create_next(*, actor: User, source: Round | None = None, year: int | None = None) -> Round:
+    """Prepare next year's round from the last one (or `source`): its thresholds (with the case
+    requirement), national reference values and flag settings, and its dates shifted by the years
+    between. The new round is being prepared (draft): ministry staff edit it, then open it; the
+    cities' forms are opened from their last ones (`submissions.services.carry_over`). A year that
+    has a round already is refused."""
+    _ensure_ministry(actor)
+    source = source or Round.objects.order_by("-year").first()
+    if source is None:
+        raise Conflict(_("There is no round to start from."))
+    year = source.year + 1 if year is None else year
+    if not 2000 <= year <= 2100:
+        raise ValidationError({"year": [_("Enter a year between 2000 and 2100.")]})
+    if Round.objects.filter(year=year).exists():
+        raise ValidationError({"year": [_("The %(year)s round already exists.") % {"year": year}]})
+    years = year - source.year
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                round_ = Round.objects.create(
+                    year=year,
+                    status=RoundStatus.DRAFT,
+                    opens_on=shift_years(source.opens_on, years),
+                    deadline=shift_years(source.deadline, years),
+                    data_as_of=shift_years(source.data_as_of, years),
+                    thresholds_provisional=source.thresholds_provisional,
+                    **{name: getattr(source, name) for name in FLAG_SETTINGS},
+                )
+        except IntegrityError:  # created by somebody else a moment ago
+            raise ValidationError({"year": [_("The %(year)s round already exists.") % {"year": year}]}) from None
+        reason = _("Carried over from the %(year)s round") % {"year": source.year}
+        for threshold in source.thresholds.all():
+            Threshold.objects.create(round=round_, indicator_id=threshold.indicator_id, value=threshold.value)
+            ThresholdChange.objects.create(
+                round=round_,
+                indicator_id=threshold.indicator_id,
+                old_value=None,
+                new_value=threshold.value,
+                version=round_.threshold_version,
+                changed_by=actor,
+                reason=reason,
+            )
+        ReferenceValue.objects.bulk_create(
+            ReferenceValue(round=round_, indicator_id=ref.indicator_id, value=ref.value, source=ref.source)
+            for ref in source.reference_values.all()
         )
     return round_
 

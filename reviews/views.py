@@ -35,7 +35,7 @@ from submissions.models import (
 )
 from submissions.views import render_submission_page
 
-from . import dashboards, exports, services
+from . import dashboards, exports, lifecycle, services
 from .actions import REVIEW_ACTIONS, bulk_actions_for
 from .forms import (
     ExportRequestForm,
@@ -250,14 +250,75 @@ FLAG_LABELS = [
 @require_GET
 @role_required(Role.MINISTRY)
 def rounds_page(request):
+    """Every round with its forms, its new Gigabit Cities, the total so far and its annual reports
+    (`lifecycle.gigabit_counts`, the dashboards' numbers), and the step to prepare the next round."""
+    # Newest first, said explicitly: Meta.ordering does not apply to a query with GROUP BY.
+    rounds = list(
+        Round.objects.annotate(
+            n_submissions=Count("submissions", filter=~Q(submissions__status=Status.DRAFT))
+        ).order_by("-year")
+    )
+    counts = lifecycle.gigabit_counts(user=request.user, years=[r.year for r in rounds])
+    for round_ in rounds:
+        round_.gigabit = counts[round_.year]["total"]
     return render(
         request,
         "reviews/rounds.html",
         {
-            "rounds": Round.objects.annotate(
-                n_submissions=Count("submissions", filter=~Q(submissions__status=Status.DRAFT)),
-                n_approved=Count("submissions", filter=Q(submissions__status=Status.APPROVED)),
-            )
+            "rounds": rounds,
+            "latest": rounds[0] if rounds else None,
+            "next_year": rounds[0].year + 1 if rounds else None,
+        },
+    )
+
+
+@require_POST
+@role_required(Role.MINISTRY)
+def round_next(request):
+    """Prepare next year's round from the last one; it opens when ministry staff open it."""
+    source = Round.objects.order_by("-year").first()
+    year = int_param(request.POST.get("year", ""))
+    if request.POST.get("year", "").strip() and year is None:
+        messages.error(request, _("Enter the year as four digits."))
+        return redirect("reviews:rounds")
+    try:
+        round_ = services.round_create_next(actor=request.user, source=source, year=year)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("reviews:rounds")
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect("reviews:rounds")
+    messages.success(
+        request,
+        _(
+            "The %(year)s round is being prepared from the %(source)s round: check its dates, thresholds and "
+            "reference values, then open it. Each city's form will start from its last form."
+        )
+        % {"year": round_.year, "source": source.year},
+    )
+    return redirect("reviews:round", round_.year)
+
+
+@require_GET
+@role_required(Role.MINISTRY, Role.ADMIN)
+def watch_page(request):
+    """The ministry's watch list: Gigabit Cities below a threshold, not reported by the deadline or not
+    confirmed, with the indicators, by how much and for how many rounds in a row."""
+    round_ = _round_or_none(request)
+    filters = {key: request.GET.get(key, "") for key in ("province", "region", "reason")}
+    rows = lifecycle.watch_list(user=request.user, round_=round_, **filters) if round_ else []
+    return render(
+        request,
+        "reviews/watch.html",
+        {
+            "round": round_,
+            "rounds": dashboards.visible_rounds(user=request.user),
+            "rows": rows,
+            "filters": filters,
+            "reasons": lifecycle.watch_reason_labels(),
+            "query": urlencode({k: v for k, v in {"round": round_.year if round_ else "", **filters}.items() if v}),
+            **queue_filter_choices(),
         },
     )
 
@@ -406,6 +467,7 @@ def ministry_home(request):
             "chart_data": dashboards.as_json(data) if data else None,
             "chart_config": _chart_config(),
             "status_strip": _status_strip(data["status_counts"]) if data else [],
+            "watch_reasons": lifecycle.watch_reason_labels(),
         },
     )
 
@@ -434,6 +496,7 @@ def province_dashboard(request, code: str):
             "chart_config": _chart_config(),
             "status_strip": _status_strip(data["status_counts"]) if data else [],
             "indicator_specs": INDICATORS,
+            "watch_reasons": lifecycle.watch_reason_labels(),
         },
     )
 
@@ -455,6 +518,10 @@ STRIP_ORDER = (
 def _status_strip(counts: dict[str, int]) -> list[dict]:
     units = counts["units"] or 1
     labels = {NOT_STARTED: _("Not started"), **{s.value: s.label for s in Status}}
+    # The decided forms of both kinds: an evaluation approved or a Gigabit City's annual report
+    # confirmed are both "approved" in the workflow (the annual reports have their own counts).
+    labels[Status.APPROVED] = _("Approved or confirmed")
+    labels[Status.REJECTED] = _("Rejected or not confirmed")
     return [
         {
             "key": key,

@@ -107,6 +107,7 @@ class CaseState:
     attachments: list = field(default_factory=list)
     comments: list[str] = field(default_factory=list)
     errors: dict[str, list[str]] = field(default_factory=dict)
+    carried_from_year: int | None = None  # last year's case, carried over and not changed since
 
     @property
     def is_blank(self) -> bool:
@@ -130,7 +131,12 @@ class FormState:
     def from_submission(cls, submission: Submission) -> FormState:
         values = {name: display_value(name, getattr(submission, name)) for name in DATA_FIELDS}
         cases = [
-            CaseState(case.pk, {name: getattr(case, name) for name in CASE_FIELDS}, list(case.attachments.all()))
+            CaseState(
+                case.pk,
+                {name: getattr(case, name) for name in CASE_FIELDS},
+                list(case.attachments.all()),
+                carried_from_year=case.carried_from_year,
+            )
             for case in submission.cases.all()
         ]
         return cls(values, cases, submission.version)
@@ -146,12 +152,20 @@ class FormState:
             state = cls.from_submission(submission)
             state.values, state.version, state.cases_sent = values, version, False
             return state
-        attachments = {case.pk: list(case.attachments.all()) for case in submission.cases.all()}
+        stored = {case.pk: case for case in submission.cases.all()}
         cases = []
         for index in range(min(total, MAX_CASE_ROWS)):
             case_id = int_param(post.get(f"cases-{index}-id", ""))
             case_values = {name: post.get(f"cases-{index}-{name}", "") for name in CASE_FIELDS}
-            cases.append(CaseState(case_id, case_values, attachments.get(case_id, [])))
+            case = stored.get(case_id)
+            cases.append(
+                CaseState(
+                    case_id,
+                    case_values,
+                    list(case.attachments.all()) if case else [],
+                    carried_from_year=case.carried_from_year if case else None,
+                )
+            )
         return cls(values, cases, version)
 
     def data(self) -> dict[str, str]:

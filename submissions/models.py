@@ -40,6 +40,28 @@ class Status(models.TextChoices):
 # A city without a form in the round yet: not a state of a submission, but shown beside them.
 NOT_STARTED = "not_started"
 
+
+class FormKind(models.TextChoices):
+    """Which question a form answers: the same form, scoring, flags and bureau review either way; the
+    ministry's decision differs."""
+
+    EVALUATION = "evaluation", _("Evaluation")  # 评估申报: a city not yet named asks to be named
+    ANNUAL_REPORT = "annual_report", _("Annual report")  # 年度复核: a Gigabit City reports again
+
+
+# The decided states read differently for each kind: an evaluation is approved (the city is named)
+# or rejected; an annual report is confirmed (复核通过) or not confirmed (复核未通过).
+DECISION_LABELS = {
+    (FormKind.ANNUAL_REPORT, Status.APPROVED): _("Confirmed"),
+    (FormKind.ANNUAL_REPORT, Status.REJECTED): _("Not confirmed"),
+}
+
+
+def status_label(status: str, kind: str = FormKind.EVALUATION) -> str:
+    """A form's state in words that fit its kind."""
+    return str(DECISION_LABELS.get((kind, status)) or Status(status).label)
+
+
 # The city may change the data only in these states (the bureau may, on its behalf, too).
 EDITABLE_STATES = (Status.DRAFT, Status.RETURNED)
 # Decided by the ministry: the end of the workflow for the round.
@@ -96,6 +118,10 @@ class Submission(models.Model):
     city = models.ForeignKey(City, on_delete=models.PROTECT, related_name="submissions", verbose_name=_("city"))
     round = models.ForeignKey(Round, on_delete=models.PROTECT, related_name="submissions", verbose_name=_("round"))
     status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.DRAFT)
+    # An annual report when the city was named in an earlier round, else an evaluation; set when the
+    # form is opened and kept in step with the designations until the ministry decides
+    # (`submissions.kinds`).
+    kind = models.CharField(_("kind of form"), max_length=14, choices=FormKind.choices, default=FormKind.EVALUATION)
     # Optimistic lock: every write bumps it; a save based on an older version is refused.
     version = models.PositiveIntegerField(_("version"), default=1)
 
@@ -152,6 +178,14 @@ class Submission(models.Model):
     cases_count = models.PositiveSmallIntegerField(default=0)
 
     recommend_note = models.TextField(_("recommendation note"), blank=True)
+    # An annual report the ministry did not confirm: the indicators that fell short (codes of the
+    # catalogue, "applications" for the cases) and the date by which the city is to improve.
+    shortfall = models.JSONField(_("indicators that fell short"), default=list, blank=True)
+    improvement_due = models.DateField(_("improvement due"), null=True, blank=True)
+    # The form this one started from (the city's last form): contact, practices and cases carried over.
+    carried_from = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("carried over from")
+    )
 
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
@@ -201,6 +235,14 @@ class Submission(models.Model):
 
     def __str__(self) -> str:
         return f"{self.city} {self.round.year}"
+
+    @property
+    def is_annual_report(self) -> bool:
+        return self.kind == FormKind.ANNUAL_REPORT
+
+    @property
+    def status_label(self) -> str:
+        return status_label(self.status, self.kind)
 
     @property
     def inputs(self) -> dict[str, int | None]:
@@ -279,6 +321,9 @@ class Case(models.Model):
     partners = models.CharField(_("partners"), max_length=500, blank=True)
     # Set by the bureau when it recommends the submission: recommended as an excellent case (优秀案例).
     is_excellent = models.BooleanField(_("recommended as excellent"), default=False)
+    # Carried over from the city's form of that year when this year's form was opened; cleared as soon
+    # as the city changes the case (it is then this year's).
+    carried_from_year = models.PositiveSmallIntegerField(_("carried over from"), null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -349,6 +394,8 @@ class Action(models.TextChoices):
     APPROVE = "approve", _("Approve")
     REJECT = "reject", _("Reject")
     SEND_BACK = "send-back", _("Send back to bureau")
+    CONFIRM = "confirm", _("Confirm")  # an annual report: the city still meets the standard (复核通过)
+    NOT_CONFIRM = "not-confirm", _("Not confirm")  # an annual report: it fell short (复核未通过)
 
 
 class SubmissionEvent(AppendOnly):

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from django.db.models import Prefetch
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from gigacity.i18n import pick
 from gigacity.models import User
-from indicators.catalogue import INDICATORS
-from indicators.models import round_thresholds
-from indicators.rules import ScoreResult, ScoringError, meets, score
+from indicators.catalogue import CATALOGUE, INDICATORS
+from indicators.models import PublishedFigure, round_thresholds
+from indicators.rules import ScoreResult, ScoringError, meets, score, shift_years
 
 from .models import REPORTED_STATES, Action, Case, DataChange, Score, Submission, SubmissionEvent
 from .public import public_name
+from .services import CARRIED_FIELDS
 from .snapshots import diff
 
 
@@ -67,6 +71,67 @@ def previous_submission(submission: Submission) -> Submission | None:
         .order_by("-round__year")
         .first()
     )
+
+
+def previous_figures(submission: Submission) -> Submission | PublishedFigure | None:
+    """What the form's "last year" column shows: the city's figures of the latest earlier round, from
+    its reported form, or, where it has none that recent, the figures MIIT published for that round
+    (both carry `round` and `value_<code>`; a published one says so with `is_published`)."""
+    form = previous_submission(submission)
+    published = (
+        PublishedFigure.objects.filter(city_id=submission.city_id, round__year__lt=submission.round.year)
+        .select_related("round")
+        .order_by("-round__year")
+        .first()
+    )
+    if published is not None and (form is None or published.round.year > form.round.year):
+        published.is_published = True
+        return published
+    return form
+
+
+def shortfall_rows(submission: Submission, score: Score | None) -> list[dict[str, Any]]:
+    """The indicators (and the case requirement) a ministry may record as fallen short when it does
+    not confirm an annual report, each marked where the latest score says it missed its threshold
+    (or, once decided, where the ministry recorded it)."""
+    missed = {row["code"] for row in (score.results if score else []) if row.get("passed") is False}
+    if score is not None and score.cases_count is not None:
+        threshold = submission.round.threshold_map().get("applications")
+        if threshold is not None and score.cases_count < threshold:
+            missed.add("applications")
+    recorded = set(submission.shortfall or ())
+    return [
+        {
+            "code": spec.code,
+            "name": pick(spec.name_zh, spec.name_en),
+            "missed": spec.code in missed,
+            "recorded": spec.code in recorded,
+        }
+        for spec in CATALOGUE
+    ]
+
+
+def improvement_due_default(submission: Submission) -> datetime.date:
+    """The date suggested for improvement: the same deadline a year on (the next annual report),
+    else half a year from today."""
+    return shift_years(submission.round.deadline, 1) or timezone.localdate() + datetime.timedelta(days=182)
+
+
+def carried_over(submission: Submission, cases: list[Case] | None = None) -> dict[str, Any] | None:
+    """What of the form is still last year's, as carried over when it was opened (`carry_over`): the
+    fields whose value is unchanged and the cases the city has not changed. None when the form did not
+    start from an earlier one."""
+    if submission.carried_from_id is None:
+        return None
+    last = Submission.objects.filter(pk=submission.carried_from_id).select_related("round").first()
+    cases = list(submission.cases.all()) if cases is None else cases
+    fields = [name for name in CARRIED_FIELDS if last is not None and getattr(submission, name) == getattr(last, name)]
+    years = {case.carried_from_year for case in cases if case.carried_from_year}
+    return {
+        "year": last.round.year if last is not None else (min(years) if years else None),
+        "fields": [name for name in fields if getattr(submission, name)],
+        "cases": sum(1 for case in cases if case.carried_from_year),
+    }
 
 
 def submission_history(submission: Submission) -> list[SubmissionEvent | DataChange]:

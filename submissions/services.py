@@ -28,6 +28,7 @@ from indicators.models import Round, RoundStatus
 from indicators.rules import Inconsistency, compute_indicators, inconsistencies, input_problems, key_site_sums
 
 from .inputs import clean_data
+from .kinds import kind_for
 from .models import (
     Action,
     Attachment,
@@ -39,7 +40,7 @@ from .models import (
     deadline_expression,
 )
 from .scoring import request_scoring
-from .snapshots import CASE_FIELDS, diff, snapshot
+from .snapshots import BASIC_FIELDS, CASE_FIELDS, PRACTICE_FIELDS, diff, snapshot
 from .workflow import check_version, lock_submission, transition
 
 CASE_TEXT_LIMITS = {
@@ -85,10 +86,54 @@ def submission_get_or_create(*, city: City, round_: Round, actor: User) -> Submi
         raise Conflict(_("The %(year)s round is not open.") % {"year": round_.year})
     try:
         with transaction.atomic():
-            return Submission.objects.create(city=city, round=round_, updated_by=actor)
+            submission = Submission.objects.create(
+                city=city, round=round_, updated_by=actor, kind=kind_for(city.pk, round_)
+            )
+            carry_over(submission=submission, actor=actor)
+            return submission
     except IntegrityError:
         # Two tabs opened the form at the same moment; the other one created it.
         return Submission.objects.get(city=city, round=round_)
+
+
+# What a new form takes over from the city's last one: who to contact and how the city works. The
+# raw counts are this year's figures and start empty; attachments are last year's evidence and stay
+# with last year's form.
+CARRIED_FIELDS = (*BASIC_FIELDS[1:], *PRACTICE_FIELDS)
+
+
+def carry_over(*, submission: Submission, actor: User) -> Submission | None:
+    """Start a new form from the city's last form (the latest earlier round): the contact, the
+    practices and the cases, the cases marked as last year's until the city changes them. Recorded in
+    the form's history. Returns the form it started from (None: the city has none)."""
+    last = (
+        Submission.objects.filter(city_id=submission.city_id, round__year__lt=submission.round.year)
+        .select_related("round")
+        .prefetch_related("cases")
+        .order_by("-round__year")
+        .first()
+    )
+    if last is None:
+        return None
+    before = snapshot(submission, [])
+    for name in CARRIED_FIELDS:
+        setattr(submission, name, getattr(last, name))
+    cases = Case.objects.bulk_create(
+        Case(
+            submission=submission,
+            position=position,
+            carried_from_year=last.round.year,
+            **{name: getattr(case, name) for name in CASE_FIELDS},
+        )
+        for position, case in enumerate(last.cases.all())
+    )
+    submission.carried_from = last
+    submission.cases_count = len(cases)
+    submission.save(update_fields=[*CARRIED_FIELDS, "carried_from", "cases_count"])
+    changes = diff(before, snapshot(submission, cases))
+    if changes:
+        record_change(submission=submission, actor=actor, changes=changes, source=ChangeSource.SYSTEM)
+    return last
 
 
 # ------------------------------------------------------------------------------------------------
@@ -137,6 +182,8 @@ def _apply_cases(
         case.position = len(kept)
         kept.append(case)
         if case.pk is None or _case_state(case) != before:
+            if case.carried_from_year is not None and _case_state(case)[1:] != before[1:]:
+                case.carried_from_year = None  # changed by the city: this year's case now
             changed.append(case)
     if errors:
         return list(current)

@@ -36,6 +36,7 @@ from .forms import (
     field_label,
 )
 from .inputs import NUMBER_FIELDS, number_limit
+from .kinds import batch_of, kind_of
 from .models import Attachment, ChangeSource, FieldComment, Status, Submission
 from .services import (
     city_deadline,
@@ -57,6 +58,7 @@ def city_home(request):
     deadline = city_deadline(city, current) if current else None
     history = Submission.objects.filter(city=city).select_related("round").order_by("-round__year")
     activity = selectors.last_activity(submission) if submission else None
+    batch = batch_of(city.pk)
     return render(
         request,
         "submissions/city_home.html",
@@ -70,7 +72,9 @@ def city_home(request):
             "extended": deadline.extended if deadline else False,
             "days_left": deadline.days_left if deadline else None,
             "history": history,
-            "designations": city.designations.select_related("round"),
+            "batch": batch,
+            # The form of the current round, or the one the city owes: an annual report once named.
+            "kind": submission.kind if submission else (kind_of(batch, current.year) if current else None),
         },
     )
 
@@ -195,8 +199,10 @@ def _render_form(
             "previous_values": {name: display_value(name, getattr(previous, name)) for name in DATA_FIELDS}
             if previous
             else {},
-            "indicator_rows": selectors.indicator_rows(submission, previous),
+            "indicator_rows": selectors.indicator_rows(submission, selectors.previous_figures(submission)),
             "live_config": _live_config(submission),
+            "carried": selectors.carried_over(submission),
+            "batch": batch_of(submission.city_id),
             "last_return": last_return,
             "field_comments": field_comments,
             "deadline": deadline.date,
@@ -295,7 +301,7 @@ def render_submission_page(
         submission = selectors.submission_detail(user=request.user, pk=pk)
     except Submission.DoesNotExist:
         raise Http404 from None
-    previous = selectors.previous_submission(submission)
+    previous = selectors.previous_figures(submission)
     last_return = submission.events.filter(action="return").order_by("-created_at", "-pk").first()
     cases = list(submission.cases.all())
     deadline = city_deadline(submission.city, submission.round)
@@ -331,9 +337,10 @@ def render_submission_page(
                 for c in KEY_SITE_CATEGORIES
             ],
             "review_actions": [a for a in actions if a != "submit"],
-            "earlier_designations": submission.city.designations.filter(
-                round__year__lt=submission.round.year
-            ).select_related("round"),
+            "batch": batch_of(submission.city_id),
+            "shortfall_rows": selectors.shortfall_rows(submission, score),
+            "shortfall_chosen": set((action_post or {}).getlist("shortfall")) if action_post else None,
+            "improvement_due_default": selectors.improvement_due_default(submission),
             "activity": activity,
             "last_event": activity.step,
             "deadline_passed": deadline.passed,

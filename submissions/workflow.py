@@ -23,8 +23,10 @@ from django.utils.translation import gettext as _
 from gigacity.errors import Conflict, RoleNotAllowed, StaleVersion
 from gigacity.models import Role, User
 
-from .models import Action, Status, Submission, SubmissionEvent
+from .models import Action, FormKind, Status, Submission, SubmissionEvent
 from .snapshots import snapshot
+
+BOTH_KINDS = (FormKind.EVALUATION, FormKind.ANNUAL_REPORT)
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,9 @@ class Transition:
     target: Status
     roles: tuple[Role, ...]
     reason_required: bool = False
+    # The kinds of form it applies to: the ministry approves or rejects an evaluation, and confirms
+    # or does not confirm an annual report; everything before the decision is the same for both.
+    kinds: tuple[FormKind, ...] = BOTH_KINDS
 
 
 TRANSITIONS: dict[Action, Transition] = {
@@ -41,9 +46,19 @@ TRANSITIONS: dict[Action, Transition] = {
     # The bureau checks it: back to the city with reasons, or on to the ministry.
     Action.RETURN: Transition((Status.SUBMITTED, Status.SENT_BACK), Status.RETURNED, (Role.BUREAU,), True),
     Action.RECOMMEND: Transition((Status.SUBMITTED, Status.SENT_BACK), Status.RECOMMENDED, (Role.BUREAU,)),
-    # The ministry decides, or asks the bureau to look again.
-    Action.APPROVE: Transition((Status.RECOMMENDED,), Status.APPROVED, (Role.MINISTRY,)),
-    Action.REJECT: Transition((Status.RECOMMENDED,), Status.REJECTED, (Role.MINISTRY,), True),
+    # The ministry decides, or asks the bureau to look again. An evaluation is approved (the city is
+    # named a Gigabit City, once) or rejected; an annual report is confirmed (复核通过) or not
+    # confirmed (复核未通过, with the shortfall and a date for improvement).
+    Action.APPROVE: Transition((Status.RECOMMENDED,), Status.APPROVED, (Role.MINISTRY,), kinds=(FormKind.EVALUATION,)),
+    Action.REJECT: Transition(
+        (Status.RECOMMENDED,), Status.REJECTED, (Role.MINISTRY,), True, kinds=(FormKind.EVALUATION,)
+    ),
+    Action.CONFIRM: Transition(
+        (Status.RECOMMENDED,), Status.APPROVED, (Role.MINISTRY,), kinds=(FormKind.ANNUAL_REPORT,)
+    ),
+    Action.NOT_CONFIRM: Transition(
+        (Status.RECOMMENDED,), Status.REJECTED, (Role.MINISTRY,), True, kinds=(FormKind.ANNUAL_REPORT,)
+    ),
     Action.SEND_BACK: Transition((Status.RECOMMENDED,), Status.SENT_BACK, (Role.MINISTRY,), True),
 }
 
@@ -55,7 +70,11 @@ def allowed_actions(submission: Submission, user: User) -> list[Action]:
     """The actions the user could take on the submission now (to show the right buttons)."""
     if submission.round.is_frozen:
         return []
-    return [action for action, t in TRANSITIONS.items() if user.role in t.roles and submission.status in t.sources]
+    return [
+        action
+        for action, t in TRANSITIONS.items()
+        if user.role in t.roles and submission.status in t.sources and submission.kind in t.kinds
+    ]
 
 
 def lock_submission(*, submission_id: int, actor: User) -> Submission:
@@ -90,7 +109,7 @@ def check_version(submission: Submission, expected_version: int | None, *, via_h
 
 def _state_conflict(submission: Submission, action: Action) -> Conflict:
     last = submission.events.select_related("actor").last()
-    status = Status(submission.status).label
+    status = submission.status_label
     if last is not None:
         return Conflict(
             _("Cannot %(action)s: it was already changed by %(who)s at %(when)s and is now “%(status)s”.")
@@ -103,6 +122,25 @@ def _state_conflict(submission: Submission, action: Action) -> Conflict:
         )
     return Conflict(
         _("Cannot %(action)s a submission that is “%(status)s”.") % {"action": Action(action).label, "status": status}
+    )
+
+
+def _kind_conflict(submission: Submission, action: Action) -> Conflict:
+    names = {"city": submission.city.name, "year": submission.round.year, "action": Action(action).label}
+    if submission.kind == FormKind.ANNUAL_REPORT:
+        return Conflict(
+            _(
+                "%(city)s is already a Gigabit City: its %(year)s form is an annual report, which the ministry "
+                "confirms or does not confirm. A city is named only once; “%(action)s” does not apply."
+            )
+            % names
+        )
+    return Conflict(
+        _(
+            "%(city)s is not yet a Gigabit City: its %(year)s form is an evaluation, which the ministry approves "
+            "(naming the city) or rejects; “%(action)s” does not apply."
+        )
+        % names
     )
 
 
@@ -133,6 +171,8 @@ def transition(
         check_version(submission, expected_version, via_header=via_header)
         if submission.status not in rule.sources:
             raise _state_conflict(submission, action)
+        if submission.kind not in rule.kinds:
+            raise _kind_conflict(submission, action)
         if rule.reason_required and not reason:
             raise ValidationError({"reason": _("Please give a reason.")})
 

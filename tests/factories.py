@@ -3,14 +3,16 @@ notifications are real), with plausible values from the demo generator."""
 
 from __future__ import annotations
 
+import datetime
 import random
 
 from django.test import TestCase
+from django.utils import timezone
 
 from gigacity.models import Role, User
 from reviews import services as review_services
 from reviews.demo import demo_data
-from submissions.models import Status, Submission
+from submissions.models import FormKind, Status, Submission
 from submissions.services import submission_get_or_create, submission_submit, submission_update
 from tests.conftest import make_user
 
@@ -65,8 +67,19 @@ def _make_submission(city, round_, state, complete, seed, strength, overrides) -
     elif state in (Status.RECOMMENDED, Status.APPROVED, Status.REJECTED, Status.SENT_BACK):
         review_services.submission_recommend(submission_id=submission.pk, actor=bureau)
         ministry = _actor(Role.MINISTRY)
-        if state == Status.APPROVED:
+        annual = submission.kind == FormKind.ANNUAL_REPORT  # a Gigabit City is confirmed, never named again
+        if state == Status.APPROVED and annual:
+            review_services.submission_confirm(submission_id=submission.pk, actor=ministry)
+        elif state == Status.APPROVED:
             review_services.submission_approve(submission_id=submission.pk, actor=ministry)
+        elif state == Status.REJECTED and annual:
+            review_services.submission_not_confirm(
+                submission_id=submission.pk,
+                actor=ministry,
+                reason="未达标",
+                shortfall=["pon_10g_share"],
+                improvement_due=timezone.localdate() + datetime.timedelta(days=180),
+            )
         elif state == Status.REJECTED:
             review_services.submission_reject(submission_id=submission.pk, actor=ministry, reason="未达标")
         elif state == Status.SENT_BACK:

@@ -58,12 +58,26 @@ def count(value) -> str:
 
 
 @register.simple_tag
-def status_badge(status: str, label: str | None = None):
+def status_badge(status: str, label: str | None = None, kind: str = ""):
+    """A form's state; with its `kind`, in the words of that kind (an annual report is confirmed,
+    not approved)."""
     if label is None:
-        from submissions.models import Status
+        from submissions.models import status_label
 
-        label = STATUS_LABELS[status]() if status in STATUS_LABELS else Status(status).label
+        label = STATUS_LABELS[status]() if status in STATUS_LABELS else status_label(status, kind or "evaluation")
     return format_html('<span class="badge badge-{}">{}</span>', status, label)
+
+
+@register.simple_tag
+def kind_badge(kind: str):
+    """Which kind a form is: an evaluation (评估申报) or a Gigabit City's annual report (年度复核)."""
+    from submissions.models import FormKind
+
+    if kind not in FormKind.values:
+        return ""
+    return format_html(
+        '<span class="badge badge-kind badge-{}">{}</span>', kind.replace("_", "-"), FormKind(kind).label
+    )
 
 
 @register.filter

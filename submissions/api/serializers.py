@@ -8,12 +8,13 @@ from typing import Any
 
 from django.urls import reverse
 from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from indicators.catalogue import INDICATORS_BY_CODE, KEY_SITE_CATEGORIES, key_site_field
 from indicators.rules import quantize
 
-from ..models import Attachment, Case, Status, Submission
+from ..models import Attachment, Case, FormKind, Status, Submission
 from ..public import CONTACT, PRACTICES
 from ..snapshots import CASE_FIELDS
 
@@ -32,10 +33,18 @@ class AttachmentSerializer(serializers.ModelSerializer):
 
 class CaseSerializer(serializers.ModelSerializer):
     attachments = AttachmentSerializer(many=True, read_only=True)
+    carried_from_year = serializers.IntegerField(
+        read_only=True, allow_null=True, help_text="Last year's case, carried over and not changed since"
+    )
 
     class Meta:
         model = Case
-        fields = ["id", *CASE_FIELDS, "is_excellent", "attachments"]
+        fields = ["id", *CASE_FIELDS, "is_excellent", "carried_from_year", "attachments"]
+
+
+class DecisionSerializer(serializers.Serializer):
+    shortfall = serializers.ListField(child=serializers.CharField(), help_text="Indicator codes")
+    improvement_due = serializers.DateField(allow_null=True)
 
 
 class SubmissionSerializer(serializers.ModelSerializer):
@@ -45,6 +54,20 @@ class SubmissionSerializer(serializers.ModelSerializer):
     city_name = serializers.CharField(source="city.name")
     province = serializers.CharField(source="city.province_id")
     round = serializers.IntegerField(source="round.year")
+    kind = serializers.ChoiceField(
+        choices=FormKind.choices,
+        read_only=True,
+        help_text="evaluation (评估申报: a city not yet named) or annual_report (年度复核: a Gigabit City's "
+        "report in a later round)",
+    )
+    kind_label = serializers.CharField(source="get_kind_display", read_only=True)
+    status_label = serializers.CharField(read_only=True, help_text="The state in the words of the form's kind")
+    decision = serializers.SerializerMethodField(
+        help_text="An annual report not confirmed: the indicators that fell short and the date for improvement"
+    )
+    carried_over_from = serializers.SerializerMethodField(
+        help_text="The year of the form this one started from (contact, practices and cases carried over)"
+    )
     contact = serializers.SerializerMethodField()
     inputs = serializers.SerializerMethodField()
     key_sites = serializers.SerializerMethodField()
@@ -66,7 +89,12 @@ class SubmissionSerializer(serializers.ModelSerializer):
             "city_name",
             "province",
             "round",
+            "kind",
+            "kind_label",
             "status",
+            "status_label",
+            "decision",
+            "carried_over_from",
             "version",
             "data_as_of",
             "contact",
@@ -82,6 +110,15 @@ class SubmissionSerializer(serializers.ModelSerializer):
             "updated_at",
             "updated_by",
         ]
+
+    @extend_schema_field(DecisionSerializer(allow_null=True))
+    def get_decision(self, s) -> dict[str, Any] | None:
+        if not s.shortfall and s.improvement_due is None:
+            return None
+        return DecisionSerializer({"shortfall": s.shortfall, "improvement_due": s.improvement_due}).data
+
+    def get_carried_over_from(self, s) -> int | None:
+        return s.carried_from.round.year if s.carried_from_id and s.carried_from else None
 
     def get_contact(self, s) -> dict[str, str]:
         return {public: getattr(s, model) for public, model in CONTACT.items()}

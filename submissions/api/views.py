@@ -53,7 +53,7 @@ class SubmissionViewSet(mixins.ListModelMixin, CityWorkbookActions, ScopedViewSe
 
     serializer_class = SubmissionSerializer
     queryset = (
-        Submission.objects.select_related("city__province", "round", "updated_by")
+        Submission.objects.select_related("city__province", "round", "updated_by", "carried_from__round")
         .prefetch_related(Prefetch("cases", queryset=Case.objects.prefetch_related("attachments")))
         .order_by("-round__year", "city_id")
     )

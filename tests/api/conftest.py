@@ -72,6 +72,21 @@ class World:
         content = province_workbook(province=self.city_a.province, round_=self.round)
         return SimpleUploadedFile("汇总表.xlsx", content)
 
+    def evaluation(self, state: str = "draft", **kwargs):
+        """City A's form as an evaluation: as if 青岛 had never been named (its 2021 designation is
+        removed first)."""
+        from indicators.models import Designation
+
+        Designation.objects.filter(city=self.city_a).delete()
+        return self.submission(state, **kwargs)
+
+    def improvement_due(self) -> str:
+        import datetime
+
+        from django.utils import timezone
+
+        return (timezone.localdate() + datetime.timedelta(days=180)).isoformat()
+
     def submission(self, state: str = "draft", **kwargs):
         """City A's submission, walked to `state` (created once per test)."""
         from tests.factories import make_submission

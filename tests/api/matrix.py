@@ -121,13 +121,24 @@ ROWS: list[Row] = [
         body=lambda w: {"excellent_cases": [], "note": ""},
         setup=lambda w: w.submission("submitted"),
     ),
+    # City A (青岛) is a Gigabit City since 2021: its form is an annual report, which the ministry confirms
+    # or does not confirm; approving or rejecting it (naming it again) is a conflict for the ministry.
+    Row(
+        "api:submission-approve",
+        "post",
+        scoped(403, ministry=409),
+        args=lambda w: [w.submission().pk],
+        body=lambda w: {},
+        setup=lambda w: w.submission("recommended"),
+    ),
     Row(
         "api:submission-approve",
         "post",
         scoped(403, ministry=200),
         args=lambda w: [w.submission().pk],
         body=lambda w: {},
-        setup=lambda w: w.submission("recommended"),
+        setup=lambda w: w.evaluation("recommended"),
+        note="an evaluation",
     ),
     Row(
         "api:submission-reject",
@@ -135,6 +146,22 @@ ROWS: list[Row] = [
         scoped(403, ministry=200),
         args=lambda w: [w.submission().pk],
         body=lambda w: {"reason": "未达标"},
+        setup=lambda w: w.evaluation("recommended"),
+    ),
+    Row(
+        "api:submission-confirm",
+        "post",
+        scoped(403, ministry=200),
+        args=lambda w: [w.submission().pk],
+        body=lambda w: {},
+        setup=lambda w: w.submission("recommended"),
+    ),
+    Row(
+        "api:submission-not-confirm",
+        "post",
+        scoped(403, ministry=200),
+        args=lambda w: [w.submission().pk],
+        body=lambda w: {"reason": "未达标", "shortfall": ["pon_10g_share"], "improvement_due": w.improvement_due()},
         setup=lambda w: w.submission("recommended"),
     ),
     Row(
@@ -157,6 +184,8 @@ ROWS: list[Row] = [
     ),
     Row("api:attachment-detail", "delete", scoped(204, ministry=403, admin=403), args=lambda w: [w.attachment().pk]),
     Row("api:dashboard-national", "get", NATIONAL),
+    Row("api:watch-list", "get", NATIONAL),
+    Row("api:export-watch", "get", NATIONAL),
     Row("api:dashboard-province", "get", PROVINCE, args=lambda w: [w.city_a.province_id]),
     Row("api:export-summary", "get", EXPORTERS),
     Row("api:export-dashboard-national", "get", NATIONAL),

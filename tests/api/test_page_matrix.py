@@ -99,6 +99,13 @@ PAGES = [
     ),
     Page("reviews:ministry_queue", only({"ministry": 200})),
     Page("reviews:rounds", only({"ministry": 200})),
+    Page(
+        "reviews:round_next",
+        only({"ministry": 302}),
+        method="post",
+        data=lambda w: {"year": w.round.year + 1},
+    ),
+    Page("reviews:watch", only(NATIONAL)),
     Page("reviews:round", only({"ministry": 200}), args=lambda w: [w.round.year]),
     Page("reviews:ministry_home", only(NATIONAL)),
     Page("reviews:reference_values", only(NATIONAL)),

@@ -14,7 +14,8 @@ from gigacity.models import City, CityKind
 from indicators.models import Designation, Round
 from indicators.rules import compute_indicators, key_site_sums
 from reviews.demo import CASE_TEMPLATES, plausible_inputs
-from submissions.models import Case, Status, Submission
+from submissions.kinds import kind_of
+from submissions.models import Case, FormKind, Status, Submission
 
 EVERY_STATE = tuple(Status.values)
 
@@ -55,9 +56,12 @@ def add_forms(
     excellent: int = 0,
     case_text: dict[str, str] | None = None,
 ) -> list[Submission]:
-    """One form per city in `round_`, statuses cycling through `states`; approved forms name their city
+    """One form per city in `round_`, statuses cycling through `states`; a city named in an earlier
+    round files an annual report, any other an evaluation, and an approved evaluation names its city
     (a designation, as `submission_approve` records it)."""
     now = timezone.now()
+    cities = list(cities)
+    batches = dict(Designation.objects.filter(city__in=cities).values_list("city_id", "round__year"))
     forms = []
     for index, city in enumerate(cities):
         inputs = plausible_inputs(rng)
@@ -69,6 +73,7 @@ def add_forms(
                 city=city,
                 round=round_,
                 status=states[index % len(states)],
+                kind=kind_of(batches.get(city.pk), round_.year),
                 created_at=now,
                 updated_at=now,
                 cases_count=cases,
@@ -95,8 +100,7 @@ def add_forms(
                 city=form.city, round=round_, source=Designation.Source.APPROVED, designated_on=datetime.date.today()
             )
             for form in forms
-            if form.status == Status.APPROVED
+            if form.status == Status.APPROVED and form.kind == FormKind.EVALUATION and form.city_id not in batches
         ],
-        ignore_conflicts=True,
     )
     return forms

@@ -9,6 +9,9 @@ import pytest
 from django.db import connection, connections, transaction
 
 from gigacity.errors import Conflict
+from gigacity.models import City
+from indicators.models import Designation, Round, RoundStatus
+from indicators.reference import ensure_thresholds
 from reviews.services import submission_approve, submission_send_back
 from submissions.models import Status, SubmissionEvent
 from tests.conftest import make_user
@@ -40,8 +43,8 @@ def race(workers):
     return results
 
 
-def test_many_simultaneous_approvals_have_one_winner_and_one_event(open_round, city_user, ministry_user):
-    submission = make_submission(city_user.city, open_round, Status.RECOMMENDED)
+def test_many_simultaneous_approvals_have_one_winner_and_one_event(open_round, ministry_user):
+    submission = make_submission(City.objects.get(pk="370600"), open_round, Status.RECOMMENDED)  # 烟台: evaluation
     staff = [ministry_user] + [make_user(f"miit{i}", "ministry") for i in range(7)]
 
     results = race([lambda u=u: submission_approve(submission_id=submission.pk, actor=u) for u in staff])
@@ -54,10 +57,8 @@ def test_many_simultaneous_approvals_have_one_winner_and_one_event(open_round, c
     assert submission.status == Status.APPROVED
 
 
-def test_a_return_and_an_approval_at_once_leave_one_consistent_outcome(
-    open_round, city_user, bureau_user, ministry_user
-):
-    submission = make_submission(city_user.city, open_round, Status.RECOMMENDED)
+def test_a_return_and_an_approval_at_once_leave_one_consistent_outcome(open_round, ministry_user):
+    submission = make_submission(City.objects.get(pk="370600"), open_round, Status.RECOMMENDED)
     results = race(
         [
             lambda: submission_approve(submission_id=submission.pk, actor=ministry_user),
@@ -72,6 +73,30 @@ def test_a_return_and_an_approval_at_once_leave_one_consistent_outcome(
     events = list(SubmissionEvent.objects.filter(submission=submission).values_list("to_status", flat=True))
     assert events[-1] == submission.status and submission.status in (Status.APPROVED, Status.SENT_BACK)
     assert events.count(Status.APPROVED) + events.count(Status.SENT_BACK) == 1
+
+
+def test_two_decisions_naming_the_same_city_in_two_rounds_at_once_name_it_once(open_round, ministry_user):
+    # 烟台's evaluations of last year (decisions still open) and of this year, approved at the same moment
+    # by two members of staff: the city is named once; the other decision finds its form an annual report.
+    last_year = Round.objects.create(year=open_round.year - 1, status=RoundStatus.OPEN, deadline=open_round.deadline)
+    ensure_thresholds(last_year)
+    yantai = City.objects.get(pk="370600")
+    forms = [make_submission(yantai, r, Status.RECOMMENDED) for r in (last_year, open_round)]
+    staff = [ministry_user, make_user("miit-2", "ministry")]
+
+    results = race(
+        [lambda f=f, u=u: submission_approve(submission_id=f.pk, actor=u) for f, u in zip(forms, staff, strict=True)]
+    )
+
+    assert results.count("ok") == 1
+    refusal = next(r for r in results if r != "ok")
+    assert isinstance(refusal, Conflict), refusal  # told in words, never a deadlock or a server error
+    assert Designation.objects.filter(city=yantai).count() == 1
+    loser = forms[results.index(refusal)]
+    loser.refresh_from_db()
+    assert loser.status == Status.RECOMMENDED
+    named = Designation.objects.get(city=yantai).round.year
+    assert loser.kind == ("annual_report" if loser.round.year > named else "evaluation")
 
 
 def test_the_database_refuses_to_change_or_delete_history(open_round, city_user):

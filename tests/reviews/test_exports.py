@@ -96,38 +96,49 @@ def test_the_summary_table_has_miits_columns_units_and_order(named, open_round, 
     book = workbook(api(ministry_user).get(reverse("api:export-summary"), {"round": open_round.year}))
     sheet = book.active
 
-    assert sheet["A1"].value == f"{open_round.year}年千兆城市关键指标情况汇总表"
+    assert sheet["A1"].value == f"千兆城市关键指标情况汇总表（截至{open_round.year}年）"
     assert [c.value for c in sheet[2]] == SUMMARY_HEADER
     data = [row for row in rows(sheet, 3) if isinstance(row[0], int)]
-    # 江苏 (320000) before 山东 (370000): the standard province order follows the codes.
-    expected = sorted(named, key=lambda f: (f.city.province_id, f.city_id))
-    assert [(r[1], r[2]) for r in data] == [(f.city.province.name, f.city.name) for f in expected]
-    assert [r[0] for r in data] == list(range(1, len(named) + 1))
-    for row, form in zip(data, expected, strict=True):
+    # Every Gigabit City so far: the 29 of 2021 and this year's, 江苏 (320000) before 山东 (370000) and
+    # within a province by city code — MIIT's order follows the codes.
+    order = sorted(Designation.objects.select_related("city__province"), key=lambda d: (d.city.province_id, d.city_id))
+    assert [(r[1], r[2]) for r in data] == [(d.city.province.name, d.city.name) for d in order]
+    assert [r[0] for r in data] == list(range(1, len(order) + 1))
+    by_city = {row[2]: row for row in data}
+    for form in named:
+        row = by_city[form.city.name]
         assert list(row[3:10]) == pytest.approx([float(getattr(form, f"value_{code}")) for code, *_ in SUMMARY_COLUMNS])
         assert row[10] == f"{open_round.year}年度"
-    first = sheet[3]
+    first = next(row for row in sheet.iter_rows(min_row=3) if row[2].value == named[0].city.name)
     assert first[0].data_type == "n"
     assert [first[i].number_format for i in range(3, 10)] == ["0.0", "0.0", "0.0", "0.0", "0.0", "0.0", "#,##0"]
     assert sheet.freeze_panes == "A3"
 
 
-def test_the_cumulative_summary_lists_every_gigabit_city_with_its_batch(named, open_round, ministry_user):
+def test_the_summary_lists_every_gigabit_city_with_its_batch_and_the_means_beneath(named, open_round, ministry_user):
+    # `cumulative` is what the table always is: the parameter changes nothing.
     book = workbook(
         api(ministry_user).get(reverse("api:export-summary"), {"round": open_round.year, "cumulative": "true"})
     )
 
-    data = [row for row in rows(book.active, 3) if isinstance(row[0], int)]
-
-    assert book.active["A1"].value == f"千兆城市关键指标情况汇总表（截至{open_round.year}年）"
-    assert len(data) == Designation.objects.values("city").distinct().count() == 29 + len(named)
+    all_rows = rows(book.active, 3)
+    data = [row for row in all_rows if isinstance(row[0], int)]
+    assert len(data) == Designation.objects.count() == 29 + len(named)
     assert Counter(row[10] for row in data) == {"2021年度": 29, f"{open_round.year}年度": len(named)}
     code_of = dict(Province.objects.values_list("name", "code"))
     provinces = [code_of[row[1]] for row in data]
     assert provinces == sorted(provinces)
-    # The 29 cities of 2021 were named from the published list: no form here, blank values.
+    # The 29 cities of 2021 have no form and no published figures of this round: blank.
     beijing = next(row for row in data if row[2] == "北京市")
     assert beijing[3:10] == (None,) * 7
+    # Beneath: the mean over every Gigabit City with a figure, then per batch, at one decimal.
+    means = {row[1]: row for row in all_rows if row[0] is None and isinstance(row[1], str) and "平均" in row[1]}
+    expected = (sum(f.value_bs5g_per_10k for f in named) / len(named)).quantize(Decimal("0.1"))
+    overall = means["全部千兆城市平均值"]
+    assert overall[2] == f"{29 + len(named)}个城市"
+    assert overall[3] == pytest.approx(float(expected))
+    assert means[f"{open_round.year}年度千兆城市平均值"][3] == pytest.approx(float(expected))
+    assert means["2021年度千兆城市平均值"][3:10] == (None,) * 7
 
 
 def test_a_bureau_gets_the_summary_table_of_its_province_only(named, open_round, bureau_user):
@@ -242,10 +253,12 @@ def test_the_city_list_of_a_bureau_has_its_cities_with_status_and_values(open_ro
     assert {row[1] for row in data} == {"山东省"}
     by_code = {row[3]: row for row in data}
     submitted = next(f for f in forms if f.status == Status.SUBMITTED)
-    assert by_code[submitted.city_id][4] == "已提交"
-    assert by_code[submitted.city_id][7] == pytest.approx(float(submitted.value_fiber_gigabit_coverage))
+    assert by_code[submitted.city_id][5] == "已提交"
+    assert by_code[submitted.city_id][8] == pytest.approx(float(submitted.value_fiber_gigabit_coverage))
+    # 济南 and 青岛 are Gigabit Cities since 2021: their forms are annual reports.
+    assert by_code["370100"][4] == "年度复核" and by_code["370300"][4] == "评估申报"
     draft = next(f for f in forms if f.status == Status.DRAFT)
-    assert by_code[draft.city_id][7:14] == (None,) * 7  # a draft's numbers stay on the form
+    assert by_code[draft.city_id][8:15] == (None,) * 7  # a draft's numbers stay on the form
 
 
 def test_the_national_dashboard_workbook_matches_the_screen(open_round, ministry_user):

@@ -8,10 +8,18 @@ import datetime
 import pytest
 from django.core import mail
 
+from gigacity.models import City
 from reviews.models import Notification, NotificationKind, Reminder
 from reviews.notifications import notification_title
 from reviews.reminders import due_reminder, send_deadline_reminders
-from reviews.services import extension_grant, submission_approve, submission_recommend, submission_return
+from reviews.services import (
+    extension_grant,
+    submission_approve,
+    submission_confirm,
+    submission_not_confirm,
+    submission_recommend,
+    submission_return,
+)
 from submissions.models import Status
 from submissions.services import submission_submit
 from tests.factories import make_submission
@@ -33,21 +41,56 @@ def test_every_step_reaches_the_people_who_act_or_wait(
         submission_return(submission_id=submission.pk, actor=bureau_user, reason="请核实基站数")
         submission_submit(submission_id=submission.pk, actor=city_user)
         submission_recommend(submission_id=submission.pk, actor=bureau_user)
-        submission_approve(submission_id=submission.pk, actor=ministry_user)
+        submission_confirm(submission_id=submission.pk, actor=ministry_user)
 
-    assert kinds_for(city_user) == [NotificationKind.RETURNED, NotificationKind.RECOMMENDED, NotificationKind.APPROVED]
+    # 青岛 is a Gigabit City since 2021: its form is an annual report, confirmed, and every message says so.
+    assert kinds_for(city_user) == [
+        NotificationKind.RETURNED,
+        NotificationKind.RECOMMENDED,
+        NotificationKind.CONFIRMED,
+    ]
     assert kinds_for(bureau_user) == [
         NotificationKind.SUBMITTED,
         NotificationKind.RESUBMITTED,
-        NotificationKind.APPROVED,
+        NotificationKind.CONFIRMED,
     ]
     assert kinds_for(ministry_user) == [NotificationKind.RECOMMENDED]
     returned = Notification.objects.get(recipient=city_user, kind=NotificationKind.RETURNED)
-    assert notification_title(returned) == f"青岛市的{open_round.year}年度调查表已被退回修改"
+    assert notification_title(returned) == f"青岛市的{open_round.year}年度复核表已被退回修改"
+    confirmed = Notification.objects.get(recipient=city_user, kind=NotificationKind.CONFIRMED)
+    assert notification_title(confirmed) == f"青岛市{open_round.year}年度复核通过：仍达到千兆城市标准"
+    assert "认定为" not in " ".join(m.subject for m in mail.outbox)  # never "named" again
     assert returned.text == "请核实基站数"
     subjects = [m.subject for m in mail.outbox if city_user.email in m.to]
     assert any("退回" in s for s in subjects) and any("千兆城市" in s for s in subjects)
     assert any("请核实基站数" in m.body and f"/submissions/{submission.pk}/" in m.body for m in mail.outbox)
+
+
+def test_an_evaluation_approved_names_the_city_and_a_report_not_confirmed_gives_the_date(
+    city_user, bureau_user, ministry_user, open_round
+):
+    yantai = make_submission(City.objects.get(pk="370600"), open_round, Status.RECOMMENDED)
+    qingdao = make_submission(city_user.city, open_round, Status.RECOMMENDED)
+    due = open_round.deadline + datetime.timedelta(days=365)
+
+    submission_approve(submission_id=yantai.pk, actor=ministry_user)
+    submission_not_confirm(
+        submission_id=qingdao.pk,
+        actor=ministry_user,
+        reason="10G-PON端口占比未达标",
+        shortfall=["pon_10g_share"],
+        improvement_due=due,
+    )
+
+    approved = Notification.objects.get(kind=NotificationKind.APPROVED, recipient=bureau_user)
+    assert notification_title(approved) == f"烟台市已被认定为{open_round.year}年度千兆城市"
+    submitted = Notification.objects.filter(kind=NotificationKind.SUBMITTED, submission=yantai).first()
+    assert notification_title(submitted) == f"烟台市已提交{open_round.year}年度调查表"
+    not_confirmed = Notification.objects.get(kind=NotificationKind.NOT_CONFIRMED, recipient=city_user)
+    assert (
+        notification_title(not_confirmed) == f"青岛市{open_round.year}年度复核未通过：请于{due.isoformat()}前完成整改"
+    )
+    assert not_confirmed.text == "10G-PON端口占比未达标"
 
 
 def test_nobody_is_notified_of_their_own_action(city_user, bureau_user, open_round):

@@ -9,11 +9,12 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from gigacity.models import City
+from gigacity.models import City, Role
 from indicators.models import Designation, RoundStatus, ThresholdChange
 from reviews.services import submission_return
 from submissions.models import Action, DataChange, Extension, Score, Status
 from submissions.services import submission_submit, submission_update
+from tests.conftest import make_user
 from tests.factories import make_submission
 
 pytestmark = pytest.mark.django_db
@@ -113,8 +114,10 @@ def test_return_with_field_comments_reaches_the_city_and_the_diff_reaches_the_bu
 
 
 def test_recommend_marks_the_chosen_cases_excellent_and_approval_names_the_city(
-    client, bureau_user, ministry_user, city_user, open_round
+    client, bureau_user, ministry_user, open_round
 ):
+    # 烟台 has never been named: its form is an evaluation, and approving it names the city.
+    city_user = make_user("yantai", Role.CITY, city="370600")
     submission = make_submission(city_user.city, open_round, Status.SUBMITTED)
     first, second = list(submission.cases.all())[:2]
     client.force_login(bureau_user)
@@ -127,7 +130,7 @@ def test_recommend_marks_the_chosen_cases_excellent_and_approval_names_the_city(
     assert set(submission.cases.filter(is_excellent=True).values_list("pk", flat=True)) == {first.pk, second.pk}
 
     client.force_login(ministry_user)
-    assert "青岛市" in client.get("/ministry/queue/").content.decode()
+    assert "烟台市" in client.get("/ministry/queue/").content.decode()
     client.post(f"/submissions/{submission.pk}/act/approve/", {"version": submission.version})
 
     submission.refresh_from_db()
@@ -136,7 +139,7 @@ def test_recommend_marks_the_chosen_cases_excellent_and_approval_names_the_city(
     decided = client.get(f"/submissions/{submission.pk}/").content.decode()
     assert 'data-testid="score"' in decided and 'data-testid="score-stale"' not in decided  # no data changed
     client.force_login(city_user)
-    assert "千兆城市" in client.get("/city/").content.decode()
+    assert f"{open_round.year}年度千兆城市" in client.get("/city/").content.decode()
 
 
 def test_a_refused_action_keeps_what_was_typed(client, bureau_user, city_user, open_round):
@@ -200,30 +203,48 @@ def test_bulk_return_needs_a_reason(client, bureau_user, open_round):
 
 
 def test_the_ministry_decides_several_recommended_forms_at_once(client, ministry_user, open_round):
-    qingdao = make_submission(City.objects.get(pk="370200"), open_round, Status.RECOMMENDED)
-    jinan = make_submission(City.objects.get(pk="370100"), open_round, Status.RECOMMENDED)
+    yantai = make_submission(City.objects.get(pk="370600"), open_round, Status.RECOMMENDED)  # an evaluation
+    weifang = make_submission(City.objects.get(pk="370700"), open_round, Status.RECOMMENDED)  # an evaluation
+    qingdao = make_submission(City.objects.get(pk="370200"), open_round, Status.RECOMMENDED)  # annual report
     xuzhou = make_submission(City.objects.get(pk="320300"), open_round, Status.SUBMITTED)  # no bureau yet
     client.force_login(ministry_user)
 
     queue = client.get("/ministry/queue/").content.decode()
     assert 'value="approve"' in queue and 'value="reject"' in queue and 'value="send-back"' in queue
+    assert 'value="confirm"' in queue
     assert 'value="recommend"' not in queue  # the bureau's action is not offered to the ministry
 
     # Rejecting needs a reason: said once for the selection, and nothing changes.
-    refused = client.post("/ministry/queue/bulk/", {"ids": [qingdao.pk], "bulk_action": "reject"}, follow=True)
+    refused = client.post("/ministry/queue/bulk/", {"ids": [yantai.pk], "bulk_action": "reject"}, follow=True)
     assert "请先填写“不予认定”的理由" in refused.content.decode()
-    qingdao.refresh_from_db()
-    assert qingdao.status == Status.RECOMMENDED
+    yantai.refresh_from_db()
+    assert yantai.status == Status.RECOMMENDED
 
     page = client.post(
-        "/ministry/queue/bulk/", {"ids": [qingdao.pk, jinan.pk, xuzhou.pk], "bulk_action": "approve"}, follow=True
+        "/ministry/queue/bulk/",
+        {"ids": [yantai.pk, weifang.pk, qingdao.pk, xuzhou.pk], "bulk_action": "approve"},
+        follow=True,
     ).content.decode()
 
-    for submission in (qingdao, jinan, xuzhou):
+    for submission in (yantai, weifang, qingdao, xuzhou):
         submission.refresh_from_db()
-    assert (qingdao.status, jinan.status, xuzhou.status) == (Status.APPROVED, Status.APPROVED, Status.SUBMITTED)
-    assert Designation.objects.filter(round=open_round, city_id__in=["370200", "370100"]).count() == 2
+    assert [s.status for s in (yantai, weifang, qingdao, xuzhou)] == [
+        Status.APPROVED,
+        Status.APPROVED,
+        Status.RECOMMENDED,  # a Gigabit City is confirmed, never named again
+        Status.SUBMITTED,
+    ]
+    assert Designation.objects.filter(round=open_round).count() == 2
+    assert Designation.objects.get(city_id="370200").round.year == 2021
     assert "已完成 2 个" in page and "徐州市" in page  # the form no bureau recommended is refused by name
+    assert "青岛市已是千兆城市" in page
+
+    confirmed = client.post(
+        "/ministry/queue/bulk/", {"ids": [qingdao.pk], "bulk_action": "confirm"}, follow=True
+    ).content.decode()
+    qingdao.refresh_from_db()
+    assert qingdao.status == Status.APPROVED and qingdao.status_label == "复核通过"
+    assert "已完成 1 个" in confirmed and Designation.objects.filter(city_id="370200").count() == 1
     # A bureau's action sent to the ministry's bulk address is no action of the ministry's.
     client.post("/ministry/queue/bulk/", {"ids": [xuzhou.pk], "bulk_action": "recommend"})
     xuzhou.refresh_from_db()

@@ -1,13 +1,20 @@
-"""Every state × every action × every role: allowed, or the right refusal (409 wrong state, 403 wrong
-role, 404 outside the caller's scope), through the API, with nothing changed on a refusal. The
-expected outcome comes from the brief's workflow written out by hand (`tests.workflow_spec`)."""
+"""Every state × every action × every role: allowed, or the right refusal (409 wrong state or kind of
+form, 403 wrong role, 404 outside the caller's scope), through the API, with nothing changed on a
+refusal. City A (青岛) has been a Gigabit City since 2021, so its form is an annual report: the ministry
+confirms it or does not, and never approves it (which would name it again). The expected outcome comes
+from the brief's workflow written out by hand (`tests.workflow_spec`)."""
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
+from django.utils import timezone
 from rest_framework.test import APIClient
 
-from submissions.models import Action, Status, SubmissionEvent
+from gigacity.models import City
+from indicators.models import Designation
+from submissions.models import Action, FormKind, Status, SubmissionEvent
 from tests.factories import make_submission
 from tests.workflow_spec import ALLOWED, WORKFLOW, WRONG_ROLE, outcome
 
@@ -25,10 +32,18 @@ ROLE_OF = {
 OUT_OF_SCOPE = {"city_same_province", "bureau_other_province"}
 
 
-def expected_status(state: str, action: Action, actor: str) -> int:
+def expected_status(state: str, action: Action, actor: str, kind: str = FormKind.ANNUAL_REPORT) -> int:
     if actor in OUT_OF_SCOPE:
         return 404
-    return {ALLOWED: 200, WRONG_ROLE: 403}.get(outcome(ROLE_OF[actor], state, action.value), 409)
+    return {ALLOWED: 200, WRONG_ROLE: 403}.get(outcome(ROLE_OF[actor], state, action.value, kind), 409)
+
+
+def body_of(action: Action) -> dict:
+    """Each action's own body: an unknown key is refused, not dropped."""
+    if action == Action.NOT_CONFIRM:
+        due = (timezone.localdate() + datetime.timedelta(days=200)).isoformat()
+        return {"reason": "理由", "shortfall": ["pon_10g_share"], "improvement_due": due}
+    return {Action.SUBMIT: {}, Action.RECOMMEND: {"note": "理由"}}.get(action, {"reason": "理由"})
 
 
 @pytest.fixture
@@ -52,9 +67,7 @@ def test_transition_matrix(actors, open_round, state, action, actor):
     client = APIClient()
     client.force_authenticate(actors[actor])
 
-    # Each action's own body: an unknown key is refused, not dropped.
-    body = {Action.SUBMIT: {}, Action.RECOMMEND: {"note": "理由"}}.get(action, {"reason": "理由"})
-    response = client.post(f"/api/v1/submissions/{submission.pk}/{action.value}/", body, format="json")
+    response = client.post(f"/api/v1/submissions/{submission.pk}/{action.value}/", body_of(action), format="json")
 
     expected = expected_status(state, action, actor)
     assert response.status_code == expected, response.json()
@@ -74,6 +87,30 @@ def test_transition_matrix(actors, open_round, state, action, actor):
         assert response.json()["detail"]  # a message a person can read
 
 
+DECISIONS = (Action.APPROVE, Action.REJECT, Action.CONFIRM, Action.NOT_CONFIRM)
+
+
+@pytest.mark.parametrize("action", DECISIONS, ids=lambda a: a.value)
+def test_the_decisions_fit_the_kind_of_form(actors, open_round, action):
+    # 烟台 has never been named: its form is an evaluation, approved or rejected, never confirmed.
+    submission = make_submission(City.objects.get(pk="370600"), open_round, Status.RECOMMENDED)
+    assert submission.kind == FormKind.EVALUATION
+    client = APIClient()
+    client.force_authenticate(actors["ministry"])
+
+    response = client.post(f"/api/v1/submissions/{submission.pk}/{action.value}/", body_of(action), format="json")
+
+    expected = expected_status(Status.RECOMMENDED, action, "ministry", FormKind.EVALUATION)
+    assert response.status_code == expected, response.json()
+    submission.refresh_from_db()
+    if expected == 409:
+        assert submission.status == Status.RECOMMENDED
+        assert "尚未" in response.json()["detail"] and "评估申报" in response.json()["detail"]
+    else:
+        assert submission.status == WORKFLOW[action.value].target
+    assert Designation.objects.filter(city_id="370600").exists() == (action == Action.APPROVE)
+
+
 def test_a_published_rounds_decisions_are_frozen(actors, open_round):
     from reviews.services import round_set_status
 
@@ -83,7 +120,7 @@ def test_a_published_rounds_decisions_are_frozen(actors, open_round):
     client = APIClient()
     client.force_authenticate(actors["ministry"])
 
-    response = client.post(f"/api/v1/submissions/{submission.pk}/approve/", {}, format="json")
+    response = client.post(f"/api/v1/submissions/{submission.pk}/confirm/", {}, format="json")
 
     assert response.status_code == 409
     assert "已发布" in response.json()["detail"]
@@ -94,9 +131,9 @@ def test_the_refusal_says_who_changed_it_first(actors, open_round):
     client = APIClient()
     client.force_authenticate(actors["ministry"])
 
-    response = client.post(f"/api/v1/submissions/{submission.pk}/reject/", {"reason": "x"}, format="json")
+    response = client.post(f"/api/v1/submissions/{submission.pk}/send-back/", {"reason": "x"}, format="json")
 
     assert response.status_code == 409
     detail = response.json()["detail"]
     assert "ministry-factory" in detail or "miit" in detail
-    assert "已认定" in detail
+    assert "复核通过" in detail

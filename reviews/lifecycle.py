@@ -1,0 +1,451 @@
+"""A Gigabit City's life across the rounds: named once (its batch, the year of its one designation),
+then an annual report (年度复核) in every later round, which the ministry confirms or does not confirm.
+
+One selector answers each question, and every page, export and API response that shows the answer
+asks it here, so that the numbers agree everywhere:
+
+- `gigabit_counts` — new Gigabit Cities of a round, Gigabit Cities in total (累计) up to it, and the
+  annual reports expected, received, confirmed and not confirmed, in total, by region and by province,
+  for any number of rounds in three queries (the rounds list, the dashboards, the rounds API, the
+  dashboards' workbooks);
+- `named_means` — the mean of each indicator over the Gigabit Cities named up to a round, overall and
+  per batch, at MIIT's precision (the dashboards' "Gigabit Cities" means and the summary table's
+  bottom rows);
+- `summary_table` — MIIT's key-indicator table of a round (附件1 千兆城市关键指标情况汇总表): every
+  Gigabit City named up to the round, 备注 = batch;
+- `watch_list` — the Gigabit Cities that fell below a threshold, did not report by the deadline or
+  were not confirmed, with the indicators, by how much, and for how many rounds in a row.
+
+A city's figures of a round are its reported form's (submitted or further: `REPORTED_STATES`) or,
+where it has none, the figures MIIT published for that round (`PublishedFigure`). Every query starts
+from the caller's scope (`visible_to`), and the number of queries does not grow with the number of
+rounds, cities or designations.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from collections.abc import Iterable
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from django.db.models import (
+    Case,
+    Count,
+    DecimalField,
+    Exists,
+    F,
+    FilteredRelation,
+    OuterRef,
+    Q,
+    QuerySet,
+    Sum,
+    When,
+)
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from gigacity.i18n import pick
+from gigacity.models import City, Province, Region, User
+from indicators.catalogue import INDICATORS, IndicatorSpec
+from indicators.models import Designation, PublishedFigure, Round, RoundStatus, Threshold
+from indicators.rules import meets
+from submissions.models import REPORTED_STATES, FormKind, Status, Submission, deadline_expression, status_label
+
+COUNT_KEYS: tuple[str, ...] = (
+    "named_in_round",  # named a Gigabit City in this round (本年度新增)
+    "named_total",  # named in this round or before (累计)
+    "reports_expected",  # named before this round: each owes an annual report
+    "reports_received",  # annual reports that reached the bureau (submitted or further)
+    "confirmed",  # annual reports the ministry confirmed (复核通过)
+    "not_confirmed",  # annual reports the ministry did not confirm (复核未通过)
+)
+
+# Why a Gigabit City is on the watch list.
+BELOW_THRESHOLD = "below_threshold"
+NOT_REPORTED = "not_reported"
+NOT_CONFIRMED = "not_confirmed"
+WATCH_REASONS: tuple[str, ...] = (BELOW_THRESHOLD, NOT_REPORTED, NOT_CONFIRMED)
+
+
+def watch_reason_labels() -> dict[str, str]:
+    return {
+        BELOW_THRESHOLD: _("Below a threshold"),
+        NOT_REPORTED: _("Not reported by the deadline"),
+        NOT_CONFIRMED: _("Annual report not confirmed"),
+    }
+
+
+def mean(total: Decimal | None, n: int, spec: IndicatorSpec) -> Decimal | None:
+    """A simple mean over cities, as MIIT publishes it, at the indicator's published precision."""
+    if not n or total is None:
+        return None
+    places = Decimal(1).scaleb(-spec.decimals)
+    return (Decimal(total) / n).quantize(places, rounding=ROUND_HALF_UP)
+
+
+# ------------------------------------------------------------------------------------------------
+# Designations
+# ------------------------------------------------------------------------------------------------
+def named_up_to(year: int) -> QuerySet[Designation]:
+    """The Gigabit Cities named in `year` or before: one designation per city, so each row is a city
+    and its round is the city's batch."""
+    return Designation.objects.filter(round__year__lte=year)
+
+
+def designation_rows(cities: QuerySet[City], up_to_year: int) -> list[dict[str, Any]]:
+    """(province, batch, number of cities) of the `cities` named up to `up_to_year` (one query)."""
+    return list(
+        named_up_to(up_to_year)
+        .filter(city__in=cities)
+        .order_by()
+        .values(province=F("city__province"), batch=F("round__year"))
+        .annotate(n=Count("pk"))
+    )
+
+
+# ------------------------------------------------------------------------------------------------
+# Counts
+# ------------------------------------------------------------------------------------------------
+def _zero() -> dict[str, int]:
+    return dict.fromkeys(COUNT_KEYS, 0)
+
+
+def gigabit_counts(
+    *,
+    user: User,
+    years: Iterable[int],
+    province: str | None = None,
+    regions: dict[str, str] | None = None,
+    named: list[dict[str, Any]] | None = None,
+) -> dict[int, dict[str, Any]]:
+    """For each year: {"total": counts, "regions": {region: counts}, "provinces": {code: counts}}, the
+    counts being COUNT_KEYS, over the caller's cities (one province with `province`). `regions`
+    (province code → region) and `named` (`designation_rows` up to the latest year) save their
+    queries when the caller has them already."""
+    years = sorted(set(years))
+    if not years:
+        return {}
+    provinces = Province.objects.visible_to(user)
+    cities = City.objects.visible_to(user)
+    if province is not None:
+        provinces, cities = provinces.filter(code=province), cities.filter(province_id=province)
+    if regions is None:
+        regions = dict(provinces.values_list("code", "region"))
+    elif province is not None:
+        regions = {code: region for code, region in regions.items() if code == province}
+    if named is None:
+        named = designation_rows(cities, years[-1])
+    reports = (
+        Submission.objects.visible_to(user)
+        .filter(city__in=cities, round__year__in=years, kind=FormKind.ANNUAL_REPORT)
+        .order_by()
+        .values(year=F("round__year"), province=F("city__province"))
+        .annotate(
+            reports_received=Count("pk", filter=Q(status__in=REPORTED_STATES)),
+            confirmed=Count("pk", filter=Q(status=Status.APPROVED)),
+            not_confirmed=Count("pk", filter=Q(status=Status.REJECTED)),
+        )
+    )
+    by_year = {year: {code: _zero() for code in regions} for year in years}
+    for row in named:
+        for year in years:
+            target = by_year[year].get(row["province"])
+            if target is None or row["batch"] > year:
+                continue
+            target["named_total"] += row["n"]
+            target["named_in_round" if row["batch"] == year else "reports_expected"] += row["n"]
+    for row in reports:
+        target = by_year[row["year"]].get(row["province"])
+        if target is not None:
+            for key in ("reports_received", "confirmed", "not_confirmed"):
+                target[key] += row[key]
+    out: dict[int, dict[str, Any]] = {}
+    for year, per_province in by_year.items():
+        total, per_region = _zero(), {region: _zero() for region in Region.values}
+        for code, counts in per_province.items():
+            for key, value in counts.items():
+                total[key] += value
+                per_region[regions[code]][key] += value
+        out[year] = {"total": total, "regions": per_region, "provinces": per_province}
+    return out
+
+
+# ------------------------------------------------------------------------------------------------
+# A round's figures: the reported form, else the published table
+# ------------------------------------------------------------------------------------------------
+def with_figures(designations: QuerySet[Designation], round_: Round) -> QuerySet[Designation]:
+    """Designations joined to their city's reported form of `round_` (`form`) and to the figures
+    published for the round (`pub`): two LEFT JOINs, whatever the number of rounds."""
+    return designations.annotate(
+        form=FilteredRelation(
+            "city__submissions",
+            condition=Q(city__submissions__round=round_, city__submissions__status__in=REPORTED_STATES),
+        ),
+        pub=FilteredRelation("city__published_figures", condition=Q(city__published_figures__round=round_)),
+    )
+
+
+def figure(code: str) -> Case:
+    """SQL: the city's value of an indicator in the round: its reported form's when it has one (even
+    when that value is missing), else the published one."""
+    return Case(
+        When(form__id__isnull=False, then=F(f"form__value_{code}")),
+        default=F(f"pub__value_{code}"),
+        output_field=DecimalField(max_digits=14, decimal_places=2),
+    )
+
+
+def named_sums_by_batch(cities: QuerySet[City], round_: Round) -> dict[int, dict[str, Any]]:
+    """Per batch: the number of Gigabit Cities named up to `round_`, and SUM and COUNT of each
+    indicator over their figures of the round (one query). Means of groups combine exactly."""
+    sums: dict[str, Any] = {"cities": Count("pk")}
+    for spec in INDICATORS:
+        sums[f"s_{spec.code}"] = Sum(figure(spec.code))
+        sums[f"n_{spec.code}"] = Count(figure(spec.code))
+    rows = (
+        with_figures(named_up_to(round_.year).filter(city__in=cities), round_)
+        .order_by()
+        .values(batch=F("round__year"))
+        .annotate(**sums)
+    )
+    return {row["batch"]: row for row in rows}
+
+
+def means_of(rows: dict[int, dict[str, Any]]) -> dict[str, Any]:
+    """The means of `named_sums_by_batch` rows: overall and per batch, at MIIT's precision."""
+    overall: dict[str, Decimal | None] = {}
+    counts: dict[str, int] = {}
+    for spec in INDICATORS:
+        total, n = None, 0
+        for row in rows.values():
+            if row[f"n_{spec.code}"]:
+                total = (total or Decimal(0)) + row[f"s_{spec.code}"]
+                n += row[f"n_{spec.code}"]
+        overall[spec.code], counts[spec.code] = mean(total, n, spec), n
+    batches = [
+        {
+            "year": year,
+            "cities": row["cities"],
+            "means": {spec.code: mean(row[f"s_{spec.code}"], row[f"n_{spec.code}"], spec) for spec in INDICATORS},
+            "n": {spec.code: row[f"n_{spec.code}"] for spec in INDICATORS},
+        }
+        for year, row in sorted(rows.items())
+    ]
+    return {
+        "cities": sum(row["cities"] for row in rows.values()),
+        "means": overall,
+        "n": counts,
+        "batches": batches,
+    }
+
+
+def named_means(*, user: User, round_: Round, province: str | None = None) -> dict[str, Any]:
+    """The mean of each indicator over the Gigabit Cities named up to `round_`, overall ("means") and
+    per batch ("batches": year, cities, means), using each city's figures of the round."""
+    cities = City.objects.visible_to(user)
+    if province is not None:
+        cities = cities.filter(province_id=province)
+    return means_of(named_sums_by_batch(cities, round_))
+
+
+# ------------------------------------------------------------------------------------------------
+# MIIT's summary table
+# ------------------------------------------------------------------------------------------------
+def summary_table(*, user: User, round_: Round) -> dict[str, Any]:
+    """MIIT's key-indicator table of a round: every Gigabit City named up to the round (the caller's
+    scope), in MIIT's order (province by GB/T 2260 code, then city), with the round's figures (the
+    reported form, else the published table; none when the city has neither) and its batch, and the
+    means over all of them and per batch beneath (two queries)."""
+    cities = City.objects.visible_to(user)
+    rows = (
+        with_figures(named_up_to(round_.year).filter(city__in=cities), round_)
+        .order_by("city__province_id", "city_id")
+        .values(
+            "city_id",
+            "city__name",
+            "city__province_id",
+            "city__province__name",
+            "city__province__name_en",
+            batch=F("round__year"),
+            form_id=F("form__id"),
+            form_kind=F("form__kind"),
+            published_id=F("pub__id"),
+            **{f"v_{spec.code}": figure(spec.code) for spec in INDICATORS},
+        )
+    )
+    out = []
+    for number, row in enumerate(rows, start=1):
+        out.append(
+            {
+                "number": number,
+                "city": row["city_id"],
+                "city_name": row["city__name"],
+                "province": row["city__province_id"],
+                "province_name": pick(row["city__province__name"], row["city__province__name_en"]),
+                "batch": row["batch"],
+                "submission": row["form_id"],
+                "kind": row["form_kind"],
+                "source": "form" if row["form_id"] else ("published" if row["published_id"] else None),
+                "values": {spec.code: row[f"v_{spec.code}"] for spec in INDICATORS},
+            }
+        )
+    return {"year": round_.year, "rows": out, **named_means(user=user, round_=round_)}
+
+
+# ------------------------------------------------------------------------------------------------
+# The watch list
+# ------------------------------------------------------------------------------------------------
+def watch_list(
+    *, user: User, round_: Round, province: str = "", region: str = "", reason: str = ""
+) -> list[dict[str, Any]]:
+    """The Gigabit Cities (named before `round_`, so they owe an annual report) that, in `round_`,
+    have a figure below the round's threshold (reported form, else published table), have not
+    reported by their deadline (extensions count), or whose annual report the ministry did not
+    confirm; each with the indicators and by how much, and the number of rounds in a row it has been
+    on the list. A past round in which gigacity has no form and no published figure at all is not
+    judged (it breaks the run). Six queries, whatever the number of rounds."""
+    cities = City.objects.visible_to(user)
+    if province:
+        cities = cities.filter(province_id=province)
+    if region in Region.values:
+        cities = cities.filter(province__region=region)
+    named = (
+        cities.filter(designations__round__year__lt=round_.year)
+        .annotate(batch=F("designations__round__year"), deadline=deadline_expression(round_))
+        .values("code", "name", "province_id", "province__name", "province__name_en", "batch", "deadline")
+        .order_by("province_id", "code")
+    )
+    named = list(named)
+    if not named:
+        return []
+    first = min(row["batch"] for row in named)
+    years = range(first + 1, round_.year + 1)
+    rounds = {
+        r["year"]: r
+        for r in Round.objects.filter(year__in=years)
+        .annotate(
+            has_forms=Exists(Submission.objects.filter(round=OuterRef("pk"), status__in=REPORTED_STATES)),
+            has_published=Exists(PublishedFigure.objects.filter(round=OuterRef("pk"))),
+        )
+        .values("year", "status", "deadline", "has_forms", "has_published")
+    }
+    thresholds: dict[int, dict[str, Decimal]] = defaultdict(dict)
+    for year, code, value in Threshold.objects.filter(round__year__in=years).values_list(
+        "round__year", "indicator_id", "value"
+    ):
+        thresholds[year][code] = value
+    values = [f"value_{spec.code}" for spec in INDICATORS]
+    named_cities = cities.filter(designations__round__year__lt=round_.year)
+    forms = {
+        (row["city_id"], row["round__year"]): row
+        for row in Submission.objects.filter(city__in=named_cities, round__year__in=years).values(
+            "pk", "city_id", "round__year", "status", "kind", "shortfall", "improvement_due", *values
+        )
+    }
+    published = {
+        (row["city_id"], row["round__year"]): row
+        for row in PublishedFigure.objects.filter(city__in=named_cities, round__year__in=years).values(
+            "city_id", "round__year", *values
+        )
+    }
+    today = timezone.localdate()
+    out = []
+    for city in named:
+        judged = [
+            _judge(
+                rounds.get(year),
+                forms.get((city["code"], year)),
+                published.get((city["code"], year)),
+                thresholds.get(year, {}),
+                city["deadline"] if year == round_.year else None,
+                today,
+            )
+            for year in range(round_.year, city["batch"], -1)
+        ]
+        current = judged[0]
+        if not current or not current["reasons"]:
+            continue
+        if reason and reason not in current["reasons"]:
+            continue
+        run = 0
+        for item in judged:
+            if not item or not item["reasons"]:
+                break
+            run += 1
+        form = forms.get((city["code"], round_.year))
+        out.append(
+            {
+                "city": city["code"],
+                "city_name": city["name"],
+                "province": city["province_id"],
+                "province_name": pick(city["province__name"], city["province__name_en"]),
+                "batch": city["batch"],
+                "submission": form["pk"] if form else None,
+                "status": form["status"] if form else None,
+                "status_label": status_label(form["status"], form["kind"]) if form else _("Not started"),
+                "deadline": city["deadline"],
+                "rounds": run,
+                "since": round_.year - run + 1,
+                **current,
+            }
+        )
+    out.sort(key=lambda row: (-row["rounds"], -len(row["below"]), row["province"], row["city"]))
+    return out
+
+
+def _judge(
+    round_: dict | None,
+    form: dict | None,
+    published: dict | None,
+    thresholds: dict[str, Decimal],
+    deadline: datetime.date | None,
+    today: datetime.date,
+) -> dict[str, Any] | None:
+    """One Gigabit City in one round: why it is on the watch list (no reasons: it is not), or None
+    when the round cannot be judged (there is no such round, or gigacity has no record of it)."""
+    if round_ is None:
+        return None
+    reported = form is not None and form["status"] in REPORTED_STATES
+    source = "form" if reported else ("published" if published else None)
+    figures = form if reported else published
+    closed = round_["status"] in (RoundStatus.CLOSED, RoundStatus.PUBLISHED)
+    if deadline is None:
+        deadline = round_["deadline"]
+    if figures is None and not (round_["has_forms"] or round_["has_published"]) and closed:
+        return None  # a round run outside gigacity, with nothing loaded: not known
+    below = []
+    if figures is not None:
+        for spec in INDICATORS:
+            value, threshold = figures[f"value_{spec.code}"], thresholds.get(spec.code)
+            if meets(value, threshold) is False:
+                below.append(
+                    {
+                        "code": spec.code,
+                        "name": pick(spec.name_zh, spec.name_en),
+                        "unit": pick(spec.unit_zh, spec.unit_en),
+                        "decimals": spec.decimals,
+                        "value": value,
+                        "threshold": threshold,
+                        "margin": value - threshold,
+                        "relative": ((value - threshold) * 100 / threshold).quantize(Decimal("0.1"))
+                        if threshold
+                        else None,
+                    }
+                )
+    reasons = []
+    if below:
+        reasons.append(BELOW_THRESHOLD)
+    if figures is None and (closed or (deadline is not None and deadline < today)):
+        reasons.append(NOT_REPORTED)
+    not_confirmed = form is not None and form["status"] == Status.REJECTED and form["kind"] == FormKind.ANNUAL_REPORT
+    if not_confirmed:
+        reasons.append(NOT_CONFIRMED)
+    return {
+        "reasons": reasons,
+        "source": source,
+        "below": below,
+        "shortfall": form["shortfall"] if not_confirmed else [],
+        "improvement_due": form["improvement_due"] if not_confirmed else None,
+    }
