@@ -148,7 +148,7 @@ def subtitle(page: str) -> str:
 def test_last_saved_names_who_changed_the_data_and_workflow_steps_are_shown_as_steps(
     client, city_user, bureau_user, ministry_user, open_round
 ):
-    from reviews.services import submission_approve, submission_recommend, submission_return
+    from reviews.services import submission_confirm, submission_recommend, submission_return
     from submissions.services import submission_submit
 
     # Given a form the city filled in and submitted, and the bureau returned
@@ -170,12 +170,13 @@ def test_last_saved_names_who_changed_the_data_and_workflow_steps_are_shown_as_s
     home = section(client.get("/city/").content.decode(), 'id="current-round"')
     assert "（qingdao）" in home and "最近操作：退回城市（shandong" in home
 
-    # When the city resubmits, the bureau recommends and the ministry approves
+    # When the city resubmits, the bureau recommends and the ministry confirms (青岛, a Gigabit City
+    # since 2021, files an annual report)
     submission_submit(submission_id=submission.pk, actor=city_user)
     submission_recommend(submission_id=submission.pk, actor=bureau_user)
-    submission_approve(submission_id=submission.pk, actor=ministry_user)
+    submission_confirm(submission_id=submission.pk, actor=ministry_user)
 
     # Then the ministry's decision is a step, never the last save of the data
     line = subtitle(client.get(f"/submissions/{submission.pk}/").content.decode())
     assert "（qingdao）" in line and "miit）" not in line.split("最近操作")[0]
-    assert "最近操作：认定（miit" in line
+    assert "最近操作：复核通过（miit" in line
