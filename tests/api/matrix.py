@@ -168,6 +168,24 @@ ROWS: list[Row] = [
         expect(202, **NO_CITY),
         body=lambda w: {"kind": "cities", "round": w.round.year},
     ),
+    # The Word documents (issue 14): the draft circular is the ministry's alone; the case collection
+    # follows the exports' scope (江苏's bureau has no case to collect: 409, said in words).
+    Row(
+        "api:export-list",
+        "post",
+        expect(403, ministry=202, admin=202),
+        body=lambda w: {"kind": "circular", "round": w.round.year},
+        setup=lambda w: w.submission("approved"),
+        note="draft circular",
+    ),
+    Row(
+        "api:export-list",
+        "post",
+        expect(202, bureau_other_province=409, **NO_CITY),
+        body=lambda w: {"kind": "casebook", "round": w.round.year, "excellent_only": False},
+        setup=lambda w: w.submission("recommended"),
+        note="case collection (Word)",
+    ),
     Row("api:export-detail", "get", REQUESTER, args=lambda w: [w.export_job().pk]),
     Row("api:export-download", "get", REQUESTER, args=lambda w: [w.export_job().pk]),
     # Excel: anybody who sees the form may download its template; filling it in is the city's (or its
