@@ -321,4 +321,7 @@ def test_the_api_says_whether_the_caller_may_change_the_form_and_why_not(api, op
     assert refused.status_code == 409 and refused.json()["detail"] == closed["not_editable_reason"]
     ministry = APIClient()
     ministry.force_authenticate(ministry_user)
-    assert ministry.get(url(submission)).json()["not_editable_reason"] == "只有城市本身或代其填报的省通信管理局可以修改调查表。"
+    assert (
+        ministry.get(url(submission)).json()["not_editable_reason"]
+        == "只有城市本身或代其填报的省通信管理局可以修改调查表。"
+    )
