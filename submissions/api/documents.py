@@ -44,37 +44,24 @@ def _submission(request, pk: str) -> Submission:
         raise Http404 from None
 
 
-@extend_schema(
-    tags=["submissions"],
-    operation_id="submissions_form_pdf",
-    summary="The printable form as a PDF (A4, with the signature and stamp block, version and checksum)",
-    responses={
-        (200, PDF): OpenApiTypes.BINARY,
-        404: OpenApiResponse(description="A form outside the caller's scope"),
-        503: OpenApiResponse(description="This server cannot print PDFs now (no Chromium): the reason in words"),
-    },
-)
 class SubmissionPdfView(APIView):
     renderer_classes = [JSONRenderer, PdfRenderer]
 
+    @extend_schema(
+        tags=["submissions"],
+        operation_id="submissions_form_pdf",
+        summary="The printable form as a PDF (A4, with the signature and stamp block, version and checksum)",
+        responses={
+            (200, PDF): OpenApiTypes.BINARY,
+            404: OpenApiResponse(description="A form outside the caller's scope"),
+            503: OpenApiResponse(description="This server cannot print PDFs now (no Chromium): the reason in words"),
+        },
+    )
     def get(self, request, pk: str):
         submission = _submission(request, pk)
         return pdf_response(printing.form_pdf(request, submission), printing.pdf_filename(submission))
 
 
-@extend_schema(
-    tags=["submissions"],
-    operation_id="submissions_cover_letter_create",
-    summary="Upload the form's stamped cover letter (盖章报送函), replacing an earlier one",
-    request={"multipart/form-data": inline_serializer("CoverLetterUpload", {"file": serializers.FileField()})},
-    responses={
-        201: AttachmentSerializer,
-        400: OpenApiResponse(description="No file, not a PDF/PNG/JPEG, or larger than the limit"),
-        403: OpenApiResponse(description="Ministry staff (only the city, or its bureau on its behalf)"),
-        404: OpenApiResponse(description="A form outside the caller's scope"),
-        409: OpenApiResponse(description="The form cannot be changed now (submitted, or the round is closed)"),
-    },
-)
 class CoverLetterView(APIView):
     parser_classes = [MultiPartParser]
 
@@ -83,6 +70,19 @@ class CoverLetterView(APIView):
         uploads.limit_upload(request, settings.GIGACITY_MAX_ATTACHMENT_BYTES)
         return super().initialize_request(request, *args, **kwargs)
 
+    @extend_schema(
+        tags=["submissions"],
+        operation_id="submissions_cover_letter_create",
+        summary="Upload the form's stamped cover letter (盖章报送函), replacing an earlier one",
+        request={"multipart/form-data": inline_serializer("CoverLetterUpload", {"file": serializers.FileField()})},
+        responses={
+            201: AttachmentSerializer,
+            400: OpenApiResponse(description="No file, not a PDF/PNG/JPEG, or larger than the limit"),
+            403: OpenApiResponse(description="Ministry staff (only the city, or its bureau on its behalf)"),
+            404: OpenApiResponse(description="A form outside the caller's scope"),
+            409: OpenApiResponse(description="The form cannot be changed now (submitted, or the round is closed)"),
+        },
+    )
     def post(self, request, pk: str):
         submission = _submission(request, pk)
         upload = request.FILES.get("file")

@@ -24,6 +24,26 @@ ROLES = (
 )
 
 
+def publish_round(world) -> None:
+    """Close and publish the world's round (the public list exists from then on)."""
+    from reviews.services import round_set_status
+
+    round_set_status(round_=world.round, status="closed", actor=world.users["ministry"])
+    round_set_status(round_=world.round, status="published", actor=world.users["ministry"])
+
+
+def cover_letter_upload():
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile("盖章报送函.png", b"\x89PNG\r\n\x1a\n" + b"0" * 64, content_type="image/png")
+
+
+def pdf_status() -> int:
+    from gigacity import pdf
+
+    return 200 if pdf.available() else 503
+
+
 def expect(default: int, **overrides: int) -> dict[str, int]:
     """Every role gets `default`, except anonymous callers (401) and the roles named."""
     statuses = {role: default for role in ROLES}
@@ -156,6 +176,16 @@ ROWS: list[Row] = [
         body=lambda w: {"file": w.pdf()},
     ),
     Row("api:attachment-detail", "delete", scoped(204, ministry=403, admin=403), args=lambda w: [w.attachment().pk]),
+    # The printable form as a PDF and the stamped cover letter (issue 14): the form's own scope.
+    Row("api:submission-pdf", "get", scoped(pdf_status()), args=lambda w: [w.submission("submitted").pk]),
+    Row(
+        "api:submission-cover-letter",
+        "post",
+        scoped(201, ministry=403, admin=403),
+        args=lambda w: [w.submission().pk],
+        format="multipart",
+        body=lambda w: {"file": cover_letter_upload()},
+    ),
     Row("api:dashboard-national", "get", NATIONAL),
     Row("api:dashboard-province", "get", PROVINCE, args=lambda w: [w.city_a.province_id]),
     Row("api:export-summary", "get", EXPORTERS),

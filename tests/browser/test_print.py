@@ -41,3 +41,25 @@ def test_the_city_prints_its_submitted_form(page, city_user, open_round, tmp_pat
     text = re.sub(r"\s+", "", "".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(content)).pages))
     assert checksum_of(submission) in text and "青岛市" in text
     save_first_page(content, "form-pdf-page1")
+
+
+def test_a_visitor_reads_the_published_list(page, ministry_user, open_round):
+    import random
+
+    from gigacity.models import City
+    from tests.api.matrix import publish_round
+    from tests.reviews.data import add_forms
+
+    cities = City.objects.filter(designations__isnull=True, province="370000").order_by("code")[:4]
+    add_forms(round_=open_round, cities=cities, rng=random.Random(6), states=[Status.APPROVED])
+
+    class World:
+        round = open_round
+        users = {"ministry": ministry_user}
+
+    publish_round(World)
+    page.goto(f"/gigabit-cities/{open_round.year}/")
+    assert page.get_by_role("heading", level=1).inner_text() == f"{open_round.year}年度千兆城市"
+    for city in cities:
+        assert page.get_by_test_id(f"public-batch-{open_round.year}").get_by_text(city.name).is_visible()
+    screenshot(page, "public-list")
