@@ -26,7 +26,7 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK, WD_LINE_SPACING
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt, RGBColor
-from docx.table import Table
+from docx.table import Table, _Cell
 from docx.text.paragraph import Paragraph
 from docx.text.run import Run
 
@@ -236,7 +236,9 @@ def centred(document: DocumentObject, text: str, *, font: str = BODY_FONT, size=
 def heading(document: DocumentObject, text: str, *, level: int = 1) -> Paragraph:
     """一、… (黑体) at level 1, （一）… (楷体) at level 2: Word's heading styles, so that the navigation
     pane and a table of contents find them."""
-    paragraph = document.add_paragraph(style=f"Heading {level}")
+    paragraph = document.add_paragraph()
+    # The style by its id: python-docx resolves a style's name by scanning every style, each time.
+    paragraph._p.style = f"Heading{level}"
     _run(paragraph, text)
     return paragraph
 
@@ -303,8 +305,11 @@ def table(
         paragraph.paragraph_format.line_spacing = Pt(size.pt * 1.3)
         paragraph.paragraph_format.first_line_indent = Pt(0)
         _run(paragraph, text, font=HEADING_FONT, size=size)
+    # The cells straight from each row's XML: python-docx's `row.cells` lays out the whole table's
+    # grid at every call, which made a table of a few hundred rows take seconds.
+    body_rows = [[_Cell(tc, grid) for tc in row._tr.tc_lst] for row in list(grid.rows)[1:]]
     for index, values in enumerate(rows):
-        for column, (cell, value) in enumerate(zip(grid.rows[index + 1].cells, values, strict=True)):
+        for column, (cell, value) in enumerate(zip(body_rows[index], values, strict=True)):
             lines = paragraphs_of(value) or [""]
             for number, line in enumerate(lines):
                 paragraph = cell.paragraphs[0] if number == 0 else cell.add_paragraph()
@@ -314,8 +319,8 @@ def table(
                     paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT
                 _run(paragraph, line, size=size, font=HEADING_FONT if index in bold else None)
     if widths:
-        for row in grid.rows:
-            for cell, width in zip(row.cells, widths, strict=True):
+        for cells in [header_row.cells, *body_rows]:
+            for cell, width in zip(cells, widths, strict=True):
                 cell.width = Mm(width)
     return grid
 

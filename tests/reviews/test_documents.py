@@ -376,3 +376,20 @@ def test_a_round_without_cases_says_so(open_round, ministry_user):
     assert refused.status_code == 409
     assert refused.data["code"] == "nothing_to_show"
     assert refused.data["detail"].startswith(f"{open_round.year}年度暂无可汇编的案例")
+
+
+def test_the_exports_page_offers_the_circular_to_the_ministry_only_and_says_when_there_is_nothing(
+    open_round, ministry_user, bureau_user
+):
+    from django.test import Client
+
+    bureau, ministry = Client(), Client()
+    bureau.force_login(bureau_user)
+    ministry.force_login(ministry_user)
+    assert 'value="circular"' not in bureau.get(reverse("reviews:exports")).content.decode()
+    assert 'value="casebook"' in bureau.get(reverse("reviews:exports")).content.decode()
+    assert 'value="circular"' in ministry.get(reverse("reviews:exports")).content.decode()
+
+    response = ministry.post(reverse("reviews:exports"), {"kind": "circular", "round": open_round.year}, follow=True)
+    assert "尚无城市被认定为千兆城市" in response.content.decode()
+    assert not ExportJob.objects.exists()
