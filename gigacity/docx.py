@@ -15,7 +15,8 @@ python-docx escapes it for XML, so markup stays text; a Word field exists only a
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import IO
 
 from docx import Document
@@ -131,6 +132,23 @@ def add_section(document: DocumentObject, *, landscape: bool = False):
     section = document.add_section(WD_SECTION.NEW_PAGE)
     _a4(section, landscape=landscape)
     return section
+
+
+@contextmanager
+def appending(document: DocumentObject) -> Iterator[None]:
+    """Append many paragraphs fast. python-docx inserts each new block before the body's closing
+    section properties, looking for them from the start of the body every time, so a long document
+    took quadratic time (a case collection of 1 300 cases: seconds); with them set aside, a block is
+    appended at the end. No section may be added inside."""
+    body = document.element.body
+    closing = body.sectPr
+    if closing is not None:
+        body.remove(closing)
+    try:
+        yield
+    finally:
+        if closing is not None:
+            body.append(closing)
 
 
 def save(document: DocumentObject, out: IO[bytes]) -> None:

@@ -170,16 +170,18 @@ def casebook_document(
         entries.append((1, f"{ordinal(number)}{chapter.label}（{len(chapter.cases)}）"))
         for index, case in enumerate(chapter.cases, start=1):
             entries.append((2, f"{index}. {case_title(case)}"))
-    word.table_of_contents(document, entries)
+    with word.appending(document):
+        word.table_of_contents(document, entries)
 
-    for number, chapter in enumerate(parts, start=1):
-        word.page_break(document)
-        word.heading(document, f"{ordinal(number)}{chapter.label}")
-        if not chapter.cases:
-            word.body(document, _("No case in this domain."))
-        for index, case in enumerate(chapter.cases, start=1):
-            _case(document, index, case, show_excellent=not excellent_only)
-            steps()
+    with word.appending(document):
+        for number, chapter in enumerate(parts, start=1):
+            word.page_break(document)
+            word.heading(document, f"{ordinal(number)}{chapter.label}")
+            if not chapter.cases:
+                word.body(document, _("No case in this domain."))
+            for index, case in enumerate(chapter.cases, start=1):
+                _case(document, index, case, show_excellent=not excellent_only)
+                steps()
     word.save(document, out)
     return len(cases)
 

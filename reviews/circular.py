@@ -479,6 +479,12 @@ def _annex_practices(document, figures: CircularFigures, steps: Steps) -> None:
     word.body(document, _("Annex %(n)s") % {"n": 2}, indent=False)
     word.title(document, practices_title(round_), size=word.SIZE_3)
     document.add_paragraph()
+    with word.appending(document):
+        _practices(document, figures, steps)
+
+
+def _practices(document, figures: CircularFigures, steps: Steps) -> None:
+    round_ = figures.round
     space = " " if in_english() else ""
     for index, city in enumerate(figures.new, start=1):
         word.heading(document, f"{ordinal(index)}{city.province_name}{space}{city.name}")
