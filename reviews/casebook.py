@@ -167,7 +167,8 @@ def casebook_document(
     word.title(document, _("Contents"), size=word.SIZE_3)
     entries = []
     for number, chapter in enumerate(parts, start=1):
-        entries.append((1, f"{ordinal(number)}{chapter.label}（{len(chapter.cases)}）"))
+        count = f" ({len(chapter.cases)})" if in_english() else f"（{len(chapter.cases)}）"
+        entries.append((1, f"{ordinal(number)}{chapter.label}{count}"))
         for index, case in enumerate(chapter.cases, start=1):
             entries.append((2, f"{index}. {case_title(case)}"))
     with word.appending(document):
