@@ -228,6 +228,8 @@ def indicator_sentence(row: IndicatorMean, *, cities: int) -> str:
         "indicator": name,
         "value": with_unit(row.mean, row.spec),
     }
+    if row.n < cities:
+        text += _(" (over the %(n)s cities with data)") % {"n": row.n}
     batches = [(year, mean) for year, mean, n in row.by_batch if mean is not None]
     if len(row.by_batch) > 1 and batches:
         text += _("; by batch, %(batches)s") % {
@@ -240,8 +242,6 @@ def indicator_sentence(row: IndicatorMean, *, cities: int) -> str:
         }
     if row.reference is not None:
         text += _("; the national reference value is %(value)s") % {"value": with_unit(row.reference, row.spec)}
-    if row.n < cities:
-        text += _(" (over the %(n)s cities with data)") % {"n": row.n}
     return text + pgettext("end of a sentence", ".")
 
 
@@ -489,7 +489,7 @@ def _practices(document, figures: CircularFigures, steps: Steps) -> None:
     for index, city in enumerate(figures.new, start=1):
         word.heading(document, f"{ordinal(index)}{city.province_name}{space}{city.name}")
         word.heading(document, _("(1) Overview"), level=2)
-        overview = " ".join(s for s in (overview_sentence(city), cases_sentence(city)) if s)
+        overview = space.join(s for s in (overview_sentence(city), cases_sentence(city)) if s)
         word.body(
             document,
             overview or _("No survey form of this city is held in the system (it was named from the published list)."),

@@ -146,15 +146,14 @@ def test_the_circular_states_the_headline_figures_computed_from_the_rows(named, 
     # Means: over the Gigabit Cities with data, each with the form it was named on, per batch.
     new_values = [s.value_bs5g_per_10k for s in Submission.objects.filter(round=open_round, status=Status.APPROVED)]
     old_values = [s.value_bs5g_per_10k for s in Submission.objects.filter(round__year=2021)]
-    sentence = next(p for p in paragraphs if p.startswith("千兆城市每万人拥有5G基站数"))
+    sentence = next(p for p in paragraphs if p.startswith("千兆城市的每万人拥有5G基站数"))
     assert sentence == (
-        f"千兆城市每万人拥有5G基站数平均为{mean(new_values + old_values, 'bs5g_per_10k')}个/万人，"
-        f"其中2021年度千兆城市{mean(old_values, 'bs5g_per_10k')}个/万人、"
-        f"{year}年度千兆城市{mean(new_values, 'bs5g_per_10k')}个/万人；全国平均水平为15.7个/万人"
-        f"（按有数据的9个城市计算）。"
+        f"千兆城市的每万人拥有5G基站数平均为{mean(new_values + old_values, 'bs5g_per_10k')}个/万人"
+        f"（按有数据的9个城市计算），其中2021年度千兆城市{mean(old_values, 'bs5g_per_10k')}个/万人、"
+        f"{year}年度千兆城市{mean(new_values, 'bs5g_per_10k')}个/万人；全国平均水平为15.7个/万人。"
     )
     users = [s.value_users_1000m for s in Submission.objects.filter(status=Status.APPROVED)]
-    assert any(p.startswith(f"千兆城市1000Mbps用户数平均为{mean(users, 'users_1000m')}户") for p in paragraphs)
+    assert any(p.startswith(f"千兆城市的1000Mbps用户数平均为{mean(users, 'users_1000m')}户") for p in paragraphs)
 
     # Never final: the header of every page, the title and the first lines say so.
     header = document.sections[0].header.paragraphs[0].text
