@@ -15,8 +15,7 @@ python-docx escapes it for XML, so markup stays text; a Word field exists only a
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from typing import IO
 
 from docx import Document
@@ -134,21 +133,22 @@ def add_section(document: DocumentObject, *, landscape: bool = False):
     return section
 
 
-@contextmanager
-def appending(document: DocumentObject) -> Iterator[None]:
-    """Append many paragraphs fast. python-docx inserts each new block before the body's closing
-    section properties, looking for them from the start of the body every time, so a long document
-    took quadratic time (a case collection of 1 300 cases: seconds); with them set aside, a block is
-    appended at the end. No section may be added inside."""
+def new_paragraph(document: DocumentObject) -> Paragraph:
+    """A new empty paragraph at the end of the body. python-docx's own `add_paragraph` looks through
+    the whole body for the closing section properties at every call, so that a long document (a case
+    collection of 1 300 cases) took quadratic time, minutes; here they are found once per document."""
     body = document.element.body
-    closing = body.sectPr
-    if closing is not None:
-        body.remove(closing)
-    try:
-        yield
-    finally:
-        if closing is not None:
-            body.append(closing)
+    closing = getattr(document, "_gigacity_closing", None)
+    if closing is None or closing.getparent() is not body:
+        closing = body.get_or_add_sectPr()
+        document._gigacity_closing = closing
+    element = OxmlElement("w:p")
+    closing.addprevious(element)
+    return Paragraph(element, document._body)
+
+
+def blank(document: DocumentObject) -> None:
+    new_paragraph(document)
 
 
 def save(document: DocumentObject, out: IO[bytes]) -> None:
@@ -237,7 +237,7 @@ def _field_char(paragraph: Paragraph, kind: str) -> None:
 # Blocks
 # ------------------------------------------------------------------------------------------------
 def title(document: DocumentObject, text: str, *, size=SIZE_2) -> Paragraph:
-    paragraph = document.add_paragraph()
+    paragraph = new_paragraph(document)
     paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
     paragraph.paragraph_format.line_spacing = Pt(36)
     _run(paragraph, text, font=TITLE_FONT, size=size)
@@ -245,7 +245,7 @@ def title(document: DocumentObject, text: str, *, size=SIZE_2) -> Paragraph:
 
 
 def centred(document: DocumentObject, text: str, *, font: str = BODY_FONT, size=SIZE_3, color=None) -> Paragraph:
-    paragraph = document.add_paragraph()
+    paragraph = new_paragraph(document)
     paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
     _run(paragraph, text, font=font, size=size, color=color)
     return paragraph
@@ -254,7 +254,7 @@ def centred(document: DocumentObject, text: str, *, font: str = BODY_FONT, size=
 def heading(document: DocumentObject, text: str, *, level: int = 1) -> Paragraph:
     """一、… (黑体) at level 1, （一）… (楷体) at level 2: Word's heading styles, so that the navigation
     pane and a table of contents find them."""
-    paragraph = document.add_paragraph()
+    paragraph = new_paragraph(document)
     # The style by its id: python-docx resolves a style's name by scanning every style, each time.
     paragraph._p.style = f"Heading{level}"
     _run(paragraph, text)
@@ -263,7 +263,7 @@ def heading(document: DocumentObject, text: str, *, level: int = 1) -> Paragraph
 
 def body(document: DocumentObject, text: str, *, indent: bool = True, bold_lead: str = "") -> Paragraph:
     """A body paragraph, first line indented two characters; `bold_lead` starts it in 黑体 (a label)."""
-    paragraph = document.add_paragraph()
+    paragraph = new_paragraph(document)
     if indent:
         paragraph.paragraph_format.first_line_indent = Pt(32)
     if bold_lead:
@@ -280,14 +280,14 @@ def user_text(document: DocumentObject, value: object, *, label: str = "", empty
 
 
 def note(document: DocumentObject, text: str, *, color: RGBColor | None = None, size=SIZE_S4) -> Paragraph:
-    paragraph = document.add_paragraph()
+    paragraph = new_paragraph(document)
     paragraph.paragraph_format.line_spacing = Pt(20)
     _run(paragraph, text, size=size, color=color)
     return paragraph
 
 
 def right(document: DocumentObject, text: str) -> Paragraph:
-    paragraph = document.add_paragraph()
+    paragraph = new_paragraph(document)
     paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT
     paragraph.paragraph_format.right_indent = Pt(64)
     _run(paragraph, text)
@@ -295,7 +295,7 @@ def right(document: DocumentObject, text: str) -> Paragraph:
 
 
 def page_break(document: DocumentObject) -> None:
-    document.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
+    new_paragraph(document).add_run().add_break(WD_BREAK.PAGE)
 
 
 def table(
@@ -352,7 +352,7 @@ def _repeat_header(row) -> None:
 
 def signature_block(document: DocumentObject, lines: Sequence[str]) -> None:
     """The issuing office and the date, right-aligned below the text."""
-    document.add_paragraph()
+    new_paragraph(document)
     for line in lines:
         right(document, line)
 
@@ -361,7 +361,7 @@ def table_of_contents(document: DocumentObject, entries: Sequence[tuple[int, str
     """A Word table of contents (a TOC field over the Heading styles) whose result is filled in with
     `entries` (level, text) already, so that it reads without updating; Word's "Update field" adds
     the page numbers."""
-    first = document.add_paragraph()
+    first = new_paragraph(document)
     _field_char(first, "begin")
     run = first.add_run()
     instruction = OxmlElement("w:instrText")
@@ -370,8 +370,8 @@ def table_of_contents(document: DocumentObject, entries: Sequence[tuple[int, str
     run._r.append(instruction)
     _field_char(first, "separate")
     for level, text in entries:
-        paragraph = document.add_paragraph()
+        paragraph = new_paragraph(document)
         paragraph.paragraph_format.left_indent = Pt(0 if level == 1 else 32)
         _run(paragraph, text, font=HEADING_FONT if level == 1 else None, size=SIZE_4 if level == 1 else SIZE_S4)
-    last = document.add_paragraph()
+    last = new_paragraph(document)
     _field_char(last, "end")

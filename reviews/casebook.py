@@ -140,11 +140,11 @@ def casebook_document(
 
     # The cover.
     for _blank in range(6):
-        document.add_paragraph()
+        word.blank(document)
     word.title(document, heading)
     if province is not None:
         word.centred(document, province.display_name, font=word.SUBHEADING_FONT)
-    document.add_paragraph()
+    word.blank(document)
     word.centred(
         document,
         _("%(n)s cases · exported from %(system)s on %(date)s")
@@ -171,18 +171,16 @@ def casebook_document(
         entries.append((1, f"{ordinal(number)}{chapter.label}{count}"))
         for index, case in enumerate(chapter.cases, start=1):
             entries.append((2, f"{index}. {case_title(case)}"))
-    with word.appending(document):
-        word.table_of_contents(document, entries)
+    word.table_of_contents(document, entries)
 
-    with word.appending(document):
-        for number, chapter in enumerate(parts, start=1):
-            word.page_break(document)
-            word.heading(document, f"{ordinal(number)}{chapter.label}")
-            if not chapter.cases:
-                word.body(document, _("No case in this domain."))
-            for index, case in enumerate(chapter.cases, start=1):
-                _case(document, index, case, show_excellent=not excellent_only)
-                steps()
+    for number, chapter in enumerate(parts, start=1):
+        word.page_break(document)
+        word.heading(document, f"{ordinal(number)}{chapter.label}")
+        if not chapter.cases:
+            word.body(document, _("No case in this domain."))
+        for index, case in enumerate(chapter.cases, start=1):
+            _case(document, index, case, show_excellent=not excellent_only)
+            steps()
     word.save(document, out)
     return len(cases)
 

@@ -331,7 +331,7 @@ def _body(document, figures: CircularFigures) -> None:
         % {"system": settings.GIGACITY_SYSTEM_NAME, "date": timezone.localdate().isoformat()},
         color=word.RED,
     )
-    document.add_paragraph()
+    word.blank(document)
     word.title(
         document,
         _(
@@ -342,7 +342,7 @@ def _body(document, figures: CircularFigures) -> None:
     )
     word.centred(document, _("(Draft for comment)"), font=word.SUBHEADING_FONT, color=word.RED)
     word.centred(document, _("MIIT General Office Communications Letter [    ] No.    "))
-    document.add_paragraph()
+    word.blank(document)
     word.body(
         document,
         _(
@@ -399,7 +399,7 @@ def _body(document, figures: CircularFigures) -> None:
     )
     word.heading(document, ordinal(4) + _("Next steps"))
     word.body(document, _("[To be written by the ministry.]")).runs[-1].font.color.rgb = word.RED
-    document.add_paragraph()
+    word.blank(document)
     word.body(document, _("Annexes: 1. %(title)s") % {"title": table_title(round_)})
     word.body(document, _("2. %(title)s") % {"title": practices_title(round_)}).paragraph_format.first_line_indent = Pt(
         112
@@ -478,9 +478,8 @@ def _annex_practices(document, figures: CircularFigures, steps: Steps) -> None:
     word.add_section(document, landscape=False)
     word.body(document, _("Annex %(n)s") % {"n": 2}, indent=False)
     word.title(document, practices_title(round_), size=word.SIZE_3)
-    document.add_paragraph()
-    with word.appending(document):
-        _practices(document, figures, steps)
+    word.blank(document)
+    _practices(document, figures, steps)
 
 
 def _practices(document, figures: CircularFigures, steps: Steps) -> None:
