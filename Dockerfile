@@ -14,6 +14,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     GIGACITY_BACKUP_DIR=/backups
 
 WORKDIR /app
+# Chromium prints the forms to PDF (gigacity/pdf.py), with the CJK fonts the print needs.
+RUN apt-get update && apt-get install -y --no-install-recommends chromium fonts-noto-cjk && \
+    rm -rf /var/lib/apt/lists/*
 RUN useradd --system --uid 1000 --home /app gigacity && mkdir -p /data/media /backups \
     && chown -R gigacity /data /backups
 COPY pyproject.toml README.md ./

@@ -40,3 +40,10 @@ class RoleNotAllowed(ApplicationError):
 
     status_code = 403
     code = "forbidden"
+
+
+class NothingToShow(Conflict):
+    """A document asked for has nothing to show (a round that named nobody, no case to collect):
+    said in words instead of producing an empty file."""
+
+    code = "nothing_to_show"

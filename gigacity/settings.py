@@ -237,6 +237,8 @@ STORAGES = {
 # DATA_UPLOAD_MAX_MEMORY_SIZE, so the views check the file size themselves).
 GIGACITY_MAX_WORKBOOK_BYTES = env_int("GIGACITY_MAX_WORKBOOK_MB", 10) * 1024 * 1024
 GIGACITY_MAX_ATTACHMENT_BYTES = env_int("GIGACITY_MAX_ATTACHMENT_MB", 20) * 1024 * 1024
+# The Chromium program that prints forms to PDF (gigacity.pdf); unset: chromium found on PATH.
+GIGACITY_CHROMIUM = os.environ.get("GIGACITY_CHROMIUM", "")
 DATA_UPLOAD_MAX_NUMBER_FILES = 10
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

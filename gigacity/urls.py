@@ -21,6 +21,7 @@ from reviews.api import (
     action_urls,
 )
 from submissions.api import AttachmentViewSet, ProvinceImportView, ProvinceWorkbookView, SubmissionViewSet
+from submissions.api.documents import CoverLetterView, SubmissionPdfView
 
 from . import views
 from .viewsets import CityViewSet, TokenLoginView
@@ -50,6 +51,10 @@ api_v1 = [
         r"^submissions/(?P<pk>[0-9]{1,18})/template.xlsx$",
         SubmissionViewSet.as_view({"get": "template"}),
         name="submission-template",
+    ),
+    re_path(r"^submissions/(?P<pk>[0-9]{1,18})/form.pdf$", SubmissionPdfView.as_view(), name="submission-pdf"),
+    re_path(
+        r"^submissions/(?P<pk>[0-9]{1,18})/cover-letter/$", CoverLetterView.as_view(), name="submission-cover-letter"
     ),
     path("provinces/<str:code>/workbook.xlsx", ProvinceWorkbookView.as_view(), name="province-workbook"),
     path("provinces/<str:code>/import/", ProvinceImportView.as_view(), name="province-import"),

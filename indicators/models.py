@@ -94,6 +94,8 @@ ROUND_SETTINGS = (
     "jump_ratio",
     "population_change_limit",
     "outlier_z",
+    "cover_letter_required",
+    "circular_policies",
 )
 
 
@@ -141,6 +143,21 @@ class Round(models.Model):
         decimal_places=2,
         default=Decimal("3.5"),
         help_text=_("Robust z-score (median/MAD) above which a value is flagged as an outlier."),
+    )
+
+    # Documents (issue 14): what a city sends with its form, and the shape of the circular's 附件1.
+    cover_letter_required = models.BooleanField(
+        _("stamped cover letter required"),
+        default=False,
+        help_text=_("Cities must upload their stamped cover letter (盖章报送函, PDF or image) before they submit."),
+    )
+    circular_policies = models.BooleanField(
+        _("support policies in the circular's table"),
+        default=True,
+        help_text=_(
+            "Annex 1 of the circular lists each Gigabit City's support policies beside its key indicators "
+            "(MIIT's table from 2023 on)."
+        ),
     )
 
     objects = RoundQuerySet.as_manager()

@@ -141,6 +141,8 @@ def reference_load() -> LoadReport:
                 "data_as_of": seed.data_as_of,
                 "published_on": seed.published_on,
                 "thresholds_provisional": True,
+                # MIIT's annex 1 lists support policies from 2023 on.
+                "circular_policies": seed.year >= 2023,
             },
         )
         report.rounds_created += created

@@ -42,6 +42,7 @@ from .actions import REVIEW_ACTIONS, ReviewAction
 from .models import ExportJob, ExportKind, ExportState
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 ROUND_PARAMETER = OpenApiParameter(
     "round", int, description="The round's year (default: the current round).", required=False
@@ -58,6 +59,13 @@ class XlsxRenderer(BaseRenderer):
 
     def render(self, data, accepted_media_type=None, renderer_context=None):
         return data if isinstance(data, bytes) else b""
+
+
+class DocxRenderer(XlsxRenderer):
+    """Lets clients ask for a Word document with `Accept: <docx>`."""
+
+    media_type = DOCX
+    format = "docx"
 
 
 def ensure_national(user: User) -> None:
@@ -91,10 +99,10 @@ def audit_export(request, *, what: str, round_: Round, **details) -> None:
     )
 
 
-def workbook_response(content: bytes | IO[bytes], filename: str) -> FileResponse:
-    """A workbook as a download under a readable (Chinese) file name."""
+def workbook_response(content: bytes | IO[bytes], filename: str, content_type: str = XLSX) -> FileResponse:
+    """A workbook (or document) as a download under a readable (Chinese) file name."""
     stream = io.BytesIO(content) if isinstance(content, bytes) else content
-    response = FileResponse(stream, as_attachment=True, filename=filename, content_type=XLSX)
+    response = FileResponse(stream, as_attachment=True, filename=filename, content_type=content_type)
     response["X-Content-Type-Options"] = "nosniff"
     return response
 
@@ -398,6 +406,7 @@ class ExportJobSerializer(serializers.ModelSerializer):
             "round",
             "province",
             "cumulative",
+            "excellent_only",
             "state",
             "state_label",
             "progress",
@@ -413,6 +422,8 @@ class ExportJobSerializer(serializers.ModelSerializer):
     def get_error(self, job: ExportJob) -> str:
         if not job.error:
             return ""
+        if job.error.startswith(exports.NOTHING_TO_SHOW):
+            return job.error.removeprefix(exports.NOTHING_TO_SHOW)
         return _("The export could not be written. Please ask for it again; if it fails again, tell the administrator.")
 
     def get_url(self, job: ExportJob) -> str:
@@ -427,12 +438,20 @@ class ExportRequestInput(serializers.Serializer):
     round = serializers.IntegerField(min_value=1900, max_value=9999)
     province = serializers.RegexField(r"^\d{6}$", required=False, allow_null=True)
     cumulative = serializers.BooleanField(required=False, default=False)
+    excellent_only = serializers.BooleanField(
+        required=False,
+        default=True,
+        help_text="Case collection (Word): only the cases the bureaus recommended as excellent (default), or "
+        "every case of the recommended forms with the excellent ones first.",
+    )
 
 
 class ExportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
-    """Workbooks prepared in the background (the case collection, city lists, the summary table):
-    POST asks for one and answers 202; poll the job until `state` is `done`, then GET `download_url`.
-    Each person sees and downloads only the exports they asked for."""
+    """Workbooks and documents prepared in the background (the case collection, city lists, the
+    summary table; the draft circular and the case collection as Word documents): POST asks for one
+    and answers 202; poll the job until `state` is `done`, then GET `download_url`. Each person sees
+    and downloads only the exports they asked for. The draft circular is the ministry's alone; a
+    document with nothing to show (a round that named nobody, no case) is refused with 409."""
 
     serializer_class = ExportJobSerializer
     queryset = ExportJob.objects.select_related("round")
@@ -442,7 +461,15 @@ class ExportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedV
         super().initial(request, *args, **kwargs)
         exports.ensure_can_export(request.user)
 
-    @extend_schema(request=ExportRequestInput, responses={202: ExportJobSerializer})
+    @extend_schema(
+        request=ExportRequestInput,
+        responses={
+            202: ExportJobSerializer,
+            403: OpenApiResponse(description="City officials; the draft circular for anybody but ministry staff"),
+            404: OpenApiResponse(description="A round or province outside the caller's scope"),
+            409: OpenApiResponse(description="A document with nothing to show (code `nothing_to_show`)"),
+        },
+    )
     def create(self, request):
         data = ExportRequestInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -455,16 +482,24 @@ class ExportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedV
             round_=round_,
             province=province,
             cumulative=data.validated_data["cumulative"],
+            excellent_only=data.validated_data["excellent_only"],
         )
         job.refresh_from_db()
         return Response(ExportJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
-    @extend_schema(responses={(200, XLSX): OpenApiTypes.BINARY, 404: OpenApiResponse(description="Not ready")})
-    @action(detail=True, methods=["get"], renderer_classes=[JSONRenderer, XlsxRenderer])
+    @extend_schema(
+        responses={
+            (200, XLSX): OpenApiTypes.BINARY,
+            (200, DOCX): OpenApiTypes.BINARY,
+            404: OpenApiResponse(description="Not ready"),
+        }
+    )
+    @action(detail=True, methods=["get"], renderer_classes=[JSONRenderer, XlsxRenderer, DocxRenderer])
     def download(self, request, pk=None):
         job = self.get_object()
         if job.state != ExportState.DONE or not job.file:
             raise Http404
         if job.province_id is None and request.user.has_national_scope:
             audit_export(request, what=job.kind, round_=job.round, rows=job.rows, export_id=str(job.pk))
-        return workbook_response(job.file.open("rb"), job.filename)
+        content_type = DOCX if job.suffix == ".docx" else XLSX
+        return workbook_response(job.file.open("rb"), job.filename, content_type)

@@ -30,7 +30,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
-from gigacity.errors import RoleNotAllowed
+from gigacity.errors import NothingToShow, RoleNotAllowed
 from gigacity.i18n import pick
 from gigacity.models import Province, Role, User
 from gigacity.xlsx import safe_value
@@ -619,11 +619,22 @@ def export_request(
     province: Province | None = None,
     cumulative: bool = False,
     language: str | None = None,
+    excellent_only: bool = True,
 ) -> ExportJob:
-    """Ask for a workbook to be prepared in the background; a worker is woken after commit."""
+    """Ask for a workbook or document to be prepared in the background; a worker is woken after
+    commit. A document with nothing to show is refused at once (NothingToShow), not written empty."""
     ensure_can_export(user)
     if province is not None and not Province.objects.visible_to(user).filter(pk=province.pk).exists():
         raise Http404
+    if kind == ExportKind.CIRCULAR:
+        from .circular import ensure_can_write, ensure_something_to_show
+
+        ensure_can_write(user)
+        ensure_something_to_show(round_)
+    elif kind == ExportKind.CASEBOOK:
+        from .casebook import ensure_cases
+
+        ensure_cases(user=user, round_=round_, province=province, excellent_only=excellent_only)
     with transaction.atomic():
         job = ExportJob.objects.create(
             requested_by=user,
@@ -631,6 +642,7 @@ def export_request(
             round=round_,
             province=province,
             cumulative=cumulative and kind == ExportKind.SUMMARY,
+            excellent_only=excellent_only or kind != ExportKind.CASEBOOK,
             language=language or get_language() or settings.LANGUAGE_CODE,
         )
         job_id = str(job.pk)
@@ -686,11 +698,19 @@ def export_run(*, job_id: str) -> str:
             elif job.kind == ExportKind.CASES:
                 rows = cases_workbook(user=user, round_=job.round, province=job.province, out=out, progress=progress)
                 name = cases_filename(job.round)
-            else:
+            elif job.kind == ExportKind.CITIES:
                 rows = cities_workbook(user=user, round_=job.round, province=job.province, out=out, progress=progress)
                 name = cities_filename(job.round, job.province)
+            else:
+                rows, name = _document(job, out, progress)
             out.seek(0)
-            job.file.save(f"{job.pk}.xlsx", File(out), save=False)
+            job.file.save(f"{job.pk}{job.suffix}", File(out), save=False)
+    except NothingToShow as exc:
+        # The round or the cases changed between the request and the work: said in words.
+        ExportJob.objects.filter(pk=job.pk).update(
+            state=ExportState.FAILED, error=f"{NOTHING_TO_SHOW}{exc.message}"[:500], finished_at=timezone.now()
+        )
+        return ExportState.FAILED
     except Exception as exc:
         logger.exception("export %s failed", job.pk)
         ExportJob.objects.filter(pk=job.pk).update(
@@ -706,6 +726,29 @@ def export_run(*, job_id: str) -> str:
         finished_at=timezone.now(),
     )
     return ExportState.DONE
+
+
+# An export that failed because there was nothing to show keeps the words for its requester after this.
+NOTHING_TO_SHOW = "nothing to show: "
+
+
+def _document(job: ExportJob, out: IO[bytes], progress: Progress) -> tuple[int, str]:
+    """The Word documents (reviews.circular, reviews.casebook): (number of rows, file name)."""
+    from .casebook import casebook_document, casebook_filename
+    from .circular import circular_document, circular_filename
+
+    if job.kind == ExportKind.CIRCULAR:
+        rows = circular_document(user=job.requested_by, round_=job.round, out=out, progress=progress)
+        return rows, circular_filename(job.round)
+    rows = casebook_document(
+        user=job.requested_by,
+        round_=job.round,
+        province=job.province,
+        excellent_only=job.excellent_only,
+        out=out,
+        progress=progress,
+    )
+    return rows, casebook_filename(job.round, job.province)
 
 
 def sweep_exports(*, now: datetime.datetime | None = None) -> int:

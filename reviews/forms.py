@@ -203,3 +203,5 @@ class ExportRequestForm(forms.Form):
     round = forms.IntegerField(label=_("Round"), min_value=1900, max_value=9999)
     province = forms.RegexField(regex=r"^\d{6}$", required=False)
     cumulative = forms.BooleanField(label=_("All Gigabit Cities so far"), required=False)
+    # The case collection as a document: every case of the recommended forms, the excellent ones first.
+    all_cases = forms.BooleanField(required=False)

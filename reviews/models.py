@@ -83,6 +83,12 @@ class ExportKind(models.TextChoices):
     SUMMARY = "summary", _("Summary table of key indicators")  # 关键指标情况汇总表, MIIT's shape
     CASES = "cases", _("Case collection")  # 案例集: the excellent cases the bureaus recommended
     CITIES = "cities", _("City list")  # every unit in scope with its status and indicators
+    CIRCULAR = "circular", _("Draft circular (Word)")  # 通报（征求意见稿）: the ministry's only
+    CASEBOOK = "casebook", _("Case collection (Word)")  # 案例集 as a document: cover, contents, cases
+
+
+# Kinds written as Word documents; the others are workbooks.
+DOCUMENT_KINDS = (ExportKind.CIRCULAR, ExportKind.CASEBOOK)
 
 
 class ExportState(models.TextChoices):
@@ -101,7 +107,7 @@ class ExportJobQuerySet(models.QuerySet):
 
 
 def export_path(instance: ExportJob, filename: str) -> str:
-    return f"exports/{instance.pk}.xlsx"
+    return f"exports/{instance.pk}{instance.suffix}"
 
 
 class ExportJob(models.Model):
@@ -117,6 +123,9 @@ class ExportJob(models.Model):
         Province, on_delete=models.CASCADE, null=True, blank=True, related_name="+", verbose_name=_("province")
     )
     cumulative = models.BooleanField(_("all Gigabit Cities so far"), default=False)
+    # The case collection as a document: only the cases the bureaus recommended as excellent, or every
+    # case of the recommended forms with the excellent ones first.
+    excellent_only = models.BooleanField(_("excellent cases only"), default=True)
     # The workbook is written in the language of the page that asked for it.
     language = models.CharField(max_length=10, default="zh-hans")
     state = models.CharField(max_length=10, choices=ExportState.choices, default=ExportState.PENDING)
@@ -143,3 +152,7 @@ class ExportJob(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.round.year} → {self.requested_by}"
+
+    @property
+    def suffix(self) -> str:
+        return ".docx" if self.kind in DOCUMENT_KINDS else ".xlsx"

@@ -4,6 +4,7 @@ from django.dispatch import receiver
 
 from submissions.workflow import transitioned
 
+from . import publication  # noqa: F401 - the public lists' cache follows rounds and designations
 from .notifications import notify_transition
 
 

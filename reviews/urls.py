@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import public_views, views
 
 app_name = "reviews"
 
@@ -24,4 +24,9 @@ urlpatterns = [
     path("notifications/", views.notifications, name="notifications"),
     path("notifications/<int:pk>/", views.notification_open, name="notification_open"),
     path("notifications/read-all/", views.notifications_read_all, name="notifications_read_all"),
+    # Public (no login): the published lists of Gigabit Cities, with their machine-readable copies.
+    path("gigabit-cities/", public_views.public_rounds, name="public_rounds"),
+    path("gigabit-cities/<int:year>/", public_views.public_list, name="public_list"),
+    path("gigabit-cities/<int:year>/gigabit-cities.csv", public_views.public_csv, name="public_csv"),
+    path("gigabit-cities/<int:year>/gigabit-cities.json", public_views.public_json, name="public_json"),
 ]

@@ -589,13 +589,18 @@ def exports_page(request):
         round_ = dashboards.dashboard_round(user=request.user, year=form.cleaned_data["round"])
         code = form.cleaned_data["province"]
         province = get_object_or_404(Province.objects.visible_to(request.user), code=code) if code else None
-        exports.export_request(
-            user=request.user,
-            kind=form.cleaned_data["kind"],
-            round_=round_,
-            province=province,
-            cumulative=form.cleaned_data["cumulative"],
-        )
+        try:
+            exports.export_request(
+                user=request.user,
+                kind=form.cleaned_data["kind"],
+                round_=round_,
+                province=province,
+                cumulative=form.cleaned_data["cumulative"],
+                excellent_only=not form.cleaned_data["all_cases"],
+            )
+        except ApplicationError as exc:  # nothing to show, or the circular asked for by a bureau
+            messages.error(request, exc.message)
+            return redirect("reviews:exports")
         messages.success(request, _("The export is being prepared; it appears below when it is ready."))
         return redirect("reviews:exports")
     round_ = Round.objects.current()
@@ -607,7 +612,11 @@ def exports_page(request):
             "round": round_,
             "rounds": dashboards.visible_rounds(user=request.user),
             "jobs": jobs,
-            "kinds": ExportKind.choices,
+            "kinds": [
+                (kind, label)
+                for kind, label in ExportKind.choices
+                if kind != ExportKind.CIRCULAR or request.user.has_national_scope
+            ],
             "province": request.user.province if request.user.role == Role.BUREAU else None,
             "job_labels": {
                 "download": _("Download"),

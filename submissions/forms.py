@@ -242,6 +242,8 @@ def field_label(name: str, case_titles: Mapping[int, str] | None = None) -> str:
         return str(CASE_LABELS[name])
     if name == "cases":
         return str(_("Application cases"))
+    if name == "cover_letter":
+        return str(_("Stamped cover letter"))
     if name.startswith("case:"):
         key, _sep, rest = name[5:].partition(".")
         title = (case_titles or {}).get(int_param(key))

@@ -347,11 +347,17 @@ class AttachmentQuerySet(models.QuerySet):
         return self.filter(submission__in=Submission.objects.visible_to(user))
 
 
+class AttachmentKind(models.TextChoices):
+    EVIDENCE = "evidence", _("Evidence")  # supports a case or the form
+    COVER_LETTER = "cover_letter", _("Stamped cover letter")  # 盖章报送函: at most one per form
+
+
 class Attachment(models.Model):
-    """Evidence attached to a case (or to the submission): stored privately, downloaded only through
-    a view that checks the caller's scope."""
+    """Evidence attached to a case (or to the submission), or the form's stamped cover letter: stored
+    privately, downloaded only through a view that checks the caller's scope."""
 
     submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="attachments")
+    kind = models.CharField(_("kind"), max_length=20, choices=AttachmentKind.choices, default=AttachmentKind.EVIDENCE)
     case = models.ForeignKey(Case, on_delete=models.CASCADE, null=True, blank=True, related_name="attachments")
     file = models.FileField(upload_to=attachment_path, max_length=200)
     original_name = models.CharField(_("file name"), max_length=255)

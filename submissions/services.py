@@ -32,6 +32,7 @@ from .kinds import kind_for
 from .models import (
     Action,
     Attachment,
+    AttachmentKind,
     Case,
     CaseDomain,
     ChangeSource,
@@ -335,6 +336,13 @@ def submit_problems(
             problems.setdefault(f"cases[{index}].title", []).append(
                 _("Case %(n)s has the same title: each case must be a different application.") % {"n": first + 1}
             )
+    if (
+        submission.round.cover_letter_required
+        and not submission.attachments.filter(kind=AttachmentKind.COVER_LETTER).exists()
+    ):
+        problems.setdefault("cover_letter", []).append(
+            _("The round requires the stamped cover letter (盖章报送函): upload it before submitting.")
+        )
     if len(cases) < MIN_CASES:
         problems.setdefault("cases", []).append(
             _("At least %(min)s application cases are needed; there are %(n)s.") % {"min": MIN_CASES, "n": len(cases)}
@@ -442,9 +450,36 @@ ATTACHMENT_TYPES = {
 MAX_ATTACHMENTS = 60
 
 
-def attachment_add(*, submission_id: int, case_id: int | None, upload: UploadedFile, actor: User) -> Attachment:
+# The stamped cover letter is a scan or a photo of a signed, stamped page.
+COVER_LETTER_TYPES = (".pdf", ".png", ".jpg", ".jpeg")
+
+
+def _upload_name(upload: UploadedFile) -> tuple[str, str]:
     name = (upload.name or "").replace("\\", "/").rsplit("/", 1)[-1][:255] or "file"
     suffix = ("." + name.rsplit(".", 1)[-1].lower()) if "." in name else ""
+    return name, suffix
+
+
+def cover_letter_upload(*, submission_id: int, upload: UploadedFile, actor: User) -> Attachment:
+    """The form's stamped cover letter (盖章报送函), a PDF or an image, uploaded while the form can be
+    changed; it replaces the one uploaded before (both stay in the history)."""
+    _name, suffix = _upload_name(upload)
+    if suffix not in COVER_LETTER_TYPES:
+        raise ApplicationError(_("The cover letter must be a PDF, PNG or JPEG file."))
+    return attachment_add(
+        submission_id=submission_id, case_id=None, upload=upload, actor=actor, kind=AttachmentKind.COVER_LETTER
+    )
+
+
+def attachment_add(
+    *,
+    submission_id: int,
+    case_id: int | None,
+    upload: UploadedFile,
+    actor: User,
+    kind: str = AttachmentKind.EVIDENCE,
+) -> Attachment:
+    name, suffix = _upload_name(upload)
     if suffix not in ATTACHMENT_TYPES:
         raise ApplicationError(_("Only PDF, Word, Excel, PowerPoint, PNG and JPEG files can be attached."))
     if upload.size > settings.GIGACITY_MAX_ATTACHMENT_BYTES:
@@ -473,8 +508,12 @@ def attachment_add(*, submission_id: int, case_id: int | None, upload: UploadedF
                     raise Http404
             if submission.attachments.count() >= MAX_ATTACHMENTS:
                 raise ApplicationError(_("At most %(n)s attachments per form.") % {"n": MAX_ATTACHMENTS})
+            replaced = []
+            if kind == AttachmentKind.COVER_LETTER:
+                replaced = list(submission.attachments.filter(kind=AttachmentKind.COVER_LETTER))
             attachment = Attachment(
                 submission=submission,
+                kind=kind,
                 case=case,
                 original_name=name,
                 content_type=content_type,
@@ -485,7 +524,13 @@ def attachment_add(*, submission_id: int, case_id: int | None, upload: UploadedF
             attachment.file.save(name, upload, save=False)
             stored.append(attachment.file.name)
             attachment.save()
-            record_change(submission=submission, actor=actor, changes={f"attachment:{attachment.pk}": [None, name]})
+            changes = {f"attachment:{attachment.pk}": [None, name]}
+            for old in replaced:
+                changes[f"attachment:{old.pk}"] = [old.original_name, None]
+                old_file = old.file.name
+                old.delete()
+                transaction.on_commit(lambda old_file=old_file: _delete_files([old_file]))
+            record_change(submission=submission, actor=actor, changes=changes)
     except Exception:
         # The row was rolled back: the file written for it must not stay behind.
         _delete_files(stored)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import print_views, views
 from .excel.urls import urlpatterns as excel_urlpatterns
 
 app_name = "submissions"
@@ -11,5 +11,8 @@ urlpatterns = [
     path("submissions/<int:pk>/", views.submission_detail, name="detail"),
     path("submissions/<int:pk>/edit/", views.submission_edit, name="edit"),
     path("attachments/<int:pk>/", views.attachment_download, name="attachment"),
+    path("submissions/<int:pk>/print/", print_views.submission_print, name="print"),
+    path("submissions/<int:pk>/form.pdf", print_views.submission_pdf, name="pdf"),
+    path("submissions/<int:pk>/cover-letter/", print_views.cover_letter, name="cover_letter"),
     *excel_urlpatterns,
 ]

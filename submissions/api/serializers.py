@@ -25,7 +25,7 @@ class AttachmentSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Attachment
-        fields = ["id", "name", "size", "content_type", "case", "uploaded_at", "url"]
+        fields = ["id", "name", "kind", "size", "content_type", "case", "uploaded_at", "url"]
 
     def get_url(self, attachment) -> str:
         return reverse("submissions:attachment", args=[attachment.pk])

@@ -24,6 +24,26 @@ ROLES = (
 )
 
 
+def publish_round(world) -> None:
+    """Close and publish the world's round (the public list exists from then on)."""
+    from reviews.services import round_set_status
+
+    round_set_status(round_=world.round, status="closed", actor=world.users["ministry"])
+    round_set_status(round_=world.round, status="published", actor=world.users["ministry"])
+
+
+def cover_letter_upload():
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile("盖章报送函.png", b"\x89PNG\r\n\x1a\n" + b"0" * 64, content_type="image/png")
+
+
+def pdf_status() -> int:
+    from gigacity import pdf
+
+    return 200 if pdf.available() else 503
+
+
 def expect(default: int, **overrides: int) -> dict[str, int]:
     """Every role gets `default`, except anonymous callers (401) and the roles named."""
     statuses = {role: default for role in ROLES}
@@ -183,6 +203,16 @@ ROWS: list[Row] = [
         body=lambda w: {"file": w.pdf()},
     ),
     Row("api:attachment-detail", "delete", scoped(204, ministry=403, admin=403), args=lambda w: [w.attachment().pk]),
+    # The printable form as a PDF and the stamped cover letter (issue 14): the form's own scope.
+    Row("api:submission-pdf", "get", scoped(pdf_status()), args=lambda w: [w.submission("submitted").pk]),
+    Row(
+        "api:submission-cover-letter",
+        "post",
+        scoped(201, ministry=403, admin=403),
+        args=lambda w: [w.submission().pk],
+        format="multipart",
+        body=lambda w: {"file": cover_letter_upload()},
+    ),
     Row("api:dashboard-national", "get", NATIONAL),
     Row("api:watch-list", "get", NATIONAL),
     Row("api:export-watch", "get", NATIONAL),
@@ -196,6 +226,24 @@ ROWS: list[Row] = [
         "post",
         expect(202, **NO_CITY),
         body=lambda w: {"kind": "cities", "round": w.round.year},
+    ),
+    # The Word documents (issue 14): the draft circular is the ministry's alone; the case collection
+    # follows the exports' scope (江苏's bureau has no case to collect: 409, said in words).
+    Row(
+        "api:export-list",
+        "post",
+        expect(403, ministry=202, admin=202),
+        body=lambda w: {"kind": "circular", "round": w.round.year},
+        setup=lambda w: w.submission("approved"),
+        note="draft circular",
+    ),
+    Row(
+        "api:export-list",
+        "post",
+        expect(202, bureau_other_province=409, **NO_CITY),
+        body=lambda w: {"kind": "casebook", "round": w.round.year, "excellent_only": False},
+        setup=lambda w: w.submission("recommended"),
+        note="case collection (Word)",
     ),
     Row("api:export-detail", "get", REQUESTER, args=lambda w: [w.export_job().pk]),
     Row("api:export-download", "get", REQUESTER, args=lambda w: [w.export_job().pk]),

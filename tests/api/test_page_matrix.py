@@ -14,7 +14,9 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from .matrix import ROLES
+from gigacity import pdf
+
+from .matrix import ROLES, cover_letter_upload, publish_round
 
 LOGIN = 302  # anonymous: to the login page
 
@@ -46,6 +48,8 @@ class Page:
 BUREAUS = {"bureau": 200, "bureau_other_province": 200}
 CITIES = {"city": 200, "city_same_province": 200, "city_other_province": 200}
 NATIONAL = {"ministry": 200, "admin": 200}
+# A server without Chromium answers the PDF with 503 and the reason (gigacity.pdf).
+PDF_OK = 200 if pdf.available() else 503
 
 PAGES = [
     Page("home", everyone(302)),
@@ -116,6 +120,22 @@ PAGES = [
         args=lambda w: [w.city_a.province_id],
     ),
     Page("reviews:exports", only({**BUREAUS, **NATIONAL})),
+    # The printable form, its PDF and the stamped cover letter (issue 14): the form's own scope.
+    Page("submissions:print", scoped(), args=lambda w: [w.submission("submitted").pk]),
+    Page("submissions:pdf", scoped(PDF_OK), args=lambda w: [w.submission("submitted").pk]),
+    Page(
+        "submissions:cover_letter",
+        scoped(302, ministry=403, admin=403),
+        method="post",
+        args=lambda w: [w.submission().pk],
+        data=lambda w: {"file": cover_letter_upload()},
+    ),
+    # The public lists: anybody once the round is published; before that they do not exist.
+    Page("reviews:public_rounds", everyone(200, anonymous=200)),
+    Page("reviews:public_list", everyone(404, anonymous=404), args=lambda w: [w.round.year]),
+    Page("reviews:public_list", everyone(200, anonymous=200), args=lambda w: [w.round.year], setup=publish_round),
+    Page("reviews:public_csv", everyone(200, anonymous=200), args=lambda w: [w.round.year], setup=publish_round),
+    Page("reviews:public_json", everyone(200, anonymous=200), args=lambda w: [w.round.year], setup=publish_round),
     Page("reviews:notifications", everyone(200)),
     Page("reviews:notification_open", everyone(404, city=302), args=lambda w: [w.notification().pk]),
     Page("reviews:notifications_read_all", everyone(302), method="post"),
