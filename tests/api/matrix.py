@@ -90,6 +90,13 @@ PROVINCE = expect(200, bureau_other_province=404, **NO_CITY)
 EXPORTERS = expect(200, **NO_CITY)
 REQUESTER = expect(404, bureau=200, **NO_CITY)
 
+def name_in_round(world, city_code: str) -> None:
+    """A city named a Gigabit City in the world's round (青岛, city A, was named in 2021)."""
+    from indicators.models import Designation
+
+    Designation.objects.get_or_create(city_id=city_code, defaults={"round": world.round, "source": "approved"})
+
+
 ROWS: list[Row] = [
     Row(
         "api:token",
@@ -234,7 +241,7 @@ ROWS: list[Row] = [
         "post",
         expect(403, ministry=202, admin=202),
         body=lambda w: {"kind": "circular", "round": w.round.year},
-        setup=lambda w: w.submission("approved"),
+        setup=lambda w: name_in_round(w, "370600"),  # 烟台, never named before: this round names it
         note="draft circular",
     ),
     Row(
