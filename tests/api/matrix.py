@@ -90,6 +90,7 @@ PROVINCE = expect(200, bureau_other_province=404, **NO_CITY)
 EXPORTERS = expect(200, **NO_CITY)
 REQUESTER = expect(404, bureau=200, **NO_CITY)
 
+
 def name_in_round(world, city_code: str) -> None:
     """A city named a Gigabit City in the world's round (青岛, city A, was named in 2021)."""
     from indicators.models import Designation
