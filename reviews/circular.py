@@ -107,13 +107,13 @@ def circular_figures(*, user: User, round_: Round) -> CircularFigures:
     regions = dict(Province.objects.values_list("code", "region"))
     cities = [
         CircularCity(
-            code=row["city_id"],
-            name=row["city__name"],
-            province=row["city__province_id"],
-            province_name=pick(row["city__province__name"], row["city__province__name_en"]),
-            region=regions[row["city__province_id"]],
-            batch=row["round__year"],
-            values={code: row[f"form__value_{code}"] for code, _zh, _en in SUMMARY_COLUMNS},
+            code=row["city"],
+            name=row["city_name"],
+            province=row["province"],
+            province_name=row["province_name"],
+            region=regions[row["province"]],
+            batch=row["batch"],
+            values={code: row["values"][code] for code, _zh, _en in SUMMARY_COLUMNS},
         )
         for row in dashboards.summary_rows(user=user, round_=round_, cumulative=True)
     ]

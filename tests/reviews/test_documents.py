@@ -91,7 +91,7 @@ def shown(value: Decimal | None, code: str) -> str:
 @pytest.fixture
 def named(open_round):
     """This round names 2 cities of 山东, 1 of 江苏, 2 of 河南 and 1 of 四川 (3 east, 2 central, 1 west);
-    two more are only recommended. Three of the 29 cities of 2021 reported in 2021 (a batch with data)."""
+    two more are only recommended. Three of the 29 cities of 2021 file a confirmed annual report."""
     fresh = City.objects.filter(designations__isnull=True).order_by("code")
     approved = [
         *fresh.filter(province="370000")[:2],
@@ -106,9 +106,11 @@ def named(open_round):
         rng=random.Random(4),
         states=[Status.RECOMMENDED],
     )
+    # Three of the 29 cities of 2021 filed their annual report in this round, confirmed: MIIT's table
+    # lists every Gigabit City with this round's figures (issue 12), so the first batch has data.
     first = Round.objects.get(year=2021)
     earlier = City.objects.filter(designations__round=first).order_by("code")[:3]
-    add_forms(round_=first, cities=earlier, rng=random.Random(5), states=[Status.APPROVED])
+    add_forms(round_=open_round, cities=earlier, rng=random.Random(5), states=[Status.APPROVED])
     ReferenceValue.objects.update_or_create(
         round=open_round, indicator_id="bs5g_per_10k", defaults={"value": Decimal("15.7"), "source": "test"}
     )
@@ -143,9 +145,10 @@ def test_the_circular_states_the_headline_figures_computed_from_the_rows(named, 
         f"按批次，2021年度29个、{year}年度6个。"
     ) in paragraphs
 
-    # Means: over the Gigabit Cities with data, each with the form it was named on, per batch.
-    new_values = [s.value_bs5g_per_10k for s in Submission.objects.filter(round=open_round, status=Status.APPROVED)]
-    old_values = [s.value_bs5g_per_10k for s in Submission.objects.filter(round__year=2021)]
+    # Means: over the Gigabit Cities with data in this round (their reported forms), per batch.
+    this_round = Submission.objects.filter(round=open_round, status=Status.APPROVED)
+    new_values = [s.value_bs5g_per_10k for s in this_round.filter(city__designations__round=open_round)]
+    old_values = [s.value_bs5g_per_10k for s in this_round.filter(city__designations__round__year=2021)]
     sentence = next(p for p in paragraphs if p.startswith("千兆城市的每万人拥有5G基站数"))
     assert sentence == (
         f"千兆城市的每万人拥有5G基站数平均为{mean(new_values + old_values, 'bs5g_per_10k')}个/万人"
@@ -171,20 +174,23 @@ def test_annex_1_lists_every_gigabit_city_with_its_values_batch_and_policies(nam
 
     header = ["序号", "省份", "千兆城市", *(zh for _c, zh, _en in SUMMARY_COLUMNS), "支持政策", "备注"]
     assert rows[0] == header
+    # MIIT's order: province by code, then city; this round's figures (issue 12); the policies of the
+    # form the city was named on.
     designations = Designation.objects.select_related("city__province", "round").order_by(
-        "city__province_id", "round__year", "city_id"
+        "city__province_id", "city_id"
     )
     forms = {(s.city_id, s.round.year): s for s in Submission.objects.select_related("round")}
     expected = []
     for number, d in enumerate(designations, start=1):
-        form = forms.get((d.city_id, d.round.year))
+        form = forms.get((d.city_id, open_round.year))
+        named_on = forms.get((d.city_id, d.round.year))
         expected.append(
             [
                 str(number),
                 d.city.province.name,
                 d.city.name,
                 *(shown(getattr(form, f"value_{code}") if form else None, code) for code, _zh, _en in SUMMARY_COLUMNS),
-                (form.support_policies or "—") if form else "—",
+                (named_on.support_policies or "—") if named_on else "—",
                 f"{d.round.year}年度",
             ]
         )
@@ -341,7 +347,7 @@ def test_the_case_collection_has_a_cover_contents_and_the_cases_by_domain(
     for titles in chapters.values():
         flags = [excellent[re.sub(r"^\d+\. ", "", t)] for t in titles]
         assert flags == sorted(flags, reverse=True)
-    cover = "年度“双千兆”应用优秀案例集" if excellent_only else "年度“双千兆”应用案例集"
+    cover = "年度“双千兆”优秀应用案例集" if excellent_only else "年度“双千兆”应用案例集"
     assert f"{open_round.year}{cover}" in paragraphs[:10]
     assert "解决的问题：生产数据采集难" in paragraphs
     assert "主要做法：建设5G专网" in paragraphs and "部署边缘计算" in paragraphs
