@@ -39,8 +39,11 @@ def designation_create(
 def lock_city(city_id: str) -> None:
     """Namings of one city take turns: each locks the city's row first, before anything else of the
     city (its forms), so that two decisions naming the same city at once never wait on each other in
-    opposite order. The second then finds the city named (and its forms changed to annual reports)."""
-    list(City.objects.select_for_update().filter(pk=city_id).values_list("pk", flat=True))
+    opposite order. The second then finds the city named (and its forms changed to annual reports).
+    FOR NO KEY UPDATE, not FOR UPDATE: it still makes namings take turns, but does not block the rows
+    that merely refer to the city (a notification, an event) which another decision on one of the
+    city's forms inserts while it holds that form's lock; FOR UPDATE would deadlock with it."""
+    list(City.objects.select_for_update(no_key=True).filter(pk=city_id).values_list("pk", flat=True))
 
 
 def _already_named(designation: Designation) -> Conflict:
