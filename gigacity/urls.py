@@ -16,6 +16,7 @@ from reviews.api import (
     ProvinceDashboardApi,
     ProvinceDashboardExportApi,
     SummaryExportApi,
+    WhatIfApi,
     action_urls,
 )
 from submissions.api import AttachmentViewSet, ProvinceImportView, ProvinceWorkbookView, SubmissionViewSet
@@ -32,6 +33,7 @@ router.register("exports", ExportJobViewSet, basename="export")
 
 api_v1 = [
     path("auth/token/", TokenLoginView.as_view(), name="token"),
+    re_path(r"^rounds/(?P<year>[0-9]{4})/what-if/$", WhatIfApi.as_view(), name="round-what-if"),
     path("dashboard/national/", NationalDashboardApi.as_view(), name="dashboard-national"),
     path("dashboard/province/<str:code>/", ProvinceDashboardApi.as_view(), name="dashboard-province"),
     path("exports/summary.xlsx", SummaryExportApi.as_view(), name="export-summary"),
