@@ -149,6 +149,7 @@ ROWS: list[Row] = [
     ),
     Row("api:submission-history", "get", scoped(), args=lambda w: [w.submission().pk]),
     Row("api:submission-score", "get", scoped(), args=lambda w: [w.submission().pk]),
+    Row("api:submission-explain", "get", scoped(), args=lambda w: [w.submission().pk]),
     Row(
         "api:submission-attachments",
         "post",
