@@ -18,6 +18,7 @@ from reviews.api import (
     SummaryExportApi,
     WatchExportApi,
     WatchListApi,
+    WhatIfApi,
     action_urls,
 )
 from submissions.api import AttachmentViewSet, ProvinceImportView, ProvinceWorkbookView, SubmissionViewSet
@@ -35,6 +36,7 @@ router.register("exports", ExportJobViewSet, basename="export")
 
 api_v1 = [
     path("auth/token/", TokenLoginView.as_view(), name="token"),
+    re_path(r"^rounds/(?P<year>[0-9]{4})/what-if/$", WhatIfApi.as_view(), name="round-what-if"),
     path("dashboard/national/", NationalDashboardApi.as_view(), name="dashboard-national"),
     path("dashboard/province/<str:code>/", ProvinceDashboardApi.as_view(), name="dashboard-province"),
     path("watch-list/", WatchListApi.as_view(), name="watch-list"),

@@ -234,6 +234,23 @@ def round_thresholds(round_id: int) -> RoundThresholds:
     return RoundThresholds(rows[0][2], {code: value for code, value, _version in rows})
 
 
+def thresholds_at_version(round_id: int, version: int) -> dict[str, Decimal] | None:
+    """The round's thresholds as they were at a saved version (code → value), or None when the
+    round never had that version: the current values with every later change undone, newest first,
+    from the history (the history is the record; nothing else keeps old versions)."""
+    current = round_thresholds(round_id)
+    if not 1 <= version <= current.version:
+        return None
+    values = dict(current.values)
+    later = ThresholdChange.objects.filter(round_id=round_id, version__gt=version).order_by("-version", "-pk")
+    for code, old_value in later.values_list("indicator_id", "old_value"):
+        if old_value is None:
+            values.pop(code, None)
+        else:
+            values[code] = old_value
+    return values
+
+
 class ThresholdChange(models.Model):
     """One change of one threshold: who, when, from what to what, and why. Never edited."""
 

@@ -321,15 +321,11 @@ def score(
 
     flags: list[Flag] = []
     values = compute_indicators(inputs)
-    results: list[IndicatorResult] = []
+    results = judge(values, len(case_domains), thresholds)
     for spec in INDICATORS:
-        value, threshold = values[spec.code], Decimal(thresholds[spec.code])
-        results.append(_judge(spec.code, value, threshold))
-        flags.extend(_value_flags(spec, value, threshold, settings))
+        flags.extend(_value_flags(spec, values[spec.code], Decimal(thresholds[spec.code]), settings))
 
     domains = sorted(set(case_domains))
-    cases_value = Decimal(len(case_domains))
-    results.append(_judge(APPLICATIONS.code, cases_value, Decimal(thresholds[APPLICATIONS.code])))
     flags.extend(_case_flags(case_domains, Decimal(thresholds[APPLICATIONS.code])))
 
     for problem in inconsistencies(inputs):
@@ -361,6 +357,16 @@ def score(
     missed = sum(1 for r in results if not r.passed)
     flags.sort(key=lambda f: (-f.severity, f.indicator or "", f.code))
     return ScoreResult(results, len(case_domains), domains, missed == 0, missed, flags)
+
+
+def judge(
+    values: Mapping[str, Decimal | None], cases_count: int, thresholds: Mapping[str, Decimal]
+) -> list[IndicatorResult]:
+    """Every indicator, then the case requirement, against its line: what decides whether a form
+    meets all. `score()` judges with it, and so does a what-if simulation of other thresholds."""
+    results = [_judge(spec.code, values[spec.code], Decimal(thresholds[spec.code])) for spec in INDICATORS]
+    results.append(_judge(APPLICATIONS.code, Decimal(cases_count), Decimal(thresholds[APPLICATIONS.code])))
+    return results
 
 
 def meets(value: Decimal | None, threshold: Decimal | None) -> bool | None:

@@ -30,6 +30,7 @@ from gigacity.errors import RoleNotAllowed
 from gigacity.models import AuditKind, Province, Region, Role, User
 from gigacity.viewsets import ScopedViewSet
 from indicators.api import RoundSerializer, RoundViewSet
+from indicators.catalogue import CATALOGUE
 from indicators.models import Round
 from submissions.api.parsing import expected_version
 from submissions.api.serializers import SubmissionSerializer
@@ -37,7 +38,7 @@ from submissions.api.views import submission_response
 from submissions.models import Submission
 from submissions.public import raise_public
 
-from . import dashboards, exports, lifecycle
+from . import dashboards, exports, lifecycle, simulation
 from .actions import REVIEW_ACTIONS, ReviewAction
 from .models import ExportJob, ExportKind, ExportState
 
@@ -248,6 +249,82 @@ class ProvinceDashboardApi(APIView):
         round_ = round_from(request)
         data = dashboards.province_dashboard(user=request.user, province=province, round_=round_)
         return Response(dashboards.as_json(data))
+
+
+# ------------------------------------------------------------------------------------------------
+# What-if thresholds
+# ------------------------------------------------------------------------------------------------
+class VersionsQuery(serializers.Serializer):
+    base_version = serializers.IntegerField(required=False, min_value=1, max_value=1_000_000)
+    version = serializers.IntegerField(required=False, min_value=1, max_value=1_000_000)
+
+
+@extend_schema(
+    parameters=[
+        *(
+            OpenApiParameter(
+                spec.code,
+                str,
+                description=f"Candidate threshold of {spec.name_en} ({spec.unit_en}); absent: the base value.",
+                required=False,
+            )
+            for spec in CATALOGUE
+        ),
+        OpenApiParameter(
+            "base_version", int, description="Compare from this saved threshold version (default: the current one)."
+        ),
+        OpenApiParameter(
+            "version",
+            int,
+            description="Compare to this saved threshold version instead of typed values (typed values still win).",
+        ),
+    ],
+    responses={
+        200: OpenApiTypes.OBJECT,
+        400: OpenApiResponse(
+            description="A candidate value that is not a number or outside what a city could "
+            "report, or an unknown version; the message is on its field"
+        ),
+        401: OpenApiResponse(description="Not logged in"),
+        403: OpenApiResponse(description="Not ministry staff"),
+        404: OpenApiResponse(description="No such round"),
+    },
+    summary="What-if thresholds: what other thresholds would do to a round (nothing is saved)",
+    description=(
+        "Every reported form of the round judged against the base thresholds (current, or a saved "
+        "version) and against the candidate ones, by the same rules the scoring worker runs. Per "
+        "indicator how many forms pass before and after; how many meet all; the forms whose overall "
+        "result changes, with their province and the values it turns on; the same for the Gigabit "
+        "Cities of earlier rounds filing their annual report."
+    ),
+)
+class WhatIfApi(APIView):
+    def get(self, request, year: int):
+        ensure_national(request.user)
+        round_ = get_object_or_404(Round.objects.visible_to(request.user), year=year)
+        versions = VersionsQuery(data=request.query_params)
+        versions.is_valid(raise_exception=True)
+        typed, errors = simulation.candidate_problems(
+            {spec.code: request.query_params.get(spec.code) for spec in CATALOGUE}
+        )
+        base_version, version = versions.validated_data.get("base_version"), versions.validated_data.get("version")
+        base = simulation.saved_thresholds(round_, base_version)
+        if base is None:
+            errors["base_version"] = [_("The round has no threshold version %(v)s.") % {"v": base_version}]
+        saved = simulation.saved_thresholds(round_, version) if version is not None else {}
+        if saved is None:
+            errors["version"] = [_("The round has no threshold version %(v)s.") % {"v": version}]
+        if errors:
+            raise ValidationError(errors)
+        result = simulation.simulate(
+            user=request.user,
+            round_=round_,
+            base=base,
+            candidate={**saved, **typed},
+            base_label=f"v{base_version or round_.threshold_version}",
+            candidate_label=f"v{version}" if version and not typed else "candidate",
+        )
+        return Response(simulation.as_payload(result))
 
 
 # ------------------------------------------------------------------------------------------------

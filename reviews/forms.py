@@ -6,11 +6,13 @@ import datetime
 from decimal import Decimal
 
 from django import forms
+from django.core.validators import MaxValueValidator
 from django.utils.translation import gettext_lazy as _
 
 from gigacity.i18n import pick
 from indicators.catalogue import CATALOGUE, INDICATORS
 from indicators.models import ROUND_SETTINGS, ReferenceValue, Round
+from indicators.rules import indicator_value_problem
 
 from .models import ExportKind
 
@@ -116,8 +118,10 @@ class ThresholdsForm(forms.Form):
         help_text=_("Kept in the history; every submission of the round is scored again."),
     )
 
-    def __init__(self, *args, round_: Round, **kwargs):
+    def __init__(self, *args, round_: Round, preview: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
+        # A preview (what-if) saves nothing, so it needs no reason and takes blanks as "unchanged".
+        self.preview = preview
         self.current = round_.threshold_map()
         self.changed_codes: list[str] = []
         for spec in CATALOGUE:
@@ -128,6 +132,7 @@ class ThresholdsForm(forms.Form):
                 max_digits=14,
                 decimal_places=2,
                 initial=initial,
+                required=not preview,
                 help_text=pick(spec.unit_zh, spec.unit_en),
                 # The page asks before rescoring only when a value differs from this one.
                 widget=forms.NumberInput(
@@ -137,17 +142,43 @@ class ThresholdsForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
+        for spec in CATALOGUE:
+            value = cleaned.get(spec.code)
+            if value is not None and (problem := indicator_value_problem(spec, value)):
+                self.add_error(spec.code, pick(*problem))
         self.changed_codes = [
             spec.code
             for spec in CATALOGUE
             if cleaned.get(spec.code) is not None and cleaned[spec.code] != self.current.get(spec.code)
         ]
-        if self.changed_codes and not cleaned.get("reason", "").strip():
+        if self.changed_codes and not self.preview and not cleaned.get("reason", "").strip():
             self.add_error("reason", _("Please give the reason for the change; it is kept in the history."))
         return cleaned
 
     def values(self) -> dict:
         return {spec.code: self.cleaned_data[spec.code] for spec in CATALOGUE}
+
+    def candidate(self) -> dict:
+        """The typed values of a preview (blanks keep the current value)."""
+        return {
+            spec.code: self.cleaned_data[spec.code]
+            for spec in CATALOGUE
+            if self.cleaned_data.get(spec.code) is not None
+        }
+
+
+class VersionCompareForm(forms.Form):
+    """Two saved threshold versions of a round to compare (what-if between saved versions)."""
+
+    base_version = forms.IntegerField(label=_("From version"), min_value=1)
+    version = forms.IntegerField(label=_("To version"), min_value=1)
+
+    def __init__(self, *args, round_: Round, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("base_version", "version"):
+            self.fields[name].max_value = round_.threshold_version
+            self.fields[name].validators.append(MaxValueValidator(round_.threshold_version))
+            self.fields[name].widget.attrs["max"] = round_.threshold_version
 
 
 def parse_comments(post) -> dict[str, str]:

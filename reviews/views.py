@@ -35,7 +35,7 @@ from submissions.models import (
 )
 from submissions.views import render_submission_page
 
-from . import dashboards, exports, lifecycle, services
+from . import dashboards, exports, lifecycle, services, simulation
 from .actions import REVIEW_ACTIONS, bulk_actions_for
 from .forms import (
     ExportRequestForm,
@@ -43,6 +43,7 @@ from .forms import (
     ReferenceValuesForm,
     RoundForm,
     ThresholdsForm,
+    VersionCompareForm,
     default_extension_date,
 )
 from .models import ExportJob, ExportKind, ExportState, Notification
@@ -330,10 +331,38 @@ def round_page(request, year: int):
     round_ = get_object_or_404(Round, year=year)
     round_form = RoundForm(instance=round_)
     thresholds_form = ThresholdsForm(round_=round_)
+    compare_form = VersionCompareForm(round_=round_, initial={"base_version": 1, "version": round_.threshold_version})
+    whatif = None
     status = 200
+    if request.method == "GET" and "compare" in request.GET:
+        compare_form = VersionCompareForm(request.GET, round_=round_)
+        if compare_form.is_valid():
+            base, version = compare_form.cleaned_data["base_version"], compare_form.cleaned_data["version"]
+            whatif = simulation.simulate(
+                user=request.user,
+                round_=round_,
+                base=simulation.saved_thresholds(round_, base),
+                candidate=simulation.saved_thresholds(round_, version),
+                base_label=_("version %(v)s") % {"v": base},
+                candidate_label=_("version %(v)s") % {"v": version},
+            )
+        else:
+            status = 400
     if request.method == "POST":
         try:
-            if "save_round" in request.POST:
+            if "preview_thresholds" in request.POST:
+                # What-if: the typed values judged against the round's forms; nothing is saved.
+                thresholds_form = ThresholdsForm(request.POST, round_=round_, preview=True)
+                if thresholds_form.is_valid():
+                    whatif = simulation.simulate(
+                        user=request.user,
+                        round_=round_,
+                        base=thresholds_form.current,
+                        candidate=thresholds_form.candidate(),
+                        base_label=_("current (version %(v)s)") % {"v": round_.threshold_version},
+                        candidate_label=_("typed values"),
+                    )
+            elif "save_round" in request.POST:
                 round_form = RoundForm(request.POST, instance=Round.objects.get(pk=round_.pk))
                 if round_form.is_valid():
                     services.round_update(
@@ -382,7 +411,7 @@ def round_page(request, year: int):
         except ApplicationError as exc:
             messages.error(request, exc.message)
             return redirect("reviews:round", year)
-        status = 400
+        status = 200 if whatif is not None else 400
     counts = round_.submissions.aggregate(
         reported=Count("pk", filter=Q(status__in=REPORTED_STATES)),
         undecided=Count("pk", filter=Q(status__in=set(REPORTED_STATES) - set(FINAL_STATES))),
@@ -396,6 +425,8 @@ def round_page(request, year: int):
             "counts": counts,
             "round_form": round_form,
             "thresholds_form": thresholds_form,
+            "compare_form": compare_form,
+            "whatif": whatif,
             "history": round_.threshold_changes.select_related("indicator", "changed_by").order_by(
                 "-changed_at", "-pk"
             ),

@@ -21,7 +21,7 @@ from indicators.catalogue import INDICATORS, KEY_SITE_CATEGORIES, key_site_field
 from indicators.models import Round
 from indicators.rules import PART_OF_WHOLE
 
-from . import selectors
+from . import explain, selectors
 from .forms import (
     CASE_TEXT_FIELDS,
     NETWORK,
@@ -321,6 +321,7 @@ def render_submission_page(
             "submission": submission,
             "cases": cases,
             "indicator_rows": selectors.indicator_rows(submission, previous),
+            "explanation": explain.score_explanation(submission),
             "previous": previous,
             "score": score,
             # An outdated score is never the headline: the current data are judged again for the page.

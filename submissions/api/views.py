@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import Prefetch
 from django.http import Http404
 from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
@@ -25,7 +26,7 @@ from gigacity.params import int_param
 from gigacity.viewsets import ScopedViewSet
 from indicators.models import Round
 
-from .. import selectors, services
+from .. import explain, selectors, services
 from ..excel.api import CityWorkbookActions
 from ..excel.uploads import limit_upload
 from ..models import Attachment, Case, ChangeSource, Submission
@@ -199,6 +200,26 @@ class SubmissionViewSet(mixins.ListModelMixin, CityWorkbookActions, ScopedViewSe
     def score(self, request, pk=None):
         """The latest score: per indicator value, threshold, passed and margin; meets_all; flags."""
         return Response(selectors.score_payload(self.get_object(), user=request.user))
+
+    @extend_schema(
+        summary="Explain the score, indicator by indicator, in plain words",
+        description=(
+            "The form's current data judged against the round's current thresholds by the scoring worker's "
+            "own rules. Per indicator: the raw counts, the formula with the numbers filled in (`worked`), "
+            "value, threshold, passed, margin (absolute and relative), last round's value and the change, "
+            "the position among the round's reported cities (rank, of, percentile: the share of the others "
+            "below), and every flag with the rule that raised it. Sentences follow Accept-Language."
+        ),
+        responses={
+            200: OpenApiTypes.OBJECT,
+            401: OpenApiResponse(description="Not logged in"),
+            404: OpenApiResponse(description="No such form, or outside the caller's scope"),
+        },
+    )
+    @action(detail=True, methods=["get"])
+    def explain(self, request, pk=None):
+        """Why the form scores as it does, indicator by indicator."""
+        return Response(explain.explanation_payload(explain.score_explanation(self.get_object())))
 
     @extend_schema(
         request={

@@ -107,6 +107,8 @@ ROWS: list[Row] = [
     ),
     Row("api:round-list", "get", expect(200)),
     Row("api:round-detail", "get", expect(200), args=lambda w: [w.round.year]),
+    # What-if thresholds: a read-only simulation for ministry staff (the thresholds are theirs).
+    Row("api:round-what-if", "get", NATIONAL, args=lambda w: [w.round.year]),
     Row("api:city-list", "get", expect(200)),
     Row("api:city-detail", "get", scoped(), args=lambda w: [w.city_a.code]),
     # Submissions: city A's form (青岛). Editing is the city's (or its bureau's, on its behalf);
@@ -202,6 +204,7 @@ ROWS: list[Row] = [
     ),
     Row("api:submission-history", "get", scoped(), args=lambda w: [w.submission().pk]),
     Row("api:submission-score", "get", scoped(), args=lambda w: [w.submission().pk]),
+    Row("api:submission-explain", "get", scoped(), args=lambda w: [w.submission().pk]),
     Row(
         "api:submission-attachments",
         "post",

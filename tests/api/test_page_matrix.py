@@ -111,6 +111,13 @@ PAGES = [
     ),
     Page("reviews:watch", only(NATIONAL)),
     Page("reviews:round", only({"ministry": 200}), args=lambda w: [w.round.year]),
+    Page(
+        "reviews:round",
+        only({"ministry": 200}),
+        method="post",
+        args=lambda w: [w.round.year],
+        data=lambda w: {"preview_thresholds": "1", "pon_10g_share": "25"},
+    ),
     Page("reviews:ministry_home", only(NATIONAL)),
     Page("reviews:reference_values", only(NATIONAL)),
     Page("reviews:my_province_dashboard", only({"bureau": 302, "bureau_other_province": 302})),
