@@ -184,15 +184,47 @@ def live_errors(page, scene: Scene) -> None:
     page.locator("#id_pon_10g_ports").blur()
 
 
-def upload_unreadable(page, scene: Scene, url: str) -> None:
-    """An old .xls file: refused, with the reason."""
-    path = scene.tmp / "旧格式.xls"
-    path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 1024)
+def upload(page, scene: Scene, url: str, name: str, content: bytes) -> None:
+    path = scene.tmp / name
+    path.write_bytes(content)
     page.goto(url)
     before = page.url
     page.set_input_files("#excel-file", str(path))
     page.locator(".excel-upload button[type=submit]").click()
     page.wait_for_url(lambda url: "?upload=" in url and url != before)
+
+
+OLD_XLS = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 1024  # an old .xls file: refused, with the reason
+
+
+def city_workbook(scene: Scene, **typed) -> bytes:
+    """The city's template with values typed into it, by the label of their row."""
+    from submissions.excel.city import city_template
+    from tests.submissions.excel_helpers import load, save, type_into
+
+    scene.form.refresh_from_db()
+    workbook = load(city_template(submission=scene.form))
+    for label, value in typed.items():
+        type_into(workbook, label, value)
+    return save(workbook)
+
+
+def province_workbook(scene: Scene) -> bytes:
+    """山东's workbook with a new 5G base station count for 青岛 and a first one for 淄博."""
+    from submissions.excel.province import province_workbook
+    from tests.submissions.excel_helpers import load, save
+
+    workbook = load(province_workbook(province=scene.form.city.province, round_=scene.round))
+    sheet = workbook["城市数据"]
+    column = next(c for c in range(1, sheet.max_column + 1) if sheet.cell(row=2, column=c).value == "5G基站数（个）")
+    for row in range(3, sheet.max_row + 1):
+        if sheet.cell(row=row, column=1).value in ("370200", "370300"):
+            sheet.cell(row=row, column=column).value = 15000
+    return save(workbook)
+
+
+def excel_url(scene: Scene) -> str:
+    return f"/submissions/{scene.form.pk}/excel/"
 
 
 def goto(path: str | Callable[[Scene], str]) -> Callable[[Any, Scene], None]:
@@ -319,12 +351,28 @@ VISITS = [
     Visit("submissions:edit", "error: cannot be submitted, a case moved", "city", moved_case),
     Visit("submissions:edit", "error: saved by somebody else", "city", conflict),
     Visit("submissions:detail", "normal", "city", goto(lambda s: f"/submissions/{s.form.pk}/")),
-    Visit("submissions:excel", "normal", "city", goto(lambda s: f"/submissions/{s.form.pk}/excel/")),
+    Visit("submissions:excel", "normal", "city", goto(excel_url)),
+    Visit(
+        "submissions:excel",
+        "normal: a checked workbook",
+        "city",
+        lambda page, scene: upload(
+            page, scene, excel_url(scene), "调查表.xlsx", city_workbook(scene, **{"5G基站数": 12888})
+        ),
+    ),
+    Visit(
+        "submissions:excel",
+        "error: a workbook with mistakes",
+        "city",
+        lambda page, scene: upload(
+            page, scene, excel_url(scene), "有错误.xlsx", city_workbook(scene, 常住人口数="约600万", 电子邮箱="liuna@")
+        ),
+    ),
     Visit(
         "submissions:excel",
         "error: unreadable workbook",
         "city",
-        lambda page, scene: upload_unreadable(page, scene, f"/submissions/{scene.form.pk}/excel/"),
+        lambda page, scene: upload(page, scene, excel_url(scene), "旧格式.xls", OLD_XLS),
     ),
     Visit("password_change", "normal", "city", goto("/password/change/")),
     Visit("password_change", "error: wrong old password", "city", change_wrong_old_password, english=True),
@@ -342,9 +390,15 @@ VISITS = [
     Visit("submissions:province_excel", "normal", "bureau", goto("/province/excel/")),
     Visit(
         "submissions:province_excel",
+        "normal: a checked workbook",
+        "bureau",
+        lambda page, scene: upload(page, scene, "/province/excel/", "山东.xlsx", province_workbook(scene)),
+    ),
+    Visit(
+        "submissions:province_excel",
         "error: unreadable workbook",
         "bureau",
-        lambda page, scene: upload_unreadable(page, scene, "/province/excel/"),
+        lambda page, scene: upload(page, scene, "/province/excel/", "旧格式.xls", OLD_XLS),
     ),
     Visit("reviews:province_dashboard", "normal", "bureau", goto("/dashboard/province/370000/")),
     Visit("reviews:exports", "normal", "bureau", goto("/exports/")),
