@@ -194,7 +194,13 @@ def submission_act(request, pk: int, action: str):
         )
     except ValidationError as exc:
         return render_submission_page(
-            request, submission.pk, status=400, action=action, action_errors=exc.messages, action_post=request.POST
+            request,
+            submission.pk,
+            status=400,
+            action=action,
+            action_errors=exc.messages,
+            action_field_errors=exc.message_dict if hasattr(exc, "error_dict") else None,
+            action_post=request.POST,
         )
     except ApplicationError as exc:
         return render_submission_page(

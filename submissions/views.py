@@ -292,11 +292,19 @@ def submission_edit(request, pk: int):
 
 
 def render_submission_page(
-    request, pk: int, *, status: int = 200, action: str = "", action_errors=(), action_post=None
+    request,
+    pk: int,
+    *,
+    status: int = 200,
+    action: str = "",
+    action_errors=(),
+    action_field_errors=None,
+    action_post=None,
 ):
     """A submission's page for whoever may see it: its data, score, flags and history, and the
-    actions the viewer may take now. After a refused action it shows the reason and keeps what was
-    typed (`action_post`)."""
+    actions the viewer may take now. After a refused action it shows the reason (and, under a field
+    of the action's form, what concerns it: `action_field_errors`) and keeps what was typed
+    (`action_post`)."""
     try:
         submission = selectors.submission_detail(user=request.user, pk=pk)
     except Submission.DoesNotExist:
@@ -355,6 +363,7 @@ def render_submission_page(
             "case_titles": {case.pk: case.title for case in cases},
             "action": action,
             "action_errors": action_errors,
+            "action_field_errors": action_field_errors or {},
             "action_post": action_post or {},
             "excellent_chosen": set(int_params((action_post or {}).getlist("excellent")))
             if action_post

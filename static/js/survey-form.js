@@ -126,6 +126,14 @@
   // Fields edited since the page loaded: their server messages are out of date and give way to the live check.
   var edited = {};
 
+  // Adds or removes one id in an attribute that lists ids (aria-describedby).
+  function toggleIdref(el, attribute, id, present) {
+    var ids = (el.getAttribute(attribute) || "").split(/\s+/).filter(function (x) { return x && x !== id; });
+    if (present) ids.push(id);
+    if (ids.length) el.setAttribute(attribute, ids.join(" "));
+    else el.removeAttribute(attribute);
+  }
+
   function showFieldError(name, text) {
     var list = document.getElementById("err_" + name);
     var el = field(name);
@@ -133,17 +141,27 @@
     var wrapper = el.closest(".field");
     if (edited[name]) list.querySelectorAll("li:not([data-live])").forEach(function (li) { li.remove(); });
     var serverErrors = list.querySelectorAll("li:not([data-live])");
-    list.querySelectorAll("li[data-live]").forEach(function (li) { li.remove(); });
     var duplicate = Array.prototype.some.call(serverErrors, function (li) { return li.textContent === text; });
-    if (text && !duplicate) {
+    var wanted = text && !duplicate ? text : "";
+    var live = list.querySelector("li[data-live]");
+    // The list sits in a live region: it changes only when the message does, so that a message is
+    // announced once, not again at every key typed.
+    if (live && live.textContent !== wanted) {
+      live.remove();
+      live = null;
+    }
+    if (wanted && !live) {
       var li = document.createElement("li");
       li.dataset.live = "1";
-      li.textContent = text;
+      li.textContent = wanted;
       list.appendChild(li);
     }
     var invalid = Boolean(text) || serverErrors.length > 0;
     if (wrapper) wrapper.classList.toggle("has-error", invalid);
-    el.setAttribute("aria-invalid", invalid ? "true" : "false");
+    // A field in error says so, and which message is its own.
+    if (invalid) el.setAttribute("aria-invalid", "true");
+    else el.removeAttribute("aria-invalid");
+    toggleIdref(el, "aria-describedby", list.id, invalid);
   }
 
   function refresh() {
@@ -205,6 +223,9 @@
     var cards = caseList.querySelectorAll("[data-case]");
     cards.forEach(function (card, index) {
       card.querySelector("[data-case-number]").textContent = index + 1;
+      var caseErrors = card.querySelector("[data-case-errors]");
+      var oldCaseErrorsId = caseErrors ? caseErrors.id : "";
+      if (caseErrors) caseErrors.id = "err_cases-" + index;
       card.querySelectorAll("[data-name]").forEach(function (el) {
         var name = "cases-" + index + "-" + el.dataset.name;
         var oldId = el.id;
@@ -213,6 +234,18 @@
           el.id = "id_" + name;
           var label = card.querySelector('label[for="' + oldId + '"]');
           if (label) label.htmlFor = el.id;
+        }
+        // The field's error list (and the case's, for the title) move with the case's number.
+        var list = el.closest(".field") && el.closest(".field").querySelector(".errorlist");
+        if (list && list.id !== "err_" + name) {
+          var described = el.getAttribute("aria-describedby") !== null;
+          toggleIdref(el, "aria-describedby", list.id, false);
+          list.id = "err_" + name;
+          if (described && list.children.length) toggleIdref(el, "aria-describedby", list.id, true);
+        }
+        if (caseErrors && el.dataset.name === "title") {
+          toggleIdref(el, "aria-describedby", oldCaseErrorsId, false);
+          toggleIdref(el, "aria-describedby", caseErrors.id, true);
         }
       });
       var file = card.querySelector("[data-attachment-input]");
