@@ -751,3 +751,13 @@ def test_a_count_threshold_must_be_whole_and_a_share_need_not():
         "须为整数",
         "Must be a whole number",
     )
+
+
+def test_meets_judges_only_when_both_the_value_and_the_line_are_known():
+    from indicators.rules import meets
+
+    # The brief: a value at or above the threshold passes; with either missing there is nothing to judge.
+    assert meets(Decimal("12"), Decimal("12")) is True
+    assert meets(Decimal("11.9"), Decimal("12")) is False
+    assert meets(None, Decimal("12")) is None
+    assert meets(Decimal("12"), None) is None
