@@ -15,7 +15,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from indicators.catalogue import INDICATORS, INDICATORS_BY_CODE, INPUTS, PROVISIONAL_2021_THRESHOLDS, Kind
+from indicators.catalogue import INDICATORS, INDICATORS_BY_CODE, INPUTS, Kind
 from indicators.rules import (
     FlagSettings,
     Previous,
@@ -33,27 +33,12 @@ from indicators.rules import (
     score,
 )
 
-THRESHOLDS = {code: Decimal(v) for code, v in PROVISIONAL_2021_THRESHOLDS.items()}
-FIVE_DOMAINS = ["industry", "livelihood", "government", "consumer", "industry"]
-
-# Comfortably above every provisional threshold, nothing contradicting anything: no flag at all.
+# The provisional 2021 thresholds, five cases in four domains, and a city comfortably above every
+# threshold with nothing contradicting anything (no flag at all): the same as the rule tests'.
 # Values: coverage 125.0 %, 10G-PON 40.0 %, key sites 99.0 %, 20.0 base stations per 10k,
 # 500M+ 30.0 %, 120 000 gigabit users, 5G 50.0 %.
-GOOD = {
-    "gigabit_capable_households": 1_500_000,
-    "urban_households": 1_200_000,
-    "pon_10g_ports": 400_000,
-    "pon_ports_total": 1_000_000,
-    "key_sites_5g_covered": 198,
-    "key_sites_total": 200,
-    "bs5g_count": 20_000,
-    "resident_population": 10_000_000,
-    "users_500m_plus": 300_000,
-    "broadband_users_total": 1_000_000,
-    "users_1000m": 120_000,
-    "users_5g": 6_000_000,
-    "mobile_users_total": 12_000_000,
-}
+from tests.indicators.test_rules import FIVE_DOMAINS, GOOD, THRESHOLDS
+
 GOOD_VALUES = {
     "fiber_gigabit_coverage": Decimal("125.0"),
     "pon_10g_share": Decimal("40.0"),
