@@ -54,7 +54,7 @@ from .stack import (
 from .web import make_session
 
 DATABASES = {"national": "gigacity_bench_national", "large": "gigacity_bench_large", "excel": "gigacity_bench_excel"}
-STAGES = ("pages", "excel", "scoring", "load", "backup")
+STAGES = ("pages", "whatif", "excel", "scoring", "load", "backup")
 
 
 _START = time.monotonic()
@@ -118,11 +118,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--only", default=",".join(STAGES), help=f"stages to run, of {','.join(STAGES)}")
     parser.add_argument("--quick", action="store_true", help="few samples, a short load: to try the suite out")
     parser.add_argument("--keep", action="store_true", help="keep the databases (for EXPLAIN ANALYZE)")
+    parser.add_argument(
+        "--db-suffix", default="", help="appended to the throwaway databases' names (two runs on one server)"
+    )
     parser.add_argument("--publish", action="store_true", help="write this run's figures into docs/benchmarks.md")
     args = parser.parse_args(argv)
     if args.quick:
         args.samples, args.warmup, args.excel_samples = 10, 2, 3
         args.scoring_submissions, args.empty_tasks, args.load_seconds = 30, 60, 15
+    if args.db_suffix:
+        for key in DATABASES:
+            DATABASES[key] += f"_{args.db_suffix}"
     stages = [stage for stage in args.only.split(",") if stage]
     unknown = set(stages) - set(STAGES)
     if unknown:
@@ -175,6 +181,10 @@ def main(argv: list[str] | None = None) -> None:
             log(f"pages: {args.samples} samples each")
             items = pages.endpoints(national.url, large.url, subjects, large_ministry)
             results["pages"] = pages.measure(items, samples=args.samples, warmup=args.warmup)
+        if "whatif" in stages:
+            log(f"what-if: {args.samples} samples each, beside the dashboard API")
+            items = pages.whatif_endpoints(national.url, large.url, subjects, large_ministry)
+            results["whatif"] = pages.measure(items, samples=args.samples, warmup=args.warmup)
         if "excel" in stages:
             log(f"excel: {args.excel_samples} imports of each kind")
             use_database(DATABASES["excel"])

@@ -186,6 +186,28 @@ def endpoints(national_url: str, large_url: str, subjects: Subjects, large_minis
     ]
 
 
+# The candidate of the what-if measurement: three thresholds moved at once, in both directions, so that
+# results change both ways (nothing of it is saved; a GET).
+WHATIF_CANDIDATE = "bs5g_per_10k=15&pon_10g_share=25&users_1000m=60000"
+
+
+def whatif_endpoints(national_url: str, large_url: str, subjects: Subjects, large_ministry) -> list[Endpoint]:
+    """The what-if simulation (issue 15) beside the dashboard API it is compared with, on both
+    servers, taking turns request by request (targets: large ÷ national ≤ 2, what-if ≤ 3 × the
+    dashboard API's server time)."""
+    year = subjects.year
+    ministry = Browser(national_url, make_session(subjects.ministry))
+    ministry_large = Browser(large_url, large_ministry)
+    dashboard = f"/api/v1/dashboard/national/?round={year}"
+    whatif = f"/api/v1/rounds/{year}/what-if/?{WHATIF_CANDIDATE}"
+    return [
+        Endpoint("dashboard_api", "National dashboard API", ministry, dashboard),
+        Endpoint("dashboard_api_large", "National dashboard API (large)", ministry_large, dashboard),
+        Endpoint("whatif_api", "What-if API", ministry, whatif),
+        Endpoint("whatif_api_large", "What-if API (large)", ministry_large, whatif),
+    ]
+
+
 def measure(items: list[Endpoint], *, samples: int, warmup: int) -> dict[str, Any]:
     """`warmup` unmeasured rounds (every gunicorn worker loads its code, templates and connections),
     then `samples` rounds; in each round every endpoint is asked once, right after its browser asked

@@ -20,6 +20,7 @@ NATIONAL_PAGES = ("form_page", "draft_save", "bureau_queue", "review_page", "das
 NATIONAL_PAGES += ("summary_export",)
 EXCEL_STEPS = {"read": "file read by the app", "dry_run": "dry run", "apply": "import"}
 MAX_LARGE_RATIO = 2.0
+MAX_WHATIF_VS_DASHBOARD = 3.0
 MAX_FLOOR_RATIO = 3.0
 MAX_EXCEL_RATIO = 2.0
 MAX_SCORING_RATIO = 5.0
@@ -98,6 +99,27 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
                 "×",
                 f"{page['server_ms']['median']} ms ÷ {page['floor_server_ms']['median']} ms (server medians)",
             )
+    whatif = results.get("whatif")
+    if whatif:
+        national, large = whatif["whatif_api"], whatif["whatif_api_large"]
+        add(
+            "what-if",
+            "large ÷ national",
+            _ratio(large["server_ms"]["median"], national["server_ms"]["median"]),
+            MAX_LARGE_RATIO,
+            "×",
+            f"{large['server_ms']['median']} ms ÷ {national['server_ms']['median']} ms (server medians)",
+        )
+        for suffix, size in (("", "national"), ("_large", "large")):
+            mine, dashboard = whatif[f"whatif_api{suffix}"], whatif[f"dashboard_api{suffix}"]
+            add(
+                "what-if",
+                f"what-if ÷ dashboard API ({size})",
+                _ratio(mine["server_ms"]["median"], dashboard["server_ms"]["median"]),
+                MAX_WHATIF_VS_DASHBOARD,
+                "×",
+                f"{mine['server_ms']['median']} ms ÷ {dashboard['server_ms']['median']} ms (server medians)",
+            )
     excel = results.get("excel")
     if excel:
         for kind in ("province", "city"):
@@ -162,6 +184,18 @@ def _ms(figures: dict[str, Any] | None, key: str) -> str:
     return f"{figures[key]:.1f}"
 
 
+def _page_row(page: dict[str, Any]) -> str:
+    ratio = _ratio(page["server_ms"]["median"], page["floor_server_ms"]["median"])
+    queries = page["queries"] if page["queries"] == page["queries_min"] else f"{page['queries_min']}–{page['queries']}"
+    return (
+        f"| {page['label']} | {_ms(page['server_ms'], 'median')} | {_ms(page['server_ms'], 'p95')} | "
+        f"{_ms(page.get('sql_ms'), 'median')} | {_ms(page['client_ms'], 'median')} | {queries} | "
+        f"{_ms(page['floor_server_ms'], 'median')} "
+        f"(p95 {_ms(page['floor_server_ms'], 'p95')}, {page['floor_queries']} q) | {ratio} | "
+        f"{page['bytes'] / 1024:.0f} |"
+    )
+
+
 def markdown(results: dict[str, Any]) -> str:
     m = results["machine"]
     lines = [
@@ -206,20 +240,20 @@ def markdown(results: dict[str, Any]) -> str:
             "| floor median ms | × floor | KB |",
             "|---|---|---|---|---|---|---|---|---|",
         ]
-        for page in pages.values():
-            ratio = _ratio(page["server_ms"]["median"], page["floor_server_ms"]["median"])
-            queries = (
-                page["queries"]
-                if page["queries"] == page["queries_min"]
-                else (f"{page['queries_min']}–{page['queries']}")
-            )
-            lines.append(
-                f"| {page['label']} | {_ms(page['server_ms'], 'median')} | {_ms(page['server_ms'], 'p95')} | "
-                f"{_ms(page.get('sql_ms'), 'median')} | {_ms(page['client_ms'], 'median')} | {queries} | "
-                f"{_ms(page['floor_server_ms'], 'median')} "
-                f"(p95 {_ms(page['floor_server_ms'], 'p95')}, {page['floor_queries']} q) | {ratio} | "
-                f"{page['bytes'] / 1024:.0f} |"
-            )
+        lines += [_page_row(page) for page in pages.values()]
+    whatif = results.get("whatif")
+    if whatif:
+        lines += [
+            "",
+            "### What-if beside the dashboard API",
+            "",
+            f"{results['samples']} requests each, the four taking turns request by request, each after the floor.",
+            "",
+            "| page | server median ms | server p95 ms | of which SQL ms | client median ms | queries "
+            "| floor median ms | × floor | KB |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
+        lines += [_page_row(page) for page in whatif.values()]
     excel = results.get("excel")
     if excel:
         lines += [
