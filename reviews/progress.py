@@ -1,0 +1,194 @@
+"""The evaluation's progress over time (burn-up): per day of a round, how many forms had been started,
+submitted, recommended and decided, nationally, by region and by province.
+
+Derived from what is already recorded, never a second bookkeeping: a form is started when it was
+created (`Submission.created_at`), and reaches the later stages with the workflow events
+(`SubmissionEvent`, written by `submissions.workflow.transition` for every step).
+
+What a point of the chart means — the reading a ministry official expects of a burn-up: **the number
+of forms that had reached the stage by the end of that day, each form counted once, at the first time
+it got there.** A form returned to its city and resubmitted counts as submitted from its first
+submission and is not counted again; a form sent back to the bureau and recommended again counts as
+recommended from its first recommendation. So every line only rises, a past round reads the same
+today as it did then, and "recommended" can never exceed "submitted" (a form is recommended only
+after it was submitted). A return is not undone on the chart: where forms stand now is the
+dashboards' status counts.
+
+Which days: from the round's opening to its deadline; when the last thing recorded of the round came
+later (decisions after the deadline, extensions), up to that day; and while the round is still open
+or closed with forms left undecided, up to today, so that the ministry sees the days after the
+deadline it is living through. Never beyond today.
+
+Queries: three, whatever the number of forms, provinces or days (tests assert it): the provinces,
+the units per province, and one row per form with its four first times (the aggregates are
+conditional MINs over the form's events in one pass). Python only buckets those rows by day.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from typing import Any
+
+from django.db.models import Count, Min, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from gigacity.i18n import pick
+from gigacity.models import City, Province, Region, User
+from indicators.models import Round, RoundStatus
+from submissions.models import FINAL_STATES, Action, Submission
+
+STAGES: tuple[str, ...] = ("started", "submitted", "recommended", "decided")
+# The ministry's decisions: approve/reject an evaluation, confirm/not confirm an annual report.
+DECISIONS = (Action.APPROVE, Action.REJECT, Action.CONFIRM, Action.NOT_CONFIRM)
+# A round more than this many days long is not a round (a mistyped year); the chart stops there.
+MAX_DAYS = 800
+
+
+def stage_labels() -> dict[str, str]:
+    return {
+        "started": _("Started"),
+        "submitted": _("Submitted"),
+        "recommended": _("Recommended"),
+        "decided": _("Decided"),
+    }
+
+
+def definition() -> str:
+    """The reading of the chart, in the reader's language (shown under it and in the export)."""
+    return _(
+        "Each line counts the forms that had reached the stage by the end of the day, each form once, "
+        "from the first time it got there: a form returned and resubmitted counts as submitted from its "
+        "first submission. The lines only rise; where forms stand today is in the status counts above."
+    )
+
+
+def _local_date(value: datetime.datetime | None) -> datetime.date | None:
+    return timezone.localdate(value) if value is not None else None
+
+
+def _days(round_: Round, rows: list[dict[str, Any]], undecided: bool, today: datetime.date) -> list[datetime.date]:
+    """The days of the chart (see the module's docstring)."""
+    recorded = [
+        _local_date(row[key]) for row in rows for key in ("created_at", *(f"first_{s}" for s in STAGES[1:])) if row[key]
+    ]
+    first = min(recorded, default=None)
+    start = round_.opens_on or first or today
+    end = round_.deadline or start
+    if recorded:
+        end = max(end, max(recorded))
+    if undecided and round_.status in (RoundStatus.OPEN, RoundStatus.CLOSED):
+        end = max(end, today)
+    end = min(end, max(today, start), start + datetime.timedelta(days=MAX_DAYS))
+    return [start + datetime.timedelta(days=n) for n in range((end - start).days + 1)]
+
+
+def _cumulate(per_day: dict[datetime.date, int], days: list[datetime.date]) -> list[int]:
+    """Running totals at the end of each day; what happened before the first day counts on it."""
+    out, total = [], 0
+    before = sum(n for day, n in per_day.items() if day < days[0]) if days else 0
+    total += before
+    for day in days:
+        total += per_day.get(day, 0)
+        out.append(total)
+    return out
+
+
+def progress_series(
+    *, user: User, round_: Round, province: Province | None = None, today: datetime.date | None = None
+) -> dict[str, Any]:
+    """The burn-up of `round_` over the caller's scope (one province when given): per day the
+    cumulative number of forms started, submitted, recommended and decided, for the whole scope
+    ("national" for ministry staff), by region and by province, with the units of each."""
+    today = today or timezone.localdate()
+    provinces_qs = Province.objects.visible_to(user)
+    cities = City.objects.visible_to(user)
+    forms = Submission.objects.visible_to(user).filter(round=round_)
+    if province is not None:
+        provinces_qs = provinces_qs.filter(pk=province.pk)
+        cities = cities.filter(province=province)
+        forms = forms.filter(city__province=province)
+    provinces = list(provinces_qs.order_by("code").values("code", "name", "name_en", "short_name", "region"))
+    units = dict(cities.order_by().values("province").annotate(n=Count("pk")).values_list("province", "n"))
+    rows = list(
+        forms.order_by()
+        .values("pk", "city__province_id", "created_at", "status")
+        .annotate(
+            first_submitted=Min("events__created_at", filter=Q(events__action=Action.SUBMIT)),
+            first_recommended=Min("events__created_at", filter=Q(events__action=Action.RECOMMEND)),
+            first_decided=Min("events__created_at", filter=Q(events__action__in=DECISIONS)),
+        )
+    )
+    # Forms still to be decided: reported and not decided, or not yet reported at all.
+    undecided = any(row["status"] not in FINAL_STATES for row in rows)
+    days = _days(round_, rows, undecided, today)
+
+    # (province, stage) → {day: forms reaching the stage that day}
+    per_day: dict[tuple[str, str], dict[datetime.date, int]] = defaultdict(lambda: defaultdict(int))
+    for row in rows:
+        code = row["city__province_id"]
+        for stage, key in zip(
+            STAGES, ("created_at", "first_submitted", "first_recommended", "first_decided"), strict=True
+        ):
+            if row[key] is not None:
+                per_day[(code, stage)][_local_date(row[key])] += 1
+
+    def series(codes: list[str]) -> dict[str, list[int]]:
+        out = {}
+        for stage in STAGES:
+            merged: dict[datetime.date, int] = defaultdict(int)
+            for code in codes:
+                for day, n in per_day.get((code, stage), {}).items():
+                    merged[day] += n
+            out[stage] = _cumulate(merged, days)
+        return out
+
+    province_rows = [
+        {
+            "code": p["code"],
+            "name": pick(p["name"], p["name_en"]),
+            "short_name": p["short_name"],
+            "region": p["region"],
+            "units": units.get(p["code"], 0),
+            **series([p["code"]]),
+        }
+        for p in provinces
+    ]
+    result: dict[str, Any] = {
+        "round": round_.year,
+        "opens_on": round_.opens_on,
+        "deadline": round_.deadline,
+        "start": days[0] if days else None,
+        "end": days[-1] if days else None,
+        "today": today,
+        "days": days,
+        "stages": list(STAGES),
+        "stage_labels": stage_labels(),
+        "definition": definition(),
+        "provinces": province_rows,
+    }
+    if province is None:
+        result["scope"] = "national"
+        codes = [p["code"] for p in provinces]
+        result["total"] = {"units": sum(units.get(c, 0) for c in codes), **series(codes)}
+        result["regions"] = [
+            {
+                "code": region.value,
+                "label": region.label,
+                "units": sum(units.get(p["code"], 0) for p in provinces if p["region"] == region.value),
+                **series([p["code"] for p in provinces if p["region"] == region.value]),
+            }
+            for region in Region
+        ]
+    else:
+        result["scope"] = "province"
+        result["total"] = {key: province_rows[0][key] for key in ("units", *STAGES)} if province_rows else {}
+        result["regions"] = []
+    return result
+
+
+def latest(result: dict[str, Any], key: str = "total") -> dict[str, int]:
+    """The last day's figures of a series (the table under the chart)."""
+    block = result[key]
+    return {stage: (block[stage][-1] if block[stage] else 0) for stage in STAGES}
