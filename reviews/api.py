@@ -38,7 +38,7 @@ from submissions.api.views import submission_response
 from submissions.models import Submission
 from submissions.public import raise_public
 
-from . import dashboards, exports, lifecycle, simulation
+from . import dashboards, exports, lifecycle, progress, quality, simulation
 from .actions import REVIEW_ACTIONS, ReviewAction
 from .models import ExportJob, ExportKind, ExportState
 
@@ -249,6 +249,201 @@ class ProvinceDashboardApi(APIView):
         round_ = round_from(request)
         data = dashboards.province_dashboard(user=request.user, province=province, round_=round_)
         return Response(dashboards.as_json(data))
+
+
+# ------------------------------------------------------------------------------------------------
+# Progress over time (burn-up) and data quality by province
+# ------------------------------------------------------------------------------------------------
+PROGRESS_DESCRIPTION = (
+    "Per day from the round's opening to its deadline (later when decisions or extensions came later, and up "
+    "to today while the round is undecided): the forms started, submitted, recommended and decided. Each "
+    "count is cumulative: the forms that had reached the stage by the end of the day, each once, from the "
+    "first time it got there (a form returned and resubmitted counts as submitted from its first "
+    "submission). `days` holds the dates; every series has one number per date."
+)
+
+
+@extend_schema(
+    parameters=[ROUND_PARAMETER],
+    responses={
+        200: OpenApiTypes.OBJECT,
+        400: OpenApiResponse(description="A round that is not a year"),
+        401: OpenApiResponse(description="Not logged in"),
+        403: OpenApiResponse(description="Not ministry staff"),
+        404: OpenApiResponse(description="No such round"),
+    },
+    summary="The round's progress over time, nationally, by region and by province (burn-up)",
+    description=PROGRESS_DESCRIPTION,
+)
+class NationalProgressApi(APIView):
+    def get(self, request):
+        ensure_national(request.user)
+        round_ = round_from(request)
+        return Response(dashboards.as_json(progress.progress_series(user=request.user, round_=round_)))
+
+
+@extend_schema(
+    parameters=[ROUND_PARAMETER],
+    responses={
+        200: OpenApiTypes.OBJECT,
+        400: OpenApiResponse(description="A round that is not a year"),
+        401: OpenApiResponse(description="Not logged in"),
+        403: OpenApiResponse(description="City officials"),
+        404: OpenApiResponse(description="A province outside the caller's scope, or no such round"),
+    },
+    summary="One province's progress over time (burn-up)",
+    description=PROGRESS_DESCRIPTION + " A bureau sees its own province only (any other answers 404).",
+)
+class ProvinceProgressApi(APIView):
+    def get(self, request, code: str):
+        ensure_dashboard(request.user)
+        province = dashboards.dashboard_province(user=request.user, code=code)
+        round_ = round_from(request)
+        data = progress.progress_series(user=request.user, round_=round_, province=province)
+        return Response(dashboards.as_json(data))
+
+
+@extend_schema(
+    parameters=[ROUND_PARAMETER],
+    responses={
+        (200, XLSX): OpenApiTypes.BINARY,
+        401: OpenApiResponse(description="Not logged in"),
+        403: OpenApiResponse(description="Not ministry staff"),
+        404: OpenApiResponse(description="No such round"),
+    },
+    summary="The round's progress over time as a workbook (one row per day and scope)",
+)
+class NationalProgressExportApi(APIView):
+    renderer_classes = [JSONRenderer, XlsxRenderer]
+
+    def get(self, request):
+        ensure_national(request.user)
+        round_ = round_from(request)
+        data = progress.progress_series(user=request.user, round_=round_)
+        out = io.BytesIO()
+        exports.progress_workbook(data=data, out=out)
+        audit_export(request, what="progress", round_=round_)
+        return workbook_response(out.getvalue(), exports.progress_filename(data))
+
+
+@extend_schema(
+    parameters=[ROUND_PARAMETER],
+    responses={
+        (200, XLSX): OpenApiTypes.BINARY,
+        401: OpenApiResponse(description="Not logged in"),
+        403: OpenApiResponse(description="City officials"),
+        404: OpenApiResponse(description="A province outside the caller's scope, or no such round"),
+    },
+    summary="One province's progress over time as a workbook",
+)
+class ProvinceProgressExportApi(APIView):
+    renderer_classes = [JSONRenderer, XlsxRenderer]
+
+    def get(self, request, code: str):
+        ensure_dashboard(request.user)
+        province = dashboards.dashboard_province(user=request.user, code=code)
+        round_ = round_from(request)
+        data = progress.progress_series(user=request.user, round_=round_, province=province)
+        out = io.BytesIO()
+        exports.progress_workbook(data=data, out=out)
+        return workbook_response(out.getvalue(), exports.progress_filename(data, province))
+
+
+QUALITY_DESCRIPTION = (
+    "Per province, over the forms of the round submitted at least once: returns per form, distinct fields "
+    "commented per form, flags of the latest score per form by severity, the share whose contradicting "
+    "numbers the city confirmed, the median days from submission (or send-back) to the bureau's decision and "
+    "from recommendation to the ministry's, the share first submitted by the city's deadline (extensions "
+    "included), and the share of inputs within tolerance of the operators' figures (null until computed). "
+    "`trend` holds the same figures for up to four earlier rounds; `national_median` is the median over the "
+    "provinces with a reported form. Ranked by returns per form, highest first (`ranking`)."
+)
+
+
+@extend_schema(
+    parameters=[ROUND_PARAMETER],
+    responses={
+        200: OpenApiTypes.OBJECT,
+        400: OpenApiResponse(description="A round that is not a year"),
+        401: OpenApiResponse(description="Not logged in"),
+        403: OpenApiResponse(description="Not ministry staff"),
+        404: OpenApiResponse(description="No such round"),
+    },
+    summary="Data quality by province, ranked, with the national median",
+    description=QUALITY_DESCRIPTION,
+)
+class NationalQualityApi(APIView):
+    def get(self, request):
+        ensure_national(request.user)
+        round_ = round_from(request)
+        return Response(dashboards.as_json(quality.data_quality(user=request.user, round_=round_)))
+
+
+@extend_schema(
+    parameters=[ROUND_PARAMETER],
+    responses={
+        200: OpenApiTypes.OBJECT,
+        400: OpenApiResponse(description="A round that is not a year"),
+        401: OpenApiResponse(description="Not logged in"),
+        403: OpenApiResponse(description="City officials"),
+        404: OpenApiResponse(description="A province outside the caller's scope, or no such round"),
+    },
+    summary="One province's data quality against the national median",
+    description=QUALITY_DESCRIPTION + " A bureau sees its own province only (any other answers 404), without rank.",
+)
+class ProvinceQualityApi(APIView):
+    def get(self, request, code: str):
+        ensure_dashboard(request.user)
+        province = dashboards.dashboard_province(user=request.user, code=code)
+        round_ = round_from(request)
+        data = quality.data_quality(user=request.user, round_=round_, province=province)
+        return Response(dashboards.as_json(data))
+
+
+@extend_schema(
+    parameters=[ROUND_PARAMETER],
+    responses={
+        (200, XLSX): OpenApiTypes.BINARY,
+        401: OpenApiResponse(description="Not logged in"),
+        403: OpenApiResponse(description="Not ministry staff"),
+        404: OpenApiResponse(description="No such round"),
+    },
+    summary="Data quality by province as a workbook",
+)
+class NationalQualityExportApi(APIView):
+    renderer_classes = [JSONRenderer, XlsxRenderer]
+
+    def get(self, request):
+        ensure_national(request.user)
+        round_ = round_from(request)
+        data = quality.data_quality(user=request.user, round_=round_)
+        out = io.BytesIO()
+        exports.quality_workbook(data=data, out=out)
+        audit_export(request, what="data quality", round_=round_)
+        return workbook_response(out.getvalue(), exports.quality_filename(data))
+
+
+@extend_schema(
+    parameters=[ROUND_PARAMETER],
+    responses={
+        (200, XLSX): OpenApiTypes.BINARY,
+        401: OpenApiResponse(description="Not logged in"),
+        403: OpenApiResponse(description="City officials"),
+        404: OpenApiResponse(description="A province outside the caller's scope, or no such round"),
+    },
+    summary="One province's data quality against the national median, as a workbook",
+)
+class ProvinceQualityExportApi(APIView):
+    renderer_classes = [JSONRenderer, XlsxRenderer]
+
+    def get(self, request, code: str):
+        ensure_dashboard(request.user)
+        province = dashboards.dashboard_province(user=request.user, code=code)
+        round_ = round_from(request)
+        data = quality.data_quality(user=request.user, round_=round_, province=province)
+        out = io.BytesIO()
+        exports.quality_workbook(data=data, out=out)
+        return workbook_response(out.getvalue(), exports.quality_filename(data))
 
 
 # ------------------------------------------------------------------------------------------------

@@ -38,7 +38,7 @@ from indicators.catalogue import CASE_DOMAINS, INDICATORS, INDICATORS_BY_CODE, I
 from indicators.models import Round
 from submissions.models import NOT_STARTED, FormKind, Status, status_label
 
-from . import dashboards, lifecycle
+from . import dashboards, lifecycle, progress, quality
 from .models import ExportJob, ExportKind, ExportState
 
 logger = logging.getLogger(__name__)
@@ -601,6 +601,99 @@ def watch_workbook(*, rows: list[dict[str, Any]], round_: Round, out: IO[bytes])
     sheet.note(_generated_note())
     workbook.save(out)
     return len(rows)
+
+
+# ------------------------------------------------------------------------------------------------
+# Progress over time (burn-up) and data quality by province (issue 15)
+# ------------------------------------------------------------------------------------------------
+def progress_filename(data: dict[str, Any], province: Province | None = None) -> str:
+    if province is not None:
+        return _("%(province)s progress %(year)s.xlsx") % {"province": province.display_name, "year": data["round"]}
+    return _("National progress %(year)s.xlsx") % {"year": data["round"]}
+
+
+def progress_workbook(*, data: dict[str, Any], out: IO[bytes]) -> int:
+    """The burn-up as on the dashboards (`reviews.progress.progress_series`): one row per day and per
+    scope (the whole scope, each region, each province), the four cumulative counts."""
+    labels = data["stage_labels"]
+    workbook = new_workbook()
+    sheet = SheetWriter(
+        workbook,
+        _("Progress"),
+        [
+            Column(_("Date"), 12),
+            Column(_("Scope"), 10),
+            Column(_("Name"), 16),
+            Column(_("Units"), 8, "0"),
+            *(Column(labels[stage], 10, "0") for stage in progress.STAGES),
+        ],
+        heading=_("Progress of the %(year)s round, day by day") % {"year": data["round"]},
+    )
+    blocks: list[tuple[str, str, dict[str, Any]]] = []
+    if data["scope"] == "national":
+        blocks.append((_("Nation"), _("Nationwide"), data["total"]))
+        blocks += [(_("Region"), str(region["label"]), region) for region in data["regions"]]
+    blocks += [(_("Province"), row["name"], row) for row in data["provinces"]]
+    for index, day in enumerate(data["days"]):
+        for scope, name, block in blocks:
+            sheet.append([day.isoformat(), scope, name, block["units"], *(block[s][index] for s in progress.STAGES)])
+    sheet.note(data["definition"])
+    if data["deadline"]:
+        sheet.note(_("Deadline: %(date)s.") % {"date": data["deadline"].isoformat()})
+    sheet.note(_generated_note())
+    workbook.save(out)
+    return sheet.rows
+
+
+def quality_filename(data: dict[str, Any]) -> str:
+    if data["scope"] == "province":
+        return _("%(province)s data quality %(year)s.xlsx") % {
+            "province": data["province"]["name"],
+            "year": data["round"],
+        }
+    return _("Data quality by province %(year)s.xlsx") % {"year": data["round"]}
+
+
+def _quality_columns(labels: dict[str, str]) -> list[Column]:
+    return [
+        Column(labels["forms"], 10, "0"),
+        *(Column(labels[name], 12, "0.0" if name.endswith(("share", "days")) else "0.00") for name in quality.FIGURES),
+    ]
+
+
+def quality_workbook(*, data: dict[str, Any], out: IO[bytes]) -> int:
+    """The data-quality table as on its page (`reviews.quality.data_quality`): the round's rows with
+    the national median, then every row again for the earlier rounds (the trend)."""
+    labels = data["labels"]
+    workbook = new_workbook()
+    figures = _quality_columns(labels)
+    sheet = SheetWriter(
+        workbook,
+        _("Data quality"),
+        [Column(_("Rank"), 6, "0"), Column(_("Province"), 14), Column(_("Region"), 8), *figures],
+        heading=_("Data quality by province, %(year)s round") % {"year": data["round"]},
+    )
+
+    def values(row: dict[str, Any]) -> list[Any]:
+        return [row["forms"], *(row[name] for name in quality.FIGURES)]
+
+    for row in data["provinces"]:
+        sheet.append([row["rank"], row["name"], row["region_label"], *values(row)])
+    sheet.append([None, _("National median"), None, *values(data["national_median"])])
+    sheet.note(data["ranking"])
+    sheet.note(_("The national median is the median over the provinces with a reported form."))
+    sheet.note(_generated_note())
+    trend = SheetWriter(
+        workbook,
+        _("Earlier rounds"),
+        [Column(_("Round"), 8, "0"), Column(_("Province"), 14), *figures],
+        heading=_("The same figures in the earlier rounds"),
+    )
+    for row in [*data["provinces"], {"name": _("National median"), **data["national_median"]}]:
+        for earlier in row["trend"]:
+            trend.append([earlier["year"], row["name"], *values(earlier)])
+    workbook.save(out)
+    return sheet.rows
 
 
 # ------------------------------------------------------------------------------------------------

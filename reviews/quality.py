@@ -307,6 +307,7 @@ def data_quality(*, user: User, round_: Round, province: Province | None = None)
                 "region_label": str(Region(p["region"]).label),
                 **current,
                 "trend": [{"year": r.year, **table[p["code"]][r.year]} for r in rounds[:-1]],
+                "sparkline": [table[p["code"]][r.year][RANKING_KEY] for r in rounds],
             }
         )
     ranked = sorted(
@@ -320,7 +321,12 @@ def data_quality(*, user: User, round_: Round, province: Province | None = None)
         row["rank"] = None
     ordered = ranked + unranked
 
-    national_median = {**median_of(round_.year), "trend": [{"year": r.year, **median_of(r.year)} for r in rounds[:-1]]}
+    medians = {r.year: median_of(r.year) for r in rounds}
+    national_median = {
+        **medians[round_.year],
+        "trend": [{"year": r.year, **medians[r.year]} for r in rounds[:-1]],
+        "sparkline": [medians[r.year][RANKING_KEY] for r in rounds],
+    }
     if province is not None:
         mine = [row for row in ordered if row["code"] == province.code]
         for row in mine:

@@ -35,7 +35,7 @@ from submissions.models import (
 )
 from submissions.views import render_submission_page
 
-from . import dashboards, exports, lifecycle, services, simulation
+from . import dashboards, exports, lifecycle, progress, quality, services, simulation
 from .actions import REVIEW_ACTIONS, bulk_actions_for
 from .forms import (
     ExportRequestForm,
@@ -485,8 +485,35 @@ def _chart_config() -> dict:
             "province": _("Province"),
             "national": _("National mean"),
             "relative": _("Mean as a share of the threshold (threshold = 100)"),
+            "deadline": _("Deadline"),
+            "today": _("Today"),
+            "forms": _("Forms"),
+            **{f"stage_{key}": label for key, label in progress.stage_labels().items()},
         },
     }
+
+
+def _progress_context(series: dict | None) -> dict:
+    """The burn-up card: its figures for the chart (under "progress" in the page's chart data) and the
+    table of the last day (the whole scope, the regions, the provinces)."""
+    if series is None:
+        return {"p": None, "progress_rows": [], "stage_labels": []}
+    rows = []
+    if series["scope"] == "national":
+        rows.append(
+            {"name": _("Nationwide"), "units": series["total"]["units"], "block": series["total"], "total": True}
+        )
+        rows += [{"name": r["label"], "units": r["units"], "block": r} for r in series["regions"]]
+    rows += [{"name": r["name"], "units": r["units"], "block": r} for r in series["provinces"]]
+    for row in rows:
+        row["latest"] = [row["block"][stage][-1] if row["block"][stage] else 0 for stage in progress.STAGES]
+    return {"p": series, "progress_rows": rows, "stage_labels": [series["stage_labels"][s] for s in progress.STAGES]}
+
+
+def _with_progress(chart_data: dict | None, series: dict | None) -> dict | None:
+    if chart_data is None or series is None:
+        return chart_data
+    return {**chart_data, "progress": dashboards.as_json(series)}
 
 
 @require_GET
@@ -495,13 +522,15 @@ def ministry_home(request):
     """The national dashboard: the ministry's home page."""
     round_ = _round_or_none(request)
     data = dashboards.national_dashboard(user=request.user, round_=round_) if round_ else None
+    series = progress.progress_series(user=request.user, round_=round_) if round_ else None
     return render(
         request,
         "reviews/national_dashboard.html",
         {
             "round": round_,
             "d": data,
-            "chart_data": dashboards.as_json(data) if data else None,
+            **_progress_context(series),
+            "chart_data": _with_progress(dashboards.as_json(data) if data else None, series),
             "chart_config": _chart_config(),
             "status_strip": _status_strip(data["status_counts"]) if data else [],
             "watch_reasons": lifecycle.watch_reason_labels(),
@@ -522,6 +551,7 @@ def province_dashboard(request, code: str):
     province = dashboards.dashboard_province(user=request.user, code=code)
     round_ = _round_or_none(request)
     data = dashboards.province_dashboard(user=request.user, province=province, round_=round_) if round_ else None
+    series = progress.progress_series(user=request.user, round_=round_, province=province) if round_ else None
     return render(
         request,
         "reviews/province_dashboard.html",
@@ -529,13 +559,55 @@ def province_dashboard(request, code: str):
             "province": province,
             "round": round_,
             "d": data,
-            "chart_data": dashboards.as_json(data) if data else None,
+            **_progress_context(series),
+            "chart_data": _with_progress(dashboards.as_json(data) if data else None, series),
             "chart_config": _chart_config(),
             "status_strip": _status_strip(data["status_counts"]) if data else [],
             "indicator_specs": INDICATORS,
             "watch_reasons": lifecycle.watch_reason_labels(),
         },
     )
+
+
+def _quality_page(request, data: dict | None, round_: Round | None, province=None):
+    columns = [
+        {"key": name, "label": label, "decimals": 1 if name.endswith(("share", "days")) else 2}
+        for name, label in (data["labels"].items() if data else [])
+        if name != "forms"
+    ]
+    return render(
+        request,
+        "reviews/data_quality.html",
+        {
+            "round": round_,
+            "rounds": dashboards.visible_rounds(user=request.user),
+            "province": province,
+            "q": data,
+            "columns": columns,
+            "years": data["years"][:-1] if data else [],
+        },
+    )
+
+
+@require_GET
+@role_required(Role.BUREAU, Role.MINISTRY, Role.ADMIN)
+def data_quality(request):
+    """Data quality by province, ranked (the ministry); a bureau is taken to its own province's page."""
+    if request.user.role == Role.BUREAU:
+        return redirect("reviews:data_quality_province", code=request.user.province_id)
+    round_ = _round_or_none(request)
+    data = quality.data_quality(user=request.user, round_=round_) if round_ else None
+    return _quality_page(request, data, round_)
+
+
+@require_GET
+@role_required(Role.BUREAU, Role.MINISTRY, Role.ADMIN)
+def data_quality_province(request, code: str):
+    """One province's data quality against the national median: its own bureau, or the ministry."""
+    province = dashboards.dashboard_province(user=request.user, code=code)
+    round_ = _round_or_none(request)
+    data = quality.data_quality(user=request.user, round_=round_, province=province) if round_ else None
+    return _quality_page(request, data, round_, province)
 
 
 # The status bar's order follows the workflow from its end: what is decided, what waits for the

@@ -6,6 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django import template
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 register = template.Library()
@@ -84,3 +85,34 @@ SHORT_NAMES = {
 @register.filter
 def short_indicator(code: str) -> str:
     return str(SHORT_NAMES.get(code, code))
+
+
+@register.simple_tag
+def sparkline(values, width=72, height=20):
+    """A small line of a figure over the rounds, as inline SVG (no script, no style attribute: the
+    page's content security policy allows it). Missing rounds leave a gap; the words are beside it."""
+    points = [(i, float(v)) for i, v in enumerate(values) if v is not None]
+    if len(points) < 2:
+        return ""
+    low = min(v for _i, v in points)
+    high = max(v for _i, v in points)
+    span = (high - low) or 1.0
+    step = (width - 4) / max(len(values) - 1, 1)
+
+    def xy(i: int, v: float) -> str:
+        return f"{2 + i * step:.1f},{height - 2 - (v - low) / span * (height - 4):.1f}"
+
+    path = " ".join(xy(i, v) for i, v in points)
+    last = xy(*points[-1]).split(",")
+    return format_html(
+        '<svg class="sparkline" width="{}" height="{}" viewBox="0 0 {} {}" aria-hidden="true" focusable="false">'
+        '<polyline points="{}" fill="none" stroke="#1b4f8f" stroke-width="1.5"/>'
+        '<circle cx="{}" cy="{}" r="2" fill="#c8102e"/></svg>',
+        width,
+        height,
+        width,
+        height,
+        path,
+        last[0],
+        last[1],
+    )

@@ -404,8 +404,85 @@
     });
   }
 
+  // ----------------------------------------------------------------------------------------------
+  // Progress over time (burn-up): cumulative forms per stage and day, the deadline as a red line;
+  // on the national page a list picks the nation, a region or a province
+  // ----------------------------------------------------------------------------------------------
+  function drawProgress() {
+    var element = document.getElementById("progress-chart");
+    var p = data.progress;
+    if (!element || !p || !p.days.length) {
+      return;
+    }
+    var STAGE_COLORS = { started: GREY, submitted: PALE_BLUE, recommended: BLUE, decided: RED };
+    var chart = init(element);
+    function block(key) {
+      if (key === "total") {
+        return p.total;
+      }
+      var parts = key.split(":");
+      var list = parts[0] === "region" ? p.regions : p.provinces;
+      for (var i = 0; i < list.length; i += 1) {
+        if (list[i].code === parts[1]) {
+          return list[i];
+        }
+      }
+      return p.total;
+    }
+    function option(key) {
+      var b = block(key);
+      var marks = [];
+      if (p.deadline && p.days.indexOf(p.deadline) >= 0) {
+        marks.push({
+          xAxis: p.deadline,
+          lineStyle: { color: RED, type: "solid", width: 2 },
+          label: { formatter: L.deadline + " " + p.deadline, color: RED, fontFamily: FONT, position: "insideEndTop" }
+        });
+      }
+      if (p.today !== p.deadline && p.days.indexOf(p.today) >= 0) {
+        marks.push({
+          xAxis: p.today,
+          lineStyle: { color: MUTED, type: "dashed", width: 1 },
+          label: { formatter: L.today, color: MUTED, fontFamily: FONT, position: "insideEndBottom" }
+        });
+      }
+      var series = p.stages.map(function (stage) {
+        return {
+          name: L["stage_" + stage],
+          type: "line",
+          step: "end",
+          symbol: "none",
+          lineStyle: { width: stage === "decided" ? 2.5 : 2, color: STAGE_COLORS[stage] },
+          itemStyle: { color: STAGE_COLORS[stage] },
+          data: b[stage]
+        };
+      });
+      series.push({ type: "line", data: [], silent: true, markLine: { symbol: "none", silent: true, animation: false, data: marks } });
+      return {
+        textStyle: baseText,
+        animation: false,
+        grid: { left: 44, right: 20, top: 40, bottom: 28 },
+        legend: { top: 0, textStyle: { fontFamily: FONT, color: TEXT } },
+        tooltip: { trigger: "axis" },
+        xAxis: { type: "category", data: p.days, boundaryGap: false, axisLabel: { color: MUTED, hideOverlap: true } },
+        yAxis: { type: "value", minInterval: 1, max: Math.max(b.units, 1), name: L.forms + " / " + L.units + " " + b.units, nameTextStyle: { color: MUTED, align: "left" }, splitLine: { lineStyle: { color: "#eef0f3" } } },
+        series: series
+      };
+    }
+    chart.setOption(option("total"));
+    element.setAttribute("data-rendered", "total");
+    var select = document.querySelector("[data-progress-scope]");
+    if (select) {
+      select.addEventListener("change", function () {
+        chart.setOption(option(select.value), { replaceMerge: ["series"] });
+        element.setAttribute("data-rendered", select.value);
+      });
+    }
+  }
+
   drawMap();
   drawBatches();
+  drawProgress();
   drawHistograms();
   drawComparison();
   document.documentElement.setAttribute("data-charts", String(charts.length));
