@@ -231,6 +231,16 @@ ROWS: list[Row] = [
     Row("api:export-summary", "get", EXPORTERS),
     Row("api:export-dashboard-national", "get", NATIONAL),
     Row("api:export-dashboard-province", "get", PROVINCE, args=lambda w: [w.city_a.province_id]),
+    # Progress over time and data quality (issue 15): national for the ministry, a province for its
+    # own bureau and the ministry (another province: 404), nothing for cities.
+    Row("api:progress-national", "get", NATIONAL),
+    Row("api:progress-province", "get", PROVINCE, args=lambda w: [w.city_a.province_id]),
+    Row("api:export-progress-national", "get", NATIONAL),
+    Row("api:export-progress-province", "get", PROVINCE, args=lambda w: [w.city_a.province_id]),
+    Row("api:data-quality-national", "get", NATIONAL),
+    Row("api:data-quality-province", "get", PROVINCE, args=lambda w: [w.city_a.province_id]),
+    Row("api:export-quality-national", "get", NATIONAL),
+    Row("api:export-quality-province", "get", PROVINCE, args=lambda w: [w.city_a.province_id]),
     Row("api:export-list", "get", EXPORTERS),
     Row(
         "api:export-list",

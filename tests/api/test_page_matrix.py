@@ -127,6 +127,13 @@ PAGES = [
         args=lambda w: [w.city_a.province_id],
     ),
     Page("reviews:exports", only({**BUREAUS, **NATIONAL})),
+    # Data quality by province (issue 15): a bureau is taken to its own province's page.
+    Page("reviews:data_quality", only({"bureau": 302, "bureau_other_province": 302, **NATIONAL})),
+    Page(
+        "reviews:data_quality_province",
+        only({"bureau": 200, "bureau_other_province": 404, **NATIONAL}),
+        args=lambda w: [w.city_a.province_id],
+    ),
     # The printable form, its PDF and the stamped cover letter (issue 14): the form's own scope.
     Page("submissions:print", scoped(), args=lambda w: [w.submission("submitted").pk]),
     Page("submissions:pdf", scoped(PDF_OK), args=lambda w: [w.submission("submitted").pk]),

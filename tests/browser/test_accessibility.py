@@ -65,6 +65,8 @@ NOT_PAGES = {
     "reviews:public_list": "not yet checked (added with issue 14 after the accessibility pass)",
     "reviews:public_rounds": "not yet checked (added with issue 14 after the accessibility pass)",
     "submissions:print": "not yet checked (added with issue 14 after the accessibility pass)",
+    "reviews:data_quality": "not yet checked (added with issue 15 after the accessibility pass)",
+    "reviews:data_quality_province": "not yet checked (added with issue 15 after the accessibility pass)",
     "home": "redirects to the role's home page, checked as that page",
     "healthz": "JSON for the container healthcheck",
     "logout": "POST only; redirects to the login page",
