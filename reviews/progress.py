@@ -14,10 +14,11 @@ today as it did then, and "recommended" can never exceed "submitted" (a form is 
 after it was submitted). A return is not undone on the chart: where forms stand now is the
 dashboards' status counts.
 
-Which days: from the round's opening to its deadline; when the last thing recorded of the round came
-later (decisions after the deadline, extensions), up to that day; and while the round is still open
-or closed with forms left undecided, up to today, so that the ministry sees the days after the
-deadline it is living through. Never beyond today.
+Which days: from the round's opening to its deadline (so that the deadline is on the chart from the
+first day; days still to come have no figure, null); when the last thing recorded of the round came
+later (decisions after the deadline, forms under an extension), up to that day; and while the round
+is still open or closed with forms left undecided, up to today, so that the ministry sees the days
+after the deadline it is living through. A published round ends at its last recorded event.
 
 Queries: three, whatever the number of forms, provinces or days (tests assert it): the provinces,
 the units per province, and one row per form with its four first times (the aggregates are
@@ -80,18 +81,18 @@ def _days(round_: Round, rows: list[dict[str, Any]], undecided: bool, today: dat
         end = max(end, max(recorded))
     if undecided and round_.status in (RoundStatus.OPEN, RoundStatus.CLOSED):
         end = max(end, today)
-    end = min(end, max(today, start), start + datetime.timedelta(days=MAX_DAYS))
+    end = min(end, start + datetime.timedelta(days=MAX_DAYS))
     return [start + datetime.timedelta(days=n) for n in range((end - start).days + 1)]
 
 
-def _cumulate(per_day: dict[datetime.date, int], days: list[datetime.date]) -> list[int]:
-    """Running totals at the end of each day; what happened before the first day counts on it."""
-    out, total = [], 0
-    before = sum(n for day, n in per_day.items() if day < days[0]) if days else 0
-    total += before
+def _cumulate(per_day: dict[datetime.date, int], days: list[datetime.date], today: datetime.date) -> list[int | None]:
+    """Running totals at the end of each day; what happened before the first day counts on it. Days
+    still to come (an open round's days before its deadline) have no figure yet: None."""
+    out: list[int | None] = []
+    total = sum(n for day, n in per_day.items() if day < days[0]) if days else 0
     for day in days:
         total += per_day.get(day, 0)
-        out.append(total)
+        out.append(total if day <= today else None)
     return out
 
 
@@ -141,7 +142,7 @@ def progress_series(
             for code in codes:
                 for day, n in per_day.get((code, stage), {}).items():
                     merged[day] += n
-            out[stage] = _cumulate(merged, days)
+            out[stage] = _cumulate(merged, days, today)
         return out
 
     province_rows = [
@@ -188,7 +189,6 @@ def progress_series(
     return result
 
 
-def latest(result: dict[str, Any], key: str = "total") -> dict[str, int]:
-    """The last day's figures of a series (the table under the chart)."""
-    block = result[key]
-    return {stage: (block[stage][-1] if block[stage] else 0) for stage in STAGES}
+def latest(block: dict[str, Any]) -> list[int]:
+    """The latest figure of each stage (the last day that has one: the table under the chart)."""
+    return [next((n for n in reversed(block[stage]) if n is not None), 0) for stage in STAGES]

@@ -506,7 +506,7 @@ def _progress_context(series: dict | None) -> dict:
         rows += [{"name": r["label"], "units": r["units"], "block": r} for r in series["regions"]]
     rows += [{"name": r["name"], "units": r["units"], "block": r} for r in series["provinces"]]
     for row in rows:
-        row["latest"] = [row["block"][stage][-1] if row["block"][stage] else 0 for stage in progress.STAGES]
+        row["latest"] = progress.latest(row["block"])
     return {"p": series, "progress_rows": rows, "stage_labels": [series["stage_labels"][s] for s in progress.STAGES]}
 
 
