@@ -244,7 +244,8 @@ def _days_between(later: datetime.datetime, earlier: datetime.datetime) -> float
 
 
 def quality_rounds(*, user: User, round_: Round) -> list[Round]:
-    """The chosen round and up to TREND_ROUNDS visible rounds before it, oldest first."""
+    """The chosen round and up to TREND_ROUNDS visible rounds before it, oldest first (those without a
+    reported form are dropped once counted)."""
     earlier = list(Round.objects.visible_to(user).filter(year__lt=round_.year).order_by("-year")[:TREND_ROUNDS])
     return [*reversed(earlier), round_]
 
@@ -295,6 +296,9 @@ def data_quality(*, user: User, round_: Round, province: Province | None = None)
             )
         return out
 
+    # Earlier rounds in which no province has a reported form (rounds from before the system, known only
+    # by their published list) would only add dashes.
+    rounds = [r for r in rounds[:-1] if any(table[p["code"]][r.year]["forms"] for p in provinces)] + [round_]
     rows = []
     for p in provinces:
         current = table[p["code"]][round_.year]

@@ -487,7 +487,6 @@ def _chart_config() -> dict:
             "relative": _("Mean as a share of the threshold (threshold = 100)"),
             "deadline": _("Deadline"),
             "today": _("Today"),
-            "forms": _("Forms"),
             **{f"stage_{key}": label for key, label in progress.stage_labels().items()},
         },
     }
@@ -495,7 +494,8 @@ def _chart_config() -> dict:
 
 def _progress_context(series: dict | None) -> dict:
     """The burn-up card: its figures for the chart (under "progress" in the page's chart data) and the
-    table of the last day (the whole scope, the regions, the provinces)."""
+    table of the latest figures: the nation and its regions on the national page (a province is one
+    choice away in the chart's list, and every province is in the export), the province on its own."""
     if series is None:
         return {"p": None, "progress_rows": [], "stage_labels": []}
     rows = []
@@ -504,7 +504,8 @@ def _progress_context(series: dict | None) -> dict:
             {"name": _("Nationwide"), "units": series["total"]["units"], "block": series["total"], "total": True}
         )
         rows += [{"name": r["label"], "units": r["units"], "block": r} for r in series["regions"]]
-    rows += [{"name": r["name"], "units": r["units"], "block": r} for r in series["provinces"]]
+    else:
+        rows += [{"name": r["name"], "units": r["units"], "block": r} for r in series["provinces"]]
     for row in rows:
         row["latest"] = progress.latest(row["block"])
     return {"p": series, "progress_rows": rows, "stage_labels": [series["stage_labels"][s] for s in progress.STAGES]}

@@ -446,6 +446,11 @@
           label: { formatter: L.today, color: MUTED, fontFamily: FONT, position: "insideEndBottom" }
         });
       }
+      marks.push({
+        yAxis: b.units,
+        lineStyle: { color: TEXT, type: "dotted", width: 1 },
+        label: { formatter: L.units + " " + b.units, color: TEXT, fontFamily: FONT, position: "insideStartTop" }
+      });
       var series = p.stages.map(function (stage) {
         return {
           name: L["stage_" + stage],
@@ -465,7 +470,8 @@
         legend: { top: 0, textStyle: { fontFamily: FONT, color: TEXT } },
         tooltip: { trigger: "axis" },
         xAxis: { type: "category", data: p.days, boundaryGap: false, axisLabel: { color: MUTED, hideOverlap: true } },
-        yAxis: { type: "value", minInterval: 1, max: Math.max(b.units, 1), name: L.forms + " / " + L.units + " " + b.units, nameTextStyle: { color: MUTED, align: "left" }, splitLine: { lineStyle: { color: "#eef0f3" } } },
+        // The scope of a burn-up: the units that owe a form, as the top line of the chart.
+        yAxis: { type: "value", minInterval: 1, max: Math.max(b.units, 1), axisLabel: { color: MUTED, showMaxLabel: false }, splitLine: { lineStyle: { color: "#eef0f3" } } },
         series: series
       };
     }

@@ -197,8 +197,9 @@ def test_api_and_export(story, ministry_user, bureau_user):
     assert export["Content-Type"].startswith("application/vnd.openxmlformats")
 
     client.force_login(bureau_user)
-    assert client.get("/api/v1/progress/province/370000/?round=2019").json()["total"]["submitted"] == (
-        SHANDONG["submitted"]
+    assert (
+        client.get("/api/v1/progress/province/370000/?round=2019").json()["total"]["submitted"]
+        == (SHANDONG["submitted"])
     )
     assert client.get("/api/v1/progress/province/320000/?round=2019").status_code == 404
     assert client.get("/api/v1/exports/progress/province/320000.xlsx?round=2019").status_code == 404

@@ -1,0 +1,105 @@
+"""The burn-up chart on the national and provincial dashboards, and the data-quality pages (issue 15):
+the chart draws (ECharts from static/, no inline script), switches to a region or a province, and
+the pages read in Chinese. Screenshots: artifacts/screenshots/progress-*.png, quality-*.png."""
+
+from __future__ import annotations
+
+import datetime
+import random
+
+import pytest
+from django.utils import timezone
+
+from gigacity.models import City, Role
+from submissions.models import Action, Status, Submission, SubmissionEvent
+from tests.conftest import make_user
+
+from .conftest import ARTIFACTS, login, screenshot
+from .test_dashboard import PAINTED
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+STEPS = (
+    (Action.SUBMIT, Status.DRAFT, Status.SUBMITTED),
+    (Action.RETURN, Status.SUBMITTED, Status.RETURNED),
+    (Action.SUBMIT, Status.RETURNED, Status.SUBMITTED),
+    (Action.RECOMMEND, Status.SUBMITTED, Status.RECOMMENDED),
+    (Action.APPROVE, Status.RECOMMENDED, Status.APPROVED),
+)
+
+
+@pytest.fixture
+def history(open_round):
+    """Forms of a fifth of the country opened over the round's first weeks, each carried a few steps
+    of the workflow on later days (events written as the workflow leaves them), so that the lines of
+    the chart rise day by day."""
+    rng = random.Random(15)
+    city_user = make_user("b-city", Role.CITY, city="370200")
+    bureau = make_user("b-bureau", Role.BUREAU, province="370000")
+    ministry = make_user("b-ministry", Role.MINISTRY)
+    today = timezone.localdate()
+    opened = open_round.opens_on
+    for city in [*City.objects.order_by("code")[::5], *City.objects.filter(province="370000")]:
+        if Submission.objects.filter(city=city, round=open_round).exists():
+            continue
+        day = opened + datetime.timedelta(days=rng.randint(0, 40))
+        moment = timezone.make_aware(datetime.datetime.combine(day, datetime.time(10)))
+        form = Submission.objects.create(city=city, round=open_round, created_at=moment)
+        steps = [s for s in STEPS if s[0] != Action.RETURN or rng.random() < 0.4]
+        taken = steps[: rng.randint(0, len(steps))]
+        for version, (action, source, target) in enumerate(taken, start=2):
+            moment += datetime.timedelta(days=rng.randint(1, 12), hours=rng.randint(0, 8))
+            if moment.date() > today:
+                break
+            actor = {Action.SUBMIT: city_user, Action.RETURN: bureau, Action.RECOMMEND: bureau}.get(action, ministry)
+            SubmissionEvent.objects.create(
+                submission=form,
+                action=action,
+                from_status=source,
+                to_status=target,
+                actor=actor,
+                actor_role=actor.role,
+                version=version,
+                created_at=moment,
+            )
+            form.status = target
+        form.save()
+    return open_round
+
+
+def test_the_burn_up_on_the_national_and_provincial_dashboards(page, ministry_user, bureau_user, history):
+    login(page, ministry_user.username)
+    page.wait_for_selector("#progress-chart[data-rendered='total']")
+    assert page.evaluate(PAINTED, "#progress-chart") > 3_000
+    card = page.locator("section", has=page.locator("#progress-chart"))
+    assert "每份表只计一次" in card.inner_text()
+    card.screenshot(path=str(ARTIFACTS / "progress-national.png"))
+
+    page.locator("#progress-scope").select_option(label="山东省")
+    page.wait_for_selector("#progress-chart[data-rendered='province:370000']")
+    card.screenshot(path=str(ARTIFACTS / "progress-national-shandong.png"))
+
+    page.context.clear_cookies()
+    login(page, bureau_user.username)
+    page.goto("/dashboard/province/370000/")
+    page.wait_for_selector("#progress-chart[data-rendered='total']")
+    assert page.evaluate(PAINTED, "#progress-chart") > 3_000
+    card = page.locator("section", has=page.locator("#progress-chart"))
+    card.screenshot(path=str(ARTIFACTS / "progress-province.png"))
+
+
+def test_the_data_quality_pages(page, ministry_user, bureau_user, history):
+    login(page, ministry_user.username)
+    page.goto("/dashboard/data-quality/")
+    table = page.get_by_test_id("quality-table")
+    assert "山东" in table.inner_text()
+    assert "全国中位数" in table.inner_text()
+    screenshot(page, "quality-national")
+
+    page.context.clear_cookies()
+    login(page, bureau_user.username)
+    page.goto("/dashboard/data-quality/")
+    assert page.url.endswith("/dashboard/data-quality/370000/")
+    rows = page.get_by_test_id("quality-table").locator("tbody tr")
+    assert rows.count() == 1
+    screenshot(page, "quality-province")
