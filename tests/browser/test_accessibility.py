@@ -65,8 +65,6 @@ NOT_PAGES = {
     "reviews:public_list": "not yet checked (added with issue 14 after the accessibility pass)",
     "reviews:public_rounds": "not yet checked (added with issue 14 after the accessibility pass)",
     "submissions:print": "not yet checked (added with issue 14 after the accessibility pass)",
-    "reviews:data_quality": "not yet checked (added with issue 15 after the accessibility pass)",
-    "reviews:data_quality_province": "not yet checked (added with issue 15 after the accessibility pass)",
     "home": "redirects to the role's home page, checked as that page",
     "healthz": "JSON for the container healthcheck",
     "logout": "POST only; redirects to the login page",
@@ -95,6 +93,8 @@ NO_ERROR_STATE = {
     "reviews:ministry_home": "a dashboard: its only control picks a round, and every choice is valid",
     "reviews:province_dashboard": "a dashboard: its only control picks a round, and every choice is valid",
     "reviews:notifications": "a list, no form",
+    "reviews:data_quality": "a table: its only control picks a round, and every choice is valid",
+    "reviews:data_quality_province": "a table: its only control picks a round, and every choice is valid",
 }
 
 # Pages without a route of their own: Django's error pages, rendered from our templates.
@@ -419,6 +419,7 @@ VISITS = [
     ),
     Visit("reviews:province_dashboard", "normal", "bureau", goto("/dashboard/province/370000/")),
     Visit("reviews:exports", "normal", "bureau", goto("/exports/")),
+    Visit("reviews:data_quality_province", "normal", "bureau", goto("/dashboard/data-quality/370000/")),
     # The ministry
     Visit("reviews:ministry_home", "normal", "ministry", goto("/ministry/"), english=True),
     Visit("reviews:province_dashboard", "normal: national staff", "ministry", goto("/dashboard/province/370000/")),
@@ -434,6 +435,7 @@ VISITS = [
     Visit("reviews:reference_values", "error: negative value", "ministry", negative_reference_value),
     Visit("reviews:exports", "error: failed export", "ministry", failed_export),
     Visit("reviews:notifications", "normal: ministry", "ministry", goto("/notifications/")),
+    Visit("reviews:data_quality", "normal", "ministry", goto("/dashboard/data-quality/"), english=True),
 ]
 
 

@@ -15,6 +15,7 @@ from submissions.models import Action, Status, Submission, SubmissionEvent
 from tests.conftest import make_user
 
 from .conftest import ARTIFACTS, login, screenshot
+from .test_accessibility import check, settle
 from .test_dashboard import PAINTED
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -103,3 +104,25 @@ def test_the_data_quality_pages(page, ministry_user, bureau_user, history):
     rows = page.get_by_test_id("quality-table").locator("tbody tr")
     assert rows.count() == 1
     screenshot(page, "quality-province")
+
+
+def test_no_accessibility_violation_on_the_new_parts(page, ministry_user, bureau_user, history):
+    """axe-core and the suite's own checks (tests/browser/test_accessibility.py) on the data-quality
+    pages and the dashboards with their burn-up card, as the big accessibility test does."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    axe = Axe()
+    found = {}
+    for user, paths in (
+        (ministry_user, ["/ministry/", "/dashboard/data-quality/", "/dashboard/data-quality/370000/"]),
+        (bureau_user, ["/dashboard/province/370000/", "/dashboard/data-quality/370000/"]),
+    ):
+        page.context.clear_cookies()
+        login(page, user.username)
+        for path in paths:
+            page.goto(path)
+            settle(page)
+            violations, _counts = check(page, axe)
+            if violations:
+                found[f"{user.username} {path}"] = violations
+    assert not found, found
