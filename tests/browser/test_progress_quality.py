@@ -11,6 +11,7 @@ import pytest
 from django.utils import timezone
 
 from gigacity.models import City, Role
+from indicators.models import Round, RoundStatus
 from submissions.models import Action, Status, Submission, SubmissionEvent
 from tests.conftest import make_user
 
@@ -29,28 +30,21 @@ STEPS = (
 )
 
 
-@pytest.fixture
-def history(open_round):
-    """Forms of a fifth of the country opened over the round's first weeks, each carried a few steps
-    of the workflow on later days (events written as the workflow leaves them), so that the lines of
-    the chart rise day by day."""
-    rng = random.Random(15)
-    city_user = make_user("b-city", Role.CITY, city="370200")
-    bureau = make_user("b-bureau", Role.BUREAU, province="370000")
-    ministry = make_user("b-ministry", Role.MINISTRY)
-    today = timezone.localdate()
-    opened = open_round.opens_on
-    for city in [*City.objects.order_by("code")[::5], *City.objects.filter(province="370000")]:
-        if Submission.objects.filter(city=city, round=open_round).exists():
+def _forms(round_, cities, rng, users, until: datetime.date) -> None:
+    """Forms of `cities` opened over the round's first weeks, each carried a few steps of the
+    workflow on later days (events written as the workflow leaves them), up to `until`."""
+    city_user, bureau, ministry = users
+    for city in cities:
+        if Submission.objects.filter(city=city, round=round_).exists():
             continue
-        day = opened + datetime.timedelta(days=rng.randint(0, 40))
+        day = round_.opens_on + datetime.timedelta(days=rng.randint(0, 40))
         moment = timezone.make_aware(datetime.datetime.combine(day, datetime.time(10)))
-        form = Submission.objects.create(city=city, round=open_round, created_at=moment)
+        form = Submission.objects.create(city=city, round=round_, created_at=moment)
         steps = [s for s in STEPS if s[0] != Action.RETURN or rng.random() < 0.4]
         taken = steps[: rng.randint(0, len(steps))]
         for version, (action, source, target) in enumerate(taken, start=2):
             moment += datetime.timedelta(days=rng.randint(1, 12), hours=rng.randint(0, 8))
-            if moment.date() > today:
+            if moment.date() > until:
                 break
             actor = {Action.SUBMIT: city_user, Action.RETURN: bureau, Action.RECOMMEND: bureau}.get(action, ministry)
             SubmissionEvent.objects.create(
@@ -65,6 +59,29 @@ def history(open_round):
             )
             form.status = target
         form.save()
+
+
+@pytest.fixture
+def history(open_round):
+    """A fifth of the country and all of 山东 in the open round, so that the lines of the chart rise
+    day by day; the same again in last year's round, for the data-quality trend."""
+    users = (
+        make_user("b-city", Role.CITY, city="370200"),
+        make_user("b-bureau", Role.BUREAU, province="370000"),
+        make_user("b-ministry", Role.MINISTRY),
+    )
+    cities = [*City.objects.order_by("code")[::5], *City.objects.filter(province="370000")]
+    today = timezone.localdate()
+    last_year, _created = Round.objects.update_or_create(
+        year=open_round.year - 1,
+        defaults={
+            "status": RoundStatus.PUBLISHED,
+            "opens_on": open_round.opens_on - datetime.timedelta(days=365),
+            "deadline": open_round.deadline - datetime.timedelta(days=365),
+        },
+    )
+    _forms(last_year, cities, random.Random(14), users, last_year.deadline + datetime.timedelta(days=30))
+    _forms(open_round, cities, random.Random(15), users, today)
     return open_round
 
 
