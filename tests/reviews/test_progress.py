@@ -4,15 +4,21 @@ written in the test, including returns, resubmissions, a send-back and a past ro
 from __future__ import annotations
 
 import datetime
+import io
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.db import transaction
 from django.test import Client
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from openpyxl import load_workbook
 
 from gigacity.models import City, Role
 from indicators.models import Round, RoundStatus
 from reviews.progress import progress_series
 from submissions.models import Action, Status, Submission, SubmissionEvent
+from submissions.workflow import TRANSITIONS
 from tests.conftest import make_user
 
 pytestmark = pytest.mark.django_db
@@ -194,7 +200,13 @@ def test_api_and_export(story, ministry_user, bureau_user):
     assert body["days"][0] == "2019-09-01"
     export = client.get("/api/v1/exports/progress/national.xlsx?round=2019")
     assert export.status_code == 200
-    assert export["Content-Type"].startswith("application/vnd.openxmlformats")
+    rows = list(load_workbook(io.BytesIO(b"".join(export.streaming_content))).active.iter_rows(values_only=True))
+    assert rows[1][:4] == ("日期", "范围", "名称", "单位数")
+    last_day = [row for row in rows if row[0] == "2019-09-12"]
+    nation = next(row for row in last_day if row[1] == "全国")
+    assert nation[4:8] == (4, 3, 2, 2)
+    shandong = next(row for row in last_day if row[2] == "山东省")
+    assert shandong[4:8] == (3, 2, 2, 2)
 
     client.force_login(bureau_user)
     assert (
@@ -216,3 +228,57 @@ def test_the_dashboards_show_the_chart_with_its_reading(story, ministry_user, bu
     page = client.get("/dashboard/province/370000/?round=2019").content.decode()
     assert 'id="progress-chart"' in page
     assert "徐州" not in page
+
+
+# -- Any history the workflow allows ---------------------------------------------------------------
+
+
+EVALUATION_ACTIONS = [a for a in TRANSITIONS if a not in (Action.CONFIRM, Action.NOT_CONFIRM)]
+CITIES = ("370200", "370100", "320300", "330300")
+# A form's history: the day it was opened, then steps (which allowed action, days after the last).
+HISTORY = st.tuples(st.integers(0, 6), st.lists(st.tuples(st.integers(0, 10), st.integers(0, 3)), max_size=8))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(histories=st.lists(HISTORY, min_size=1, max_size=len(CITIES)))
+def test_any_history_reads_as_the_counts_of_its_events(past_round, ministry_user, histories):
+    with transaction.atomic():
+        story = Story(past_round)
+        opened, reached = [], {"submitted": [], "recommended": [], "decided": []}
+        for city, (start, steps) in zip(CITIES, histories, strict=False):
+            form = story.form(city, at(1 + start), Status.DRAFT)
+            opened.append(1 + start)
+            state, day = Status.DRAFT, 1 + start
+            firsts: dict[str, int] = {}
+            for choice, gap in steps:
+                allowed = [a for a in EVALUATION_ACTIONS if state in TRANSITIONS[a].sources]
+                if not allowed:
+                    break  # decided: the end of the workflow
+                action = allowed[choice % len(allowed)]
+                day = min(day + gap, 20)
+                target = TRANSITIONS[action].target
+                story.event(form, action, state, target, at(day))
+                stage = {Action.SUBMIT: "submitted", Action.RECOMMEND: "recommended"}.get(
+                    action, "decided" if target in (Status.APPROVED, Status.REJECTED) else None
+                )
+                if stage:
+                    firsts.setdefault(stage, day)
+                state = target
+            Submission.objects.filter(pk=form.pk).update(status=state)
+            for stage, first in firsts.items():
+                reached[stage].append(first)
+
+        data = progress_series(user=ministry_user, round_=past_round, today=datetime.date(2026, 1, 1))
+
+        for index, day in enumerate(data["days"]):
+            d = day.day
+            assert data["total"]["started"][index] == sum(1 for o in opened if o <= d)
+            for stage, firsts_ in reached.items():
+                assert data["total"][stage][index] == sum(1 for f in firsts_ if f <= d), (stage, day)
+            assert (
+                data["total"]["decided"][index]
+                <= data["total"]["recommended"][index]
+                <= data["total"]["submitted"][index]
+                <= data["total"]["started"][index]
+            )
+        transaction.set_rollback(True)
