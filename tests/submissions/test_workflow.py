@@ -62,6 +62,8 @@ def act(action: str, submission_id: int, actor, *, reason: str = REASON, expecte
         "reject": review_services.submission_reject,
         "confirm": review_services.submission_confirm,
         "send-back": review_services.submission_send_back,
+        # Issue 13: taken when a sample check's outcome reopens the form (reviews.sampling).
+        "reopen": review_services.submission_reopen,
     }[action]
     return service(submission_id=submission_id, actor=actor, reason=reason, expected_version=expected_version)
 
