@@ -205,11 +205,14 @@ class OutcomeInput(serializers.Serializer):
 
 
 def _files(request) -> list:
+    from django.core.exceptions import ValidationError
+
     files = request.FILES.getlist("files") if hasattr(request, "FILES") else []
+    if not files and hasattr(request.data, "get") and request.data.get("files"):
+        # Files named in a JSON body would otherwise be dropped without a word.
+        raise ValidationError({"files": [_("Send files as multipart/form-data.")]})
     if uploads.too_large(request._request):
         limit_mb = settings.GIGACITY_MAX_ATTACHMENT_BYTES // (1024 * 1024)
-        from django.core.exceptions import ValidationError
-
         raise ValidationError({"files": [_("The file is larger than %(mb)s MB.") % {"mb": limit_mb}]})
     return files
 
