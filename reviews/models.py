@@ -10,7 +10,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from gigacity.models import City, Province
+from gigacity.models import City, Province, Role
 from indicators.models import Round
 from submissions.models import AppendOnly, Submission
 
@@ -171,7 +171,7 @@ class ExportJob(models.Model):
 # Evidence requests (核实材料) and sample checks (抽查核验): checking that the numbers are true
 # ------------------------------------------------------------------------------------------------
 class EvidenceState(models.TextChoices):
-    OPEN = "open", _("Open")  # asked; waiting for the city's answer
+    OPEN = "open", _("Awaiting answer")  # asked; waiting for the city's answer
     ANSWERED = "answered", _("Answered")  # the city answered; waiting for the reviewer's judgement
     ACCEPTED = "accepted", _("Accepted")  # the reviewer is satisfied: settled
     # The reviewer is not satisfied: back with the city, which answers again (→ answered). A rejection
@@ -206,7 +206,7 @@ class EvidenceRequest(models.Model):
     due_on = models.DateField(_("answer by"))
     state = models.CharField(_("state"), max_length=10, choices=EvidenceState.choices, default=EvidenceState.OPEN)
     asked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    asked_role = models.CharField(max_length=10)
+    asked_role = models.CharField(max_length=10, choices=Role.choices)
     created_at = models.DateTimeField(default=timezone.now)
     # The last judgement: why the answer was not accepted, or why the question was withdrawn.
     closing_reason = models.TextField(_("reason"), blank=True)
@@ -383,7 +383,7 @@ class CheckEvent(AppendOnly):
     request = models.ForeignKey(EvidenceRequest, on_delete=models.PROTECT, null=True, blank=True, related_name="events")
     sample_item = models.ForeignKey(SampleItem, on_delete=models.PROTECT, null=True, blank=True, related_name="events")
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    actor_role = models.CharField(max_length=10)
+    actor_role = models.CharField(max_length=10, choices=Role.choices)
     text = models.TextField(blank=True)
     details = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
