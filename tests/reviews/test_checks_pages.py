@@ -168,3 +168,29 @@ def test_the_ministry_draws_on_the_page_sees_it_repeat_identically_and_exports_i
     assert params["随机种子"] == "99" and params["样本量"] == 1 and params["按种子重新抽样"] == "一致"
     items = list(workbook["抽中的调查表"].iter_rows(min_row=2, values_only=True))
     assert len(items) == 1 and items[0][5] == "尚未核验"
+
+
+def test_a_refused_answer_is_told_on_its_field_and_a_case_request_stands_by_its_case(
+    client, submitted, bureau_user, city_user
+):
+    case = submitted.cases.order_by("position").first()
+    request = evidence_request_create(
+        submission_id=submitted.pk,
+        actor=bureau_user,
+        field=f"case:{case.pk}",
+        question="请提供该案例的合同",
+        due_on=timezone.localdate() + datetime.timedelta(days=3),
+    )
+    client.force_login(city_user)
+    page = client.get(f"/submissions/{submitted.pk}/").content.decode()
+    assert 'data-testid="evidence-marker-case"' in page and "请提供该案例的合同" in page
+
+    wrong = SimpleUploadedFile("合同.exe", b"MZ", content_type="application/octet-stream")
+    refused = client.post(f"/evidence/{request.pk}/answer/", {"text": "见附件", "files": wrong})
+
+    assert refused.status_code == 400
+    text = refused.content.decode()
+    assert f'id="files-{request.pk}-error"' in text and "合同.exe" in text
+    assert "见附件" in text  # what was typed is kept
+    request.refresh_from_db()
+    assert request.state == "open"
