@@ -192,6 +192,8 @@ def test_a_city_resubmits_a_returned_form_after_correcting_it(people, open_round
         ("return", "submitted", "bureau"),
         ("reject", "recommended", "ministry"),
         ("send-back", "recommended", "ministry"),
+        # Issue 13: a sample check reopens a form with its findings as the reason.
+        ("reopen", "approved", "ministry"),
     ],
 )
 @pytest.mark.parametrize("reason", ["", "   \n "], ids=["empty", "blank"])
