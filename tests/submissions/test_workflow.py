@@ -114,9 +114,7 @@ def name_in_an_earlier_round(city) -> None:
 
 @pytest.mark.parametrize("kind", ["evaluation", "annual_report"])
 @pytest.mark.parametrize("state", STATES)
-def test_every_role_and_action_from_each_state_is_allowed_or_refused_as_the_brief_says(
-    people, open_round, state, kind
-):
+def test_every_role_and_action_from_each_state_is_allowed_or_refused_as_the_brief_says(people, open_round, state, kind):
     if kind == "annual_report":  # the ministry confirms or does not confirm it (issue 12)
         name_in_an_earlier_round(people["city"].city)
     submission = make_submission(people["city"].city, open_round, state, scored=False)
