@@ -8,6 +8,7 @@ from django.views.i18n import set_language
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import SimpleRouter
 
+from reviews import checks_api
 from reviews.api import (
     ExportJobViewSet,
     NationalDashboardApi,
@@ -41,6 +42,7 @@ router.register("cities", CityViewSet, basename="city")
 router.register("submissions", SubmissionViewSet, basename="submission")
 router.register("attachments", AttachmentViewSet, basename="attachment")
 router.register("exports", ExportJobViewSet, basename="export")
+checks_api.register(router)  # evidence requests and sample checks (issue 13)
 
 api_v1 = [
     path("auth/token/", TokenLoginView.as_view(), name="token"),
@@ -85,6 +87,7 @@ api_v1 = [
     path("provinces/<str:code>/workbook.xlsx", ProvinceWorkbookView.as_view(), name="province-workbook"),
     path("provinces/<str:code>/import/", ProvinceImportView.as_view(), name="province-import"),
     *action_urls(),
+    *checks_api.urlpatterns,
     path("", include(router.urls)),
 ]
 

@@ -144,7 +144,17 @@ def _action_view(row: ReviewAction) -> type[SubmissionActionView]:
         summary=row.summary,
         tags=["submissions"],
         request=row.input,
-        responses={200: SubmissionSerializer},
+        responses={
+            200: SubmissionSerializer,
+            400: OpenApiResponse(description="Errors by field (`errors`)"),
+            403: OpenApiResponse(description="The caller's role may not take this action"),
+            404: OpenApiResponse(description="No such form, or outside the caller's scope"),
+            409: OpenApiResponse(
+                description="Not in a state that allows it; a stale version; or (recommend, approve, confirm) an "
+                "evidence request on the form is not settled (`evidence_requests` lists them)"
+            ),
+            412: OpenApiResponse(description="A stale version in If-Match"),
+        },
     )
     def post(self, request, pk: str):
         return SubmissionActionView.post(self, request, pk)

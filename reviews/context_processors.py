@@ -23,6 +23,7 @@ NAV_BY_ROLE: dict[str, list[tuple[str, str]]] = {
         ("reviews:ministry_home", _("National overview")),
         ("reviews:ministry_queue", _("Review queue")),
         ("reviews:rounds", _("Rounds and thresholds")),
+        ("reviews:samples", _("Sample checks")),
         ("reviews:exports", _("Exports")),
     ],
     Role.ADMIN: [("admin:index", _("Administration"))],

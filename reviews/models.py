@@ -10,9 +10,9 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from gigacity.models import City, Province
+from gigacity.models import City, Province, Role
 from indicators.models import Round
-from submissions.models import Submission
+from submissions.models import AppendOnly, Submission
 
 
 class NotificationKind(models.TextChoices):
@@ -27,6 +27,15 @@ class NotificationKind(models.TextChoices):
     NOT_CONFIRMED = "not_confirmed", _("Annual report not confirmed")  # to the city and the bureau
     EXTENSION = "extension", _("Extension granted")  # to the city
     REMINDER = "reminder", _("Deadline reminder")  # to cities still in draft
+    # Evidence requests (核实材料): to the city when asked, rejected or withdrawn; to the reviewer who
+    # asked when the city answers; to the city when accepted.
+    EVIDENCE_REQUESTED = "evidence_requested", _("Evidence requested")
+    EVIDENCE_ANSWERED = "evidence_answered", _("Evidence answered")
+    EVIDENCE_ACCEPTED = "evidence_accepted", _("Evidence accepted")
+    EVIDENCE_REJECTED = "evidence_rejected", _("Evidence not accepted")
+    EVIDENCE_WITHDRAWN = "evidence_withdrawn", _("Evidence request withdrawn")
+    # A sample check (抽查核验) found a problem and reopened the form: to its bureau and city.
+    REOPENED = "reopened", _("Reopened after a sample check")
 
 
 class NotificationQuerySet(models.QuerySet):
@@ -156,3 +165,237 @@ class ExportJob(models.Model):
     @property
     def suffix(self) -> str:
         return ".docx" if self.kind in DOCUMENT_KINDS else ".xlsx"
+
+
+# ------------------------------------------------------------------------------------------------
+# Evidence requests (核实材料) and sample checks (抽查核验): checking that the numbers are true
+# ------------------------------------------------------------------------------------------------
+class EvidenceState(models.TextChoices):
+    OPEN = "open", _("Awaiting answer")  # asked; waiting for the city's answer
+    ANSWERED = "answered", _("Answered")  # the city answered; waiting for the reviewer's judgement
+    ACCEPTED = "accepted", _("Accepted")  # the reviewer is satisfied: settled
+    # The reviewer is not satisfied: back with the city, which answers again (→ answered). A rejection
+    # is not an end: the question still stands, and only the reviewer settles it (accept or withdraw).
+    REJECTED = "rejected", _("Not accepted, to answer again")
+    WITHDRAWN = "withdrawn", _("Withdrawn")  # the reviewer took the question back, with a reason: settled
+
+
+# Requests still waiting on somebody. Any of them stops the form from being recommended or approved:
+# an answer the reviewer has not judged yet is no more a check than no answer (reviews.evidence).
+UNSETTLED_EVIDENCE_STATES = (EvidenceState.OPEN, EvidenceState.ANSWERED, EvidenceState.REJECTED)
+
+
+class EvidenceRequestQuerySet(models.QuerySet):
+    def visible_to(self, user) -> EvidenceRequestQuerySet:
+        """The requests on the forms the user may see."""
+        return self.filter(submission__in=Submission.objects.visible_to(user))
+
+    def unsettled(self) -> EvidenceRequestQuerySet:
+        return self.filter(state__in=UNSETTLED_EVIDENCE_STATES)
+
+
+class EvidenceRequest(models.Model):
+    """A reviewer's (bureau or ministry) question to the city about one field or one case of its form,
+    with the date by which to answer; the city answers with text and attachments, the reviewer accepts
+    or rejects the answer, or withdraws the question. Each step is a `CheckEvent` in the form's history."""
+
+    submission = models.ForeignKey(Submission, on_delete=models.PROTECT, related_name="evidence_requests")
+    # A data field's model name, "cases", "attachments" or "case:<id>" (as field comments).
+    field = models.CharField(_("field or case"), max_length=60)
+    question = models.TextField(_("question"))
+    due_on = models.DateField(_("answer by"))
+    state = models.CharField(_("state"), max_length=10, choices=EvidenceState.choices, default=EvidenceState.OPEN)
+    asked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    asked_role = models.CharField(max_length=10, choices=Role.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+    # The last judgement: why the answer was not accepted, or why the question was withdrawn.
+    closing_reason = models.TextField(_("reason"), blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    objects = EvidenceRequestQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["submission", "state"])]
+        verbose_name = _("evidence request")
+        verbose_name_plural = _("evidence requests")
+
+    def __str__(self) -> str:
+        return f"{self.submission} {self.field}: {self.question[:30]}"
+
+    @property
+    def is_unsettled(self) -> bool:
+        return self.state in UNSETTLED_EVIDENCE_STATES
+
+
+class EvidenceAnswer(AppendOnly):
+    """One answer of the city to a request (a rejected request is answered again: each answer stays)."""
+
+    request = models.ForeignKey(EvidenceRequest, on_delete=models.PROTECT, related_name="answers")
+    text = models.TextField(_("answer"))
+    answered_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        verbose_name = _("evidence answer")
+        verbose_name_plural = _("evidence answers")
+
+    def __str__(self) -> str:
+        return self.text[:40]
+
+
+class SampleStratum(models.TextChoices):
+    NONE = "", _("Not stratified")  # one draw over the whole population
+    PROVINCE = "province", _("By province")  # each province gets its proportional share
+    REGION = "region", _("By region")  # 东部 / 中部 / 西部 each get their proportional share
+
+
+class SampleDrawQuerySet(models.QuerySet):
+    def visible_to(self, user) -> SampleDrawQuerySet:
+        # Sample checks are the ministry's own work (and the administrators', who see everything).
+        if not user.is_authenticated or not user.is_active or not user.has_national_scope:
+            return self.none()
+        return self
+
+
+class SampleDraw(models.Model):
+    """A draw of forms for verification from a round's recommended or approved forms: its parameters,
+    its seed and the population it was drawn from (the ids, in order), so that the same draw can be
+    repeated and shown identical (`reviews.sampling.draw`)."""
+
+    round = models.ForeignKey(Round, on_delete=models.PROTECT, related_name="sample_draws", verbose_name=_("round"))
+    size = models.PositiveIntegerField(_("sample size"), null=True, blank=True)
+    share = models.DecimalField(_("share (%)"), max_digits=6, decimal_places=2, null=True, blank=True)
+    stratify = models.CharField(_("stratified"), max_length=10, choices=SampleStratum.choices, blank=True)
+    # The strata chosen (province codes or regions); empty: all of them.
+    strata = models.JSONField(_("strata"), default=list, blank=True)
+    seed = models.BigIntegerField(_("seed"))
+    # [[submission id, stratum], ...] in id order: the population at the moment of the draw.
+    population = models.JSONField(default=list)
+    note = models.TextField(_("note"), blank=True)
+    drawn_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = SampleDrawQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("sample draw")
+        verbose_name_plural = _("sample draws")
+
+    def __str__(self) -> str:
+        return f"{self.round.year} #{self.pk} seed {self.seed}"
+
+
+class VerificationOutcome(models.TextChoices):
+    PENDING = "", _("Not verified yet")
+    PASSED = "passed", _("Verified")  # 核验通过
+    PROBLEMS = "problems", _("Problems found")  # 核验发现问题
+
+
+class SampleItem(models.Model):
+    """One sampled form and the verifier's outcome (核验通过 / 核验发现问题 with findings per
+    indicator and attachments)."""
+
+    draw = models.ForeignKey(SampleDraw, on_delete=models.CASCADE, related_name="items")
+    submission = models.ForeignKey(Submission, on_delete=models.PROTECT, related_name="sample_items")
+    stratum = models.CharField(max_length=20, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=10, choices=VerificationOutcome.choices, blank=True, default="")
+    # [{"indicator": code, "text": "..."}]
+    findings = models.JSONField(_("findings"), default=list, blank=True)
+    note = models.TextField(_("note"), blank=True)
+    reopened = models.BooleanField(_("reopened to the bureau"), default=False)
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    verified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["draw", "submission_id"]
+        constraints = [models.UniqueConstraint(fields=["draw", "submission"], name="sample_item_once_per_draw")]
+        verbose_name = _("sampled form")
+        verbose_name_plural = _("sampled forms")
+
+    def __str__(self) -> str:
+        return f"{self.draw_id}: {self.submission}"
+
+
+def check_file_path(instance: CheckFile, filename: str) -> str:
+    # The name on disk is generated; the user's file name is only metadata (as for attachments).
+    suffix = ("." + filename.rsplit(".", 1)[-1].lower())[:10] if "." in filename else ""
+    return f"checks/{instance.submission_id}/{uuid.uuid4().hex}{suffix}"
+
+
+class CheckFileQuerySet(models.QuerySet):
+    def visible_to(self, user) -> CheckFileQuerySet:
+        """An evidence answer's files: whoever sees the form. A verification's files: the ministry."""
+        visible = Submission.objects.visible_to(user)
+        files = self.filter(submission__in=visible)
+        if not (user.is_authenticated and user.has_national_scope):
+            files = files.filter(sample_item__isnull=True)
+        return files
+
+
+class CheckFile(AppendOnly):
+    """A file given with an evidence answer or a verification outcome: stored privately and downloaded
+    only through a view that checks the caller's scope. Checked as attachments are (types, size,
+    content)."""
+
+    submission = models.ForeignKey(Submission, on_delete=models.PROTECT, related_name="+")
+    answer = models.ForeignKey(EvidenceAnswer, on_delete=models.PROTECT, null=True, blank=True, related_name="files")
+    sample_item = models.ForeignKey(SampleItem, on_delete=models.PROTECT, null=True, blank=True, related_name="files")
+    file = models.FileField(upload_to=check_file_path, max_length=200)
+    original_name = models.CharField(_("file name"), max_length=255)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField(default=timezone.now)
+
+    objects = CheckFileQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["uploaded_at", "pk"]
+        verbose_name = _("check file")
+        verbose_name_plural = _("check files")
+
+    def __str__(self) -> str:
+        return self.original_name
+
+
+class CheckEventKind(models.TextChoices):
+    EVIDENCE_REQUESTED = "evidence_requested", _("asked for evidence")
+    EVIDENCE_ANSWERED = "evidence_answered", _("answered an evidence request")
+    EVIDENCE_ACCEPTED = "evidence_accepted", _("accepted the evidence")
+    EVIDENCE_REJECTED = "evidence_rejected", _("did not accept the evidence")
+    EVIDENCE_WITHDRAWN = "evidence_withdrawn", _("withdrew an evidence request")
+    SAMPLED = "sampled", _("drew the form for a sample check")
+    VERIFIED = "verified", _("recorded the sample check's outcome")
+
+
+class CheckEvent(AppendOnly):
+    """One step of an evidence request or a sample check, in the form's history: who, in which role,
+    what, when, and the text they gave."""
+
+    submission = models.ForeignKey(Submission, on_delete=models.PROTECT, related_name="check_events")
+    kind = models.CharField(max_length=20, choices=CheckEventKind.choices)
+    request = models.ForeignKey(EvidenceRequest, on_delete=models.PROTECT, null=True, blank=True, related_name="events")
+    sample_item = models.ForeignKey(SampleItem, on_delete=models.PROTECT, null=True, blank=True, related_name="events")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    actor_role = models.CharField(max_length=10, choices=Role.choices)
+    text = models.TextField(blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        verbose_name = _("check event")
+        verbose_name_plural = _("check events")
+
+    def __str__(self) -> str:
+        return f"{self.submission} {self.kind}"
+
+    @property
+    def is_check(self) -> bool:
+        return True

@@ -39,6 +39,30 @@ TITLES = {
         _("%(days)s day(s) left: the %(year)s %(form)s of %(city)s is not submitted")
         % {**_subjects(n), "days": n.extra.get("days", "")}
     ),
+    NotificationKind.EVIDENCE_REQUESTED: lambda n: (
+        _("Evidence requested on “%(field)s” of the %(year)s %(form)s of %(city)s, answer by %(due)s")
+        % {**_subjects(n), "field": n.extra.get("field", ""), "due": n.extra.get("due", "")}
+    ),
+    NotificationKind.EVIDENCE_ANSWERED: lambda n: (
+        _("%(city)s answered the evidence request on “%(field)s” (%(year)s)")
+        % {**_subjects(n), "field": n.extra.get("field", "")}
+    ),
+    NotificationKind.EVIDENCE_ACCEPTED: lambda n: (
+        _("The evidence on “%(field)s” of %(city)s was accepted (%(year)s)")
+        % {**_subjects(n), "field": n.extra.get("field", "")}
+    ),
+    NotificationKind.EVIDENCE_REJECTED: lambda n: (
+        _("The evidence on “%(field)s” of %(city)s was not accepted: please answer again (%(year)s)")
+        % {**_subjects(n), "field": n.extra.get("field", "")}
+    ),
+    NotificationKind.EVIDENCE_WITHDRAWN: lambda n: (
+        _("The evidence request on “%(field)s” of %(city)s was withdrawn (%(year)s)")
+        % {**_subjects(n), "field": n.extra.get("field", "")}
+    ),
+    NotificationKind.REOPENED: lambda n: (
+        _("A sample check found problems in the %(year)s %(form)s of %(city)s: it is back with the bureau")
+        % _subjects(n)
+    ),
 }
 
 
@@ -146,6 +170,8 @@ def notify_transition(submission: Submission, event: SubmissionEvent) -> None:
         kind, recipients = NotificationKind.CONFIRMED, city_officials(city) + bureau_reviewers(province)
     elif action == Action.NOT_CONFIRM:
         kind, recipients = NotificationKind.NOT_CONFIRMED, city_officials(city) + bureau_reviewers(province)
+    elif action == Action.REOPEN:
+        kind, recipients = NotificationKind.REOPENED, bureau_reviewers(province) + city_officials(city)
     else:
         kind, recipients = NotificationKind.SENT_BACK, bureau_reviewers(province)
     notify(

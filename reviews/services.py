@@ -290,6 +290,38 @@ def submission_send_back(
     return submission
 
 
+def submission_reopen(
+    *,
+    submission_id: int,
+    actor: User,
+    reason: str,
+    expected_version: int | None = None,
+    via_header: bool = False,
+) -> Submission:
+    """A sample check's finding sends a recommended or decided form back to its bureau (抽查核验发现
+    问题), which looks at it again as at a form sent back. An approval is undone with it: the city was
+    named by this form, and is named again only when the ministry approves it again. Taken only
+    through `reviews.sampling.sample_item_record` (no button of its own)."""
+    with transaction.atomic():
+        city_id = Submission.objects.filter(pk=submission_id).values_list("city_id", flat=True).first()
+        if city_id is not None:
+            lock_city(city_id)
+        submission, event = transition(
+            submission_id=submission_id,
+            action=Action.REOPEN,
+            actor=actor,
+            reason=reason,
+            expected_version=expected_version,
+            via_header=via_header,
+        )
+        if event.from_status == "approved":
+            # The naming this form made (an evaluation's); a confirmed annual report named nobody.
+            Designation.objects.filter(
+                city_id=submission.city_id, round=submission.round, source=Designation.Source.APPROVED
+            ).delete()
+    return submission
+
+
 @dataclass(frozen=True)
 class BulkOutcome:
     submission_id: int

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import public_views, views
+from . import checks_views, public_views, views
 
 app_name = "reviews"
 
@@ -17,6 +17,15 @@ urlpatterns = [
     path("ministry/rounds/<int:year>/", views.round_page, name="round"),
     path("ministry/watch/", views.watch_page, name="watch"),
     path("ministry/", views.ministry_home, name="ministry_home"),
+    # Evidence requests (on the form's page) and sample checks (issue 13).
+    path("submissions/<int:pk>/evidence/", checks_views.evidence_new, name="evidence_new"),
+    path("evidence/<int:pk>/answer/", checks_views.evidence_answer, name="evidence_answer"),
+    path("evidence/<int:pk>/<str:verb>/", checks_views.evidence_act, name="evidence_act"),
+    path("checks/files/<int:pk>/", checks_views.check_file, name="check_file"),
+    path("ministry/samples/", checks_views.samples_page, name="samples"),
+    path("ministry/samples/<int:pk>/", checks_views.sample_page, name="sample"),
+    path("ministry/samples/<int:pk>/export.xlsx", checks_views.sample_export, name="sample_export"),
+    path("ministry/samples/items/<int:pk>/", checks_views.sample_item_page, name="sample_item"),
     path("ministry/reference-values/", views.reference_values, name="reference_values"),
     path("dashboard/province/", views.my_province_dashboard, name="my_province_dashboard"),
     path("dashboard/province/<str:code>/", views.province_dashboard, name="province_dashboard"),

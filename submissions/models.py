@@ -402,6 +402,7 @@ class Action(models.TextChoices):
     SEND_BACK = "send-back", _("Send back to bureau")
     CONFIRM = "confirm", _("Confirm")  # an annual report: the city still meets the standard (复核通过)
     NOT_CONFIRM = "not-confirm", _("Not confirm")  # an annual report: it fell short (复核未通过)
+    REOPEN = "reopen", _("Reopen to bureau")  # a sample check found a problem (抽查核验发现问题)
 
 
 class SubmissionEvent(AppendOnly):

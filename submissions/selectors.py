@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -134,11 +135,26 @@ def carried_over(submission: Submission, cases: list[Case] | None = None) -> dic
     }
 
 
-def submission_history(submission: Submission) -> list[SubmissionEvent | DataChange]:
-    """Workflow events and data changes together, oldest first."""
+@dataclass(frozen=True)
+class HistorySource:
+    """More of a form's history kept by another app (the reviews app's evidence requests and sample
+    checks): `rows` for the page (each with `created_at`, `pk`, `actor`), `payload` for the API under
+    `key`. Added to `history_sources` when that app is ready, since this app does not know it."""
+
+    key: str
+    rows: Callable[[Submission], list]
+    payload: Callable[[Submission], list[dict]]
+
+
+history_sources: list[HistorySource] = []
+
+
+def submission_history(submission: Submission) -> list:
+    """Workflow events, data changes and the steps of checks together, oldest first."""
     events = list(submission.events.select_related("actor"))
     changes = list(submission.data_changes.select_related("actor"))
-    return sorted([*events, *changes], key=lambda item: (item.created_at, item.pk))
+    extra = [row for source in history_sources for row in source.rows(submission)]
+    return sorted([*events, *changes, *extra], key=lambda item: (item.created_at, item.pk))
 
 
 def indicator_rows(submission: Submission, previous: Submission | None = None) -> list[dict]:
@@ -230,7 +246,11 @@ def history_payload(submission: Submission) -> dict[str, list[dict]]:
         }
         for change in submission.data_changes.select_related("actor")
     ]
-    return {"events": events, "changes": changes}
+    return {
+        "events": events,
+        "changes": changes,
+        **{source.key: source.payload(submission) for source in history_sources},
+    }
 
 
 def score_payload(submission: Submission, *, user: User) -> dict[str, Any]:

@@ -471,14 +471,10 @@ def cover_letter_upload(*, submission_id: int, upload: UploadedFile, actor: User
     )
 
 
-def attachment_add(
-    *,
-    submission_id: int,
-    case_id: int | None,
-    upload: UploadedFile,
-    actor: User,
-    kind: str = AttachmentKind.EVIDENCE,
-) -> Attachment:
+def upload_check(upload: UploadedFile) -> tuple[str, str, str]:
+    """The one check of an evidence file, wherever it is given (a form's attachment, an answer to an
+    evidence request, a verification): its type by name and by content, and its size. Returns the
+    file's name, content type and SHA-256; an ApplicationError says what is wrong with it."""
     name, suffix = _upload_name(upload)
     if suffix not in ATTACHMENT_TYPES:
         raise ApplicationError(_("Only PDF, Word, Excel, PowerPoint, PNG and JPEG files can be attached."))
@@ -496,6 +492,18 @@ def attachment_add(
     for chunk in upload.chunks():
         digest.update(chunk)
     upload.seek(0)
+    return name, content_type, digest.hexdigest()
+
+
+def attachment_add(
+    *,
+    submission_id: int,
+    case_id: int | None,
+    upload: UploadedFile,
+    actor: User,
+    kind: str = AttachmentKind.EVIDENCE,
+) -> Attachment:
+    name, content_type, sha256 = upload_check(upload)
     stored: list[str] = []
     try:
         with transaction.atomic():
@@ -518,7 +526,7 @@ def attachment_add(
                 original_name=name,
                 content_type=content_type,
                 size=upload.size,
-                sha256=digest.hexdigest(),
+                sha256=sha256,
                 uploaded_by=actor,
             )
             attachment.file.save(name, upload, save=False)

@@ -300,6 +300,7 @@ def render_submission_page(
     action_errors=(),
     action_field_errors=None,
     action_post=None,
+    extra: dict | None = None,
 ):
     """A submission's page for whoever may see it: its data, score, flags and history, and the
     actions the viewer may take now. After a refused action it shows the reason (and, under a field
@@ -368,6 +369,8 @@ def render_submission_page(
             "excellent_chosen": set(int_params((action_post or {}).getlist("excellent")))
             if action_post
             else {c.pk for c in cases if c.is_excellent},
+            # What another app's panel on the page needs after a refused step (reviews' evidence panel).
+            **(extra or {}),
         },
         status=status,
     )

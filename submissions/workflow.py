@@ -38,6 +38,9 @@ class Transition:
     # The kinds of form it applies to: the ministry approves or rejects an evaluation, and confirms
     # or does not confirm an annual report; everything before the decision is the same for both.
     kinds: tuple[FormKind, ...] = BOTH_KINDS
+    # Offered as a button on the form's page (and in `allowed_actions`); False: taken only as the
+    # consequence of another record (a sample check's finding reopens the form), never on its own.
+    offered: bool = True
 
 
 TRANSITIONS: dict[Action, Transition] = {
@@ -60,7 +63,19 @@ TRANSITIONS: dict[Action, Transition] = {
         (Status.RECOMMENDED,), Status.REJECTED, (Role.MINISTRY,), True, kinds=(FormKind.ANNUAL_REPORT,)
     ),
     Action.SEND_BACK: Transition((Status.RECOMMENDED,), Status.SENT_BACK, (Role.MINISTRY,), True),
+    # A sample check (抽查核验) found a problem in a recommended or decided form: it goes back to its
+    # bureau, as a form sent back does (the bureau returns it to the city or recommends it again). An
+    # approval is undone with it (reviews.sampling.sample_item_record); a published round is frozen.
+    Action.REOPEN: Transition(
+        (Status.RECOMMENDED, Status.APPROVED), Status.SENT_BACK, (Role.MINISTRY,), True, offered=False
+    ),
 }
+
+# Checks other apps add before a transition is carried out, on the locked form: each takes the form
+# and the action and returns the refusal (a Conflict) or None. The reviews app adds one: an evidence
+# request not settled stops a form from being recommended or approved (reviews.evidence).
+Precondition = Callable[[Submission, Action], Conflict | None]
+preconditions: list[Precondition] = []
 
 # Sent after every transition, inside its transaction: notifications and scoring hang off it.
 transitioned = django.dispatch.Signal()
@@ -73,7 +88,7 @@ def allowed_actions(submission: Submission, user: User) -> list[Action]:
     return [
         action
         for action, t in TRANSITIONS.items()
-        if user.role in t.roles and submission.status in t.sources and submission.kind in t.kinds
+        if t.offered and user.role in t.roles and submission.status in t.sources and submission.kind in t.kinds
     ]
 
 
@@ -175,6 +190,9 @@ def transition(
             raise _kind_conflict(submission, action)
         if rule.reason_required and not reason:
             raise ValidationError({"reason": _("Please give a reason.")})
+        for check in preconditions:
+            if (refusal := check(submission, action)) is not None:
+                raise refusal
 
         source = submission.status
         if apply is not None:

@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 STATES = ("draft", "submitted", "returned", "recommended", "sent_back", "approved", "rejected")
-ACTIONS = ("submit", "return", "recommend", "approve", "reject", "confirm", "not-confirm", "send-back")
+ACTIONS = ("submit", "return", "recommend", "approve", "reject", "confirm", "not-confirm", "send-back", "reopen")
 KINDS = ("evaluation", "annual_report")
 # Administrators manage accounts in the Django admin; they take no part in the evaluation.
 ROLES = ("city", "bureau", "ministry", "admin")
@@ -36,6 +36,9 @@ class Step:
     target: str
     reason_required: bool
     kinds: frozenset[str] = frozenset(KINDS)
+    # A button of its own on the form's page; False for a step taken only as the consequence of
+    # another record (issue 13: a sample check's finding reopens the form).
+    button: bool = True
 
 
 WORKFLOW: dict[str, Step] = {
@@ -53,6 +56,10 @@ WORKFLOW: dict[str, Step] = {
     "confirm": Step("ministry", frozenset({"recommended"}), "approved", False, frozenset({"annual_report"})),
     "not-confirm": Step("ministry", frozenset({"recommended"}), "rejected", True, frozenset({"annual_report"})),
     "send-back": Step("ministry", frozenset({"recommended"}), "sent_back", reason_required=True),
+    # Issue 13: the ministry's sample check (抽查核验) of recommended or approved forms finds a problem
+    # and reopens the form to its bureau, which looks at it again as at a form sent back. The finding
+    # is the reason, so one is required; it is no button of its own but part of recording the outcome.
+    "reopen": Step("ministry", frozenset({"recommended", "approved"}), "sent_back", True, button=False),
 }
 
 ALLOWED, WRONG_ROLE, WRONG_STATE = "allowed", "wrong role", "wrong state"
@@ -72,4 +79,4 @@ def outcome(role: str, state: str, action: str, kind: str = "evaluation") -> str
 
 def actions_for(role: str, state: str, kind: str = "evaluation") -> set[str]:
     """The actions a person of `role` can take on a form of `kind` in `state` (the buttons they see)."""
-    return {action for action in ACTIONS if outcome(role, state, action, kind) == ALLOWED}
+    return {action for action in ACTIONS if WORKFLOW[action].button and outcome(role, state, action, kind) == ALLOWED}

@@ -20,6 +20,8 @@ class World:
     password: str = PASSWORD
     submission_a: object = None
     job: object = None
+    evidence: object = None
+    draw: object = None
 
     @property
     def user_name_for_token(self) -> str:
@@ -71,6 +73,50 @@ class World:
 
         content = province_workbook(province=self.city_a.province, round_=self.round)
         return SimpleUploadedFile("汇总表.xlsx", content)
+
+    def evidence_request(self, *, answered: bool = False):
+        """An evidence request of 山东's bureau on city A's submitted form (created once per test);
+        answered by the city when `answered`."""
+        import datetime
+
+        from django.utils import timezone
+
+        from reviews.evidence import evidence_answer, evidence_request_create
+
+        if self.evidence is None:
+            self.evidence = evidence_request_create(
+                submission_id=self.submission("submitted").pk,
+                actor=self.users["bureau"],
+                field="bs5g_count",
+                question="请提供基站统计表",
+                due_on=timezone.localdate() + datetime.timedelta(days=7),
+            )
+            if answered:
+                evidence_answer(
+                    request_id=self.evidence.pk, actor=self.users["city"], text="见附件", files=[self.pdf()]
+                )
+        return self.evidence
+
+    def evidence_file(self):
+        from reviews.models import CheckFile
+
+        return CheckFile.objects.get(answer__request=self.evidence_request(answered=True))
+
+    def tomorrow(self) -> str:
+        import datetime
+
+        from django.utils import timezone
+
+        return (timezone.localdate() + datetime.timedelta(days=1)).isoformat()
+
+    def sample_draw(self):
+        """A draw of the ministry over city A's recommended form (created once per test)."""
+        from reviews.sampling import sample_draw_create
+
+        if self.draw is None:
+            self.submission("recommended")
+            self.draw = sample_draw_create(round_=self.round, actor=self.users["ministry"], size=1, seed=1)
+        return self.draw
 
     def evaluation(self, state: str = "draft", **kwargs):
         """City A's form as an evaluation: as if 青岛 had never been named (its 2021 designation is

@@ -302,4 +302,63 @@ ROWS: list[Row] = [
         format="multipart",
         body=lambda w: {"file": w.province_workbook(), "dry_run": "1"},
     ),
+    # Evidence requests (issue 13): seen with their form; asked by the bureau of the form's province or
+    # the ministry; answered by the city; judged by the side that asked (山东's bureau in these rows).
+    Row("api:submission-evidence-requests", "get", scoped(), args=lambda w: [w.submission().pk]),
+    Row(
+        "api:submission-evidence-requests",
+        "post",
+        scoped(403, bureau=201, ministry=201),
+        args=lambda w: [w.submission().pk],
+        body=lambda w: {"field": "inputs.bs5g_count", "question": "请提供基站统计表", "due_on": w.tomorrow()},
+        setup=lambda w: w.submission("submitted"),
+    ),
+    Row("api:evidence-request-detail", "get", scoped(), args=lambda w: [w.evidence_request().pk]),
+    Row(
+        "api:evidence-request-answer",
+        "post",
+        scoped(403, city=200),
+        args=lambda w: [w.evidence_request().pk],
+        format="multipart",
+        body=lambda w: {"text": "已附统计表", "files": [w.pdf()]},
+    ),
+    Row(
+        "api:evidence-request-accept",
+        "post",
+        scoped(403, bureau=200),
+        args=lambda w: [w.evidence_request(answered=True).pk],
+        body=lambda w: {},
+    ),
+    Row(
+        "api:evidence-request-reject",
+        "post",
+        scoped(403, bureau=200),
+        args=lambda w: [w.evidence_request(answered=True).pk],
+        body=lambda w: {"reason": "未盖章"},
+    ),
+    Row(
+        "api:evidence-request-withdraw",
+        "post",
+        scoped(403, bureau=200),
+        args=lambda w: [w.evidence_request().pk],
+        body=lambda w: {"reason": "已电话核实"},
+    ),
+    # Sample checks (issue 13): the ministry's; administrators may read them.
+    Row("api:sample-draw-list", "get", NATIONAL),
+    Row(
+        "api:sample-draw-list",
+        "post",
+        expect(403, ministry=201),
+        body=lambda w: {"round": w.round.year, "size": 1, "seed": 7},
+        setup=lambda w: w.submission("recommended"),
+    ),
+    Row("api:sample-draw-detail", "get", NATIONAL, args=lambda w: [w.sample_draw().pk]),
+    Row("api:sample-draw-export", "get", NATIONAL, args=lambda w: [w.sample_draw().pk]),
+    Row(
+        "api:sample-item-outcome",
+        "post",
+        expect(403, ministry=200),
+        args=lambda w: [w.sample_draw().items.get().pk],
+        body=lambda w: {"outcome": "passed", "note": "与运营商数据一致"},
+    ),
 ]

@@ -153,6 +153,45 @@ PAGES = [
     Page("reviews:notifications", everyone(200)),
     Page("reviews:notification_open", everyone(404, city=302), args=lambda w: [w.notification().pk]),
     Page("reviews:notifications_read_all", everyone(302), method="post"),
+    # Evidence requests on the form's page and the ministry's sample checks (issue 13).
+    Page(
+        "reviews:evidence_new",
+        scoped(403, bureau=302, ministry=302),
+        method="post",
+        args=lambda w: [w.submission("submitted").pk],
+        data=lambda w: {"field": "bs5g_count", "question": "请提供基站统计表", "due_on": w.tomorrow()},
+    ),
+    Page(
+        "reviews:evidence_answer",
+        scoped(403, city=302),
+        method="post",
+        args=lambda w: [w.evidence_request().pk],
+        data=lambda w: {"text": "已附统计表", "files": w.pdf()},
+    ),
+    Page(
+        "reviews:evidence_act",
+        scoped(403, bureau=302),
+        method="post",
+        args=lambda w: [w.evidence_request(answered=True).pk, "accept"],
+    ),
+    Page("reviews:check_file", scoped(), args=lambda w: [w.evidence_file().pk]),
+    Page("reviews:samples", only(NATIONAL)),
+    Page(
+        "reviews:samples",
+        only({"ministry": 302, "admin": 403}),
+        method="post",
+        data=lambda w: {"round": w.round.year, "size": "1", "seed": "7"},
+        setup=lambda w: w.submission("recommended"),
+    ),
+    Page("reviews:sample", only(NATIONAL), args=lambda w: [w.sample_draw().pk]),
+    Page("reviews:sample_export", only(NATIONAL), args=lambda w: [w.sample_draw().pk]),
+    Page(
+        "reviews:sample_item",
+        only({"ministry": 302, "admin": 403}),
+        method="post",
+        args=lambda w: [w.sample_draw().items.get().pk],
+        data=lambda w: {"outcome": "passed"},
+    ),
     # The security audit trail: the security officer's permission (administrators hold every
     # permission); ministry staff without it are refused like everyone else.
     Page("audit:trail", only({"admin": 200})),

@@ -65,6 +65,17 @@ NOT_PAGES = {
     "reviews:public_list": "not yet checked (added with issue 14 after the accessibility pass)",
     "reviews:public_rounds": "not yet checked (added with issue 14 after the accessibility pass)",
     "submissions:print": "not yet checked (added with issue 14 after the accessibility pass)",
+    # Evidence requests and sample checks (issue 13): the two ministry pages are read by axe (WCAG 2.1 AA,
+    # with their error states) in tests/browser/test_checks_journey.py, as is the form page's evidence
+    # panel; the rest are POST-only or downloads.
+    "reviews:samples": "checked by axe in test_checks_journey.py (normal and error: size too large)",
+    "reviews:sample": "checked by axe in test_checks_journey.py (after recording a finding)",
+    "reviews:sample_export": "an Excel download",
+    "reviews:sample_item": "POST only (an upload); redirects to the draw's page",
+    "reviews:evidence_new": "POST only; redirects to the form's page (errors: test_checks_journey.py)",
+    "reviews:evidence_answer": "POST only (an upload); redirects to the form's page",
+    "reviews:evidence_act": "POST only; redirects to the form's page",
+    "reviews:check_file": "a file download",
     "home": "redirects to the role's home page, checked as that page",
     "healthz": "JSON for the container healthcheck",
     "logout": "POST only; redirects to the login page",

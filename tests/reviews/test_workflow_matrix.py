@@ -58,8 +58,13 @@ def actors(city_user, city_user_same_province, bureau_user, bureau_user_other_pr
     }
 
 
+# The actions with an operation of their own; REOPEN is taken only by recording a sample check's finding
+# (issue 13: tests/reviews/test_sampling.py and the API matrix's sample-item row).
+OWN_ACTIONS = [action for action in Action if WORKFLOW[action.value].button]
+
+
 @pytest.mark.parametrize("actor", ACTORS)
-@pytest.mark.parametrize("action", list(Action), ids=lambda a: a.value)
+@pytest.mark.parametrize("action", OWN_ACTIONS, ids=lambda a: a.value)
 @pytest.mark.parametrize("state", Status.values)
 def test_transition_matrix(actors, open_round, state, action, actor):
     submission = make_submission(actors["city"].city, open_round, state)

@@ -78,6 +78,8 @@ def test_workflow_invariants_hold_under_random_sequences(
                     Action.CONFIRM: review_services.submission_confirm,
                     Action.NOT_CONFIRM: review_services.submission_not_confirm,
                     Action.SEND_BACK: review_services.submission_send_back,
+                    # Issue 13: a sample check's finding reopens a recommended or decided form.
+                    Action.REOPEN: review_services.submission_reopen,
                 }[action]
                 kwargs = {} if action == Action.RECOMMEND else {"reason": reason}
                 if action == Action.NOT_CONFIRM:
@@ -96,7 +98,7 @@ def test_workflow_invariants_hold_under_random_sequences(
 
         @rule(
             action=st.sampled_from(
-                [Action.APPROVE, Action.REJECT, Action.CONFIRM, Action.NOT_CONFIRM, Action.SEND_BACK]
+                [Action.APPROVE, Action.REJECT, Action.CONFIRM, Action.NOT_CONFIRM, Action.SEND_BACK, Action.REOPEN]
             )
         )
         def ministry_decides(self, action):

@@ -62,6 +62,8 @@ def act(action: str, submission_id: int, actor, *, reason: str = REASON, expecte
         "reject": review_services.submission_reject,
         "confirm": review_services.submission_confirm,
         "send-back": review_services.submission_send_back,
+        # Issue 13: taken when a sample check's outcome reopens the form (reviews.sampling).
+        "reopen": review_services.submission_reopen,
     }[action]
     return service(submission_id=submission_id, actor=actor, reason=reason, expected_version=expected_version)
 
@@ -103,9 +105,20 @@ def test_the_spec_names_every_state_and_action_of_the_code():
 # ------------------------------------------------------------------------------------------------
 # Who may do what from which state
 # ------------------------------------------------------------------------------------------------
+def name_in_an_earlier_round(city) -> None:
+    """The city named a Gigabit City in 2021 (as 青岛 was): its forms from then on are annual reports."""
+    from indicators.models import Designation, Round
+
+    Designation.objects.create(city=city, round=Round.objects.get(year=2021), source="published")
+
+
+@pytest.mark.parametrize("kind", ["evaluation", "annual_report"])
 @pytest.mark.parametrize("state", STATES)
-def test_every_role_and_action_from_each_state_is_allowed_or_refused_as_the_brief_says(people, open_round, state):
+def test_every_role_and_action_from_each_state_is_allowed_or_refused_as_the_brief_says(people, open_round, state, kind):
+    if kind == "annual_report":  # the ministry confirms or does not confirm it (issue 12)
+        name_in_an_earlier_round(people["city"].city)
     submission = make_submission(people["city"].city, open_round, state, scored=False)
+    assert submission.kind == kind
     events_before = submission.events.count()
     wrong = []
     for role in ROLES:  # the people of ROLES only: 济南's official never sees 青岛's form
@@ -190,6 +203,8 @@ def test_a_city_resubmits_a_returned_form_after_correcting_it(people, open_round
         ("return", "submitted", "bureau"),
         ("reject", "recommended", "ministry"),
         ("send-back", "recommended", "ministry"),
+        # Issue 13: a sample check reopens a form with its findings as the reason.
+        ("reopen", "approved", "ministry"),
     ],
 )
 @pytest.mark.parametrize("reason", ["", "   \n "], ids=["empty", "blank"])

@@ -1,0 +1,52 @@
+"""The evidence requests (核实材料) on a form's page: the panel with its steps, and the requests of each
+field to show beside it (as the bureau's comments are)."""
+
+from __future__ import annotations
+
+from django import template
+
+from ..evidence import city_may_answer, may_ask, may_judge, request_label
+from ..models import EvidenceRequest
+
+register = template.Library()
+
+
+def _requests(submission) -> list[EvidenceRequest]:
+    return list(
+        EvidenceRequest.objects.filter(submission=submission)
+        .select_related("asked_by", "submission")
+        .prefetch_related("answers__files", "answers__answered_by", "submission__cases")
+    )
+
+
+@register.simple_tag
+def evidence_by_field(submission) -> dict[str, list[EvidenceRequest]]:
+    """{field: [requests]} for the markers beside the fields."""
+    by_field: dict[str, list[EvidenceRequest]] = {}
+    for row in _requests(submission):
+        by_field.setdefault(row.field, []).append(row)
+    return by_field
+
+
+@register.inclusion_tag("reviews/includes/evidence_panel.html", takes_context=True)
+def evidence_panel(context, submission):
+    user = context["request"].user
+    rows = _requests(submission)
+    for row in rows:
+        row.label = request_label(row)
+        row.may_answer = city_may_answer(row, user)
+        row.may_judge = may_judge(row, user)
+    errors = context.get("evidence_errors") or {}
+    return {
+        "request": context["request"],
+        "csrf_token": context.get("csrf_token"),
+        "submission": submission,
+        "user": user,
+        "requests": rows,
+        "may_ask": may_ask(submission, user),
+        "comment_choices": context.get("comment_choices", []),
+        "form": context.get("evidence_form", ""),
+        "errors": errors,
+        "general_errors": errors.get("__all__", []),
+        "post": context.get("evidence_post") or {},
+    }
