@@ -5,7 +5,8 @@ harness writes the table's mutants itself: for every action, drop its role, add 
 drop each state it starts from, add each other state, drop each kind of form it applies to, add each
 other kind, flip whether a reason is required, and move its target to each other state. It runs the
 tests once on the real table (they must pass), then once per mutant with the table changed in place,
-stopping at the first failing test: a failure kills the mutant. The database and the other session fixtures are set up once for the whole run.
+stopping at the first failing test: a failure kills the mutant. The database and the other session
+fixtures are set up once for the whole run.
 
     .venv/bin/python -m tests.table_mutants                  # every mutant, tests/submissions/test_workflow.py
     .venv/bin/python -m tests.table_mutants --list           # the mutants, without running anything
