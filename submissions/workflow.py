@@ -105,7 +105,7 @@ def lock_submission(*, submission_id: int, actor: User) -> Submission:
         raise Http404 from None
 
 
-def check_version(submission: Submission, expected_version: int | None, *, via_header: bool = False) -> None:
+def check_version(submission: Submission, expected_version: int | None, *, via_header: bool) -> None:
     if expected_version is None or expected_version == submission.version:
         return
     last = submission.events.select_related("actor").last()
@@ -166,7 +166,7 @@ def transition(
     actor: User,
     reason: str = "",
     expected_version: int | None = None,
-    via_header: bool = False,
+    via_header: bool,
     details: dict | None = None,
     apply: Callable[[Submission], None] | None = None,
 ) -> tuple[Submission, SubmissionEvent]:

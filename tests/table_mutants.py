@@ -2,10 +2,11 @@
 
 mutmut mutates functions, not module-level data such as `submissions.workflow.TRANSITIONS`, so this
 harness writes the table's mutants itself: for every action, drop its role, add each other role,
-drop each state it starts from, add each other state, flip whether a reason is required, and move
-its target to each other state. It runs the tests once on the real table (they must pass), then
-once per mutant with the table changed in place, stopping at the first failing test: a failure
-kills the mutant. The database and the other session fixtures are set up once for the whole run.
+drop each state it starts from, add each other state, drop each kind of form it applies to, add each
+other kind, flip whether a reason is required, and move its target to each other state. It runs the
+tests once on the real table (they must pass), then once per mutant with the table changed in place,
+stopping at the first failing test: a failure kills the mutant. The database and the other session
+fixtures are set up once for the whole run.
 
     .venv/bin/python -m tests.table_mutants                  # every mutant, tests/submissions/test_workflow.py
     .venv/bin/python -m tests.table_mutants --list           # the mutants, without running anything
@@ -28,7 +29,7 @@ DEFAULT_TESTS = ["tests/submissions/test_workflow.py"]
 def mutants() -> Iterator[tuple[str, str, object]]:
     """(name, action, changed transition) for every mutant of the table."""
     from gigacity.models import Role
-    from submissions.models import Status
+    from submissions.models import FormKind, Status
     from submissions.workflow import TRANSITIONS
 
     for action, rule in TRANSITIONS.items():
@@ -51,6 +52,15 @@ def mutants() -> Iterator[tuple[str, str, object]]:
         for state in Status:
             if state not in rule.sources:
                 yield f"{name}: also from {state}", action, dataclasses.replace(rule, sources=(*rule.sources, state))
+        for kind in rule.kinds:
+            yield (
+                f"{name}: not for {kind}",
+                action,
+                dataclasses.replace(rule, kinds=tuple(k for k in rule.kinds if k != kind)),
+            )
+        for kind in FormKind:
+            if kind not in rule.kinds:
+                yield f"{name}: also for {kind}", action, dataclasses.replace(rule, kinds=(*rule.kinds, kind))
         yield (
             f"{name}: reason {'not ' if rule.reason_required else ''}required",
             action,

@@ -12,7 +12,7 @@ from unittest import mock
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from gigacity.errors import Conflict, RoleNotAllowed, StaleVersion
 from reviews import services as review_services
@@ -25,6 +25,7 @@ from tests.factories import make_submission
 from tests.workflow_spec import (
     ACTIONS,
     ALLOWED,
+    KINDS,
     ROLES,
     STATES,
     WORKFLOW,
@@ -79,6 +80,16 @@ def _not_yet_named(reference):
     Designation.objects.filter(city_id__in=["370200", "370100"]).delete()
 
 
+def form_in(city, round_, state: str, kind: str = "evaluation") -> Submission:
+    """A form of `kind` walked to `state`: an annual report is the form of a city named in an earlier
+    round, which the ministry confirms or does not confirm."""
+    if kind == "annual_report":
+        name_in_an_earlier_round(city)
+    submission = make_submission(city, round_, state, scored=False)
+    assert submission.kind == kind
+    return submission
+
+
 class _Undo(Exception):
     """Raised to roll one attempt back, so every attempt starts from the same form."""
 
@@ -112,13 +123,10 @@ def name_in_an_earlier_round(city) -> None:
     Designation.objects.create(city=city, round=Round.objects.get(year=2021), source="published")
 
 
-@pytest.mark.parametrize("kind", ["evaluation", "annual_report"])
+@pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("state", STATES)
 def test_every_role_and_action_from_each_state_is_allowed_or_refused_as_the_brief_says(people, open_round, state, kind):
-    if kind == "annual_report":  # the ministry confirms or does not confirm it (issue 12)
-        name_in_an_earlier_round(people["city"].city)
-    submission = make_submission(people["city"].city, open_round, state, scored=False)
-    assert submission.kind == kind
+    submission = form_in(people["city"].city, open_round, state, kind)
     events_before = submission.events.count()
     wrong = []
     for role in ROLES:  # the people of ROLES only: 济南's official never sees 青岛's form
@@ -150,7 +158,7 @@ def test_every_role_and_action_from_each_state_is_allowed_or_refused_as_the_brie
                 got = WRONG_STATE
             except ValidationError as exc:
                 got = f"invalid: {exc.messages}"
-            want = outcome(role, state, action, submission.kind)
+            want = outcome(role, state, action, kind)
             if got != want:
                 wrong.append(f"{role} {action} from {state}: expected {want}, got {got}")
     submission.refresh_from_db()
@@ -198,19 +206,23 @@ def test_a_city_resubmits_a_returned_form_after_correcting_it(people, open_round
 
 
 @pytest.mark.parametrize(
-    ("action", "state", "role"),
+    ("action", "state", "role", "kind"),
     [
-        ("return", "submitted", "bureau"),
-        ("reject", "recommended", "ministry"),
-        ("send-back", "recommended", "ministry"),
+        ("return", "submitted", "bureau", "evaluation"),
+        ("reject", "recommended", "ministry", "evaluation"),
+        ("not-confirm", "recommended", "ministry", "annual_report"),
+        ("send-back", "recommended", "ministry", "evaluation"),
+        ("send-back", "recommended", "ministry", "annual_report"),
         # Issue 13: a sample check reopens a form with its findings as the reason.
-        ("reopen", "approved", "ministry"),
+        ("reopen", "approved", "ministry", "evaluation"),
     ],
 )
 @pytest.mark.parametrize("reason", ["", "   \n "], ids=["empty", "blank"])
-def test_returning_rejecting_and_sending_back_need_a_reason(people, open_round, action, state, role, reason):
+def test_returning_rejecting_not_confirming_and_sending_back_need_a_reason(
+    people, open_round, action, state, role, kind, reason
+):
     assert WORKFLOW[action].reason_required
-    submission = make_submission(people["city"].city, open_round, state, scored=False)
+    submission = form_in(people["city"].city, open_round, state, kind)
 
     with pytest.raises(ValidationError) as refused:
         act(action, submission.pk, people[role], reason=reason)
@@ -221,12 +233,17 @@ def test_returning_rejecting_and_sending_back_need_a_reason(people, open_round, 
 
 
 @pytest.mark.parametrize(
-    ("action", "state", "role"),
-    [("submit", "draft", "city"), ("recommend", "submitted", "bureau"), ("approve", "recommended", "ministry")],
+    ("action", "state", "role", "kind"),
+    [
+        ("submit", "draft", "city", "evaluation"),
+        ("recommend", "submitted", "bureau", "evaluation"),
+        ("approve", "recommended", "ministry", "evaluation"),
+        ("confirm", "recommended", "ministry", "annual_report"),
+    ],
 )
-def test_submitting_recommending_and_approving_need_no_reason(people, open_round, action, state, role):
+def test_submitting_recommending_approving_and_confirming_need_no_reason(people, open_round, action, state, role, kind):
     assert not WORKFLOW[action].reason_required
-    submission = make_submission(people["city"].city, open_round, state, scored=False)
+    submission = form_in(people["city"].city, open_round, state, kind)
 
     done = act(action, submission.pk, people[role], reason="")
 
@@ -247,8 +264,14 @@ def test_nothing_changes_once_the_rounds_results_are_published(people, open_roun
     round_set_status(round_=open_round, status="closed", actor=people["ministry"])
     round_set_status(round_=open_round, status="published", actor=people["ministry"])
 
-    with pytest.raises(Conflict, match=str(open_round.year)):
-        act("approve", submission.pk, people["ministry"])
+    for language, words in (
+        ("zh-hans", f"{open_round.year}年度结果已发布，审定结果不能再更改。"),
+        ("en", f"The results of the {open_round.year} round are published; decisions can no longer change."),
+    ):
+        with translation.override(language), pytest.raises(Conflict) as refused:
+            act("approve", submission.pk, people["ministry"])
+        with translation.override(language):
+            assert str(refused.value.message) == words
 
     submission.refresh_from_db()
     assert submission.status == "recommended"
@@ -444,11 +467,14 @@ def test_a_stale_version_says_who_changed_the_form_and_when(people, open_round):
 ACTION_URL = re.compile(r'/submissions/\d+/act/([a-z-]+)/"')
 
 
+@pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("state", STATES)
-def test_each_person_sees_the_buttons_of_exactly_the_actions_the_brief_gives_them(client, people, open_round, state):
-    submission = make_submission(people["city"].city, open_round, state, scored=False)
+def test_each_person_sees_the_buttons_of_exactly_the_actions_the_brief_gives_them(
+    client, people, open_round, state, kind
+):
+    submission = form_in(people["city"].city, open_round, state, kind)
     for role in ("city", "bureau", "ministry"):
-        expected = actions_for(role, state)
+        expected = actions_for(role, state, kind)
 
         assert {str(a) for a in allowed_actions(submission, people[role])} == expected, role
         client.force_login(people[role])
