@@ -29,6 +29,7 @@ from reviews.demo import DEMO_PASSWORD, seed_demo
 SEED = 20261215
 EXAMPLES = int(os.environ.get("GIGACITY_CONTRACT_EXAMPLES", "4"))
 CONFIG = Path(__file__).with_name("schemathesis.toml")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"  # git-ignored
 # Demo accounts: 青岛's official, 山东's bureau, the ministry; 江苏 and 浙江 and their cities are the
 # peers outside the first two's scope.
 ROLES = {"anonymous": None, "city": "qingdao", "bureau": "shandong", "ministry": "miit"}
@@ -94,6 +95,10 @@ def schemathesis(schema_file: Path, base: str, key: str | None, cwd: Path) -> su
     return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=1200, check=False)
 
 
+def findings_free(output: str) -> str:
+    return re.sub(r"Token [0-9a-f]{40}", "Token <filtered>", output)
+
+
 def findings(output: str) -> str:
     """The failures section and the summary of schemathesis's report (its secrets already filtered)."""
     start = output.find("FAILURES")
@@ -132,6 +137,10 @@ def test_schemathesis_finds_nothing_as_any_role(live_server, reference, tmp_path
     with ThreadPoolExecutor(max_workers=len(keys)) as pool:
         runs = {role: pool.submit(schemathesis, schema_file, base, key, tmp_path / role) for role, key in keys.items()}
     results = {role: run.result() for role, run in runs.items()}
+    # Each role's whole report (operations, requests generated, phases) for whoever wants the figures.
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for role, result in results.items():
+        (ARTIFACTS / f"contract-{role}.txt").write_text(findings_free(result.stdout + result.stderr))
     failed = {role: findings(r.stdout + r.stderr) for role, r in results.items() if r.returncode != 0}
 
     assert not failed, "\n\n".join(f"===== as {role} =====\n{text}" for role, text in failed.items())
