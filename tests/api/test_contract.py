@@ -95,7 +95,7 @@ def schemathesis(schema_file: Path, base: str, key: str | None, cwd: Path) -> su
     return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=1200, check=False)
 
 
-def findings_free(output: str) -> str:
+def without_tokens(output: str) -> str:
     return re.sub(r"Token [0-9a-f]{40}", "Token <filtered>", output)
 
 
@@ -103,7 +103,7 @@ def findings(output: str) -> str:
     """The failures section and the summary of schemathesis's report (its secrets already filtered)."""
     start = output.find("FAILURES")
     text = output[start:] if start >= 0 else output
-    return re.sub(r"Token [0-9a-f]{40}", "Token <filtered>", text)[-20000:]
+    return without_tokens(text)[-20000:]
 
 
 def printer(folder: Path) -> Path:
@@ -140,7 +140,7 @@ def test_schemathesis_finds_nothing_as_any_role(live_server, reference, tmp_path
     # Each role's whole report (operations, requests generated, phases) for whoever wants the figures.
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     for role, result in results.items():
-        (ARTIFACTS / f"contract-{role}.txt").write_text(findings_free(result.stdout + result.stderr))
+        (ARTIFACTS / f"contract-{role}.txt").write_text(without_tokens(result.stdout + result.stderr))
     failed = {role: findings(r.stdout + r.stderr) for role, r in results.items() if r.returncode != 0}
 
     assert not failed, "\n\n".join(f"===== as {role} =====\n{text}" for role, text in failed.items())
