@@ -5,7 +5,8 @@ cities, forms in every state, so each role meets objects outside its scope), rea
 schema the app serves, and runs schemathesis's command line against it once per role: anonymous, a
 city official, a bureau reviewer and ministry staff, each with its own API token from the token
 endpoint. A fixed seed keeps the generated requests the same from run to run; about 4 examples per
-operation keep it to a few minutes. `GIGACITY_CONTRACT_EXAMPLES=100` runs a longer search (README).
+operation (plus schemathesis's coverage phase: boundaries, wrong types, missing fields, other
+methods) bound the run. `GIGACITY_CONTRACT_EXAMPLES=100` runs a longer search (README).
 
 `tests/api/schemathesis.toml` names the few statuses that answer a well-formed request whose content
 no schema can judge (a stale version, a wrong password, a file that is no workbook of this form).
@@ -133,7 +134,7 @@ def test_schemathesis_finds_nothing_as_any_role(live_server, reference, tmp_path
     schema_file = tmp_path / "schema.json"
     schema_file.write_bytes(schema(base, keys["ministry"]))
 
-    # The roles run side by side (the live server is threaded): a few minutes in all, not one each.
+    # The roles run side by side against the threaded live server.
     with ThreadPoolExecutor(max_workers=len(keys)) as pool:
         runs = {role: pool.submit(schemathesis, schema_file, base, key, tmp_path / role) for role, key in keys.items()}
     results = {role: run.result() for role, run in runs.items()}
