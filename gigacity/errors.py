@@ -35,6 +35,13 @@ class StaleVersion(Conflict):
         self.status_code = 412 if via_header else 409
 
 
+class TooLarge(ApplicationError):
+    """The request's body (an upload) is over the size limit; the message says the limit."""
+
+    status_code = 413
+    code = "too_large"
+
+
 class RoleNotAllowed(ApplicationError):
     """The caller's role may not take this action (the object itself is in scope)."""
 

@@ -386,8 +386,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "gigacity.api.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "gigacity.schema.AutoSchema",  # declares each operation's errors
     "EXCEPTION_HANDLER": "gigacity.api.exception_handler",
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "gigacity.api.ContentNegotiation",
     "DEFAULT_THROTTLE_RATES": {"login": "30/min"},
     # The same trusted proxies as for lockouts; 0 means REMOTE_ADDR, never a header the client wrote.
     "NUM_PROXIES": GIGACITY_PROXY_COUNT,
@@ -406,6 +407,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Request bodies say `additionalProperties: false`: the API refuses unknown keys (never drops them).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "gigacity.schema.closed_request_bodies",
+        "gigacity.schema.nonempty_uploads",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "CityKindEnum": "gigacity.models.CityKind",
         "ExportKindEnum": "reviews.models.ExportKind",

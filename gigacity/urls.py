@@ -111,5 +111,10 @@ urlpatterns = [
     path("", include("reviews.urls")),
 ]
 
+handler400 = views.bad_request
+handler403 = views.permission_denied
+handler404 = views.page_not_found
+handler500 = views.server_error
+
 admin.site.site_header = settings.GIGACITY_SYSTEM_NAME
 admin.site.site_title = settings.GIGACITY_SYSTEM_NAME

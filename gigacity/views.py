@@ -17,6 +17,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
+from django.views import defaults
 from django.views.decorators.http import require_GET
 
 from .lockout import ADDRESS_LOCKED, remember_device
@@ -252,3 +253,33 @@ def healthz(request):
     except Exception:
         return JsonResponse({"status": "database unavailable"}, status=503)
     return HttpResponse("ok", content_type="text/plain")
+
+
+# Django's own error answers (a URL that matches no route, a request Django refuses before any view,
+# an unexpected error): under /api/ the API's JSON error body, elsewhere the site's pages.
+def _api_error(request, status: int, detail: str, code: str):
+    return JsonResponse({"detail": detail, "code": code}, status=status, json_dumps_params={"ensure_ascii": False})
+
+
+def bad_request(request, exception=None):
+    if request.path.startswith("/api/"):
+        return _api_error(request, 400, _("The request could not be read."), "bad_request")
+    return defaults.bad_request(request, exception)
+
+
+def page_not_found(request, exception=None):
+    if request.path.startswith("/api/"):
+        return _api_error(request, 404, _("Not found, or not yours to see."), "not_found")
+    return defaults.page_not_found(request, exception)
+
+
+def permission_denied(request, exception=None):
+    if request.path.startswith("/api/"):
+        return _api_error(request, 403, str(exception or "") or _("You may not do this."), "forbidden")
+    return defaults.permission_denied(request, exception)
+
+
+def server_error(request):
+    if request.path.startswith("/api/"):
+        return _api_error(request, 500, _("Something went wrong on our side; it has been logged."), "server_error")
+    return defaults.server_error(request)

@@ -34,7 +34,15 @@ COMMENT_LIMIT = services.COMMENT_LIMIT
 # ------------------------------------------------------------------------------------------------
 # Bodies
 # ------------------------------------------------------------------------------------------------
-class SubmitInput(serializers.Serializer):
+class ActionInput(serializers.Serializer):
+    """What every action's body may also carry: the version the caller saw (or send If-Match)."""
+
+    version = serializers.IntegerField(
+        required=False, min_value=0, help_text="The version the caller saw: a stale one is refused (409)"
+    )
+
+
+class SubmitInput(ActionInput):
     confirm_inconsistent = serializers.BooleanField(
         required=False,
         default=False,
@@ -59,7 +67,7 @@ def reason_field(action: Action) -> serializers.CharField:
     )
 
 
-class ReturnInput(serializers.Serializer):
+class ReturnInput(ActionInput):
     reason = reason_field(Action.RETURN)
     comments = serializers.DictField(
         child=serializers.CharField(allow_blank=True, max_length=COMMENT_LIMIT),
@@ -68,19 +76,19 @@ class ReturnInput(serializers.Serializer):
     )
 
 
-class ApproveInput(serializers.Serializer):
+class ApproveInput(ActionInput):
     reason = reason_field(Action.APPROVE)
 
 
-class RejectInput(serializers.Serializer):
+class RejectInput(ActionInput):
     reason = reason_field(Action.REJECT)
 
 
-class SendBackInput(serializers.Serializer):
+class SendBackInput(ActionInput):
     reason = reason_field(Action.SEND_BACK)
 
 
-class RecommendInput(serializers.Serializer):
+class RecommendInput(ActionInput):
     # Leave out to keep the cases chosen before; [] says that none is excellent.
     excellent_cases = serializers.ListField(
         child=serializers.IntegerField(min_value=1), required=False, allow_null=True, default=None
@@ -88,11 +96,11 @@ class RecommendInput(serializers.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, max_length=COMMENT_LIMIT, default="")
 
 
-class ConfirmInput(serializers.Serializer):
+class ConfirmInput(ActionInput):
     reason = reason_field(Action.CONFIRM)
 
 
-class NotConfirmInput(serializers.Serializer):
+class NotConfirmInput(ActionInput):
     reason = reason_field(Action.NOT_CONFIRM)
     # Checked by the service once the role and state allow the decision (then 400 by field).
     shortfall = serializers.ListField(

@@ -21,10 +21,12 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
+from rest_framework.parsers import JSONParser
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from gigacity.api import query_data
 from gigacity.audit import audit_record
 from gigacity.errors import RoleNotAllowed
 from gigacity.models import AuditKind, Province, Region, Role, User
@@ -32,7 +34,7 @@ from gigacity.viewsets import ScopedViewSet
 from indicators.api import RoundSerializer, RoundViewSet
 from indicators.catalogue import CATALOGUE
 from indicators.models import Round
-from submissions.api.parsing import expected_version
+from submissions.api.parsing import expected_version, if_match_parameter
 from submissions.api.serializers import SubmissionSerializer
 from submissions.api.views import submission_response
 from submissions.models import Submission
@@ -46,7 +48,10 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 ROUND_PARAMETER = OpenApiParameter(
-    "round", int, description="The round's year (default: the current round).", required=False
+    "round",
+    {"type": "integer", "minimum": 1900, "maximum": 9999},
+    description="The round's year (default: the current round).",
+    required=False,
 )
 
 
@@ -85,7 +90,7 @@ class RoundQuery(serializers.Serializer):
 
 
 def round_from(request) -> Round:
-    query = RoundQuery(data=request.query_params)
+    query = RoundQuery(data=query_data(request))
     query.is_valid(raise_exception=True)
     return dashboards.dashboard_round(user=request.user, year=query.validated_data.get("round"))
 
@@ -116,6 +121,7 @@ class SubmissionActionView(APIView):
     optional here (If-Match or a `version` field): given, a stale one is refused (409/412)."""
 
     row: ReviewAction
+    parser_classes = [JSONParser]
 
     def post(self, request, pk: str):
         submission = Submission.objects.visible_to(request.user).filter(pk=pk).first()
@@ -144,6 +150,7 @@ def _action_view(row: ReviewAction) -> type[SubmissionActionView]:
         summary=row.summary,
         tags=["submissions"],
         request=row.input,
+        parameters=[if_match_parameter('The version the caller saw, e.g. "3" (or a version field)')],
         responses={
             200: SubmissionSerializer,
             400: OpenApiResponse(description="Errors by field (`errors`)"),
@@ -507,7 +514,7 @@ class WhatIfApi(APIView):
     def get(self, request, year: int):
         ensure_national(request.user)
         round_ = get_object_or_404(Round.objects.visible_to(request.user), year=year)
-        versions = VersionsQuery(data=request.query_params)
+        versions = VersionsQuery(data=query_data(request))
         versions.is_valid(raise_exception=True)
         typed, errors = simulation.candidate_problems(
             {spec.code: request.query_params.get(spec.code) for spec in CATALOGUE}
@@ -553,7 +560,7 @@ class SummaryExportApi(APIView):
 
     def get(self, request):
         exports.ensure_can_export(request.user)
-        query = RoundQuery(data=request.query_params)
+        query = RoundQuery(data=query_data(request))
         query.is_valid(raise_exception=True)
         round_ = dashboards.dashboard_round(user=request.user, year=query.validated_data.get("round"))
         cumulative = query.validated_data["cumulative"]
@@ -611,7 +618,9 @@ class WatchQuery(RoundQuery):
 
 WATCH_PARAMETERS = [
     ROUND_PARAMETER,
-    OpenApiParameter("province", str, description="Only this province (6-digit code)."),
+    OpenApiParameter(
+        "province", {"type": "string", "pattern": r"^\d{6}$"}, description="Only this province (6-digit code)."
+    ),
     OpenApiParameter("region", str, enum=Region.values, description="Only this region."),
     OpenApiParameter("reason", str, enum=list(lifecycle.WATCH_REASONS), description="Only this reason."),
 ]
@@ -619,7 +628,7 @@ WATCH_PARAMETERS = [
 
 def watch_rows(request) -> tuple[Round, list[dict]]:
     ensure_national(request.user)
-    query = WatchQuery(data=request.query_params)
+    query = WatchQuery(data=query_data(request))
     query.is_valid(raise_exception=True)
     data = query.validated_data
     round_ = dashboards.dashboard_round(user=request.user, year=data.get("round"))
@@ -717,7 +726,9 @@ class ExportJobSerializer(serializers.ModelSerializer):
 
 class ExportRequestInput(serializers.Serializer):
     kind = serializers.ChoiceField(choices=ExportKind.choices)
-    round = serializers.IntegerField(min_value=1900, max_value=9999)
+    round = serializers.IntegerField(
+        min_value=1900, max_value=9999, required=False, help_text="The round's year (default: the current round)"
+    )
     province = serializers.RegexField(r"^\d{6}$", required=False, allow_null=True)
     cumulative = serializers.BooleanField(required=False, default=False)
     excellent_only = serializers.BooleanField(
@@ -736,6 +747,7 @@ class ExportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedV
     document with nothing to show (a round that named nobody, no case) is refused with 409."""
 
     serializer_class = ExportJobSerializer
+    parser_classes = [JSONParser]
     queryset = ExportJob.objects.select_related("round")
     lookup_value_regex = r"[0-9a-f-]{36}"
 
@@ -755,7 +767,7 @@ class ExportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedV
     def create(self, request):
         data = ExportRequestInput(data=request.data)
         data.is_valid(raise_exception=True)
-        round_ = dashboards.dashboard_round(user=request.user, year=data.validated_data["round"])
+        round_ = dashboards.dashboard_round(user=request.user, year=data.validated_data.get("round"))
         code = data.validated_data.get("province")
         province = get_object_or_404(Province.objects.visible_to(request.user), code=code) if code else None
         job = exports.export_request(

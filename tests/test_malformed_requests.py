@@ -107,3 +107,39 @@ def test_an_id_of_thousands_of_digits_is_not_found(client, city_user, path):
     url = path.format(n="9" * 5000)
     response = client.delete(url) if "attachments" in path else client.get(url)
     assert response.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("url", "field"),
+    [
+        ("/api/v1/submissions/?city=%00370200", "city"),  # PostgreSQL cannot store or compare NUL
+        ("/api/v1/cities/?name=%E9%9D%92%00", "name"),
+        ("/api/v1/submissions/?round=0.5", "round"),
+        ("/api/v1/submissions/?province=", "province"),
+        ("/api/v1/cities/?page_size=null", "page_size"),
+        ("/api/v1/cities/?page_size=501", "page_size"),
+        ("/api/v1/cities/?page=0", "page"),
+        ("/api/v1/watch-list/?round=", "round"),
+    ],
+)
+def test_the_api_says_which_parameter_is_wrong(ministry_user, url, field):
+    client = APIClient()
+    client.force_authenticate(ministry_user)
+    response = client.get(url)
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert field in response.json()["errors"]
+
+
+def test_an_api_error_is_json_also_where_a_workbook_was_asked_for_or_no_route_matches(city_user):
+    client = APIClient()
+    client.force_authenticate(city_user)
+    xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    refused = client.get("/api/v1/exports/summary.xlsx", HTTP_ACCEPT=xlsx)
+    no_route = client.get("/api/v1/no-such-thing/")
+    assert refused.status_code == 403 and refused["Content-Type"] == "application/json"  # not an empty workbook
+    assert refused.json()["code"] == "forbidden"  # city officials export nothing
+    assert no_route.status_code == 404 and no_route.json() == {
+        "detail": "未找到，或不在您的查看范围内。",
+        "code": "not_found",
+    }

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiRequest, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.renderers import BaseRenderer, JSONRenderer
@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from gigacity import uploads
-from gigacity.errors import ApplicationError
+from gigacity.errors import TooLarge
 
 from .. import printing, selectors, services
 from ..models import Submission
@@ -74,10 +74,16 @@ class CoverLetterView(APIView):
         tags=["submissions"],
         operation_id="submissions_cover_letter_create",
         summary="Upload the form's stamped cover letter (盖章报送函), replacing an earlier one",
-        request={"multipart/form-data": inline_serializer("CoverLetterUpload", {"file": serializers.FileField()})},
+        request={
+            "multipart/form-data": OpenApiRequest(
+                inline_serializer("CoverLetterUpload", {"file": serializers.FileField()}),
+                encoding={"file": {"contentType": "application/pdf, image/png, image/jpeg"}},
+            )
+        },
         responses={
             201: AttachmentSerializer,
-            400: OpenApiResponse(description="No file, not a PDF/PNG/JPEG, or larger than the limit"),
+            400: OpenApiResponse(description="No file, or not a PDF/PNG/JPEG"),
+            413: OpenApiResponse(description="Larger than the limit"),
             403: OpenApiResponse(description="Ministry staff (only the city, or its bureau on its behalf)"),
             404: OpenApiResponse(description="A form outside the caller's scope"),
             409: OpenApiResponse(description="The form cannot be changed now (submitted, or the round is closed)"),
@@ -88,7 +94,7 @@ class CoverLetterView(APIView):
         upload = request.FILES.get("file")
         if uploads.too_large(request._request):
             limit_mb = settings.GIGACITY_MAX_ATTACHMENT_BYTES // (1024 * 1024)
-            raise ApplicationError(_("The file is larger than %(mb)s MB.") % {"mb": limit_mb})
+            raise TooLarge(_("The file is larger than %(mb)s MB.") % {"mb": limit_mb})
         if upload is None:
             raise ValidationError({"file": [_("Choose a file.")]})
         attachment = services.cover_letter_upload(submission_id=submission.pk, upload=upload, actor=request.user)

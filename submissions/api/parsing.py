@@ -8,6 +8,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter
 
 from gigacity.errors import ApplicationError
 from gigacity.params import int_param
@@ -88,6 +89,20 @@ def _same(key: str, value: Any, submission: Submission) -> bool:
         "status": submission.status,
     }
     return key not in current or str(value) == str(current[key])
+
+
+# What expected_version reads: "3", W/"3" or 3.
+IF_MATCH_PATTERN = r'^(W/)?"?[0-9]{1,18}"?$'
+
+
+def if_match_parameter(description: str) -> OpenApiParameter:
+    return OpenApiParameter(
+        "If-Match",
+        {"type": "string", "pattern": IF_MATCH_PATTERN},
+        OpenApiParameter.HEADER,
+        required=False,
+        description=description,
+    )
 
 
 def expected_version(request) -> tuple[int, bool]:

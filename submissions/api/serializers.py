@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from indicators.catalogue import INDICATORS_BY_CODE, KEY_SITE_CATEGORIES, key_site_field
+from indicators.catalogue import INDICATORS_BY_CODE, INPUTS, KEY_SITE_CATEGORIES, key_site_field
 from indicators.rules import quantize
 
 from ..models import Attachment, Case, FormKind, Status, Submission
@@ -166,24 +168,98 @@ class SubmissionSerializer(serializers.ModelSerializer):
 # Input
 
 
+@extend_schema_field({"type": "integer", "minimum": 1900, "maximum": 9999})
+class YearFilter(filters.NumberFilter):
+    """A round's year: a whole number 1900–9999 (`?round=0.5` is a 400, not an empty list)."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, min_value=1900, max_value=9999, **kwargs)
+
+
+class CodeField(forms.RegexField):
+    def __init__(self, *args, **kwargs):
+        super().__init__(r"^\d{6}$", *args, **kwargs)
+
+
+@extend_schema_field({"type": "string", "pattern": r"^\d{6}$"})
+class CodeFilter(filters.CharFilter):
+    """A 6-digit administrative code; anything else is a 400 (not an empty list)."""
+
+    field_class = CodeField
+
+
 class SubmissionFilter(filters.FilterSet):
-    round = filters.NumberFilter(field_name="round__year")
-    city = filters.CharFilter(field_name="city_id")
-    province = filters.CharFilter(field_name="city__province_id")
+    round = YearFilter(field_name="round__year")
+    city = CodeFilter(field_name="city_id")
+    province = CodeFilter(field_name="city__province_id")
     status = filters.MultipleChoiceFilter(choices=Status.choices)
 
     class Meta:
         model = Submission
         fields = ["round", "city", "province", "status"]
 
+    def is_valid(self):
+        # django-filter takes `?city=` for no filter at all; an empty code or year is no code or year.
+        valid = super().is_valid()
+        for name in ("round", "city", "province"):
+            if name in self.data and not self.data.get(name):
+                self.form.add_error(name, _("This field may not be blank."))
+                valid = False
+        return valid
+
+
+# The sections a write sends, for the schema (parsing.parse_submission_body reads them): each names
+# its keys, so an unknown one is an error there and here.
+class InputsWrite(serializers.Serializer):
+    def get_fields(self):
+        return {
+            spec.name: serializers.IntegerField(
+                required=False, allow_null=True, min_value=0, max_value=spec.maximum, help_text=spec.label_en
+            )
+            for spec in INPUTS
+        }
+
+
+class ContactWrite(serializers.Serializer):
+    name = serializers.CharField(required=False, allow_blank=True, max_length=50)
+    phone = serializers.CharField(required=False, allow_blank=True, max_length=30)
+    email = serializers.EmailField(required=False, allow_blank=True)
+
+
+class PracticesWrite(serializers.Serializer):
+    def get_fields(self):
+        return {public: serializers.CharField(required=False, allow_blank=True) for public in PRACTICES}
+
+
+class KeySiteWrite(serializers.Serializer):
+    total = serializers.IntegerField(required=False, allow_null=True, min_value=0)
+    covered = serializers.IntegerField(required=False, allow_null=True, min_value=0)
+
+
+class KeySitesWrite(serializers.Serializer):
+    def get_fields(self):
+        return {c.key: KeySiteWrite(required=False) for c in KEY_SITE_CATEGORIES}
+
+
+SECTIONS = {
+    "data_as_of": serializers.DateField(required=False),
+    "contact": ContactWrite(required=False),
+    "inputs": InputsWrite(required=False),
+    "key_sites": KeySitesWrite(required=False),
+    "practices": PracticesWrite(required=False),
+    "cases": serializers.ListField(child=serializers.DictField(), required=False),
+}
+
 
 class CreateInput(serializers.Serializer):
     city = serializers.RegexField(r"^\d{6}$", help_text="The city's 6-digit administrative code")
-    round = serializers.IntegerField(help_text="The round's year")
+    round = serializers.IntegerField(min_value=1900, max_value=9999, help_text="The round's year")
     # Optional: the form's content in the same sections as PATCH, saved with the new draft.
     data_as_of = serializers.DateField(required=False)
-    contact = serializers.DictField(required=False)
-    inputs = serializers.DictField(required=False)
-    key_sites = serializers.DictField(required=False)
-    practices = serializers.DictField(required=False)
+    contact = ContactWrite(required=False)
+    inputs = InputsWrite(required=False)
+    key_sites = KeySitesWrite(required=False)
+    practices = PracticesWrite(required=False)
     cases = serializers.ListField(child=serializers.DictField(), required=False)

@@ -13,14 +13,14 @@ from django.db.models import Prefetch
 from django.http import Http404
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiRequest, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
-from rest_framework.parsers import MultiPartParser
+from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from gigacity import uploads
-from gigacity.errors import ApplicationError
+from gigacity.errors import TooLarge
 from gigacity.models import City
 from gigacity.params import int_param
 from gigacity.viewsets import ScopedViewSet
@@ -31,8 +31,8 @@ from ..excel.api import CityWorkbookActions
 from ..excel.uploads import limit_upload
 from ..models import Attachment, Case, ChangeSource, Submission
 from ..public import raise_public
-from .parsing import expected_version, parse_submission_body
-from .serializers import AttachmentSerializer, CreateInput, SubmissionFilter, SubmissionSerializer
+from .parsing import expected_version, if_match_parameter, parse_submission_body
+from .serializers import SECTIONS, AttachmentSerializer, CreateInput, SubmissionFilter, SubmissionSerializer
 
 
 def submission_response(request, pk: int, code: int = status.HTTP_200_OK) -> Response:
@@ -53,6 +53,7 @@ class SubmissionViewSet(mixins.ListModelMixin, CityWorkbookActions, ScopedViewSe
     ministry staff all. Objects outside the scope answer 404."""
 
     serializer_class = SubmissionSerializer
+    parser_classes = [JSONParser]  # the uploads say multipart themselves
     queryset = (
         Submission.objects.select_related("city__province", "round", "updated_by", "carried_from__round")
         .prefetch_related(Prefetch("cases", queryset=Case.objects.prefetch_related("attachments")))
@@ -111,25 +112,9 @@ class SubmissionViewSet(mixins.ListModelMixin, CityWorkbookActions, ScopedViewSe
     @extend_schema(
         request=inline_serializer(
             "SubmissionPatch",
-            {
-                "version": serializers.IntegerField(required=False),
-                "data_as_of": serializers.DateField(required=False),
-                "contact": serializers.DictField(required=False),
-                "inputs": serializers.DictField(required=False),
-                "key_sites": serializers.DictField(required=False),
-                "practices": serializers.DictField(required=False),
-                "cases": serializers.ListField(child=serializers.DictField(), required=False),
-            },
+            {"version": serializers.IntegerField(required=False, min_value=0), **SECTIONS},
         ),
-        parameters=[
-            OpenApiParameter(
-                "If-Match",
-                str,
-                OpenApiParameter.HEADER,
-                required=False,
-                description='The version edited, e.g. "3" (or send a version field)',
-            )
-        ],
+        parameters=[if_match_parameter('The version edited, e.g. "3" (or send a version field)')],
         responses={
             200: SubmissionSerializer,
             400: OpenApiResponse(description="Errors by field"),
@@ -223,11 +208,15 @@ class SubmissionViewSet(mixins.ListModelMixin, CityWorkbookActions, ScopedViewSe
 
     @extend_schema(
         request={
-            "multipart/form-data": inline_serializer(
-                "AttachmentUpload", {"file": serializers.FileField(), "case": serializers.IntegerField(required=False)}
+            "multipart/form-data": OpenApiRequest(
+                inline_serializer(
+                    "AttachmentUpload",
+                    {"file": serializers.FileField(), "case": serializers.IntegerField(required=False, min_value=0)},
+                ),
+                encoding={"file": {"contentType": "application/pdf, image/png, image/jpeg"}},
             )
         },
-        responses={201: AttachmentSerializer},
+        responses={201: AttachmentSerializer, 413: OpenApiResponse(description="Larger than the limit")},
     )
     @action(detail=True, methods=["post"], parser_classes=[MultiPartParser])
     def attachments(self, request, pk=None):
@@ -236,7 +225,7 @@ class SubmissionViewSet(mixins.ListModelMixin, CityWorkbookActions, ScopedViewSe
         upload = request.FILES.get("file")  # reading the body applies the size limit
         if uploads.too_large(request._request):
             limit_mb = settings.GIGACITY_MAX_ATTACHMENT_BYTES // (1024 * 1024)
-            raise ApplicationError(_("The file is larger than %(mb)s MB.") % {"mb": limit_mb})
+            raise TooLarge(_("The file is larger than %(mb)s MB.") % {"mb": limit_mb})
         if upload is None:
             raise ValidationError({"file": [_("Choose a file.")]})
         case = request.data.get("case")

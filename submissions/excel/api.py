@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
@@ -19,9 +19,10 @@ from rest_framework.views import APIView
 
 from gigacity.errors import RoleNotAllowed, StaleVersion
 from gigacity.models import Province, Role
+from gigacity.schema import ValidationErrorSerializer
 from gigacity.xlsx import xlsx_response
 
-from ..api.parsing import expected_version
+from ..api.parsing import expected_version, if_match_parameter
 from ..public import public_name
 from .city import city_template, template_filename
 from .imports import ImportResult, Plan, city_import, open_round, province_import, size_message
@@ -33,7 +34,7 @@ from .uploads import limit_upload, too_large
 class WorkbookUploadSerializer(serializers.Serializer):
     file = serializers.FileField(help_text="The .xlsx workbook")
     dry_run = serializers.BooleanField(required=False, help_text="Same as ?dry_run=1")
-    version = serializers.IntegerField(required=False, help_text="The version the dry run reported")
+    version = serializers.IntegerField(required=False, min_value=0, help_text="The version the dry run reported")
 
 
 class WorkbookChangeSerializer(serializers.Serializer):
@@ -87,6 +88,15 @@ class ProvinceWorkbookImportReportSerializer(WorkbookReportSerializer):
     cities = ProvinceWorkbookCitySerializer(many=True)
 
 
+def refusal(report: type[serializers.Serializer]) -> PolymorphicProxySerializer:
+    """A 400 of an import: the report of a refused workbook, or the request's errors by field."""
+    return PolymorphicProxySerializer(
+        component_name=f"{report.__name__.removesuffix('Serializer')}Refusal",
+        serializers=[report, ValidationErrorSerializer],
+        resource_type_field_name=None,
+    )
+
+
 IMPORT_PARAMETERS = (
     OpenApiParameter("dry_run", bool, OpenApiParameter.QUERY, required=False, description="1: check only"),
     OpenApiParameter(
@@ -134,13 +144,15 @@ class CityWorkbookActions:
         request={"multipart/form-data": WorkbookUploadSerializer},
         parameters=[
             *IMPORT_PARAMETERS,
-            OpenApiParameter(
-                "If-Match", str, OpenApiParameter.HEADER, required=False, description='The version checked, e.g. "3"'
-            ),
+            if_match_parameter('The version checked, e.g. "3"'),
         ],
         responses={
             200: WorkbookImportReportSerializer,
-            400: OpenApiResponse(WorkbookImportReportSerializer, description="Problems (`errors`); nothing saved"),
+            400: OpenApiResponse(
+                refusal(WorkbookImportReportSerializer),
+                description="Problems (`errors`); nothing saved. Or a request without a file or with a bad version "
+                "(errors by field).",
+            ),
             403: OpenApiResponse(description="The role may not edit forms"),
             404: OpenApiResponse(description="Not found, or outside the caller's scope"),
             409: OpenApiResponse(description="The form cannot be changed now, or a stale `version`"),
@@ -212,6 +224,14 @@ def _plan_body(plan: Plan) -> dict[str, Any]:
     }
 
 
+NO_PLAN: dict[str, Any] = {
+    "base_version": None,
+    "version": None,
+    "changes": [],
+    "cases": {"added": [], "changed": [], "removed": [], "reordered": False},
+}
+
+
 def import_response(result: ImportResult) -> Response:
     """The report of a dry run or an import; 400 when the file was refused, or when an import (not a
     dry run) met problems."""
@@ -223,8 +243,9 @@ def import_response(result: ImportResult) -> Response:
         "warnings": result.warnings,
     }
     if result.kind == "city":
-        plan = _plan_body(result.plans[0]) if result.plans else {}
-        body.update({key: plan.get(key) for key in ("base_version", "version", "changes", "cases")})
+        # A refused file has no plan: nothing would change (the schema's lists and objects, never null).
+        plan = _plan_body(result.plans[0]) if result.plans else NO_PLAN
+        body.update({key: plan[key] for key in ("base_version", "version", "changes", "cases")})
     else:
         body["cities"] = [_plan_body(plan) for plan in result.plans]
     if result.rejected or (result.problems and not result.dry_run):
@@ -294,7 +315,8 @@ class ProvinceImportView(APIView):
         responses={
             200: ProvinceWorkbookImportReportSerializer,
             400: OpenApiResponse(
-                ProvinceWorkbookImportReportSerializer, description="Problems (`errors`); nothing saved"
+                refusal(ProvinceWorkbookImportReportSerializer),
+                description="Problems (`errors`); nothing saved. Or a request without a file (errors by field).",
             ),
             403: OpenApiResponse(description="Not a provincial bureau"),
             404: OpenApiResponse(description="Not the caller's province"),

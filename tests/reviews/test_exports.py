@@ -389,3 +389,9 @@ def test_export_queries_do_not_grow_with_the_number_of_cities(open_round, minist
 
 def test_the_summary_table_has_every_indicator_exactly_once():
     assert sorted(code for code, _zh, _en in SUMMARY_COLUMNS) == sorted(INDICATOR_CODES)
+
+
+def test_an_export_without_a_round_is_of_the_current_round(open_round, bureau_user):
+    # The README: "round" may be left out, and the current round is exported.
+    job = run_job(bureau_user, kind="cities")
+    assert job.round == open_round and job.requested_by == bureau_user

@@ -244,7 +244,7 @@ def test_an_attachment_over_the_limit_is_refused_while_uploading(api, draft, set
 
     response = api.post(url(draft, "attachments/"), {"file": big}, format="multipart")
 
-    assert response.status_code == 400
+    assert response.status_code == 413
     assert "0 MB" in response.json()["detail"] or "MB" in response.json()["detail"]
     assert not draft.attachments.exists()
 
