@@ -40,7 +40,7 @@ class ProvinceQuerySet(models.QuerySet):
             return self.none()
         if user.has_national_scope:
             return self
-        if user.role in (Role.BUREAU, Role.OPERATOR):
+        if user.role == Role.BUREAU:
             return self.filter(code=user.province_id)
         if user.role == Role.CITY and user.city_id:
             return self.filter(cities__code=user.city_id)
@@ -83,8 +83,9 @@ class CityQuerySet(models.QuerySet):
             return self.none()
         if user.has_national_scope:
             return self
-        if user.role in (Role.BUREAU, Role.OPERATOR) and user.province_id:
-            # An operator reports for every city of its province, so it may read their names.
+        # Not an operator's branch: dashboards, exports and the cities' forms start from this scope and
+        # are none of its business. Its figures' pages list its province's cities themselves.
+        if user.role == Role.BUREAU and user.province_id:
             return self.filter(province_id=user.province_id)
         if user.role == Role.CITY and user.city_id:
             return self.filter(code=user.city_id)

@@ -280,8 +280,12 @@ def score_payload(submission: Submission, *, user: User) -> dict[str, Any]:
                     "message": flag.message,
                     "message_zh": flag.message_zh,
                     "message_en": flag.message_en,
+                    "details": flag.details or None,
                 }
                 for flag in score.flags.all()
             ],
+            # Issue 13: the form's counts beside the operators' sum, as the worker compared them.
+            comparison=score.comparison,
+            figures_check=submission.figures_check or None,
         )
     return body
