@@ -63,7 +63,7 @@ def _selected_round(request) -> Round | None:
 def bureau_home(request):
     """The bureau's review queue: every city of the province with its form's state, score and flags."""
     round_ = _selected_round(request)
-    filters = {key: request.GET.get(key, "") for key in ("q", "status", "severity", "result")}
+    filters = {key: request.GET.get(key, "") for key in ("q", "status", "severity", "result", "figures")}
     sort = request.GET.get("sort", "city") if request.GET.get("sort") in QUEUE_SORTS else "city"
     all_rows = bureau_queue(user=request.user, round_=round_) if round_ else []
     rows = filter_queue(all_rows, sort=sort, **filters)

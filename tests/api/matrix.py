@@ -307,8 +307,7 @@ FIGURE_READERS = expect(200, city=403, city_same_province=403, city_other_provin
 
 
 def figure_rows(world) -> dict:
-    body = {"round": world.round.year, "rows": [{"city": world.city_a.code, "bs5g_count": 9000}]}
-    return body
+    return {"round": world.round.year, "rows": [{"city": world.city_a.code, "bs5g_count": 9000}]}
 
 
 def operator_workbook_upload(world):
