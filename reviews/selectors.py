@@ -13,7 +13,7 @@ from gigacity.params import int_param
 from indicators.models import Designation, Round
 from indicators.rules import ScoreResult
 from submissions.kinds import kind_of
-from submissions.models import FiguresCheck, NOT_STARTED, Extension, Flag, Status, Submission
+from submissions.models import NOT_STARTED, Extension, FiguresCheck, Flag, Status, Submission
 from submissions.selectors import current_result
 
 
