@@ -24,6 +24,7 @@ from indicators.models import Operator, Round
 
 from ..models import OperatorFigure
 from ..operators import operator_figures_report
+from .city import MAX_SHEET_ROWS, SCAN_MARGIN
 from .imports import check_size
 from .layout import COUNT, SHEET_GUIDE, ref
 from .sheets import (
@@ -159,7 +160,7 @@ def operator_import(
     result = OperatorImportResult(dry_run=dry_run)
     try:
         check_size(upload)
-        with open_workbook(upload, max_rows=MAX_ROWS + 20) as workbook:
+        with open_workbook(upload, max_rows=MAX_SHEET_ROWS) as workbook:
             meta = read_meta(workbook, kind="operator")
             if meta.get("layout") != OPERATOR_LAYOUT:
                 raise LayoutChanged([Problem("", _("This workbook is an older version. Download a new one."))])
@@ -172,7 +173,7 @@ def operator_import(
                         )
                     ]
                 )
-            rows = read_rows(workbook, SHEET_FIGURES, max_row=FIRST_ROW + MAX_ROWS, max_col=COLUMNS)
+            rows = read_rows(workbook, SHEET_FIGURES, max_row=FIRST_ROW + MAX_ROWS + SCAN_MARGIN, max_col=COLUMNS)
     except WorkbookRejected as exc:
         return _reject(result, str(exc))
     except LayoutChanged as exc:
@@ -226,6 +227,16 @@ def operator_import(
         counts = {name: values[col - 1] for name, col in FIELD_COLS.items()}
         if not code and all(is_blank(v) for v in counts.values()):
             continue
+        if row >= FIRST_ROW + MAX_ROWS:
+            # Never read past silently: a row typed far below the table is a problem, not ignored.
+            result.problems.append(
+                Problem(
+                    ref(SHEET_FIGURES, row, COL_CODE),
+                    _("There are more rows than a province has cities (at most %(n)s); delete the extra rows.")
+                    % {"n": MAX_ROWS},
+                )
+            )
+            break
         if not _CODE.match(code):
             result.problems.append(
                 Problem(
