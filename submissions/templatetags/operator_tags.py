@@ -13,6 +13,11 @@ from indicators.models import Operator
 register = template.Library()
 
 
+def _n(value) -> str:
+    """A count with thousands separators, as the flags write it (20,000), whatever the locale."""
+    return "—" if value is None else f"{value:,}"
+
+
 @register.inclusion_tag("submissions/includes/operator_comparison.html")
 def operator_comparison(submission, score, user):
     """The worker's comparison stored with the latest score. Reviewers only: the city's officials do
@@ -28,12 +33,16 @@ def operator_comparison(submission, score, user):
             {
                 **row,
                 "label": spec.label_zh,
+                "city_text": _n(row["city"]),
+                "total_text": _n(row["total"]),
+                "difference_text": None if row["difference"] is None else f"{row['difference']:+,}",
                 "unit": spec.unit_zh,
                 "relative": None if row["relative"] is None else Decimal(row["relative"]),
                 "shares": [
                     {
                         "name": o.name,
                         "value": row["shares"].get(o.code),
+                        "text": _n(row["shares"].get(o.code)),
                         "share": (Decimal(row["shares"][o.code]) * 100 / total).quantize(Decimal("0.1"))
                         if total and o.code in row["shares"]
                         else None,
