@@ -212,3 +212,26 @@ def test_add_user_provisions_an_operator(reference):
             "--operator",
             "unicom",
         )
+
+
+def test_the_admin_provisions_an_operator_and_refuses_one_without_its_operator(admin_user):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(admin_user)
+    form = {
+        "username": "sd_broadnet",
+        "password1": "Qz7!long-enough-pw",
+        "password2": "Qz7!long-enough-pw",
+        "role": "operator",
+        "province": "370000",
+        "full_name": "广电山东",
+        "email": "",
+    }
+    refused = client.post("/admin/gigacity/user/add/", form)
+    assert refused.status_code == 200
+    assert "基础电信企业账号须指定企业和省份" in refused.content.decode()
+    assert not User.objects.filter(username="sd_broadnet").exists()
+    created = client.post("/admin/gigacity/user/add/", {**form, "operator": "broadnet"})
+    assert created.status_code == 302
+    assert User.objects.get(username="sd_broadnet").operator_id == "broadnet"
