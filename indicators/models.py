@@ -193,7 +193,7 @@ class Round(models.Model):
     )
 
     # Issue 13: how far a city's count may be from the operators' sum (a percentage of that sum).
-    # Changed only through `indicators.services.round_tolerance_set`, which keeps the history.
+    # Changed only through `submissions.operators.round_tolerance_set`, which keeps the history.
     operator_tolerance = models.DecimalField(
         _("tolerance against the operators' figures (%)"),
         max_digits=5,

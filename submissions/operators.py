@@ -255,23 +255,37 @@ def reported_city_counts(*, province_id: str, round_: Round) -> list[tuple[Opera
 # ------------------------------------------------------------------------------------------------
 # The round's tolerance
 # ------------------------------------------------------------------------------------------------
-def round_tolerance_set(*, round_: Round, value: Any, actor: User, reason: str) -> Round:
-    """Change the round's tolerance against the operators' figures (a percentage from 0 to 100), with a
-    history entry; the round's reported forms are scored again under it."""
-    if not actor.has_national_scope:
-        raise RoleNotAllowed(_("Only ministry staff change the tolerance."))
-    errors: dict[str, list[str]] = {}
+def parse_tolerance(raw: Any) -> tuple[Decimal | None, str | None]:
+    """A tolerance as typed ("5", "3.5", "5 %") → (value, problem): a percentage from 0 to 100 with at
+    most two decimals. The one rule, for the service and the round page's form alike."""
     try:
-        tolerance = Decimal(str(value).strip().rstrip("%").strip())
+        tolerance = Decimal(str(raw).strip().rstrip("%").strip())
         if not tolerance.is_finite():
             raise InvalidOperation
     except (InvalidOperation, ValueError):
-        errors["tolerance"] = [_("Enter a percentage between 0 and 100.")]
-    else:
-        if not Decimal(0) <= tolerance <= Decimal(100):
-            errors["tolerance"] = [_("The tolerance is a percentage between 0 and 100.")]
-        elif tolerance != tolerance.quantize(Decimal("0.01")):
-            errors["tolerance"] = [_("At most two decimals.")]
+        return None, _("Enter a percentage between 0 and 100.")
+    if not Decimal(0) <= tolerance <= Decimal(100):
+        return None, _("The tolerance is a percentage between 0 and 100.")
+    if tolerance != tolerance.quantize(Decimal("0.01")):
+        return None, _("At most two decimals.")
+    return tolerance, None
+
+
+def round_tolerance_set(
+    *, round_: Round, value: Any, actor: User, reason: str, expected: Decimal | None = None
+) -> Round:
+    """Change the round's tolerance against the operators' figures (a percentage from 0 to 100), with a
+    history entry; the round's reported forms are scored again under it (their comparison, flags and
+    `figures_check` with it: the tolerance is part of each score's `figures_key`).
+
+    `expected`: the tolerance the caller's page showed. When somebody changed it meanwhile the change
+    is refused (Conflict, naming who), so that nobody overwrites a change they have not seen."""
+    if not actor.has_national_scope:
+        raise RoleNotAllowed(_("Only ministry staff change the tolerance."))
+    errors: dict[str, list[str]] = {}
+    tolerance, problem = parse_tolerance(value)
+    if problem:
+        errors["tolerance"] = [problem]
     if not (reason or "").strip():
         errors["reason"] = [_("Please give a reason.")]
     if errors:
@@ -283,6 +297,17 @@ def round_tolerance_set(*, round_: Round, value: Any, actor: User, reason: str) 
     with transaction.atomic():
         round_ = Round.objects.select_for_update().get(pk=round_.pk)
         old = round_.operator_tolerance
+        if expected is not None and old != expected:
+            last = round_.tolerance_changes.select_related("changed_by").order_by("-changed_at", "-pk").first()
+            raise Conflict(
+                _("Meanwhile %(who)s changed the tolerance from %(old)s %% to %(new)s %%; check it and save again.")
+                % {
+                    "who": (last.changed_by if last and last.changed_by else _("somebody")),
+                    "old": _plain(expected),
+                    "new": _plain(old),
+                },
+                extra={"tolerance": str(old)},
+            )
         if old == tolerance:
             return round_
         round_.operator_tolerance = tolerance
@@ -300,3 +325,8 @@ def round_tolerance_set(*, round_: Round, value: Any, actor: User, reason: str) 
         )
         request_round_rescoring(round_id=round_.pk)
     return round_
+
+
+def _plain(value: Decimal) -> str:
+    """5.00 → "5", 3.50 → "3.5": a percentage as a person types it."""
+    return format(value.normalize(), "f")
