@@ -189,6 +189,8 @@ class ToleranceForm(forms.Form):
     tolerance_was = forms.DecimalField(widget=forms.HiddenInput, required=False)
 
     def __init__(self, *args, round_: Round, **kwargs):
+        # Ids of its own: the thresholds' form on the same page has a "reason" field too.
+        kwargs.setdefault("auto_id", "tolerance_%s")
         super().__init__(*args, **kwargs)
         self.current = round_.operator_tolerance
         self.fields["tolerance"].unit = "%"

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import os
 import random
 import re
 from collections import Counter
@@ -65,11 +66,7 @@ NOT_PAGES = {
     "reviews:public_list": "not yet checked (added with issue 14 after the accessibility pass)",
     "reviews:public_rounds": "not yet checked (added with issue 14 after the accessibility pass)",
     "submissions:print": "not yet checked (added with issue 14 after the accessibility pass)",
-    # Issue 13 (operators' figures): the grid and the upload page are not yet visited here (the
-    # journey in test_operator_journey.py goes through them); the workbook is a download.
-    "submissions:operator_figures": "not yet checked (added with issue 13 after the accessibility pass)",
-    "submissions:operator_excel": "not yet checked (added with issue 13 after the accessibility pass)",
-    "submissions:operator_workbook": "an Excel download",
+    "submissions:operator_workbook": "an Excel download (issue 13)",
     "home": "redirects to the role's home page, checked as that page",
     "healthz": "JSON for the container healthcheck",
     "logout": "POST only; redirects to the login page",
@@ -335,10 +332,35 @@ def bad_round_settings(page, scene: Scene) -> None:
     submit(page, "button[name=save_round]")
 
 
+def tolerance_above_100(page, scene: Scene) -> None:
+    page.goto(f"/ministry/rounds/{scene.round.year}/")
+    page.fill("#tolerance_tolerance", "120")
+    page.fill("#tolerance_reason", "放宽")
+    submit(page, "button[name=save_tolerance]")
+
+
 def negative_reference_value(page, scene: Scene) -> None:
     page.goto(f"/ministry/reference-values/?round={scene.round.year}")
     page.locator("[data-testid=reference-form] input[type=number]").first.fill("-1")
     submit(page, "main form[method=post] button[type=submit]")
+
+
+def negative_operator_count(page, scene: Scene) -> None:
+    """An operator types a negative count for 青岛 and a word for 济南's: nothing is saved, each cell
+    says why."""
+    page.goto("/operators/figures/")
+    page.fill("#f-370200-bs5g_count", "-5")
+    page.fill("#f-370100-pon_ports_total", "很多")
+    submit(page, "[data-testid=operator-save]")
+
+
+def refused_operator_file(page, scene: Scene) -> None:
+    """An old .xls file instead of the workbook: refused, with the reason."""
+    path = scene.tmp / "operator.xls"
+    path.write_bytes(OLD_XLS)
+    page.goto("/operators/figures/excel/")
+    page.set_input_files("#operator-file", str(path))
+    submit(page, "[data-testid=operator-check]")
 
 
 def failed_export(page, scene: Scene) -> None:
@@ -421,6 +443,12 @@ VISITS = [
         lambda page, scene: upload(page, scene, "/province/excel/", "旧格式.xls", OLD_XLS),
     ),
     Visit("reviews:province_dashboard", "normal", "bureau", goto("/dashboard/province/370000/")),
+    Visit(
+        "submissions:operator_figures",
+        "normal: on the operator's behalf",
+        "bureau",
+        goto("/operators/figures/?operator=unicom"),
+    ),
     Visit("reviews:exports", "normal", "bureau", goto("/exports/")),
     # The ministry
     Visit("reviews:ministry_home", "normal", "ministry", goto("/ministry/"), english=True),
@@ -433,10 +461,16 @@ VISITS = [
     Visit("reviews:round", "normal", "ministry", goto(lambda s: f"/ministry/rounds/{s.round.year}/"), english=True),
     Visit("reviews:round", "error: negative threshold", "ministry", negative_threshold, english=True),
     Visit("reviews:round", "error: bad settings", "ministry", bad_round_settings),
+    Visit("reviews:round", "error: tolerance above 100", "ministry", tolerance_above_100),
     Visit("reviews:reference_values", "normal", "ministry", goto("/ministry/reference-values/")),
     Visit("reviews:reference_values", "error: negative value", "ministry", negative_reference_value),
     Visit("reviews:exports", "error: failed export", "ministry", failed_export),
     Visit("reviews:notifications", "normal: ministry", "ministry", goto("/notifications/")),
+    # Issue 13: an operator's provincial branch.
+    Visit("submissions:operator_figures", "normal", "operator", goto("/operators/figures/"), english=True),
+    Visit("submissions:operator_figures", "error: negative count", "operator", negative_operator_count, english=True),
+    Visit("submissions:operator_excel", "normal", "operator", goto("/operators/figures/excel/")),
+    Visit("submissions:operator_excel", "error: refused file", "operator", refused_operator_file),
 ]
 
 
@@ -499,7 +533,7 @@ def check(page, axe) -> tuple[dict[str, list[str]], Counter]:
 
 
 @pytest.fixture
-def scene(open_round, city_user, bureau_user, ministry_user, tmp_path) -> Scene:
+def scene(open_round, city_user, bureau_user, ministry_user, operator_user, tmp_path) -> Scene:
     from reviews.services import submission_return
 
     qingdao, jinan, yantai = (City.objects.get(pk=code) for code in ("370200", "370100", "370600"))
@@ -522,7 +556,7 @@ def scene(open_round, city_user, bureau_user, ministry_user, tmp_path) -> Scene:
     open_round.deadline = timezone.localdate() + datetime.timedelta(days=20)
     open_round.save(update_fields=["deadline"])
     uid = urlsafe_base64_encode(force_bytes(city_user.pk))
-    users = {"city": city_user, "bureau": bureau_user, "ministry": ministry_user}
+    users = {"city": city_user, "bureau": bureau_user, "ministry": ministry_user, "operator": operator_user}
     link = f"/password/reset/{uid}/{default_token_generator.make_token(city_user)}/"
     return Scene(
         round=open_round, users=users, form=form, review=review, decision=decision, tmp=tmp_path, reset_link=link
@@ -562,7 +596,14 @@ def test_no_page_has_an_accessibility_violation(page, live_server, scene, langua
 
     axe = Axe()
     page.on("dialog", lambda dialog: dialog.accept())
-    visits = [visit for visit in VISITS if language == "zh-hans" or visit.english]
+    # A11Y_ROUTES=operator_figures,operator_excel reads only the pages whose route names contain one of
+    # these (while working on them); unset, every page is read.
+    only = [part for part in os.environ.get("A11Y_ROUTES", "").split(",") if part]
+    visits = [
+        visit
+        for visit in VISITS
+        if (language == "zh-hans" or visit.english) and (not only or any(part in visit.route for part in only))
+    ]
     report = Report(language)
     role = None
     for index, visit in enumerate(visits):
