@@ -394,11 +394,21 @@ def history_payload(submission: Submission, *, user: User) -> dict[str, list[dic
     return {"events": events, "changes": changes, "figures": figures}
 
 
+def _figures_in_scope(row: dict, reviewer: bool) -> dict:
+    """A comparison row or a flag's numbers as the viewer may read them: the city's officials get the
+    operators' sum, not each operator's count nor which operators have not reported (see
+    `figures_history` for why)."""
+    if reviewer or not row:
+        return row
+    return {key: value for key, value in row.items() if key not in ("shares", "missing")}
+
+
 def score_payload(submission: Submission, *, user: User) -> dict[str, Any]:
     """The form's latest score as the API answers it: per indicator value, threshold, passed and
     margin, meets_all and the flags. Why the check failed is told in technical terms to national
     staff only; cities and bureaus are told in words they can act on."""
     score = latest_score(submission)
+    reviewer = user.role in (Role.BUREAU, Role.MINISTRY, Role.ADMIN) or user.is_superuser
     error = None
     if submission.scoring_error and submission.scoring_state == "failed":
         error = (
@@ -441,12 +451,12 @@ def score_payload(submission: Submission, *, user: User) -> dict[str, Any]:
                     "message": flag.message,
                     "message_zh": flag.message_zh,
                     "message_en": flag.message_en,
-                    "details": flag.details or None,
+                    "details": _figures_in_scope(flag.details, reviewer) or None,
                 }
                 for flag in score.flags.all()
             ],
             # Issue 13: the form's counts beside the operators' sum, as the worker compared them.
-            comparison=score.comparison,
+            comparison=[_figures_in_scope(row, reviewer) for row in score.comparison or []],
             figures_check=submission.figures_check or None,
         )
     return body

@@ -119,3 +119,22 @@ def test_no_entry_when_no_operator_has_reported(client, bureau_user, city_user, 
     body = client.get(f"/api/v1/submissions/{form.pk}/history/").json()
 
     assert body["figures"] == []
+
+
+def test_the_score_gives_the_city_the_operators_sum_but_not_each_operators_count(
+    client, city_user, bureau_user, checked_form
+):
+    url = f"/api/v1/submissions/{checked_form.pk}/score/"
+    client.force_login(bureau_user)
+    reviewer = next(r for r in client.get(url).json()["comparison"] if r["input"] == "bs5g_count")
+    client.force_login(city_user)
+    body = client.get(url).json()
+    city = next(r for r in body["comparison"] if r["input"] == "bs5g_count")
+
+    # 12,000 + 6,000 + 5,000 = 23,000 against the city's 20,000
+    assert reviewer["shares"] == {"mobile": 12000, "telecom": 6000, "unicom": 5000}
+    assert reviewer["missing"] == ["broadnet"]
+    assert (city["city"], city["total"], city["difference"], city["within"]) == (20000, 23000, -3000, False)
+    assert "shares" not in city and "missing" not in city
+    flag = next(f for f in body["flags"] if f["code"] == "operator_mismatch")
+    assert flag["details"] == {"input": "bs5g_count", "city": 20000, "operators": 23000}
