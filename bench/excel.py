@@ -12,6 +12,9 @@ before them, the raw read (`openpyxl.load_workbook(read_only=True, data_only=Tru
 every sheet, the least any import of that file has to do) and the app's own reading of the file
 alone (`read_province_workbook`, `read_city_workbook`: the zip pre-flight, the bounded read, every
 cell checked), which tells the file's share of an import from the database's.
+
+The operator workbook (issue 13) is measured the same way: each of the four operators' workbooks of
+the province (one row per city, every count changed by each import), dry run then import.
 """
 
 from __future__ import annotations
@@ -226,4 +229,102 @@ def run(*, province_code: str, city_user_name: str, samples: int) -> dict[str, A
             "changes": sum(len(plan.fields) + len(plan.cases_changed) for plan in plans),
             **{step: {"ms": summary(values), "queries": queries.get(step, 0)} for step, values in times.items()},
         }
+    results["operator"] = run_operators(province=province, round_=round_, samples=samples)
     return results
+
+
+def operator_variants(content: bytes) -> list[bytes]:
+    """Variant A: every city's eight counts filled in; variant B: each count one more, so that each
+    import is a new report of every city (a new row each, and the cities' forms marked for scoring)."""
+    from submissions.excel.operators import FIELD_COLS, FIRST_ROW, SHEET_FIGURES
+
+    def variant(step: int):
+        def edit(workbook) -> None:
+            sheet = workbook[SHEET_FIGURES]
+            row = FIRST_ROW
+            while sheet.cell(row=row, column=1).value:
+                base = 1000 + row * 10 + step
+                # parts below their wholes: 10G-PON ≤ PON, 1000M ≤ 500M+ ≤ all, 5G ≤ mobile
+                values = {
+                    "pon_10g_ports": base,
+                    "pon_ports_total": base * 4,
+                    "bs5g_count": base,
+                    "users_500m_plus": base * 20,
+                    "broadband_users_total": base * 100,
+                    "users_1000m": base * 5,
+                    "users_5g": base * 300,
+                    "mobile_users_total": base * 900,
+                }
+                for name, col in FIELD_COLS.items():
+                    sheet.cell(row=row, column=col).value = values[name]
+                row += 1
+
+        return edit
+
+    return [_edited(content, variant(0)), _edited(content, variant(1))]
+
+
+def run_operators(*, province, round_, samples: int) -> dict[str, Any]:
+    """Issue 13: the operator workbook of each of the four operators for the province (one row per
+    city), imported as the page and the API do (dry run, then import), beside a raw openpyxl read of
+    the same file and the app's own read. One sample = the four operators' workbooks in turn."""
+    from gigacity.models import User
+    from gigacity.services import user_provision
+    from indicators.models import Operator
+    from submissions.excel.operators import operator_import, operator_workbook
+
+    operators = list(Operator.objects.all())
+    actors = {}
+    for operator in operators:
+        name = f"bench-{operator.code}-{province.code}"
+        actors[operator.code] = (
+            User.objects.filter(username=name).first()
+            or user_provision(
+                username=name,
+                password="bench-Operator-2026!",
+                role="operator",
+                province_code=province.code,
+                operator_code=operator.code,
+            )[0]
+        )
+    variants = {
+        o.code: operator_variants(operator_workbook(province=province, operator=o, round_=round_)) for o in operators
+    }
+    times: dict[str, list[float]] = {"raw_read": [], "dry_run": [], "apply": []}
+    queries: dict[str, int] = {}
+    cities = rows = 0
+    for index in range(samples + 1):  # the first is a warm-up
+        step = {"raw_read": 0.0, "dry_run": 0.0, "apply": 0.0}
+        for operator in operators:
+            content = variants[operator.code][index % 2]
+            raw_ms, _q, _cells = _timed(raw_read, content)
+            actor = actors[operator.code]
+            dry_ms, dry_q, dry = _timed(
+                lambda c=content, a=actor: operator_import(
+                    actor=a, upload=_upload(c, "运营商数据.xlsx"), round_=round_, dry_run=True
+                )
+            )
+            if not dry.ok:
+                raise SystemExit(f"the benchmark's operator workbook was refused: {dry.problems[:3]}")
+            apply_ms, apply_q, applied = _timed(
+                lambda c=content, a=actor: operator_import(
+                    actor=a, upload=_upload(c, "运营商数据.xlsx"), round_=round_, dry_run=False
+                )
+            )
+            if not applied.applied:
+                raise SystemExit(f"the benchmark's operator import was refused: {applied.problems[:3]}")
+            step["raw_read"] += raw_ms
+            step["dry_run"] += dry_ms
+            step["apply"] += apply_ms
+            queries = {"dry_run": dry_q, "apply": apply_q}
+            cities, rows = len(applied.plans), rows + len(applied.plans)
+        if index == 0:
+            continue
+        for key, value in step.items():
+            times[key].append(value)
+    return {
+        "operators": len(operators),
+        "cities": cities,
+        "file_bytes": len(next(iter(variants.values()))[0]),
+        **{key: {"ms": summary(values), "queries": queries.get(key, 0)} for key, values in times.items()},
+    }

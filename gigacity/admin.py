@@ -29,6 +29,8 @@ ROLE_WORDS = {
     "部": "ministry",
     "工信部": "ministry",
     "管理员": "admin",
+    "运营商": "operator",
+    "基础电信企业": "operator",
 }
 MAX_USER_ROWS = 2000
 
@@ -39,14 +41,24 @@ class UserImportForm(forms.Form):
 
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
-    list_display = ("username", "full_name", "role", "city", "province", "email", "is_active", "last_login")
-    list_filter = ("role", "is_active", "province", "city__province")
+    list_display = (
+        "username",
+        "full_name",
+        "role",
+        "city",
+        "province",
+        "operator",
+        "email",
+        "is_active",
+        "last_login",
+    )
+    list_filter = ("role", "is_active", "province", "operator", "city__province")
     search_fields = ("username", "full_name", "email", "city__name", "province__name")
     autocomplete_fields = ("city", "province")
     ordering = ("username",)
     fieldsets = (
         (None, {"fields": ("username", "password")}),
-        (gettext_lazy("Role and scope"), {"fields": ("role", "city", "province")}),
+        (gettext_lazy("Role and scope"), {"fields": ("role", "city", "province", "operator")}),
         (gettext_lazy("Person"), {"fields": ("full_name", "email", "phone")}),
         (gettext_lazy("Access"), {"fields": ("is_active", "is_staff", "is_superuser")}),
         # The security officer is a ministry account with the permission "Can browse and export the
@@ -66,6 +78,7 @@ class UserAdmin(DjangoUserAdmin):
                     "role",
                     "city",
                     "province",
+                    "operator",
                     "full_name",
                     "email",
                 ),

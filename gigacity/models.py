@@ -21,6 +21,9 @@ class Role(models.TextChoices):
     CITY = "city", _("City official")  # fills in the survey form of one city
     BUREAU = "bureau", _("Provincial bureau reviewer")  # reviews the cities of one province
     MINISTRY = "ministry", _("Ministry staff")  # national view, decides, manages rounds
+    # A telecom operator's provincial branch (基础电信企业省级公司): reports the counts it holds for the
+    # cities of one province; sees its own figures and nothing of the cities' forms (issue 13).
+    OPERATOR = "operator", _("Telecom operator (provincial branch)")
     ADMIN = "admin", _("Administrator")  # Django admin: users, cities, rounds
 
 
@@ -80,6 +83,8 @@ class CityQuerySet(models.QuerySet):
             return self.none()
         if user.has_national_scope:
             return self
+        # Not an operator's branch: dashboards, exports and the cities' forms start from this scope and
+        # are none of its business. Its figures' pages list its province's cities themselves.
         if user.role == Role.BUREAU and user.province_id:
             return self.filter(province_id=user.province_id)
         if user.role == Role.CITY and user.city_id:
@@ -135,6 +140,15 @@ class User(AbstractUser):
         related_name="reviewers",
         verbose_name=_("province"),
     )
+    # Only for the operator role: which operator's provincial branch the account speaks for.
+    operator = models.ForeignKey(
+        "indicators.Operator",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="accounts",
+        verbose_name=_("telecom operator"),
+    )
     full_name = models.CharField(_("full name"), max_length=50, blank=True)
     phone = models.CharField(_("phone"), max_length=30, blank=True)
 
@@ -147,13 +161,19 @@ class User(AbstractUser):
             models.CheckConstraint(
                 name="user_scope_matches_role",
                 condition=(
-                    Q(role=Role.CITY, city__isnull=False, province__isnull=True)
-                    | Q(role=Role.BUREAU, province__isnull=False, city__isnull=True)
-                    | Q(role__in=[Role.MINISTRY, Role.ADMIN], province__isnull=True, city__isnull=True)
+                    Q(role=Role.CITY, city__isnull=False, province__isnull=True, operator__isnull=True)
+                    | Q(role=Role.BUREAU, province__isnull=False, city__isnull=True, operator__isnull=True)
+                    | Q(role=Role.OPERATOR, province__isnull=False, operator__isnull=False, city__isnull=True)
+                    | Q(
+                        role__in=[Role.MINISTRY, Role.ADMIN],
+                        province__isnull=True,
+                        city__isnull=True,
+                        operator__isnull=True,
+                    )
                 ),
                 violation_error_message=_(
-                    "A city official needs a city, a bureau reviewer a province, "
-                    "and ministry staff or administrators neither."
+                    "A city official needs a city, a bureau reviewer a province, an operator's account an "
+                    "operator and a province, and ministry staff or administrators none of them."
                 ),
             ),
             # Least privilege: the admin and every permission at once are for administrators only, so
@@ -180,6 +200,8 @@ class User(AbstractUser):
             return str(self.city)
         if self.role == Role.BUREAU and self.province_id:
             return str(self.province)
+        if self.role == Role.OPERATOR and self.province_id and self.operator_id:
+            return f"{self.operator} · {self.province}"
         return str(_("Nationwide"))
 
 

@@ -30,6 +30,7 @@ def user_provision(
     role: str,
     city_code: str | None = None,
     province_code: str | None = None,
+    operator_code: str | None = None,
     full_name: str = "",
     email: str = "",
     phone: str = "",
@@ -43,11 +44,14 @@ def user_provision(
     errors: dict[str, list[str]] = {}
     username = (username or "").strip()
     city_code, province_code = (city_code or "").strip(), (province_code or "").strip()
+    operator_code = (operator_code or "").strip()
     if not username:
         errors["username"] = [_("Required")]
     if role not in Role.values:
         errors["role"] = [_("Must be one of: %(roles)s") % {"roles": ", ".join(Role.values)}]
-    city = province = None
+    city = province = operator = None
+    if operator_code and role != Role.OPERATOR:
+        errors["operator"] = [_("Only an operator's account belongs to a telecom operator; leave the operator empty.")]
     if role == Role.CITY:
         city = City.objects.filter(code=city_code).first()
         if city is None:
@@ -63,6 +67,20 @@ def user_provision(
             errors["province"] = [_("A bureau reviewer needs the 6-digit code of a province, e.g. 370000")]
         if city_code:
             errors["city"] = [_("A bureau reviewer covers a whole province; leave the city empty.")]
+    elif role == Role.OPERATOR:
+        from indicators.models import Operator
+
+        province = Province.objects.filter(code=province_code).first()
+        if province is None:
+            errors["province"] = [_("An operator's account needs the 6-digit code of a province, e.g. 370000")]
+        operator = Operator.objects.filter(code=operator_code).first()
+        if operator is None:
+            errors["operator"] = [
+                _("An operator's account needs the code of a telecom operator: %(codes)s")
+                % {"codes": ", ".join(Operator.objects.values_list("code", flat=True))}
+            ]
+        if city_code:
+            errors["city"] = [_("An operator's account covers a whole province; leave the city empty.")]
     elif role in (Role.MINISTRY, Role.ADMIN) and (city_code or province_code):
         errors["role"] = [
             _(
@@ -80,7 +98,7 @@ def user_provision(
 
     created = user is None
     user = user or User(username=username)
-    user.role, user.city, user.province = role, city, province
+    user.role, user.city, user.province, user.operator = role, city, province, operator
     user.is_staff = user.is_superuser = role == Role.ADMIN
     user.full_name = full_name or user.full_name
     user.email = email or user.email

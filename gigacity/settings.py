@@ -416,6 +416,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "CityKindEnum": "gigacity.models.CityKind",
         "ExportKindEnum": "reviews.models.ExportKind",
+        "FiguresCheckEnum": "submissions.models.FiguresCheck",
     },
 }
 

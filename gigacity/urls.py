@@ -32,6 +32,13 @@ from reviews.api import (
 )
 from submissions.api import AttachmentViewSet, ProvinceImportView, ProvinceWorkbookView, SubmissionViewSet
 from submissions.api.documents import CoverLetterView, SubmissionPdfView
+from submissions.api.operators import (
+    OperatorFiguresApi,
+    OperatorImportApi,
+    OperatorListApi,
+    OperatorWorkbookApi,
+    ToleranceApi,
+)
 
 from . import views
 from .viewsets import CityViewSet, TokenLoginView
@@ -84,6 +91,11 @@ api_v1 = [
     re_path(
         r"^submissions/(?P<pk>[0-9]{1,18})/cover-letter/$", CoverLetterView.as_view(), name="submission-cover-letter"
     ),
+    path("operators/", OperatorListApi.as_view(), name="operator-list"),
+    path("operator-figures/", OperatorFiguresApi.as_view(), name="operator-figures"),
+    path("operator-figures/workbook.xlsx", OperatorWorkbookApi.as_view(), name="operator-workbook"),
+    path("operator-figures/import/", OperatorImportApi.as_view(), name="operator-import"),
+    re_path(r"^rounds/(?P<year>[0-9]{4})/tolerance/$", ToleranceApi.as_view(), name="round-tolerance"),
     path("provinces/<str:code>/workbook.xlsx", ProvinceWorkbookView.as_view(), name="province-workbook"),
     path("provinces/<str:code>/import/", ProvinceImportView.as_view(), name="province-import"),
     *action_urls(),

@@ -31,6 +31,7 @@ logger = logging.getLogger("gigacity.accounts")
 HOME_BY_ROLE = {
     Role.CITY: "submissions:home",
     Role.BUREAU: "reviews:bureau_home",
+    Role.OPERATOR: "submissions:operator_figures",
     Role.MINISTRY: "reviews:ministry_home",
     Role.ADMIN: "admin:index",
 }

@@ -9,7 +9,16 @@ from django.urls import path
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from .models import Designation, Indicator, PublishedFigure, ReferenceValue, Round, ThresholdChange
+from .models import (
+    Designation,
+    Indicator,
+    Operator,
+    PublishedFigure,
+    ReferenceValue,
+    Round,
+    ThresholdChange,
+    ToleranceChange,
+)
 from .published import published_load
 
 
@@ -19,6 +28,29 @@ class IndicatorAdmin(admin.ModelAdmin):
     list_filter = ("kind", "category")
     search_fields = ("code", "name_zh", "name_en")
     readonly_fields = ("code", "kind", "inputs", "decimals")
+
+
+@admin.register(Operator)
+class OperatorAdmin(admin.ModelAdmin):
+    list_display = ("code", "name_zh", "name_en", "order")
+    readonly_fields = ("code",)
+
+
+@admin.register(ToleranceChange)
+class ToleranceChangeAdmin(admin.ModelAdmin):
+    """The history of the tolerance against the operators' figures: read only (it is the record)."""
+
+    list_display = ("round", "old_value", "new_value", "changed_by", "changed_at", "reason")
+    list_filter = ("round",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Designation)

@@ -278,3 +278,40 @@ CASE_DOMAINS: tuple[tuple[str, str, str], ...] = (
 )
 MIN_CASES = 5
 MAX_CASES = 50  # a form holds at most this many cases (and the Excel template as many rows)
+
+
+@dataclass(frozen=True)
+class OperatorSpec:
+    code: str
+    name_zh: str
+    name_en: str
+
+
+# The four basic telecom operators (基础电信企业) whose provincial branches report per city (issue 13).
+OPERATORS: tuple[OperatorSpec, ...] = (
+    OperatorSpec("telecom", "中国电信", "China Telecom"),
+    OperatorSpec("mobile", "中国移动", "China Mobile"),
+    OperatorSpec("unicom", "中国联通", "China Unicom"),
+    OperatorSpec("broadnet", "中国广电", "China Broadnet"),
+)
+
+# The raw inputs an operator holds and reports per city, so that the city's figure can be compared
+# with the sum over the operators. These are counts of the operators' own equipment and customers,
+# each counted by exactly one operator, so the operators' figures add up to the city's:
+# - 10G-PON and all PON ports: the operators' access network (OLT ports in their resource systems);
+# - 5G base stations: counted by the operator that built the station (MIIT's statistics count a
+#   shared station once, for its builder), so a station shared by 电信 and 联通 is not counted twice;
+# - fixed-broadband users (all, ≥500 Mbps, ≥1000 Mbps) and mobile/5G users: customer accounts.
+# Not operator-held: households able to take gigabit fibre (several operators pass the same
+# household, so a sum double-counts), urban households and resident population (statistics
+# bureau), key sites (the city's own list of hospitals, stations …).
+OPERATOR_INPUTS: tuple[str, ...] = (
+    "pon_10g_ports",
+    "pon_ports_total",
+    "bs5g_count",
+    "users_500m_plus",
+    "broadband_users_total",
+    "users_1000m",
+    "users_5g",
+    "mobile_users_total",
+)

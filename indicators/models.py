@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -57,6 +58,37 @@ class Indicator(models.Model):
     @property
     def formula(self) -> str:
         return pick(self.formula_zh, self.formula_en)
+
+
+class Operator(models.Model):
+    """A basic telecom operator (基础电信企业) whose provincial branches report the counts they hold
+    for each city (reference data, loaded with `load_reference`; the codes are ours, short and
+    stable: `telecom`, `mobile`, `unicom`, `broadnet`)."""
+
+    code = models.CharField(_("code"), max_length=12, primary_key=True)
+    name_zh = models.CharField(_("Chinese name"), max_length=20, unique=True)
+    name_en = models.CharField(_("English name"), max_length=40)
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    class Meta:
+        ordering = ["order", "code"]
+        verbose_name = _("telecom operator")
+        verbose_name_plural = _("telecom operators")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def name(self) -> str:
+        return pick(self.name_zh, self.name_en)
+
+
+# A city's count may differ from the operators' sum by this share (%) before it is flagged. Operators
+# count from their own systems at month end and the city copies them, usually some weeks later and
+# sometimes for a slightly different area: one month's growth of 5G users was about 3 % in 2021-2023,
+# so a tolerance well below that flags honest timing differences, and one far above it lets a typing
+# error that moves an indicator across its threshold pass. Ministry staff change it per round.
+DEFAULT_OPERATOR_TOLERANCE = Decimal("5")
 
 
 class RoundStatus(models.TextChoices):
@@ -160,12 +192,29 @@ class Round(models.Model):
         ),
     )
 
+    # Issue 13: how far a city's count may be from the operators' sum (a percentage of that sum).
+    # Changed only through `submissions.operators.round_tolerance_set`, which keeps the history.
+    operator_tolerance = models.DecimalField(
+        _("tolerance against the operators' figures (%)"),
+        max_digits=5,
+        decimal_places=2,
+        default=DEFAULT_OPERATOR_TOLERANCE,
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
+        help_text=_("A city's count that differs from the sum of the operators' counts by more than this is flagged."),
+    )
+
     objects = RoundQuerySet.as_manager()
 
     class Meta:
         ordering = ["-year"]
         verbose_name = _("evaluation round")
         verbose_name_plural = _("evaluation rounds")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(operator_tolerance__gte=0, operator_tolerance__lte=100),
+                name="round_operator_tolerance_percentage",
+            )
+        ]
 
     def __str__(self) -> str:
         return _("%(year)s round") % {"year": self.year}
@@ -270,6 +319,26 @@ class ThresholdChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.round.year} {self.indicator_id}: {self.old_value} → {self.new_value}"
+
+
+class ToleranceChange(models.Model):
+    """One change of a round's tolerance against the operators' figures: who, when, from what to
+    what, and why. Never edited."""
+
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="tolerance_changes")
+    old_value = models.DecimalField(max_digits=5, decimal_places=2)
+    new_value = models.DecimalField(max_digits=5, decimal_places=2)
+    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True)
+    reason = models.CharField(_("reason"), max_length=500, blank=True)
+    changed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["changed_at", "pk"]
+        verbose_name = _("tolerance change")
+        verbose_name_plural = _("tolerance changes")
+
+    def __str__(self) -> str:
+        return f"{self.round.year}: {self.old_value} % → {self.new_value} %"
 
 
 class ReferenceValue(models.Model):

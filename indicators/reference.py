@@ -15,8 +15,8 @@ from django.db import transaction
 
 from gigacity.models import City, Province
 
-from .catalogue import CATALOGUE, PROVISIONAL_2021_THRESHOLDS
-from .models import Designation, Indicator, ReferenceValue, Round, RoundStatus, Threshold, ThresholdChange
+from .catalogue import CATALOGUE, OPERATORS, PROVISIONAL_2021_THRESHOLDS
+from .models import Designation, Indicator, Operator, ReferenceValue, Round, RoundStatus, Threshold, ThresholdChange
 
 DIVISIONS_FILE = Path(__file__).parent / "data" / "divisions.json"
 
@@ -130,6 +130,8 @@ def reference_load() -> LoadReport:
         )
         report.indicators += 1
 
+    operators_load()
+
     for seed in ROUNDS:
         round_, created = Round.objects.get_or_create(
             year=seed.year,
@@ -164,6 +166,15 @@ def reference_load() -> LoadReport:
         )
         report.designations_created += 1
     return report
+
+
+def operators_load() -> int:
+    """The telecom operators of the catalogue (names refreshed, nothing removed)."""
+    for order, spec in enumerate(OPERATORS):
+        Operator.objects.update_or_create(
+            code=spec.code, defaults={"name_zh": spec.name_zh, "name_en": spec.name_en, "order": order}
+        )
+    return len(OPERATORS)
 
 
 def ensure_thresholds(round_: Round) -> int:

@@ -13,6 +13,7 @@ from gigacity.i18n import pick
 from indicators.catalogue import CATALOGUE, INDICATORS
 from indicators.models import ROUND_SETTINGS, ReferenceValue, Round
 from indicators.rules import indicator_value_problem
+from submissions.operators import parse_tolerance
 
 from .models import ExportKind
 
@@ -165,6 +166,50 @@ class ThresholdsForm(forms.Form):
             for spec in CATALOGUE
             if self.cleaned_data.get(spec.code) is not None
         }
+
+
+class ToleranceForm(forms.Form):
+    """The round's tolerance against the operators' figures (a percentage), the reason kept in its
+    history, and the value the page showed (a change made meanwhile by somebody else is refused
+    rather than overwritten)."""
+
+    tolerance = forms.CharField(
+        label=_("Tolerance against the operators' figures"),
+        max_length=20,
+        error_messages={"required": _("Enter a percentage between 0 and 100.")},
+        help_text=_("A city's count that differs from the sum of the operators' counts by more than this is flagged."),
+        widget=forms.NumberInput(attrs={"step": "0.01", "min": "0", "max": "100", "inputmode": "decimal"}),
+    )
+    reason = forms.CharField(
+        label=_("Reason for the change"),
+        max_length=500,
+        required=False,
+        help_text=_("Kept in the history; every submission of the round is scored again."),
+    )
+    tolerance_was = forms.DecimalField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, round_: Round, **kwargs):
+        # Ids of its own: the thresholds' form on the same page has a "reason" field too.
+        kwargs.setdefault("auto_id", "tolerance_%s")
+        super().__init__(*args, **kwargs)
+        self.current = round_.operator_tolerance
+        self.fields["tolerance"].unit = "%"
+        self.initial.update(tolerance=plain(self.current), tolerance_was=self.current)
+        self.changed = False
+
+    def clean_tolerance(self):
+        value, problem = parse_tolerance(self.cleaned_data["tolerance"])
+        if problem:
+            raise forms.ValidationError(problem)
+        return value
+
+    def clean(self):
+        cleaned = super().clean()
+        value = cleaned.get("tolerance")
+        self.changed = value is not None and value != (cleaned.get("tolerance_was") or self.current)
+        if self.changed and not cleaned.get("reason", "").strip():
+            self.add_error("reason", _("Please give the reason for the change; it is kept in the history."))
+        return cleaned
 
 
 class VersionCompareForm(forms.Form):

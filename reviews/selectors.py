@@ -13,7 +13,7 @@ from gigacity.params import int_param
 from indicators.models import Designation, Round
 from indicators.rules import ScoreResult
 from submissions.kinds import kind_of
-from submissions.models import NOT_STARTED, Extension, Flag, Status, Submission
+from submissions.models import NOT_STARTED, Extension, FiguresCheck, Flag, Status, Submission
 from submissions.selectors import current_result
 
 
@@ -116,6 +116,7 @@ def filter_queue(
     result: str = "",
     sort: str = "city",
     q: str = "",
+    figures: str = "",
 ) -> list[QueueRow]:
     """The rows a reviewer asked for, in the order asked for (filtering a province's few rows in
     Python keeps the rules readable)."""
@@ -127,6 +128,9 @@ def filter_queue(
         rows = [row for row in rows if row.severity >= int_param(severity)]
     if result in ("meets", "misses"):
         rows = [row for row in rows if row.meets_all is (result == "meets")]
+    if figures in FiguresCheck.values:
+        # Issue 13: the forms whose counts disagree with the operators' (or are not yet reported by any).
+        rows = [row for row in rows if row.submission is not None and row.submission.figures_check == figures]
     return sorted(rows, key=QUEUE_SORTS.get(sort, QUEUE_SORTS["city"]))
 
 

@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from gigacity.auth import role_required
-from gigacity.errors import ApplicationError
+from gigacity.errors import ApplicationError, Conflict
 from gigacity.models import City, Province, Role
 from gigacity.params import int_param, int_params
 from indicators.catalogue import INDICATORS
@@ -33,6 +33,7 @@ from submissions.models import (
     Status,
     Submission,
 )
+from submissions.operators import round_tolerance_set
 from submissions.views import render_submission_page
 
 from . import dashboards, exports, lifecycle, progress, quality, services, simulation
@@ -43,8 +44,10 @@ from .forms import (
     ReferenceValuesForm,
     RoundForm,
     ThresholdsForm,
+    ToleranceForm,
     VersionCompareForm,
     default_extension_date,
+    plain,
 )
 from .models import ExportJob, ExportKind, ExportState, Notification
 from .notifications import notification_title, notification_url
@@ -63,7 +66,7 @@ def _selected_round(request) -> Round | None:
 def bureau_home(request):
     """The bureau's review queue: every city of the province with its form's state, score and flags."""
     round_ = _selected_round(request)
-    filters = {key: request.GET.get(key, "") for key in ("q", "status", "severity", "result")}
+    filters = {key: request.GET.get(key, "") for key in ("q", "status", "severity", "result", "figures")}
     sort = request.GET.get("sort", "city") if request.GET.get("sort") in QUEUE_SORTS else "city"
     all_rows = bureau_queue(user=request.user, round_=round_) if round_ else []
     rows = filter_queue(all_rows, sort=sort, **filters)
@@ -333,10 +336,12 @@ def watch_page(request):
 @require_http_methods(["GET", "POST"])
 @role_required(Role.MINISTRY)
 def round_page(request, year: int):
-    """One round: its dates and flag settings, its status, and its thresholds with their history."""
+    """One round: its dates and flag settings, its status, its thresholds and its tolerance against
+    the operators' figures, each with its history."""
     round_ = get_object_or_404(Round, year=year)
     round_form = RoundForm(instance=round_)
     thresholds_form = ThresholdsForm(round_=round_)
+    tolerance_form = ToleranceForm(round_=round_)
     compare_form = VersionCompareForm(round_=round_, initial={"base_version": 1, "version": round_.threshold_version})
     whatif = None
     status = 200
@@ -404,6 +409,36 @@ def round_page(request, year: int):
                         % {"n": changed},
                     )
                     return redirect("reviews:round", year)
+            elif "save_tolerance" in request.POST:
+                tolerance_form = ToleranceForm(request.POST, round_=round_)
+                if tolerance_form.is_valid() and not tolerance_form.changed:
+                    messages.info(
+                        request, _("Nothing changed: the tolerance is as it was, and no form is scored again.")
+                    )
+                    return redirect("reviews:round", year)
+                if tolerance_form.is_valid():
+                    try:
+                        round_tolerance_set(
+                            round_=round_,
+                            value=tolerance_form.cleaned_data["tolerance"],
+                            reason=tolerance_form.cleaned_data["reason"],
+                            expected=tolerance_form.cleaned_data["tolerance_was"],
+                            actor=request.user,
+                        )
+                    except Conflict as exc:
+                        # Changed meanwhile (or the round was published): what was typed stays on the page.
+                        tolerance_form.add_error("tolerance", exc.message)
+                        status = exc.status_code
+                    else:
+                        messages.success(
+                            request,
+                            _(
+                                "The tolerance is now %(value)s %%; the round's reported forms are being compared "
+                                "with the operators' figures again in the background."
+                            )
+                            % {"value": plain(tolerance_form.cleaned_data["tolerance"])},
+                        )
+                        return redirect("reviews:round", year)
             elif request.POST.get("status") in RoundStatus.values:
                 services.round_set_status(round_=round_, status=request.POST["status"], actor=request.user)
                 messages.success(
@@ -411,13 +446,20 @@ def round_page(request, year: int):
                 )
                 return redirect("reviews:round", year)
         except ValidationError as exc:
-            target = thresholds_form if "save_thresholds" in request.POST else round_form
+            target = (
+                thresholds_form
+                if "save_thresholds" in request.POST
+                else tolerance_form
+                if "save_tolerance" in request.POST
+                else round_form
+            )
             for field, errors in exc.message_dict.items():
                 target.add_error(field if field in target.fields else None, errors)
         except ApplicationError as exc:
             messages.error(request, exc.message)
             return redirect("reviews:round", year)
-        status = 200 if whatif is not None else 400
+        if status == 200:
+            status = 200 if whatif is not None else 400
     counts = round_.submissions.aggregate(
         reported=Count("pk", filter=Q(status__in=REPORTED_STATES)),
         undecided=Count("pk", filter=Q(status__in=set(REPORTED_STATES) - set(FINAL_STATES))),
@@ -436,6 +478,8 @@ def round_page(request, year: int):
             "history": round_.threshold_changes.select_related("indicator", "changed_by").order_by(
                 "-changed_at", "-pk"
             ),
+            "tolerance_form": tolerance_form,
+            "tolerance_history": round_.tolerance_changes.select_related("changed_by").order_by("-changed_at", "-pk"),
             "next_statuses": [
                 (s, RoundStatus(s).label) for s in services.ROUND_STATUS_FLOW[RoundStatus(round_.status)]
             ],

@@ -23,8 +23,9 @@ from indicators.catalogue import (
     INDICATOR_CODES,
     INPUT_NAMES,
     KEY_SITE_FIELDS,
+    OPERATOR_INPUTS,
 )
-from indicators.models import Round, RoundStatus
+from indicators.models import Operator, Round, RoundStatus
 
 
 class Status(models.TextChoices):
@@ -77,6 +78,14 @@ class ScoringState(models.TextChoices):
     PENDING = "pending", _("Pending")  # requested; the worker will pick it up (the sweep makes sure)
     SCORED = "scored", _("Scored")
     FAILED = "failed", _("Failed")  # could not be scored; the reason is kept
+
+
+class FiguresCheck(models.TextChoices):
+    """How the form's counts compare with the operators' figures, as of its latest score."""
+
+    CONSISTENT = "consistent", _("Consistent with the operators")  # every compared count within tolerance
+    MISMATCH = "mismatch", _("Inconsistent with the operators")  # a count outside the tolerance
+    UNREPORTED = "unreported", _("Operators' figures missing")  # within tolerance where compared, some not reported
 
 
 class SubmissionQuerySet(models.QuerySet):
@@ -205,6 +214,8 @@ class Submission(models.Model):
     missed_count = models.PositiveSmallIntegerField(null=True, blank=True)
     flag_severity = models.PositiveSmallIntegerField(default=0)  # 0 none, 1 info, 2 warning, 3 critical
     flags_count = models.PositiveSmallIntegerField(default=0)
+    # The latest score's comparison with the operators' figures (issue 13), for the queue's filter.
+    figures_check = models.CharField(max_length=12, choices=FiguresCheck.choices, blank=True)
 
     objects = SubmissionQuerySet.as_manager()
 
@@ -537,6 +548,11 @@ class Score(models.Model):
     meets_all = models.BooleanField()
     missed = models.PositiveSmallIntegerField()
     max_severity = models.PositiveSmallIntegerField(default=0)
+    # Which operators' figures and tolerance the comparison used ("<latest figure id>:<tolerance>"):
+    # new figures or a new tolerance make a new score, like a new threshold version does.
+    figures_key = models.CharField(max_length=40, default="", blank=True)
+    # The comparison with the operators' figures (indicators.crosscheck.Comparison.as_dicts()).
+    comparison = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -544,7 +560,7 @@ class Score(models.Model):
         get_latest_by = "created_at"
         constraints = [
             models.UniqueConstraint(
-                fields=["submission", "version", "threshold_version"], name="score_once_per_version"
+                fields=["submission", "version", "threshold_version", "figures_key"], name="score_once_per_version"
             )
         ]
 
@@ -566,6 +582,9 @@ class Flag(models.Model):
     indicator = models.CharField(max_length=40, blank=True)
     message_zh = models.CharField(max_length=500)
     message_en = models.CharField(max_length=500)
+    # The numbers behind the flag where a person wants them (the comparison: both figures, the
+    # operators missing).
+    details = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-severity", "pk"]
@@ -580,3 +599,77 @@ class Flag(models.Model):
     @property
     def severity_label(self) -> str:
         return self.Severity(self.severity).name.lower()
+
+
+class OperatorFigureSource(models.TextChoices):
+    PAGE = "page", _("Web page")
+    EXCEL = "excel", _("Excel workbook")
+    API = "api", _("API")
+
+
+class OperatorFigureQuerySet(models.QuerySet):
+    def visible_to(self, user) -> OperatorFigureQuerySet:
+        """An operator's branch sees its own operator's figures in its province; a bureau every
+        operator's in its province; ministry staff all; city officials none (they are the ones checked)."""
+        if not user.is_authenticated or not user.is_active:
+            return self.none()
+        if user.has_national_scope:
+            return self
+        if user.role == Role.OPERATOR and user.province_id and user.operator_id:
+            return self.filter(city__province_id=user.province_id, operator_id=user.operator_id)
+        if user.role == Role.BUREAU and user.province_id:
+            return self.filter(city__province_id=user.province_id)
+        return self.none()
+
+    def current(self) -> OperatorFigureQuerySet:
+        """The latest report of each (round, city, operator): the figures that count."""
+        latest = (
+            OperatorFigure.objects.filter(
+                round_id=OuterRef("round_id"), city_id=OuterRef("city_id"), operator_id=OuterRef("operator_id")
+            )
+            .order_by("-pk")
+            .values("pk")[:1]
+        )
+        return self.filter(pk=Subquery(latest))
+
+
+def _figure_field(name: str) -> models.PositiveBigIntegerField:
+    return models.PositiveBigIntegerField(name, null=True, blank=True)
+
+
+class OperatorFigure(AppendOnly):
+    """The counts one operator reported for one city in one round (issue 13). Append-only: a new report
+    is a new row and the latest one counts, so every figure ever reported stays on record. An empty
+    column is a count the operator did not report."""
+
+    round = models.ForeignKey(Round, on_delete=models.PROTECT, related_name="operator_figures")
+    city = models.ForeignKey(City, on_delete=models.PROTECT, related_name="operator_figures")
+    operator = models.ForeignKey(Operator, on_delete=models.PROTECT, related_name="figures")
+    pon_10g_ports = _figure_field("pon_10g_ports")
+    pon_ports_total = _figure_field("pon_ports_total")
+    bs5g_count = _figure_field("bs5g_count")
+    users_500m_plus = _figure_field("users_500m_plus")
+    broadband_users_total = _figure_field("broadband_users_total")
+    users_1000m = _figure_field("users_1000m")
+    users_5g = _figure_field("users_5g")
+    mobile_users_total = _figure_field("mobile_users_total")
+    reported_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # A bureau entered the operator's figures for it (e.g. uploaded the workbook the operator e-mailed).
+    on_behalf = models.BooleanField(default=False)
+    source = models.CharField(max_length=8, choices=OperatorFigureSource.choices)
+    reported_at = models.DateTimeField(default=timezone.now)
+
+    objects = OperatorFigureQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["round", "city", "operator", "-pk"]
+        verbose_name = _("operator's figures")
+        verbose_name_plural = _("operators' figures")
+        indexes = [models.Index(fields=["round", "city", "operator", "-id"], name="operator_figure_latest")]
+
+    def __str__(self) -> str:
+        return f"{self.round.year} {self.city} {self.operator}"
+
+    @property
+    def values(self) -> dict[str, int | None]:
+        return {name: getattr(self, name) for name in OPERATOR_INPUTS}

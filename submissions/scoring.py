@@ -27,11 +27,12 @@ from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from indicators.catalogue import INDICATOR_CODES
-from indicators.models import round_thresholds
+from indicators import crosscheck
+from indicators.catalogue import INDICATOR_CODES, OPERATOR_INPUTS
+from indicators.models import Operator, round_thresholds
 from indicators.rules import Previous, ScoreResult, ScoringError, score
 
-from .models import REPORTED_STATES, Flag, Score, ScoringState, Submission
+from .models import REPORTED_STATES, Flag, OperatorFigure, Score, ScoringState, Submission
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +58,27 @@ def request_round_rescoring(*, round_id: int) -> int:
     again against the new thresholds. Returns how many were requested."""
     now = timezone.now()
     ids = list(Submission.objects.filter(round_id=round_id, status__in=REPORTED_STATES).values_list("pk", flat=True))
+    Submission.objects.filter(pk__in=ids).update(
+        scoring_state=ScoringState.PENDING,
+        scoring_attempts=0,
+        scoring_error="",
+        scoring_requested_at=now,
+        scoring_touched_at=now,
+    )
+    transaction.on_commit(lambda: publish_many(ids), robust=True)
+    return len(ids)
+
+
+def request_city_rescoring(*, round_id: int, city_ids: Iterable[str]) -> int:
+    """After operators' figures for these cities arrived or changed: their reported forms of the round
+    are scored again (the comparison is part of the score), without a new submission. Returns how
+    many were requested."""
+    now = timezone.now()
+    ids = list(
+        Submission.objects.filter(round_id=round_id, city_id__in=list(city_ids), status__in=REPORTED_STATES)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
     Submission.objects.filter(pk__in=ids).update(
         scoring_state=ScoringState.PENDING,
         scoring_attempts=0,
@@ -143,6 +165,25 @@ def compute_score(submission: Submission, thresholds: dict[str, Decimal]) -> Sco
     )
 
 
+def operator_figures_of(submission: Submission) -> tuple[str, dict[str, dict[str, int | None]]]:
+    """The operators' current figures for the form's city and round (operator code → counts) and the
+    key that names them with the round's tolerance: new figures or a new tolerance, a new key."""
+    rows = list(OperatorFigure.objects.filter(round_id=submission.round_id, city_id=submission.city_id).current())
+    latest = max((row.pk for row in rows), default=0)
+    return f"{latest}:{submission.round.operator_tolerance}", {row.operator_id: row.values for row in rows}
+
+
+def compute_comparison(submission: Submission, figures: dict[str, dict[str, int | None]]) -> crosscheck.Comparison:
+    operators = list(Operator.objects.values_list("code", "name_zh"))
+    return crosscheck.compare(
+        city={name: getattr(submission, name) for name in OPERATOR_INPUTS},
+        operators=figures,
+        operator_codes=[code for code, _name in operators],
+        tolerance=submission.round.operator_tolerance,
+        names=dict(operators),
+    )
+
+
 def submission_score(*, submission_id: int) -> str:
     """Score one pending submission; safe to run any number of times. Returns the resulting state
     (or 'skipped' when there was nothing to do)."""
@@ -160,15 +201,24 @@ def submission_score(*, submission_id: int) -> str:
                 reason += f"; last error: {submission.scoring_error}"
             return _fail(submission, reason)
         thresholds = round_thresholds(submission.round_id)
+        figures_key, figures = operator_figures_of(submission)
         existing = Score.objects.filter(
-            submission=submission, version=submission.version, threshold_version=thresholds.version
+            submission=submission,
+            version=submission.version,
+            threshold_version=thresholds.version,
+            figures_key=figures_key,
         ).first()
         if existing is None:
             try:
                 result = compute_score(submission, thresholds.values)
             except ScoringError as exc:
                 return _fail(submission, str(exc))
+            comparison = compute_comparison(submission, figures)
             existing, flags = score_records(submission, thresholds.version, result)
+            existing.figures_key = figures_key
+            existing.comparison = comparison.as_dicts()
+            existing.max_severity = max(existing.max_severity, *(int(f.severity) for f in comparison.flags), 0)
+            flags += comparison_flags(comparison)
             existing.save()
             for flag in flags:
                 flag.score = existing
@@ -182,6 +232,7 @@ def submission_score(*, submission_id: int) -> str:
         submission.missed_count = existing.missed
         submission.flag_severity = existing.max_severity
         submission.flags_count = flags_count
+        submission.figures_check = figures_check(existing.comparison)
         submission.save(
             update_fields=[
                 "scoring_state",
@@ -190,6 +241,7 @@ def submission_score(*, submission_id: int) -> str:
                 "missed_count",
                 "flag_severity",
                 "flags_count",
+                "figures_check",
             ]
         )
     return ScoringState.SCORED
@@ -276,6 +328,30 @@ def score_records(submission: Submission, threshold_version: int, result: ScoreR
         for f in result.flags
     ]
     return record, flags
+
+
+def comparison_flags(comparison: crosscheck.Comparison) -> list[Flag]:
+    """The comparison's flags as rows (unsaved), each with the numbers behind it."""
+    return [
+        Flag(
+            code=f.code,
+            severity=int(f.severity),
+            indicator=f.indicator or "",
+            message_zh=f.message_zh,
+            message_en=f.message_en,
+            details=details,
+        )
+        for f, details in zip(comparison.flags, crosscheck.flag_details(comparison), strict=True)
+    ]
+
+
+def figures_check(rows: list[dict]) -> str:
+    """The queue's summary of a stored comparison (FiguresCheck)."""
+    if any(row["within"] is False for row in rows):
+        return "mismatch"
+    if any(row["total"] is None for row in rows):
+        return "unreported"
+    return "consistent" if rows else ""
 
 
 def _str(value: Decimal | None) -> str | None:

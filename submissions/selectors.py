@@ -6,20 +6,23 @@ import datetime
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from itertools import pairwise
 from typing import Any
 
 from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from gigacity.i18n import pick
-from gigacity.models import User
+from gigacity.models import Role, User
 from indicators.catalogue import CATALOGUE, INDICATORS
 from indicators.models import PublishedFigure, round_thresholds
 from indicators.rules import ScoreResult, ScoringError, meets, score, shift_years
 
-from .models import REPORTED_STATES, Action, Case, DataChange, Score, Submission, SubmissionEvent
+from .models import REPORTED_STATES, Action, Case, DataChange, OperatorFigure, Score, Submission, SubmissionEvent
 from .public import public_name
+from .scoring import figures_check
 from .services import CARRIED_FIELDS
 from .snapshots import diff
 
@@ -149,12 +152,167 @@ class HistorySource:
 history_sources: list[HistorySource] = []
 
 
-def submission_history(submission: Submission) -> list:
-    """Workflow events, data changes and the steps of checks together, oldest first."""
+def submission_history(
+    submission: Submission, user: User | None = None
+) -> list[SubmissionEvent | DataChange | FiguresEntry]:
+    """Workflow events, data changes, the steps of checks (`history_sources`) and (for a viewer, `user`)
+    the operators' figures that changed the form's comparison verdict, together, oldest first."""
     events = list(submission.events.select_related("actor"))
     changes = list(submission.data_changes.select_related("actor"))
+    figures = figures_history(submission, user=user) if user is not None else []
     extra = [row for source in history_sources for row in source.rows(submission)]
-    return sorted([*events, *changes, *extra], key=lambda item: (item.created_at, item.pk))
+    return sorted([*events, *changes, *figures, *extra], key=lambda item: (item.created_at, item.pk))
+
+
+@dataclass(frozen=True)
+class FigureReportEntry:
+    """One operator's report within a `FiguresEntry`; who is None where the viewer may not know it."""
+
+    operator: str | None  # the operator's code
+    operator_name: str | None
+    actor: str | None
+    role: str | None
+    on_behalf: bool | None
+    time: datetime.datetime
+    counts: int  # how many counts it reported (a first report) or changed (a later one)
+    first: bool  # the operator's first report for the city in the round
+
+    def as_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+
+@dataclass(frozen=True)
+class FiguresEntry:
+    """Operators' figures that moved the form's comparison verdict (`Submission.figures_check`), as a row
+    of the form's history. Derived, not recorded: the scores keep each verdict with the latest figure it
+    used (`Score.figures_key`), and the figures keep who reported what and when, so a second record
+    would only repeat them (and could disagree with them)."""
+
+    created_at: datetime.datetime  # the last report's time
+    pk: int  # the score's, to order entries of one instant
+    previous: str  # the verdict before (FiguresCheck)
+    verdict: str  # the verdict after
+    outside: int  # counts outside the tolerance after
+    unreported: int  # counts no operator has reported after
+    reports: tuple[FigureReportEntry, ...]
+    text: str
+    actor: str  # who, as the viewer may know it (the last report's)
+
+    is_figures = True  # the history template's switch
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "time": self.created_at,
+            "previous": self.previous,
+            "verdict": self.verdict,
+            "outside": self.outside,
+            "unreported": self.unreported,
+            "text": self.text,
+            "reports": [report.as_dict() for report in self.reports],
+        }
+
+
+def figures_history(submission: Submission, *, user: User) -> list[FiguresEntry]:
+    """The verdict changes that operators' figures brought to the form, oldest first: between two of
+    its consecutive scores, the latest figure changed (new reports) and the verdict with it. A change
+    of verdict from the city's own data or from the tolerance is not the operators' doing, and the
+    verdict of the first score is the one the form was submitted into (the review page shows it).
+
+    Reviewers (bureau, ministry) see which operator reported and who entered it; the city's officials
+    see that operators' figures arrived and what they changed, not which operator: they answer for
+    their own figures, and naming the operator would invite settling the difference with it rather
+    than showing the evidence."""
+    scores = list(
+        submission.scores.exclude(figures_key="")
+        .order_by("created_at", "pk")
+        .values_list("pk", "figures_key", "comparison")
+    )
+    steps = []
+    for (_pk, before_key, before_rows), (pk, key, rows) in pairwise(scores):
+        start, end = int(before_key.split(":")[0]), int(key.split(":")[0])
+        previous, verdict = figures_check(before_rows), figures_check(rows)
+        if end > start and verdict != previous:
+            steps.append((pk, start, end, previous, verdict, rows))
+    if not steps:
+        return []
+    reviewer = user.role in (Role.BUREAU, Role.MINISTRY, Role.ADMIN) or user.is_superuser
+    figures = list(
+        OperatorFigure.objects.filter(
+            round_id=submission.round_id, city_id=submission.city_id, pk__lte=max(step[2] for step in steps)
+        )
+        .select_related("operator", "reported_by")
+        .order_by("pk")
+    )
+    reports: dict[int, FigureReportEntry] = {}
+    last: dict[str, OperatorFigure] = {}
+    for figure in figures:
+        before = last.get(figure.operator_id)
+        counts = sum(
+            1
+            for name, value in figure.values.items()
+            if (value is not None if before is None else value != before.values[name])
+        )
+        reports[figure.pk] = FigureReportEntry(
+            operator=figure.operator_id if reviewer else None,
+            operator_name=figure.operator.name if reviewer else None,
+            actor=str(figure.reported_by) if reviewer else None,
+            role=figure.reported_by.role if reviewer else None,
+            on_behalf=figure.on_behalf if reviewer else None,
+            time=figure.reported_at,
+            counts=counts,
+            first=before is None,
+        )
+        last[figure.operator_id] = figure
+    entries = []
+    for pk, start, end, previous, verdict, rows in steps:
+        batch = tuple(reports[fid] for fid in sorted(reports) if start < fid <= end)
+        if not batch:
+            continue
+        outside = sum(1 for row in rows if row["within"] is False)
+        unreported = sum(1 for row in rows if row["total"] is None)
+        latest = batch[-1]
+        entries.append(
+            FiguresEntry(
+                created_at=latest.time,
+                pk=pk,
+                previous=previous,
+                verdict=verdict,
+                outside=outside,
+                unreported=unreported,
+                reports=batch,
+                text=_figures_text(batch, verdict, outside, unreported),
+                actor=latest.actor or Role(Role.OPERATOR).label,
+            )
+        )
+    return entries
+
+
+def _figures_text(reports: tuple[FigureReportEntry, ...], verdict: str, outside: int, unreported: int) -> str:
+    parts = []
+    for report in reports:
+        who = report.operator_name or _("an operator")
+        if report.on_behalf:
+            who = _("%(operator)s, entered by %(who)s on its behalf") % {"operator": who, "who": report.actor}
+        if report.first:
+            text = ngettext("%(who)s reported %(n)s count", "%(who)s reported %(n)s counts", report.counts)
+        else:
+            text = ngettext("%(who)s updated %(n)s count", "%(who)s updated %(n)s counts", report.counts)
+        parts.append(text % {"who": who, "n": report.counts})
+    if verdict == "mismatch":
+        outcome = ngettext(
+            "inconsistent with the city's figures (%(n)s count)",
+            "inconsistent with the city's figures (%(n)s counts)",
+            outside,
+        ) % {"n": outside}
+    elif verdict == "unreported":
+        outcome = ngettext(
+            "consistent where compared; %(n)s count not yet reported by any operator",
+            "consistent where compared; %(n)s counts not yet reported by any operator",
+            unreported,
+        ) % {"n": unreported}
+    else:
+        outcome = _("consistent with the city's figures")
+    return _("Operators' figures: %(reports)s — %(outcome)s") % {"reports": _("; ").join(parts), "outcome": outcome}
 
 
 def indicator_rows(submission: Submission, previous: Submission | None = None) -> list[dict]:
@@ -215,9 +373,11 @@ def changes_since_return(submission: Submission) -> ResubmissionDiff | None:
     return ResubmissionDiff(returned, diff(returned.snapshot, resubmitted.snapshot))
 
 
-def history_payload(submission: Submission) -> dict[str, list[dict]]:
-    """The form's workflow events (actor, role, from, to, reason, time, comments) and its data
-    changes, oldest first, with fields in their public names: what the API's history answers."""
+def history_payload(submission: Submission, *, user: User) -> dict[str, list[dict]]:
+    """The form's workflow events (actor, role, from, to, reason, time, comments), its data changes and
+    the operators' figures that changed its comparison verdict (`figures_history`: which operator
+    only for reviewers), each oldest first, with fields in their public names: what the API's history
+    answers."""
     events = [
         {
             "action": event.action,
@@ -246,11 +406,22 @@ def history_payload(submission: Submission) -> dict[str, list[dict]]:
         }
         for change in submission.data_changes.select_related("actor")
     ]
+    figures = [entry.as_dict() for entry in figures_history(submission, user=user)]
     return {
         "events": events,
         "changes": changes,
+        "figures": figures,
         **{source.key: source.payload(submission) for source in history_sources},
     }
+
+
+def _figures_in_scope(row: dict, reviewer: bool) -> dict:
+    """A comparison row or a flag's numbers as the viewer may read them: the city's officials get the
+    operators' sum, not each operator's count nor which operators have not reported (see
+    `figures_history` for why)."""
+    if reviewer or not row:
+        return row
+    return {key: value for key, value in row.items() if key not in ("shares", "missing")}
 
 
 def score_payload(submission: Submission, *, user: User) -> dict[str, Any]:
@@ -258,6 +429,7 @@ def score_payload(submission: Submission, *, user: User) -> dict[str, Any]:
     margin, meets_all and the flags. Why the check failed is told in technical terms to national
     staff only; cities and bureaus are told in words they can act on."""
     score = latest_score(submission)
+    reviewer = user.role in (Role.BUREAU, Role.MINISTRY, Role.ADMIN) or user.is_superuser
     error = None
     if submission.scoring_error and submission.scoring_state == "failed":
         error = (
@@ -300,8 +472,12 @@ def score_payload(submission: Submission, *, user: User) -> dict[str, Any]:
                     "message": flag.message,
                     "message_zh": flag.message_zh,
                     "message_en": flag.message_en,
+                    "details": _figures_in_scope(flag.details, reviewer) or None,
                 }
                 for flag in score.flags.all()
             ],
+            # Issue 13: the form's counts beside the operators' sum, as the worker compared them.
+            comparison=[_figures_in_scope(row, reviewer) for row in score.comparison or []],
+            figures_check=submission.figures_check or None,
         )
     return body

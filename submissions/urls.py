@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import print_views, views
+from . import operator_views, print_views, views
 from .excel.urls import urlpatterns as excel_urlpatterns
 
 app_name = "submissions"
@@ -14,5 +14,8 @@ urlpatterns = [
     path("submissions/<int:pk>/print/", print_views.submission_print, name="print"),
     path("submissions/<int:pk>/form.pdf", print_views.submission_pdf, name="pdf"),
     path("submissions/<int:pk>/cover-letter/", print_views.cover_letter, name="cover_letter"),
+    path("operators/figures/", operator_views.figures, name="operator_figures"),
+    path("operators/figures/workbook.xlsx", operator_views.workbook, name="operator_workbook"),
+    path("operators/figures/excel/", operator_views.excel, name="operator_excel"),
     *excel_urlpatterns,
 ]

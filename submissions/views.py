@@ -335,7 +335,7 @@ def render_submission_page(
             "score": score,
             # An outdated score is never the headline: the current data are judged again for the page.
             "current_result": selectors.current_result(submission) if submission.score_outdated else None,
-            "history": selectors.submission_history(submission),
+            "history": selectors.submission_history(submission, request.user),
             "actions": actions,
             # The reviewers' card (the city submits from its form, not from here).
             "key_site_rows": [

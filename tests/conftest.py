@@ -101,13 +101,16 @@ def open_round(reference) -> Round:
     return open_round_now(timezone.localdate())
 
 
-def make_user(username: str, role: str, *, city: str | None = None, province: str | None = None):
+def make_user(
+    username: str, role: str, *, city: str | None = None, province: str | None = None, operator: str | None = None
+):
     user, _created = user_provision(
         username=username,
         password=PASSWORD,
         role=role,
         city_code=city,
         province_code=province,
+        operator_code=operator,
         full_name=username,
         email=f"{username}@example.cn",
     )
@@ -142,6 +145,24 @@ def bureau_user(reference):
 def bureau_user_other_province(reference):
     """江苏省通信管理局 (320000)."""
     return make_user("jiangsu", Role.BUREAU, province="320000")
+
+
+@pytest.fixture
+def operator_user(reference):
+    """中国移动's 山东 branch (370000)."""
+    return make_user("sd_mobile", Role.OPERATOR, province="370000", operator="mobile")
+
+
+@pytest.fixture
+def operator_user_other(reference):
+    """中国电信's 山东 branch: same province, another operator."""
+    return make_user("sd_telecom", Role.OPERATOR, province="370000", operator="telecom")
+
+
+@pytest.fixture
+def operator_user_other_province(reference):
+    """中国移动's 江苏 branch: same operator, another province."""
+    return make_user("js_mobile", Role.OPERATOR, province="320000", operator="mobile")
 
 
 @pytest.fixture

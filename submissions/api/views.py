@@ -29,7 +29,7 @@ from indicators.models import Round
 from .. import explain, selectors, services
 from ..excel.api import CityWorkbookActions
 from ..excel.uploads import limit_upload
-from ..models import Attachment, Case, ChangeSource, Submission
+from ..models import Attachment, Case, ChangeSource, FiguresCheck, Submission
 from ..public import raise_public
 from .parsing import expected_version, if_match_parameter, parse_submission_body
 from .serializers import SECTIONS, AttachmentSerializer, CreateInput, SubmissionFilter, SubmissionSerializer
@@ -150,14 +150,48 @@ class SubmissionViewSet(mixins.ListModelMixin, CityWorkbookActions, ScopedViewSe
                 {
                     "events": serializers.ListField(child=serializers.DictField()),
                     "changes": serializers.ListField(child=serializers.DictField()),
+                    "figures": serializers.ListField(
+                        child=inline_serializer(
+                            "FiguresHistoryEntry",
+                            {
+                                "time": serializers.DateTimeField(help_text="When the last of its reports came"),
+                                "previous": serializers.ChoiceField(choices=FiguresCheck.choices),
+                                "verdict": serializers.ChoiceField(choices=FiguresCheck.choices),
+                                "outside": serializers.IntegerField(help_text="Counts outside the tolerance after"),
+                                "unreported": serializers.IntegerField(help_text="Counts no operator has reported"),
+                                "text": serializers.CharField(),
+                                "reports": serializers.ListField(
+                                    child=inline_serializer(
+                                        "FiguresHistoryReport",
+                                        {
+                                            "operator": serializers.CharField(
+                                                allow_null=True, help_text="null for the city's officials"
+                                            ),
+                                            "operator_name": serializers.CharField(allow_null=True),
+                                            "actor": serializers.CharField(allow_null=True),
+                                            "role": serializers.CharField(allow_null=True),
+                                            "on_behalf": serializers.BooleanField(allow_null=True),
+                                            "time": serializers.DateTimeField(),
+                                            "counts": serializers.IntegerField(
+                                                help_text="Counts reported (a first report) or changed"
+                                            ),
+                                            "first": serializers.BooleanField(),
+                                        },
+                                    )
+                                ),
+                            },
+                        ),
+                        help_text="Operators' figures that changed the form's comparison verdict (issue 13)",
+                    ),
                 },
             )
         }
     )
     @action(detail=True, methods=["get"])
     def history(self, request, pk=None):
-        """The workflow events (actor, role, from, to, reason, time) and data changes, oldest first."""
-        return Response(selectors.history_payload(self.get_object()))
+        """The workflow events (actor, role, from, to, reason, time), data changes and the operators'
+        figures that changed the comparison verdict (which operator only for reviewers), oldest first."""
+        return Response(selectors.history_payload(self.get_object(), user=request.user))
 
     @extend_schema(
         responses={

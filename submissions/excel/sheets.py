@@ -207,11 +207,10 @@ def read_meta(workbook, *, kind: str) -> dict[str, Any]:
             ]
         )
     if payload.get("kind") != kind:
-        message = (
-            _("This is a province workbook; upload it on the province's Excel page.")
-            if payload.get("kind") == "province"
-            else _("This is a city template; upload it on that city's Excel page.")
-        )
+        message = {
+            "province": _("This is a province workbook; upload it on the province's Excel page."),
+            "operator": _("This is an operator workbook; upload it on the operators' figures page."),
+        }.get(payload.get("kind"), _("This is a city template; upload it on that city's Excel page."))
         raise LayoutChanged([Problem("", message)])
     return payload
 

@@ -150,6 +150,7 @@ def world(
     city_user_other_province,
     bureau_user,
     bureau_user_other_province,
+    operator_user,
     ministry_user,
     admin_user,
 ) -> World:
@@ -159,6 +160,7 @@ def world(
         "city_other_province": city_user_other_province,
         "bureau": bureau_user,
         "bureau_other_province": bureau_user_other_province,
+        "operator": operator_user,
         "ministry": ministry_user,
         "admin": admin_user,
     }

@@ -3,7 +3,9 @@
 Every endpoint joins by adding rows to ROWS; test_permission_matrix fails when a route under
 /api/v1/ has no row. Each row is run once per role on a fresh database, against objects of city A
 (青岛, 山东): `city` is A's official, `city_same_province` another 山东 city's, `city_other_province`
-a 江苏 city's; `bureau` is 山东's bureau, `bureau_other_province` 江苏's.
+a 江苏 city's; `bureau` is 山东's bureau, `bureau_other_province` 江苏's; `operator` is 中国移动's
+山东 branch (issue 13), which gets what a non-member gets on every route of forms, reviews and
+dashboards, and its own figures on the operators' routes.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ ROLES = (
     "city_other_province",
     "bureau",
     "bureau_other_province",
+    "operator",
     "ministry",
     "admin",
 )
@@ -59,6 +62,7 @@ def scoped(ok: int = 200, *, outside: int = 404, **overrides: int) -> dict[str, 
         city_same_province=outside,
         city_other_province=outside,
         bureau_other_province=outside,
+        operator=outside,
         **overrides,
     )
 
@@ -84,9 +88,10 @@ class Row:
 # Dashboards and exports (reviews/api.py): the national ones are the ministry's; a province's belong
 # to its bureau and the ministry (another province: 404); city officials have none (403). Background
 # exports belong to whoever asked for them (in the rows below: 山东's bureau).
-NO_CITY = {"city": 403, "city_same_province": 403, "city_other_province": 403}
+NO_CITY = {"city": 403, "city_same_province": 403, "city_other_province": 403, "operator": 403}
 NATIONAL = expect(403, ministry=200, admin=200)
-PROVINCE = expect(200, bureau_other_province=404, **NO_CITY)
+# An operator's branch is no member of its province's bureau: the province answers it 404, as to another.
+PROVINCE = expect(200, bureau_other_province=404, **{**NO_CITY, "operator": 404})
 EXPORTERS = expect(200, **NO_CITY)
 REQUESTER = expect(404, bureau=200, **NO_CITY)
 
@@ -291,13 +296,13 @@ ROWS: list[Row] = [
     Row(
         "api:province-workbook",
         "get",
-        expect(403, bureau=200, city_other_province=404, bureau_other_province=404),
+        expect(403, bureau=200, city_other_province=404, bureau_other_province=404, operator=404),
         args=lambda w: [w.city_a.province_id],
     ),
     Row(
         "api:province-import",
         "post",
-        expect(403, bureau=200, city_other_province=404, bureau_other_province=404),
+        expect(403, bureau=200, city_other_province=404, bureau_other_province=404, operator=404),
         args=lambda w: [w.city_a.province_id],
         format="multipart",
         body=lambda w: {"file": w.province_workbook(), "dry_run": "1"},
@@ -360,5 +365,62 @@ ROWS: list[Row] = [
         expect(403, ministry=200),
         args=lambda w: [w.sample_draw().items.get().pk],
         body=lambda w: {"outcome": "passed", "note": "与运营商数据一致"},
+    ),
+]
+
+
+# Operators' figures (issue 13): an operator's branch reports its own; its province's bureau reads all
+# of them and may report on an operator's behalf; ministry staff read all; city officials none.
+REPORTERS = expect(403, operator=201, bureau=201)
+FIGURE_READERS = expect(200, city=403, city_same_province=403, city_other_province=403)
+
+
+def figure_rows(world) -> dict:
+    return {"round": world.round.year, "rows": [{"city": world.city_a.code, "bs5g_count": 9000}]}
+
+
+def operator_workbook_upload(world):
+    """中国移动 山东's workbook (the matrix's operator) as an upload."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from submissions.excel.operators import operator_workbook
+
+    content = operator_workbook(
+        province=world.city_a.province, operator=world.users["operator"].operator, round_=world.round
+    )
+    return SimpleUploadedFile("运营商数据.xlsx", content)
+
+
+ROWS += [
+    Row("api:operator-list", "get", expect(200)),
+    Row("api:operator-figures", "get", FIGURE_READERS),
+    Row(
+        "api:operator-figures",
+        "post",
+        # A bureau names the operator it reports for; 江苏's bureau: 青岛 is no city of its province.
+        expect(403, operator=201, bureau=201, bureau_other_province=400),
+        body=lambda w: {**figure_rows(w), "operator": "mobile"},
+    ),
+    Row(
+        "api:operator-workbook",
+        "get",
+        expect(403, operator=200, bureau=200, bureau_other_province=200),
+        headers=lambda w: {"QUERY_STRING": "operator=mobile"},
+    ),
+    Row(
+        "api:operator-import",
+        "post",
+        # Another province's bureau is refused: the workbook is 山东's (400, said in words).
+        expect(403, operator=200, bureau=200, bureau_other_province=400),
+        format="multipart",
+        body=lambda w: {"file": operator_workbook_upload(w), "dry_run": "1"},
+    ),
+    Row("api:round-tolerance", "get", expect(200), args=lambda w: [w.round.year]),
+    Row(
+        "api:round-tolerance",
+        "put",
+        expect(403, ministry=200, admin=200),
+        args=lambda w: [w.round.year],
+        body=lambda w: {"tolerance": "8", "reason": "统计时点差异"},
     ),
 ]

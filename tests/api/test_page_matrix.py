@@ -31,8 +31,22 @@ def only(allowed: dict[str, int], refused: int = 403) -> dict[str, int]:
 
 
 def scoped(ok: int = 200, **overrides: int) -> dict[str, int]:
-    """City A's object: its city, its bureau and national staff; others get 404."""
-    return everyone(ok, city_same_province=404, city_other_province=404, bureau_other_province=404, **overrides)
+    """City A's object: its city, its bureau and national staff; others get 404 (an operator's branch
+    too: the cities' forms are none of its business)."""
+    return everyone(
+        ok,
+        **{
+            "city_same_province": 404,
+            "city_other_province": 404,
+            "bureau_other_province": 404,
+            "operator": 404,
+            **overrides,
+        },
+    )
+
+
+# Pages that change a form refuse the operator's role outright, as they refuse ministry staff.
+NOT_EDITORS = {"ministry": 403, "admin": 403, "operator": 403}
 
 
 @dataclass(frozen=True)
@@ -68,11 +82,22 @@ PAGES = [
     Page("submissions:home", only(CITIES)),
     Page("submissions:form", only({"city": 302, "city_same_province": 302, "city_other_province": 302})),
     Page("submissions:detail", scoped(), args=lambda w: [w.submission().pk]),
-    Page("submissions:edit", scoped(200, ministry=403, admin=403), args=lambda w: [w.submission().pk]),
+    Page("submissions:edit", scoped(200, **NOT_EDITORS), args=lambda w: [w.submission().pk]),
     Page("submissions:attachment", scoped(), args=lambda w: [w.attachment().pk]),
-    Page("submissions:excel", scoped(200, ministry=403, admin=403), args=lambda w: [w.submission().pk]),
+    Page("submissions:excel", scoped(200, **NOT_EDITORS), args=lambda w: [w.submission().pk]),
     Page("submissions:excel_template", scoped(), args=lambda w: [w.submission().pk]),
     Page("submissions:province_excel", only(BUREAUS)),
+    # Operators' figures (issue 13): an operator's branch and the bureaus (on an operator's behalf).
+    Page("submissions:operator_figures", only({**BUREAUS, "operator": 200})),
+    Page(
+        "submissions:operator_figures",
+        # 江苏's grid has no 青岛 row: nothing of it is read, and the empty grid saves nothing.
+        only({"bureau": 302, "bureau_other_province": 302, "operator": 302}),
+        method="post",
+        data=lambda w: {"operator": "mobile", "370200-bs5g_count": "9000"},
+    ),
+    Page("submissions:operator_workbook", only({**BUREAUS, "operator": 200})),
+    Page("submissions:operator_excel", only({**BUREAUS, "operator": 200})),
     Page("submissions:province_workbook", only(BUREAUS)),
     Page("reviews:bureau_home", only(BUREAUS)),
     Page(
@@ -118,6 +143,20 @@ PAGES = [
         args=lambda w: [w.round.year],
         data=lambda w: {"preview_thresholds": "1", "pon_10g_share": "25"},
     ),
+    Page(
+        "reviews:round",
+        only({"ministry": 302}),
+        method="post",
+        args=lambda w: [w.round.year],
+        data=lambda w: {"save_tolerance": "1", "tolerance": "8", "tolerance_was": "5.00", "reason": "口径差异"},
+    ),
+    Page(
+        "reviews:round",
+        only({"ministry": 400}),
+        method="post",
+        args=lambda w: [w.round.year],
+        data=lambda w: {"save_tolerance": "1", "tolerance": "-3", "reason": "口径差异"},
+    ),
     Page("reviews:ministry_home", only(NATIONAL)),
     Page("reviews:reference_values", only(NATIONAL)),
     Page("reviews:my_province_dashboard", only({"bureau": 302, "bureau_other_province": 302})),
@@ -139,7 +178,7 @@ PAGES = [
     Page("submissions:pdf", scoped(PDF_OK), args=lambda w: [w.submission("submitted").pk]),
     Page(
         "submissions:cover_letter",
-        scoped(302, ministry=403, admin=403),
+        scoped(302, **NOT_EDITORS),
         method="post",
         args=lambda w: [w.submission().pk],
         data=lambda w: {"file": cover_letter_upload()},

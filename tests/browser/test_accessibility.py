@@ -70,6 +70,7 @@ NOT_PAGES = {
     "reviews:evidence_answer": "POST only (an upload); redirects to the form's page",
     "reviews:evidence_act": "POST only; redirects to the form's page",
     "reviews:check_file": "a file download",
+    "submissions:operator_workbook": "an Excel download (issue 13)",
     "home": "redirects to the role's home page, checked as that page",
     "healthz": "JSON for the container healthcheck",
     "logout": "POST only; redirects to the login page",
@@ -341,10 +342,35 @@ def bad_round_settings(page, scene: Scene) -> None:
     submit(page, "button[name=save_round]")
 
 
+def tolerance_above_100(page, scene: Scene) -> None:
+    page.goto(f"/ministry/rounds/{scene.round.year}/")
+    page.fill("#tolerance_tolerance", "120")
+    page.fill("#tolerance_reason", "放宽")
+    submit(page, "button[name=save_tolerance]")
+
+
 def negative_reference_value(page, scene: Scene) -> None:
     page.goto(f"/ministry/reference-values/?round={scene.round.year}")
     page.locator("[data-testid=reference-form] input[type=number]").first.fill("-1")
     submit(page, "main form[method=post] button[type=submit]")
+
+
+def negative_operator_count(page, scene: Scene) -> None:
+    """An operator types a negative count for 青岛 and a word for 济南's: nothing is saved, each cell
+    says why."""
+    page.goto("/operators/figures/")
+    page.fill("#f-370200-bs5g_count", "-5")
+    page.fill("#f-370100-pon_ports_total", "很多")
+    submit(page, "[data-testid=operator-save]")
+
+
+def refused_operator_file(page, scene: Scene) -> None:
+    """An old .xls file instead of the workbook: refused, with the reason."""
+    path = scene.tmp / "operator.xls"
+    path.write_bytes(OLD_XLS)
+    page.goto("/operators/figures/excel/")
+    page.set_input_files("#operator-file", str(path))
+    submit(page, "[data-testid=operator-check]")
 
 
 def failed_export(page, scene: Scene) -> None:
@@ -437,6 +463,12 @@ VISITS = [
         lambda page, scene: upload(page, scene, "/province/excel/", "旧格式.xls", OLD_XLS),
     ),
     Visit("reviews:province_dashboard", "normal", "bureau", goto("/dashboard/province/370000/")),
+    Visit(
+        "submissions:operator_figures",
+        "normal: on the operator's behalf",
+        "bureau",
+        goto("/operators/figures/?operator=unicom"),
+    ),
     Visit("reviews:exports", "normal", "bureau", goto("/exports/")),
     Visit("reviews:data_quality_province", "normal", "bureau", goto("/dashboard/data-quality/370000/")),
     # The ministry
@@ -450,6 +482,7 @@ VISITS = [
     Visit("reviews:round", "normal", "ministry", goto(lambda s: f"/ministry/rounds/{s.round.year}/"), english=True),
     Visit("reviews:round", "error: negative threshold", "ministry", negative_threshold, english=True),
     Visit("reviews:round", "error: bad settings", "ministry", bad_round_settings),
+    Visit("reviews:round", "error: tolerance above 100", "ministry", tolerance_above_100),
     Visit("reviews:reference_values", "normal", "ministry", goto("/ministry/reference-values/")),
     Visit("reviews:reference_values", "error: negative value", "ministry", negative_reference_value),
     Visit("reviews:exports", "error: failed export", "ministry", failed_export),
@@ -459,6 +492,11 @@ VISITS = [
     # The ministry account of the scene is also the security officer (the permission, see `scene`).
     Visit("audit:trail", "normal", "ministry", goto("/security/audit/"), english=True),
     Visit("audit:trail", "error: first day after the last", "ministry", audit_backwards_dates, english=True),
+    # Issue 13: an operator's provincial branch.
+    Visit("submissions:operator_figures", "normal", "operator", goto("/operators/figures/"), english=True),
+    Visit("submissions:operator_figures", "error: negative count", "operator", negative_operator_count, english=True),
+    Visit("submissions:operator_excel", "normal", "operator", goto("/operators/figures/excel/")),
+    Visit("submissions:operator_excel", "error: refused file", "operator", refused_operator_file),
 ]
 
 
@@ -521,7 +559,7 @@ def check(page, axe) -> tuple[dict[str, list[str]], Counter]:
 
 
 @pytest.fixture
-def scene(open_round, city_user, bureau_user, ministry_user, tmp_path) -> Scene:
+def scene(open_round, city_user, bureau_user, ministry_user, operator_user, tmp_path) -> Scene:
     from reviews.services import submission_return
 
     qingdao, jinan, yantai = (City.objects.get(pk=code) for code in ("370200", "370100", "370600"))
@@ -545,7 +583,7 @@ def scene(open_round, city_user, bureau_user, ministry_user, tmp_path) -> Scene:
     open_round.save(update_fields=["deadline"])
     ministry_user.user_permissions.add(Permission.objects.get(codename="browse_audit"))
     uid = urlsafe_base64_encode(force_bytes(city_user.pk))
-    users = {"city": city_user, "bureau": bureau_user, "ministry": ministry_user}
+    users = {"city": city_user, "bureau": bureau_user, "ministry": ministry_user, "operator": operator_user}
     link = f"/password/reset/{uid}/{default_token_generator.make_token(city_user)}/"
     return Scene(
         round=open_round, users=users, form=form, review=review, decision=decision, tmp=tmp_path, reset_link=link

@@ -9,8 +9,8 @@ from gigacity.services import user_provision
 
 class Command(BaseCommand):
     help = (
-        "Create or update one account: add_user USERNAME --password PW --role city|bureau|ministry|admin "
-        "[--city CODE | --province CODE] [--security-officer]"
+        "Create or update one account: add_user USERNAME --password PW --role city|bureau|operator|ministry|admin "
+        "[--city CODE | --province CODE [--operator CODE]] [--security-officer]"
     )
 
     def add_arguments(self, parser):
@@ -18,7 +18,10 @@ class Command(BaseCommand):
         parser.add_argument("--password", help="required for a new account; omit to keep an existing password")
         parser.add_argument("--role", required=True, choices=Role.values)
         parser.add_argument("--city", help="6-digit code of the city (role city), e.g. 370200")
-        parser.add_argument("--province", help="6-digit code of the province (role bureau), e.g. 370000")
+        parser.add_argument("--province", help="6-digit code of the province (role bureau or operator), e.g. 370000")
+        parser.add_argument(
+            "--operator", help="the telecom operator (role operator): telecom, mobile, unicom or broadnet"
+        )
         parser.add_argument("--name", default="", help="the person's full name")
         parser.add_argument("--email", default="")
         parser.add_argument("--phone", default="")
@@ -30,7 +33,9 @@ class Command(BaseCommand):
             "ministry staff and administrators only",
         )
 
-    def handle(self, *args, username, password, role, city, province, name, email, phone, security_officer, **options):
+    def handle(
+        self, *args, username, password, role, city, province, operator, name, email, phone, security_officer, **options
+    ):
         try:
             user, created = user_provision(
                 username=username,
@@ -38,6 +43,7 @@ class Command(BaseCommand):
                 role=role,
                 city_code=city,
                 province_code=province,
+                operator_code=operator,
                 full_name=name,
                 email=email,
                 phone=phone,

@@ -1,0 +1,114 @@
+"""The comparison of a city's counts with the operators' figures (issue 13), against an independent
+computation written from the brief: within tolerance when |city − sum| ≤ tolerance % of the sum; a
+flag for every count outside it and for every count no operator has reported."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from fractions import Fraction
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from indicators.crosscheck import MISMATCH, UNREPORTED, compare, flag_details
+
+INPUTS = (
+    "pon_10g_ports",
+    "pon_ports_total",
+    "bs5g_count",
+    "users_500m_plus",
+    "broadband_users_total",
+    "users_1000m",
+    "users_5g",
+    "mobile_users_total",
+)
+OPERATORS = ("telecom", "mobile", "unicom", "broadnet")
+
+counts = st.one_of(st.none(), st.integers(min_value=0, max_value=10**8))
+figures = st.fixed_dictionaries({name: counts for name in INPUTS})
+operator_figures = st.dictionaries(st.sampled_from(OPERATORS), figures, max_size=4)
+tolerances = st.decimals(min_value=0, max_value=100, places=2)
+
+
+def expected_flags(city, operators, tolerance):
+    """From the brief, with exact fractions: (input, code, missing operators) of every flag."""
+    flags = []
+    for name in INPUTS:
+        reported = [code for code in OPERATORS if code in operators and operators[code][name] is not None]
+        missing = [code for code in OPERATORS if code not in reported]
+        if not reported:
+            flags.append((name, UNREPORTED, missing))
+            continue
+        total = sum(operators[code][name] for code in reported)
+        if city[name] is None:
+            continue
+        allowed = Fraction(str(tolerance)) / 100 * total
+        if abs(city[name] - total) > allowed:
+            flags.append((name, MISMATCH, missing))
+    return flags
+
+
+@given(city=figures, operators=operator_figures, tolerance=tolerances)
+def test_flags_match_an_independent_computation(city, operators, tolerance):
+    result = compare(city=city, operators=operators, operator_codes=OPERATORS, tolerance=tolerance)
+    # Each flag is stored with the numbers behind it (flag_details): input and operators missing.
+    got = [
+        (details["input"], flag.code, details["missing"])
+        for flag, details in zip(result.flags, flag_details(result), strict=True)
+    ]
+    assert got == expected_flags(city, operators, tolerance)
+
+
+@given(
+    total=st.integers(min_value=1, max_value=10**7),
+    tolerance=st.decimals(min_value=0, max_value=100, places=2),
+    data=st.data(),
+)
+def test_the_line_itself_is_within_and_one_more_is_not(total, tolerance, data):
+    """At exactly tolerance % above the sum the count passes; one more and it is flagged."""
+    allowed = Fraction(str(tolerance)) * total / 100
+    at_line = total + int(allowed)  # the largest whole count within
+    operators = {"mobile": {"bs5g_count": total}}
+    inside = compare(city={"bs5g_count": at_line}, operators=operators, operator_codes=OPERATORS, tolerance=tolerance)
+    outside = compare(
+        city={"bs5g_count": at_line + 1}, operators=operators, operator_codes=OPERATORS, tolerance=tolerance
+    )
+    row_in = next(r for r in inside.rows if r.input == "bs5g_count")
+    row_out = next(r for r in outside.rows if r.input == "bs5g_count")
+    assert row_in.within is True
+    assert row_out.within is False
+
+
+def test_worked_example():
+    """青岛 says 20 000 5G base stations; 移动 9 000, 电信 6 000, 联通 4 000, 广电 not reported:
+    the sum is 19 000, the city 1 000 (5.26 %) above it, outside a 5 % tolerance, 广电 missing."""
+    operators = {
+        "mobile": {"bs5g_count": 9000},
+        "telecom": {"bs5g_count": 6000},
+        "unicom": {"bs5g_count": 4000},
+    }
+    result = compare(
+        city={"bs5g_count": 20000},
+        operators=operators,
+        operator_codes=OPERATORS,
+        tolerance=Decimal("5"),
+        names={"broadnet": "中国广电"},
+    )
+    row = next(r for r in result.rows if r.input == "bs5g_count")
+    assert (row.total, row.difference, row.relative, row.within) == (19000, 1000, Decimal("5.26"), False)
+    assert row.shares == {"telecom": 6000, "mobile": 9000, "unicom": 4000}
+    assert row.missing == ("broadnet",)
+    mismatch = [f for f in result.flags if f.code == MISMATCH]
+    assert len(mismatch) == 1
+    assert "20,000" in mismatch[0].message_zh and "19,000" in mismatch[0].message_zh
+    assert "中国广电" in mismatch[0].message_zh
+    assert mismatch[0].indicator == "bs5g_per_10k"
+    # The seven other inputs nobody reported: one "not reported" flag each.
+    assert [f.code for f in result.flags].count(UNREPORTED) == 7
+    assert result.state == "mismatch"
+    # At 6 % the same figures pass.
+    assert (
+        compare(city={"bs5g_count": 20000}, operators=operators, operator_codes=OPERATORS, tolerance=Decimal("6"))
+        .rows[2]
+        .within
+    )
