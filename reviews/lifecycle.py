@@ -359,9 +359,9 @@ def watch_list(
         listed.append((city, current))
     past_years = range(first + 1, round_.year)
     if listed and past_years:
-        earlier_forms, earlier_published = _watch_figures(
-            named_cities.filter(code__in=[city["code"] for city, _current in listed]), past_years
-        )
+        # The codes themselves (already in scope), not a subquery: the planner then reads these
+        # cities' rows through the (city, round) index instead of scanning every form.
+        earlier_forms, earlier_published = _watch_figures([city["code"] for city, _current in listed], past_years)
         forms.update(earlier_forms)
         published.update(earlier_published)
     out = []
@@ -417,7 +417,7 @@ def _watch_rounds(years: Iterable[int]) -> QuerySet[Round]:
 
 
 def _watch_figures(
-    cities: QuerySet[City], years: Iterable[int]
+    cities: QuerySet[City] | list[str], years: Iterable[int]
 ) -> tuple[dict[tuple[str, int], dict[str, Any]], dict[tuple[str, int], dict[str, Any]]]:
     """The forms (any state) and the published figures of `cities` in `years`, by (city, year): two
     queries."""
