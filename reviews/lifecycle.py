@@ -308,7 +308,7 @@ def watch_list(
     reported by their deadline (extensions count), or whose annual report the ministry did not
     confirm; each with the indicators and by how much, and the number of rounds in a row it has been
     on the list. A past round in which gigacity has no form and no published figure at all is not
-    judged (it breaks the run). Seven queries, whatever the number of rounds.
+    judged (it breaks the run). Five queries, whatever the number of rounds.
 
     Only the cities on the list in `round_` need their past rounds, and most Gigabit Cities are not
     on it: the round's figures are read for every named city, the earlier rounds' only for those on
@@ -319,15 +319,43 @@ def watch_list(
         cities = cities.filter(province_id=province)
     if region in Region.values:
         cities = cities.filter(province__region=region)
-    named = (
+    # With each city, its form (any state) and its published figures of `round_`: two LEFT JOINs.
+    values = [f"value_{spec.code}" for spec in INDICATORS]
+    form_columns = ("pk", "status", "kind", "improvement_due", *values)
+    named = list(
         cities.filter(designations__round__year__lt=round_.year)
-        .annotate(batch=F("designations__round__year"), deadline=deadline_expression(round_))
-        .values("code", "name", "province_id", "province__name", "province__name_en", "batch", "deadline")
+        .annotate(
+            batch=F("designations__round__year"),
+            deadline=deadline_expression(round_),
+            form=FilteredRelation("submissions", condition=Q(submissions__round=round_)),
+            pub=FilteredRelation("published_figures", condition=Q(published_figures__round=round_)),
+        )
+        .values(
+            "code",
+            "name",
+            "province_id",
+            "province__name",
+            "province__name_en",
+            "batch",
+            "deadline",
+            form_shortfall=_rejected_shortfall("form__"),
+            pub_id=F("pub__id"),
+            **{f"form_{column}": F(f"form__{column}") for column in form_columns},
+            **{f"pub_{value}": F(f"pub__{value}") for value in values},
+        )
         .order_by("province_id", "code")
     )
-    named = list(named)
     if not named:
         return []
+    forms: dict[tuple[str, int], dict[str, Any]] = {}
+    published: dict[tuple[str, int], dict[str, Any]] = {}
+    for city in named:
+        key = {"city_id": city["code"], "round__year": round_.year}
+        if city["form_pk"] is not None:
+            form = {column: city[f"form_{column}"] for column in form_columns}
+            forms[city["code"], round_.year] = {**key, **form, "shortfall": city["form_shortfall"]}
+        if city["pub_id"] is not None:
+            published[city["code"], round_.year] = {**key, **{value: city[f"pub_{value}"] for value in values}}
     first = min(row["batch"] for row in named)
     years = range(first + 1, round_.year + 1)
     rounds = {r["year"]: r for r in _watch_rounds(years)}
@@ -336,8 +364,6 @@ def watch_list(
         "round__year", "indicator_id", "value"
     ):
         thresholds[year][code] = value
-    named_cities = cities.filter(designations__round__year__lt=round_.year)
-    forms, published = _watch_figures(named_cities, [round_.year])
     today = timezone.localdate()
 
     def judge(city: dict[str, Any], year: int) -> dict[str, Any] | None:
@@ -421,16 +447,14 @@ def _watch_figures(
     cities: QuerySet[City] | list[str], years: Iterable[int]
 ) -> tuple[dict[tuple[str, int], dict[str, Any]], dict[tuple[str, int], dict[str, Any]]]:
     """The forms (any state) and the published figures of `cities` in `years`, by (city, year): two
-    queries. A form's shortfall is read only where the ministry did not confirm it, the one case the
-    watch list shows it (`_judge`): decoding every form's JSON was a third of the time."""
+    queries."""
     values = [f"value_{spec.code}" for spec in INDICATORS]
-    rejected_shortfall = Case(When(status=Status.REJECTED, then=F("shortfall")), default=None, output_field=JSONField())
     forms = {}
     for row in (
         Submission.objects.filter(city__in=cities, round__year__in=years)
         .order_by()
         .values("pk", "city_id", "round__year", "status", "kind", "improvement_due", *values)
-        .annotate(rejected_shortfall=rejected_shortfall)
+        .annotate(rejected_shortfall=_rejected_shortfall())
     ):
         row["shortfall"] = row.pop("rejected_shortfall")
         forms[row["city_id"], row["round__year"]] = row
@@ -441,6 +465,16 @@ def _watch_figures(
         .values("city_id", "round__year", *values)
     }
     return forms, published
+
+
+def _rejected_shortfall(prefix: str = "") -> Case:
+    """SQL: a form's shortfall where the ministry did not confirm it (the one case the watch list shows
+    it, `_judge`), else NULL: decoding every form's JSON was a third of the watch list's time."""
+    return Case(
+        When(**{f"{prefix}status": Status.REJECTED}, then=F(f"{prefix}shortfall")),
+        default=None,
+        output_field=JSONField(),
+    )
 
 
 def _judge(
