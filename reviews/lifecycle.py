@@ -312,7 +312,7 @@ def watch_list(
 
     Only the cities on the list in `round_` need their past rounds, and most Gigabit Cities are not
     on it: the round's figures are read for every named city, the earlier rounds' only for those on
-    the list (a few in a hundred), and each city's past is judged only back to the round that breaks
+    the list (one in ten or fewer), and each city's past is judged only back to the round that breaks
     its run. Reading every round of every city grew with rounds × cities (issue 12's benchmark)."""
     cities = City.objects.visible_to(user)
     if province:
@@ -444,10 +444,10 @@ def _watch_rounds(years: Iterable[int]) -> QuerySet[Round]:
 
 
 def _watch_figures(
-    cities: QuerySet[City] | list[str], years: Iterable[int]
+    cities: list[str], years: Iterable[int]
 ) -> tuple[dict[tuple[str, int], dict[str, Any]], dict[tuple[str, int], dict[str, Any]]]:
-    """The forms (any state) and the published figures of `cities` in `years`, by (city, year): two
-    queries."""
+    """The forms (any state) and the published figures of `cities` (codes) in `years`, by (city, year):
+    two queries."""
     values = [f"value_{spec.code}" for spec in INDICATORS]
     forms = {}
     for row in (
