@@ -493,6 +493,41 @@ def test_the_watch_list_has_the_cities_below_a_threshold_late_or_not_confirmed_a
     assert 'data-testid="watch-panel"' in dashboard and "南京市" in dashboard
 
 
+def test_the_rounds_in_a_row_stop_at_the_first_round_a_city_was_off_the_list(ministry_user, open_round):
+    # Given two earlier rounds, closed: 青岛 below a threshold in all three, 南京 below two years ago
+    # and this year but confirmed last year, 济南 below last year only. This round's deadline is a
+    # month away, so the cities that have not reported yet are not late.
+    earlier = []
+    for year in (open_round.year - 2, open_round.year - 1):
+        round_ = Round.objects.create(year=year, status=RoundStatus.OPEN, deadline=open_round.deadline)
+        Threshold.objects.bulk_create(
+            Threshold(round=round_, indicator_id=t.indicator_id, value=t.value) for t in open_round.thresholds.all()
+        )
+        earlier.append(round_)
+    two_years_ago, last_year = earlier
+    for round_ in (two_years_ago, last_year, open_round):
+        make_submission(city(QINGDAO), round_, Status.SUBMITTED, pon_10g_ports=1000)
+    make_submission(city(NANJING), two_years_ago, Status.SUBMITTED, pon_10g_ports=1000)
+    make_submission(city(NANJING), last_year, Status.APPROVED)
+    make_submission(city(NANJING), open_round, Status.SUBMITTED, pon_10g_ports=1000)
+    make_submission(city(JINAN), last_year, Status.SUBMITTED, pon_10g_ports=1000)
+    make_submission(city(JINAN), open_round, Status.APPROVED)
+    for round_ in earlier:
+        round_set_status(round_=round_, status=RoundStatus.CLOSED, actor=ministry_user)
+
+    # When the ministry reads this round's watch list
+    rows = {row["city"]: row for row in api(ministry_user).get("/api/v1/watch-list/").json()["cities"]}
+
+    # Then only this round's cities are on it, each counted back to its last round off the list.
+    assert set(rows) == {QINGDAO, NANJING}
+    assert (rows[QINGDAO]["rounds"], rows[QINGDAO]["since"]) == (3, two_years_ago.year)
+    assert (rows[NANJING]["rounds"], rows[NANJING]["since"]) == (1, open_round.year)
+    assert [row["city"] for row in api(ministry_user).get("/api/v1/watch-list/").json()["cities"]] == [
+        QINGDAO,
+        NANJING,
+    ]  # the longest on the list first
+
+
 # ------------------------------------------------------------------------------------------------
 # Next year's round
 # ------------------------------------------------------------------------------------------------
