@@ -22,8 +22,9 @@ has had no check and says nothing of the data's quality.
   not confirm), of the days since the recommendation it decided on;
 - on time: the share of forms first submitted on or before the city's deadline, extensions included
   (`submissions.models.deadline_expression`, the one rule of it);
-- inputs within tolerance: the share of the cities' inputs within tolerance of the operators'
-  figures — not computed yet (`inputs_within_tolerance_share`), shown as "—".
+- inputs within tolerance: of the inputs the forms' latest scores compared with the operators'
+  figures (`Score.comparison`: an input no operator has reported is not compared), the share within
+  the round's tolerance; "—" while no operator has reported.
 
 Ranking (RANKING_KEY): returns per form, highest first — the province whose forms needed the most
 correcting leads; ties by critical flags per form, then by code. Provinces without a reported form
@@ -50,6 +51,7 @@ from django.db.models import (
     DateField,
     Exists,
     IntegerField,
+    JSONField,
     OuterRef,
     Q,
     Subquery,
@@ -116,13 +118,6 @@ def figure_labels() -> dict[str, str]:
     }
 
 
-def inputs_within_tolerance_share(*, round_: Round, province_code: str) -> Decimal | None:
-    """The share of the province's reported inputs of `round_` within tolerance of the operators'
-    figures for the same cities. None until the operators' figures are compared (another branch fills
-    this in); the pages show "—"."""
-    return None
-
-
 def _ratio(part: float, whole: int, places: str = "0.01") -> Decimal | None:
     if not whole:
         return None
@@ -150,7 +145,8 @@ def _count(queryset, ref: str = "pk") -> Coalesce:
 def _form_rows(rounds: list[Round]) -> list[dict[str, Any]]:
     """One row per form of `rounds` submitted at least once, with its counts (one query)."""
     events = SubmissionEvent.objects.filter(submission=OuterRef("pk"))
-    latest_score = Score.objects.filter(submission=OuterRef("pk")).order_by("-created_at", "-pk").values("pk")[:1]
+    scores = Score.objects.filter(submission=OuterRef("pk")).order_by("-created_at", "-pk")
+    latest_score = scores.values("pk")[:1]
     first_submit = events.filter(action=Action.SUBMIT).order_by("created_at", "pk").values("created_at")[:1]
     deadline = Case(
         *(When(round_id=round_.pk, then=deadline_expression(round_, "city")) for round_ in rounds),
@@ -165,7 +161,11 @@ def _form_rows(rounds: list[Round]) -> list[dict[str, Any]]:
     )
     return list(
         Submission.objects.filter(round__in=rounds)
-        .annotate(first_submitted=Subquery(first_submit), latest_score=Subquery(latest_score))
+        .annotate(
+            first_submitted=Subquery(first_submit),
+            latest_score=Subquery(latest_score),
+            comparison=Subquery(scores.values("comparison")[:1], output_field=JSONField()),
+        )
         .filter(first_submitted__isnull=False)
         .annotate(
             returns=_count(events.filter(action=Action.RETURN), "submission"),
@@ -186,6 +186,7 @@ def _form_rows(rounds: list[Round]) -> list[dict[str, Any]]:
             "returns",
             "fields_commented",
             "confirmed",
+            "comparison",
             *(f"{name}_flags" for name in SEVERITIES),
         )
     )
@@ -213,6 +214,7 @@ def _decision_rows(rounds: list[Round]) -> list[dict[str, Any]]:
 
 def _figures(forms: list[dict[str, Any]], bureau: list[float], ministry: list[float]) -> dict[str, Any]:
     n = len(forms)
+    compared = [row["within"] for f in forms for row in f["comparison"] or () if row.get("within") is not None]
     return {
         "forms": n,
         "returns_per_form": _ratio(sum(f["returns"] for f in forms), n),
@@ -232,6 +234,7 @@ def _figures(forms: list[dict[str, Any]], bureau: list[float], ministry: list[fl
             ),
             n,
         ),
+        "inputs_within_tolerance_share": _share(sum(compared), len(compared)),
     }
 
 
@@ -278,7 +281,6 @@ def data_quality(*, user: User, round_: Round, province: Province | None = None)
         for r in rounds:
             key = (r.pk, p["code"])
             figures = _figures(forms.get(key, []), bureau.get(key, []), ministry.get(key, []))
-            figures["inputs_within_tolerance_share"] = inputs_within_tolerance_share(round_=r, province_code=p["code"])
             table[p["code"]][r.year] = figures
 
     def median_of(year: int) -> dict[str, Any]:

@@ -64,9 +64,10 @@ class Story:
     def comment(self, event: SubmissionEvent, field: str) -> None:
         FieldComment.objects.create(submission=event.submission, event=event, field=field, message="请核实")
 
-    def score(self, form, when, **severities: int) -> None:
+    def score(self, form, when, comparison=(), **severities: int) -> None:
         score = Score.objects.create(
             submission=form,
+            comparison=list(comparison),
             version=Score.objects.filter(submission=form).count() + 1,
             threshold_version=1,
             results=[],
@@ -169,6 +170,37 @@ def test_figures_equal_the_hand_worked_example(story, ministry_user):
     assert (zhejiang["returns_per_form"], zhejiang["fields_commented_per_form"]) == (D("1.00"), D("1.00"))
     assert zhejiang["median_bureau_days"] == D("2.0")
     assert zhejiang["median_ministry_days"] is None
+
+
+def compared(input_name: str, city: int, total: int | None, within: bool | None) -> dict:
+    """A row of a score's comparison with the operators' figures (`indicators.crosscheck`)."""
+    return {"input": input_name, "city": city, "total": total, "within": within}
+
+
+def test_inputs_within_tolerance_count_the_inputs_the_latest_scores_compared(story, ministry_user):
+    qingdao = Submission.objects.get(city_id="370200", round=story.round)
+    jinan = Submission.objects.get(city_id="370100", round=story.round)
+    # 青岛's latest score compared four inputs, three within the tolerance; two no operator reported.
+    story.score(
+        qingdao,
+        at(10),
+        [
+            compared("pon_10g_ports", 1200, 1190, True),
+            compared("pon_ports_total", 3000, 2990, True),
+            compared("bs5g_count", 900, 880, True),
+            compared("users_5g", 500000, 400000, False),
+            compared("users_1000m", 30000, None, None),
+            compared("mobile_users_total", 900000, None, None),
+        ],
+    )
+    # 济南: two compared, one within; an older score (all within) does not count.
+    story.score(jinan, at(10), [compared("bs5g_count", 500, 500, True), compared("users_5g", 10, 10, True)])
+    story.score(jinan, at(13), [compared("bs5g_count", 500, 500, True), compared("users_5g", 300000, 200000, False)])
+
+    rows = {row["code"]: row for row in data_quality(user=ministry_user, round_=story.round)["provinces"]}
+
+    assert rows["370000"]["inputs_within_tolerance_share"] == D("66.7")  # 4 of 6 compared inputs
+    assert rows["320000"]["inputs_within_tolerance_share"] is None  # no operator has reported in 江苏
 
 
 def test_ranked_by_returns_per_form_with_the_national_median(story, ministry_user):
