@@ -112,3 +112,66 @@ def test_worked_example():
         .rows[2]
         .within
     )
+
+
+def test_a_mismatch_with_two_operators_missing_word_for_word():
+    """青岛 says 20 000 5G base stations; 移动 9 000 and 电信 6 000 reported, 联通 and 广电 not: the sum is
+    15 000, the city 5 000 (33.33 %) above it, outside a 5 % tolerance."""
+    result = compare(
+        city={"bs5g_count": 20000, "users_5g": 800000},
+        operators={"mobile": {"bs5g_count": 9000}, "telecom": {"bs5g_count": 6000}},
+        operator_codes=OPERATORS,
+        tolerance=Decimal("5"),
+        names={"unicom": "中国联通", "broadnet": "中国广电"},
+    )
+
+    row = next(r for r in result.rows if r.input == "bs5g_count")
+    assert row.as_dict() == {
+        "input": "bs5g_count",
+        "city": 20000,
+        "total": 15000,
+        "shares": {"telecom": 6000, "mobile": 9000},
+        "missing": ["unicom", "broadnet"],
+        "difference": 5000,
+        "relative": "33.33",
+        "within": False,
+    }
+    (mismatch,) = [f for f in result.flags if f.code == MISMATCH]
+    assert mismatch.indicator == "bs5g_per_10k"
+    assert mismatch.message_zh == (
+        "“5G基站数”城市填报 20,000，运营商合计 15,000，相差 +5,000（+33.33%），超出允许偏差 5%；"
+        "未报送的运营商：中国联通、中国广电。"
+    )
+    assert mismatch.message_en.startswith(
+        "“5G base stations”: the city reports 20,000, the operators 15,000 in all, a difference of +5,000 "
+        "(+33.33%), beyond the tolerance of 5%; operators not reported: "
+    )
+    unreported = next(f for f in result.flags if f.code == UNREPORTED and "5G用户数" in f.message_zh)
+    assert unreported.indicator == "users_5g_share"
+    assert unreported.message_zh == "尚无运营商报送“5G用户数”，无法与城市填报数核对（城市填报 800,000）。"
+
+    details = flag_details(result)
+    assert len(details) == len(result.flags) == 8  # seven counts nobody reported, and the mismatch
+    assert {"input": "bs5g_count", "city": 20000, "operators": 15000, "missing": ["unicom", "broadnet"]} in details
+    assert {
+        "input": "users_5g",
+        "city": 800000,
+        "operators": None,
+        "missing": ["telecom", "mobile", "unicom", "broadnet"],
+    } in details
+
+
+def test_a_row_nobody_reported_has_no_difference_and_keeps_the_city_s_figure():
+    result = compare(city={"users_5g": 800000}, operators={}, operator_codes=OPERATORS, tolerance=Decimal("5"))
+    row = next(r for r in result.rows if r.input == "users_5g")
+    assert row.as_dict() == {
+        "input": "users_5g",
+        "city": 800000,
+        "total": None,
+        "shares": {},
+        "missing": list(OPERATORS),
+        "difference": None,
+        "relative": None,
+        "within": None,
+    }
+    assert result.state == "unreported"
