@@ -367,6 +367,7 @@ class SampleDrawViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped
 
     serializer_class = SampleDrawSerializer
     queryset = draw_queryset()
+    parser_classes = [JSONParser]  # a draw's parameters are typed values: JSON says which are numbers
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)

@@ -8,28 +8,65 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from gigacity.api import query_data
 from gigacity.errors import RoleNotAllowed
 from gigacity.models import Province, Role
 from gigacity.xlsx import xlsx_response
 from indicators.catalogue import OPERATOR_INPUTS
 from indicators.models import Operator, Round
 
+from ..excel.api import WorkbookProblemSerializer, refusal
 from ..excel.operators import operator_filename, operator_import, operator_workbook
 from ..excel.uploads import limit_upload
 from ..models import OperatorFigure
 from ..operators import operator_figures_report, round_tolerance_set
 
 TRUE = {"1", "true", "yes", "on"}
-ROUND_PARAMETER = OpenApiParameter("round", int, OpenApiParameter.QUERY, description="Year; default: the open round")
-OPERATOR_PARAMETER = OpenApiParameter(
-    "operator", str, OpenApiParameter.QUERY, description="telecom, mobile, unicom or broadnet (bureaus: required)"
-)
+
+
+class RoundOperatorQuery(serializers.Serializer):
+    """The query of the operators' routes: which round and, for a bureau, which operator."""
+
+    round = serializers.IntegerField(
+        required=False, min_value=1900, max_value=9999, help_text="Year; default: the open round"
+    )
+    operator = serializers.CharField(
+        required=False, max_length=20, help_text="telecom, mobile, unicom or broadnet (bureaus: required)"
+    )
+
+
+class FiguresQuery(RoundOperatorQuery):
+    city = serializers.RegexField(r"^\d{6}$", required=False, help_text="6-digit code")
+    history = serializers.BooleanField(required=False, default=False, help_text="Every report, not only the latest")
+
+
+class ImportQuery(RoundOperatorQuery):
+    dry_run = serializers.BooleanField(required=False, default=False, help_text="Check only")
+
+
+def _query(request, serializer: type[serializers.Serializer]) -> dict:
+    query = serializer(data=query_data(request))
+    query.is_valid(raise_exception=True)
+    return query.validated_data
+
+
+class OperatorImportReportSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    dry_run = serializers.BooleanField()
+    applied = serializers.BooleanField(help_text="True when the figures were saved")
+    rejected = serializers.BooleanField(help_text="The file was refused as a whole")
+    operator = serializers.CharField(allow_blank=True)
+    on_behalf = serializers.BooleanField()
+    plans = serializers.ListField(child=serializers.DictField(), help_text="city, city_name, changes")
+    problems = WorkbookProblemSerializer(many=True)
+
+
 NOT_LOGGED_IN = OpenApiResponse(description="Not logged in")
 NOT_REPORTER = OpenApiResponse(description="Neither an operator's branch nor a provincial bureau")
 
@@ -64,11 +101,15 @@ FigureRowSerializer = inline_serializer(
 ReportRequest = inline_serializer(
     "OperatorFigureReport",
     {
-        "round": serializers.IntegerField(required=False),
-        "operator": serializers.CharField(required=False),
+        "round": serializers.IntegerField(required=False, min_value=1900, max_value=9999),
+        "operator": serializers.CharField(required=False, max_length=20),
         "dry_run": serializers.BooleanField(required=False),
         "rows": FigureRowSerializer.__class__(many=True),
     },
+)
+ReportHead = inline_serializer(
+    "OperatorFigureReportHead",
+    {name: field for name, field in ReportRequest.fields.items() if name != "rows"},
 )
 ReportResponse = inline_serializer(
     "OperatorFigureReportResult",
@@ -83,13 +124,10 @@ ReportResponse = inline_serializer(
 )
 
 
-def _round(request) -> Round:
-    year = request.query_params.get("round") or (request.data.get("round") if hasattr(request, "data") else None)
+def _round(request, year: int | None) -> Round:
     rounds = Round.objects.visible_to(request.user)
-    if year:
-        if not str(year).isdigit():
-            raise ValidationError({"round": [_("Enter a year, e.g. 2026.")]})
-        return get_object_or_404(rounds, year=int(year))
+    if year is not None:
+        return get_object_or_404(rounds, year=year)
     round_ = rounds.current()
     if round_ is None:
         raise Http404
@@ -124,14 +162,7 @@ class OperatorFiguresApi(APIView):
             "first. An operator's branch sees its own operator's figures in its province, a bureau every "
             "operator's in its province, ministry staff all; city officials none (403)."
         ),
-        parameters=[
-            ROUND_PARAMETER,
-            OPERATOR_PARAMETER,
-            OpenApiParameter("city", str, OpenApiParameter.QUERY, description="6-digit code"),
-            OpenApiParameter(
-                "history", bool, OpenApiParameter.QUERY, description="1: every report, not only the latest"
-            ),
-        ],
+        parameters=[FiguresQuery],
         responses={
             200: FigureSerializer(many=True),
             400: OpenApiResponse(description="A parameter is not valid"),
@@ -143,12 +174,13 @@ class OperatorFiguresApi(APIView):
     def get(self, request):
         if request.user.role == Role.CITY:
             raise RoleNotAllowed(_("City officials do not see operators' figures."))
-        figures = OperatorFigure.objects.visible_to(request.user).filter(round=_round(request))
-        if operator := request.query_params.get("operator"):
+        query = _query(request, FiguresQuery)
+        figures = OperatorFigure.objects.visible_to(request.user).filter(round=_round(request, query.get("round")))
+        if operator := query.get("operator"):
             figures = figures.filter(operator_id=operator)
-        if city := request.query_params.get("city"):
+        if city := query.get("city"):
             figures = figures.filter(city_id=city)
-        if str(request.query_params.get("history") or "").lower() not in TRUE:
+        if not query["history"]:
             figures = figures.current()
         figures = figures.select_related("round", "city", "reported_by").order_by("city_id", "operator__order", "-pk")
         return Response(FigureSerializer(figures, many=True).data)
@@ -175,14 +207,28 @@ class OperatorFiguresApi(APIView):
     )
     def post(self, request):
         _reporter(request)
-        rows = request.data.get("rows")
+        body = request.data
+        if not isinstance(body, dict):
+            raise ValidationError({"non_field_errors": [_("Send a JSON object.")]})
+        rows = body.get("rows")
         if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
             raise ValidationError({"rows": [_("Give a list of rows, one object per city.")]})
-        dry_run = str(request.data.get("dry_run") or "").lower() in TRUE or request.data.get("dry_run") is True
+        head = ReportHead(data={key: value for key, value in body.items() if key != "rows"})
+        errors = {} if head.is_valid() else {key: [str(m) for m in messages] for key, messages in head.errors.items()}
+        for key in body:
+            if key not in ReportRequest.fields:
+                errors[key] = [str(_("Unknown field"))]
+        for index, row in enumerate(rows):
+            for key in row:
+                if key != "city" and key not in OPERATOR_INPUTS:
+                    errors[f"rows[{index}].{key}"] = [str(_("Unknown field"))]
+        if errors:
+            raise ValidationError(errors)
+        dry_run = head.validated_data.get("dry_run", False)
         report = operator_figures_report(
             actor=request.user,
-            round_=_round(request),
-            operator_code=request.data.get("operator"),
+            round_=_round(request, head.validated_data.get("round")),
+            operator_code=head.validated_data.get("operator"),
             rows=rows,
             source="api",
             dry_run=dry_run,
@@ -190,10 +236,10 @@ class OperatorFiguresApi(APIView):
         return Response(report.as_dict(), status=status.HTTP_200_OK if dry_run else status.HTTP_201_CREATED)
 
 
-def _workbook_operator(request) -> Operator:
+def _workbook_operator(request, code: str | None) -> Operator:
     if request.user.role == Role.OPERATOR:
         return request.user.operator
-    operator = Operator.objects.filter(code=request.query_params.get("operator") or "").first()
+    operator = Operator.objects.filter(code=code or "").first()
     if operator is None:
         raise ValidationError({"operator": [_("Choose the telecom operator whose figures these are.")]})
     return operator
@@ -203,7 +249,7 @@ class OperatorWorkbookApi(APIView):
     @extend_schema(
         tags=["operators"],
         summary="The operator workbook of the caller's province (one row per city)",
-        parameters=[ROUND_PARAMETER, OPERATOR_PARAMETER],
+        parameters=[RoundOperatorQuery],
         responses={
             (200, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"): bytes,
             400: OpenApiResponse(description="A bureau did not name the operator"),
@@ -214,8 +260,9 @@ class OperatorWorkbookApi(APIView):
     )
     def get(self, request):
         _reporter(request)
-        operator = _workbook_operator(request)
-        round_ = _round(request)
+        query = _query(request, RoundOperatorQuery)
+        operator = _workbook_operator(request, query.get("operator"))
+        round_ = _round(request, query.get("round"))
         province = Province.objects.get(code=request.user.province_id)
         content = operator_workbook(province=province, operator=operator, round_=round_)
         return xlsx_response(content, operator_filename(province, operator, round_))
@@ -244,14 +291,15 @@ class OperatorImportApi(APIView):
                 {"file": serializers.FileField(), "dry_run": serializers.BooleanField(required=False)},
             )
         },
-        parameters=[
-            ROUND_PARAMETER,
-            OPERATOR_PARAMETER,
-            OpenApiParameter("dry_run", bool, OpenApiParameter.QUERY, description="1: check only"),
-        ],
+        parameters=[ImportQuery],
         responses={
-            200: OpenApiResponse(description="Checked (dry run) or imported: `plans`, `problems` empty"),
-            400: OpenApiResponse(description="Refused or with problems (`problems`); nothing saved"),
+            200: OpenApiResponse(
+                OperatorImportReportSerializer, description="Checked (dry run) or imported: `problems` empty"
+            ),
+            400: OpenApiResponse(
+                refusal(OperatorImportReportSerializer),
+                description="Refused or with problems (`problems`); nothing saved",
+            ),
             401: NOT_LOGGED_IN,
             403: NOT_REPORTER,
             404: OpenApiResponse(description="No such round"),
@@ -263,13 +311,14 @@ class OperatorImportApi(APIView):
         upload = request.FILES.get("file")
         if upload is None:
             raise ValidationError({"file": [_("Choose a file.")]})
-        dry_run = str(request.query_params.get("dry_run") or request.data.get("dry_run") or "").lower() in TRUE
+        query = _query(request, ImportQuery)
+        dry_run = query["dry_run"] or str(request.data.get("dry_run") or "").lower() in TRUE
         result = operator_import(
             actor=request.user,
             upload=upload,
-            round_=_round(request),
+            round_=_round(request, query.get("round")),
             dry_run=dry_run,
-            operator_code=request.query_params.get("operator") or request.data.get("operator") or None,
+            operator_code=query.get("operator") or request.data.get("operator") or None,
         )
         return Response(result.as_dict(), status=status.HTTP_200_OK if result.ok else status.HTTP_400_BAD_REQUEST)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import random
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from gigacity.models import City
 from submissions.models import Status
@@ -88,16 +89,25 @@ def test_the_national_dashboard_draws_the_map_and_charts_and_drills_down(page, m
     colour_by.get_by_role("button", name="千兆城市数").click()
     page.wait_for_selector("#china-map[data-rendered='named']")
     page.locator("#china-map").scroll_into_view_if_needed()
-    point = page.evaluate(
-        """() => {
-          const chart = echarts.getInstanceByDom(document.getElementById("china-map"));
-          const [x, y] = chart.convertToPixel({seriesIndex: 0}, [118.0, 36.3]);
-          const box = document.getElementById("china-map").getBoundingClientRect();
-          return {x: box.left + x, y: box.top + y};
-        }"""
-    )
-    with page.expect_navigation():
-        page.mouse.click(point["x"], point["y"])
+    # The map may still be settling (its redraw after the switch, the page's other charts growing
+    # above it) when the first click lands: a click that opened nothing is tried again at the
+    # point where 山东 now is.
+    for attempt in range(3):
+        point = page.evaluate(
+            """() => {
+              const chart = echarts.getInstanceByDom(document.getElementById("china-map"));
+              const [x, y] = chart.convertToPixel({seriesIndex: 0}, [118.0, 36.3]);
+              const box = document.getElementById("china-map").getBoundingClientRect();
+              return {x: box.left + x, y: box.top + y};
+            }"""
+        )
+        try:
+            with page.expect_navigation(timeout=20_000):
+                page.mouse.click(point["x"], point["y"])
+            break
+        except PlaywrightTimeoutError:
+            if attempt == 2:
+                raise
     assert "/dashboard/province/370000/" in page.url
 
     page.wait_for_selector("#compare-chart canvas")

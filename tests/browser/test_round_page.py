@@ -56,7 +56,7 @@ def test_saving_unchanged_thresholds_asks_nothing_and_a_change_asks_first(page, 
     assert questions == []
 
     page.get_by_label("城市10G-PON端口占比").fill("35")
-    page.get_by_label("修改理由").fill("按正式文件调整")
+    page.get_by_test_id("thresholds-form").get_by_label("修改理由").fill("按正式文件调整")
     with page.expect_navigation():
         page.get_by_role("button", name="保存标准值").click()
 
