@@ -213,7 +213,7 @@ class OperatorFiguresApi(APIView):
         rows = body.get("rows")
         if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
             raise ValidationError({"rows": [_("Give a list of rows, one object per city.")]})
-        head = ReportHead(data={key: value for key, value in body.items() if key != "rows"})
+        head = ReportHead.__class__(data={key: value for key, value in body.items() if key != "rows"})
         errors = {} if head.is_valid() else {key: [str(m) for m in messages] for key, messages in head.errors.items()}
         for key in body:
             if key not in ReportRequest.fields:
