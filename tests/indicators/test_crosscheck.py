@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from indicators.crosscheck import MISMATCH, UNREPORTED, compare, flag_details
+from indicators.rules import Severity
 
 INPUTS = (
     "pon_10g_ports",
@@ -175,3 +176,24 @@ def test_a_row_nobody_reported_has_no_difference_and_keeps_the_city_s_figure():
         "within": None,
     }
     assert result.state == "unreported"
+
+
+def test_severities_and_the_messages_without_a_missing_operator_or_a_figure():
+    every = {code: {"bs5g_count": 0} for code in OPERATORS}
+    result = compare(
+        city={"bs5g_count": 5}, operators=every, operator_codes=OPERATORS, tolerance=Decimal("5"), names={}
+    )
+    (mismatch,) = [f for f in result.flags if f.code == MISMATCH]
+    assert mismatch.severity == Severity.WARNING
+    # All four reported 0: no operator is missing, and a difference from 0 has no percentage.
+    assert mismatch.message_zh == "“5G基站数”城市填报 5，运营商合计 0，相差 +5（—），超出允许偏差 5%。"
+    assert mismatch.message_en == (
+        "“5G base stations”: the city reports 5, the operators 0 in all, a difference of +5 (—), "
+        "beyond the tolerance of 5%."
+    )
+    unreported = next(f for f in result.flags if f.code == UNREPORTED and "5G用户数" in f.message_zh)
+    assert unreported.severity == Severity.INFO
+    assert unreported.message_zh == "尚无运营商报送“5G用户数”，无法与城市填报数核对（城市填报 —）。"
+    assert (
+        unreported.message_en == "No operator has reported “5G users” yet, so the city's figure (—) cannot be checked."
+    )
