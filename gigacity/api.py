@@ -26,10 +26,11 @@ class Pagination(PageNumberPagination):
 
     page_size_query_param = "page_size"
     max_page_size = 500
+    max_page = 1_000_000_000  # far past any last page (a 404), and a number every reader can hold
 
     def paginate_queryset(self, queryset, request, view=None):
         errors = {}
-        for name, low, high in (("page_size", 1, self.max_page_size), ("page", 1, None)):
+        for name, low, high in (("page_size", 1, self.max_page_size), ("page", 1, self.max_page)):
             raw = request.query_params.getlist(name)
             if not raw:
                 continue
@@ -48,8 +49,9 @@ class Pagination(PageNumberPagination):
         parameters = super().get_schema_operation_parameters(view)
         for parameter in parameters:
             parameter["schema"]["minimum"] = 1
-            if parameter["name"] == self.page_size_query_param:
-                parameter["schema"]["maximum"] = self.max_page_size
+            parameter["schema"]["maximum"] = (
+                self.max_page_size if parameter["name"] == self.page_size_query_param else self.max_page
+            )
         return parameters
 
 
