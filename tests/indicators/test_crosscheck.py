@@ -143,13 +143,17 @@ def test_a_mismatch_with_two_operators_missing_word_for_word():
         "“5G基站数”城市填报 20,000，运营商合计 15,000，相差 +5,000（+33.33%），超出允许偏差 5%；"
         "未报送的运营商：中国联通、中国广电。"
     )
-    assert mismatch.message_en.startswith(
+    assert mismatch.message_en == (
         "“5G base stations”: the city reports 20,000, the operators 15,000 in all, a difference of +5,000 "
-        "(+33.33%), beyond the tolerance of 5%; operators not reported: "
+        "(+33.33%), beyond the tolerance of 5%; operators not reported: unicom, broadnet."
     )
     unreported = next(f for f in result.flags if f.code == UNREPORTED and "5G用户数" in f.message_zh)
     assert unreported.indicator == "users_5g_share"
     assert unreported.message_zh == "尚无运营商报送“5G用户数”，无法与城市填报数核对（城市填报 800,000）。"
+    assert (
+        unreported.message_en
+        == "No operator has reported “5G users” yet, so the city's figure (800,000) cannot be checked."
+    )
 
     details = flag_details(result)
     assert len(details) == len(result.flags) == 8  # seven counts nobody reported, and the mismatch
