@@ -14,7 +14,6 @@ from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
-from rest_framework.views import exception_handler as drf_exception_handler
 
 from .errors import ApplicationError
 from .params import int_param
@@ -89,6 +88,11 @@ def exception_handler(exc, context):
         exc = exceptions.NotFound(_("Not found, or not yours to see."))
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied(str(exc) or None)
+
+    # Imported here: rest_framework.views reads DEFAULT_CONTENT_NEGOTIATION_CLASS (this module) when it is
+    # first imported, so importing it at the top would make this module import itself half-done
+    # whenever DRF's settings load this module first (a worker's system checks do).
+    from rest_framework.views import exception_handler as drf_exception_handler
 
     response = drf_exception_handler(exc, context)
     if response is None:
