@@ -309,6 +309,13 @@ class EvidenceRequestViewSet(LimitedUploads, mixins.RetrieveModelMixin, ScopedVi
             evidence.evidence_answer(request_id=row.pk, actor=request.user, text=str(text), files=_files(request))
         )
 
+    def _decide(self, request, service):
+        """A step of the side that asked (accept, reject, withdraw): a reason, then the service."""
+        data = ReasonInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        row = self.get_object()
+        return self._done(service(request_id=row.pk, actor=request.user, reason=data.validated_data["reason"]))
+
     @extend_schema(
         request=ReasonInput,
         responses={200: EvidenceRequestSerializer, 400: E400, 403: E403, 404: E404, 409: E409},
@@ -316,12 +323,7 @@ class EvidenceRequestViewSet(LimitedUploads, mixins.RetrieveModelMixin, ScopedVi
     )
     @action(detail=True, methods=["post"])
     def accept(self, request, pk=None):
-        data = ReasonInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        row = self.get_object()
-        return self._done(
-            evidence.evidence_accept(request_id=row.pk, actor=request.user, reason=data.validated_data["reason"])
-        )
+        return self._decide(request, evidence.evidence_accept)
 
     @extend_schema(
         request=ReasonInput,
@@ -330,12 +332,7 @@ class EvidenceRequestViewSet(LimitedUploads, mixins.RetrieveModelMixin, ScopedVi
     )
     @action(detail=True, methods=["post"])
     def reject(self, request, pk=None):
-        data = ReasonInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        row = self.get_object()
-        return self._done(
-            evidence.evidence_reject(request_id=row.pk, actor=request.user, reason=data.validated_data["reason"])
-        )
+        return self._decide(request, evidence.evidence_reject)
 
     @extend_schema(
         request=ReasonInput,
@@ -344,12 +341,7 @@ class EvidenceRequestViewSet(LimitedUploads, mixins.RetrieveModelMixin, ScopedVi
     )
     @action(detail=True, methods=["post"])
     def withdraw(self, request, pk=None):
-        data = ReasonInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        row = self.get_object()
-        return self._done(
-            evidence.evidence_withdraw(request_id=row.pk, actor=request.user, reason=data.validated_data["reason"])
-        )
+        return self._decide(request, evidence.evidence_withdraw)
 
 
 # ------------------------------------------------------------------------------------------------
