@@ -217,3 +217,19 @@ def test_the_one_form_save_raises_the_problems_by_field(open_round, bureau_user)
         )
 
     assert set(refused.value.message_dict) == {"bs5g_count", "contact_email"}
+
+
+def test_the_forms_of_a_save_are_locked_at_once_in_the_order_of_their_keys(open_round, bureau_user):
+    """Two saves over the same forms (two tabs of the bureau, or a bureau and a city) cannot each hold
+    a lock the other waits for: every save takes its locks in one statement, in one order."""
+    qingdao, zibo = shandong_pair(open_round)
+    edits = [
+        DraftEdit(form.pk, {"bs5g_count": 7}, expected_version=form.version)
+        for form in sorted((qingdao, zibo), key=lambda form: form.pk, reverse=True)
+    ]
+
+    with CaptureQueriesContext(connection) as queries:
+        drafts_update(actor=bureau_user, edits=edits)
+
+    (lock,) = [q["sql"] for q in queries if "FOR UPDATE" in q["sql"]]
+    assert lock.rstrip().split("ORDER BY")[1].strip().startswith('"submissions_submission"."id" ASC'), lock
