@@ -233,3 +233,38 @@ def test_the_forms_of_a_save_are_locked_at_once_in_the_order_of_their_keys(open_
 
     (lock,) = [q["sql"] for q in queries if "FOR UPDATE" in q["sql"]]
     assert lock.rstrip().split("ORDER BY")[1].strip().startswith('"submissions_submission"."id" ASC'), lock
+
+
+def test_a_case_removed_in_a_save_of_many_forms_takes_its_evidence_file_with_it(
+    open_round, bureau_user, city_user, django_capture_on_commit_callbacks
+):
+    from django.core.files.storage import default_storage
+
+    from submissions.models import Attachment
+    from submissions.services import attachment_add
+
+    qingdao, zibo = shandong_pair(open_round)
+    removed, *kept = qingdao.cases.all()
+    attachment = attachment_add(
+        submission_id=qingdao.pk, case_id=removed.pk, upload=as_upload(b"%PDF-1.4 x", "证明.pdf"), actor=city_user
+    )
+    qingdao.refresh_from_db()
+    assert default_storage.exists(attachment.file.name)
+    items = [{"id": case.pk, **{name: getattr(case, name) for name in CASE_TEXT}} for case in kept]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        saved = drafts_update(
+            actor=bureau_user,
+            edits=[
+                DraftEdit(qingdao.pk, {}, cases=items, expected_version=qingdao.version),
+                DraftEdit(zibo.pk, {"bs5g_count": 5}, expected_version=zibo.version),
+            ],
+        )
+
+    assert saved[0].changes[f"case:{removed.pk}"] == [removed.title, None]
+    assert [case.pk for case in qingdao.cases.all()] == [case.pk for case in kept]
+    assert not Attachment.objects.filter(pk=attachment.pk).exists()
+    assert not default_storage.exists(attachment.file.name)
+
+
+CASE_TEXT = ("title", "domain", "description", "pain_points", "replicability", "partners")
