@@ -7,19 +7,19 @@ import datetime
 import hashlib
 import unicodedata
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.http import Http404
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from gigacity.errors import ApplicationError, Conflict, RoleNotAllowed
+from gigacity.errors import ApplicationError, Conflict, RoleNotAllowed, StaleVersion
 from gigacity.i18n import pick
 from gigacity.models import City, Role, User
 from gigacity.params import int_param
@@ -41,7 +41,7 @@ from .models import (
     deadline_expression,
 )
 from .scoring import request_scoring
-from .snapshots import BASIC_FIELDS, CASE_FIELDS, PRACTICE_FIELDS, diff, snapshot
+from .snapshots import BASIC_FIELDS, CASE_FIELDS, DATA_FIELDS, PRACTICE_FIELDS, diff, snapshot
 from .workflow import check_version, lock_submission, transition
 
 CASE_TEXT_LIMITS = {
@@ -140,19 +140,31 @@ def carry_over(*, submission: Submission, actor: User) -> Submission | None:
 # ------------------------------------------------------------------------------------------------
 # Editing the data
 # ------------------------------------------------------------------------------------------------
-def _apply_cases(
+@dataclass
+class _CasePlan:
+    """What a save does to a form's cases: the list after (in order), the cases to create or update,
+    and those to remove. Worked out in memory: nothing is written until every form of the save is
+    valid."""
+
+    kept: list[Case]
+    changed: list[Case]
+    removed: list[Case]
+
+
+def _plan_cases(
     submission: Submission, current: Sequence[Case], items: Sequence[Mapping[str, Any]], errors: dict[str, list[str]]
-) -> list[Case]:
+) -> _CasePlan:
     """Make the submission's cases (`current`, in order) equal `items` (in that order): an item with
     an `id` updates that case, one without creates a case, and a case missing from the list is
-    removed. Blank new items (a row added and never filled) are ignored. Returns the cases after,
-    in order (unchanged when there are errors: nothing is written then)."""
+    removed. Blank new items (a row added and never filled) are ignored. With errors, the plan keeps
+    the cases as they are."""
     existing = {case.pk: case for case in current}
     kept: list[Case] = []
     changed: list[Case] = []
+    unchanged = _CasePlan(kept=list(current), changed=[], removed=[])
     if len(items) > MAX_CASES:
         errors["cases"] = [_("At most %(n)s cases") % {"n": MAX_CASES}]
-        return list(current)
+        return unchanged
     for index, item in enumerate(items):
         if not isinstance(item, Mapping):
             errors[f"cases[{index}]"] = [_("Each case must be an object with its fields.")]
@@ -187,17 +199,28 @@ def _apply_cases(
                 case.carried_from_year = None  # changed by the city: this year's case now
             changed.append(case)
     if errors:
-        return list(current)
-    removed = list(existing.values())
-    for case in removed:
-        files = [a.file.name for a in case.attachments.all()]
-        case.delete()
-        transaction.on_commit(lambda files=files: _delete_files(files))
-    # Only what changed is written: a form is saved whole, every case with it, and most saves change
-    # a number or two (one UPDATE per unchanged case was most of a draft save's queries).
-    for case in changed:
-        case.save()
-    return kept
+        return unchanged
+    return _CasePlan(kept=kept, changed=changed, removed=list(existing.values()))
+
+
+# What a save writes of a case that changed (all of it but its form, its creation and the bureau's mark).
+_CASE_WRITTEN = ("position", *CASE_FIELDS, "carried_from_year")
+
+
+def _write_cases(plans: Sequence[_CasePlan]) -> None:
+    """Carry out the case plans of every form of a save at once: the removed cases (and their
+    attachments' files, once committed) in one delete, the new ones in one insert, the changed ones
+    in one update. Only what changed is written (most saves change a number or two)."""
+    removed = [case.pk for plan in plans for case in plan.removed]
+    if removed:
+        files = list(Attachment.objects.filter(case_id__in=removed).values_list("file", flat=True))
+        Case.objects.filter(pk__in=removed).delete()
+        if files:
+            transaction.on_commit(lambda: _delete_files(files))
+    changed = [case for plan in plans for case in plan.changed]
+    updated = [case for case in changed if case.pk is not None]
+    Case.objects.bulk_create([case for case in changed if case.pk is None])
+    update_rows(updated, _CASE_WRITTEN)
 
 
 def _case_state(case: Case) -> tuple:
@@ -223,6 +246,169 @@ def recompute(submission: Submission, cases_count: int | None = None) -> None:
     submission.cases_count = submission.cases.count() if cases_count is None else cases_count
 
 
+@dataclass(frozen=True)
+class DraftEdit:
+    """One form's part of a save (`drafts_update`): any subset of its fields and optionally the whole
+    list of its cases, against the version the person edited (None: whatever is stored)."""
+
+    submission_id: int
+    data: Mapping[str, Any]
+    cases: Sequence[Mapping[str, Any]] | None = None
+    expected_version: int | None = None
+
+
+@dataclass
+class DraftOutcome:
+    """What a save did, or would have done, to one form: the form (locked, as saved), what changed
+    ({} when nothing did: no new version then), its cases after, in order. When refused: the
+    problems by field (`errors`) or why the form cannot be changed at all (`refusal`: not editable
+    now, or a stale version)."""
+
+    submission: Submission
+    changes: dict[str, list] = field(default_factory=dict)
+    cases: list[Case] = field(default_factory=list)
+    errors: dict[str, list[str]] = field(default_factory=dict)
+    refusal: ApplicationError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and self.refusal is None
+
+
+class DraftsRefused(Exception):
+    """A save was refused: nothing was saved, in any of its forms. `outcomes` has every form's
+    problems, in the order of the edits (the forms without any have none)."""
+
+    def __init__(self, outcomes: Sequence[DraftOutcome]):
+        super().__init__("drafts refused")
+        self.outcomes = list(outcomes)
+
+    def first(self) -> Exception:
+        """The first form's refusal (a form that cannot be changed before any problem with the data),
+        as the one-form save raises it."""
+        for outcome in self.outcomes:
+            if outcome.refusal is not None:
+                return outcome.refusal
+        return ValidationError(next(outcome.errors for outcome in self.outcomes if outcome.errors))
+
+
+def _draft_fields() -> list[str]:
+    """What a save writes of a form: what a person enters, what the server derives from it, and the
+    version with who saved it when (never the workflow's or the scoring's fields)."""
+    derived = [f.name for f in Submission._meta.concrete_fields if f.name.startswith("value_")]
+    names = [*DATA_FIELDS, "key_sites_5g_covered", "key_sites_total", *derived, "cases_count"]
+    return [*dict.fromkeys(names), "version", "updated_at", "updated_by"]
+
+
+def update_rows(objects: Sequence[models.Model], fields: Sequence[str]) -> None:
+    """Write `fields` of many rows of one table in one statement (UPDATE … FROM VALUES), each row its
+    own values. Django's `bulk_update` builds a CASE per field with a WHEN per row, which costs more
+    to build than the whole rest of a province import; this is the same statement PostgreSQL
+    runs for a batch of single-row updates, without the round trips."""
+    if not objects:
+        return
+    meta = type(objects[0])._meta
+    columns = [meta.pk, *(meta.get_field(name) for name in fields)]
+    quote = connection.ops.quote_name
+    row = "(" + ", ".join(f"%s::{column.db_type(connection)}" for column in columns) + ")"
+    params = [
+        column.get_db_prep_save(getattr(obj, column.attname), connection) for obj in objects for column in columns
+    ]
+    names = ", ".join(quote(column.column) for column in columns)
+    assignments = ", ".join(f"{quote(column.column)} = v.{quote(column.column)}" for column in columns[1:])
+    pk = quote(meta.pk.column)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {quote(meta.db_table)} AS t SET {assignments} "  # the names come from the model
+            f"FROM (VALUES {', '.join([row] * len(objects))}) AS v({names}) WHERE t.{pk} = v.{pk}",
+            params,
+        )
+
+
+def drafts_update(
+    *, actor: User, edits: Sequence[DraftEdit], via_header: bool = False, source: str = ChangeSource.FORM
+) -> list[DraftOutcome]:
+    """Save the drafts of one or many forms at once, all or nothing: the browser form, the API and a
+    city template save one, a province workbook every city it lists. Each form is checked as if it
+    were saved alone (may it be changed now, by this person; is its version the one edited; every
+    problem by field) and keeps its own history: a new version and one data change per form that
+    changed, none for a form that did not.
+
+    In one transaction, with the forms locked in the order of their keys (two saves over the same
+    forms cannot deadlock), their cases read in one query and everything written in a few
+    statements, however many forms. Refused (DraftsRefused, with every form's problems) when any
+    form has one: nothing is saved then. Forms outside the actor's scope: Http404."""
+    ids = [edit.submission_id for edit in edits]
+    if len(set(ids)) != len(ids):
+        raise ValueError("each form may appear once in a save")
+    with transaction.atomic():
+        locked = {
+            submission.pk: submission
+            for submission in Submission.objects.visible_to(actor)
+            .select_for_update(of=("self",))
+            .select_related("round", "city__province")
+            .filter(pk__in=ids)
+            .order_by("pk")
+        }
+        if len(locked) != len(ids):
+            raise Http404
+        current: dict[int, list[Case]] = {pk: [] for pk in ids}
+        for case in Case.objects.filter(submission_id__in=ids).order_by("submission_id", "position", "pk"):
+            current[case.submission_id].append(case)
+
+        outcomes: list[DraftOutcome] = []
+        plans: list[_CasePlan] = []
+        befores: list[dict] = []
+        for edit in edits:
+            submission = locked[edit.submission_id]
+            cases = current[submission.pk]
+            outcome = DraftOutcome(submission=submission, cases=cases)
+            outcomes.append(outcome)
+            outcome.refusal = submission.edit_refusal(actor)
+            if outcome.refusal is None:
+                try:
+                    check_version(submission, edit.expected_version, via_header=via_header)
+                except StaleVersion as exc:
+                    outcome.refusal = exc
+            if outcome.refusal is not None:
+                continue
+            # The cases are read once: for the snapshot before, the update, the count and the snapshot after.
+            befores.append(snapshot(submission, cases))
+            cleaned, errors = clean_data(edit.data)
+            for name, value in cleaned.items():
+                setattr(submission, name, value)
+            _check_key_site_sums(submission, cleaned, errors)
+            plan = _CasePlan(kept=cases, changed=[], removed=[])
+            if edit.cases is not None and not errors:
+                plan = _plan_cases(submission, cases, edit.cases, errors)
+            outcome.errors = errors
+            plans.append(plan)
+        if not all(outcome.ok for outcome in outcomes):
+            raise DraftsRefused(outcomes)
+
+        _write_cases(plans)
+        now = timezone.now()
+        changed: list[Submission] = []
+        for outcome, plan, before in zip(outcomes, plans, befores, strict=True):
+            submission = outcome.submission
+            recompute(submission, cases_count=len(plan.kept))
+            outcome.cases = plan.kept
+            outcome.changes = diff(before, snapshot(submission, plan.kept))
+            if outcome.changes:
+                submission.version += 1
+                submission.updated_at = now
+                submission.updated_by = actor
+                changed.append(submission)
+        if changed:
+            update_rows(changed, _draft_fields())
+            DataChange.objects.bulk_create(
+                _data_change(submission=outcome.submission, actor=actor, source=source, changes=outcome.changes)
+                for outcome in outcomes
+                if outcome.changes
+            )
+    return outcomes
+
+
 def submission_update(
     *,
     submission_id: int,
@@ -235,40 +421,17 @@ def submission_update(
 ) -> Submission:
     """Save a draft: any subset of the fields, complete or not, and optionally the whole list of cases.
     Refused with every problem by field when anything is wrong (nothing is saved then), or with a
-    conflict when somebody saved a newer version first."""
-    with transaction.atomic():
-        submission = lock_submission(submission_id=submission_id, actor=actor)
-        ensure_editable(submission, actor)
-        check_version(submission, expected_version, via_header=via_header)
-        # The cases are read once: for the snapshot before, the update, the count and the snapshot after.
-        current = list(submission.cases.all())
-        before = snapshot(submission, current)
-
-        cleaned, errors = clean_data(data)
-        for name, value in cleaned.items():
-            setattr(submission, name, value)
-        _check_key_site_sums(submission, cleaned, errors)
-        if cases is not None and not errors:
-            current = _apply_cases(submission, current, cases, errors)
-        if errors:
-            raise ValidationError(errors)
-
-        recompute(submission, cases_count=len(current))
-        changes = diff(before, snapshot(submission, current))
-        if not changes:
-            return submission
-        submission.version += 1
-        submission.updated_at = timezone.now()
-        submission.updated_by = actor
-        submission.save()
-        record_change(submission=submission, actor=actor, source=source, changes=changes)
-    return submission
+    conflict when somebody saved a newer version first. The one-form case of `drafts_update`."""
+    edit = DraftEdit(submission_id=submission_id, data=data, cases=cases, expected_version=expected_version)
+    try:
+        [outcome] = drafts_update(actor=actor, edits=[edit], via_header=via_header, source=source)
+    except DraftsRefused as refused:
+        raise refused.first() from None
+    return outcome.submission
 
 
-def record_change(*, submission: Submission, actor: User, changes: dict, source: str = ChangeSource.FORM) -> DataChange:
-    """Keep what changed, with its before and after, in the submission's history (inside the
-    caller's transaction, after the change itself)."""
-    return DataChange.objects.create(
+def _data_change(*, submission: Submission, actor: User, changes: dict, source: str) -> DataChange:
+    return DataChange(
         submission=submission,
         version=submission.version,
         actor=actor,
@@ -276,6 +439,14 @@ def record_change(*, submission: Submission, actor: User, changes: dict, source:
         source=source,
         changes=changes,
     )
+
+
+def record_change(*, submission: Submission, actor: User, changes: dict, source: str = ChangeSource.FORM) -> DataChange:
+    """Keep what changed, with its before and after, in the submission's history (inside the
+    caller's transaction, after the change itself)."""
+    change = _data_change(submission=submission, actor=actor, changes=changes, source=source)
+    change.save()
+    return change
 
 
 def _check_key_site_sums(submission: Submission, cleaned: Mapping[str, Any], errors: dict[str, list[str]]) -> None:

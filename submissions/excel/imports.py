@@ -1,11 +1,12 @@
 """Importing a city template or a province workbook: the dry run and the import.
 
 A dry run is the import itself carried out in a transaction that is rolled back, so the changes and
-problems it reports are exactly those the import would make or meet: the same `submission_update`
-as the browser form validates and records them (one place of validation, one diff). Applying calls
-`submission_update` once per submission with the version the dry run was computed against: a form
-changed in between is a conflict, never silently overwritten. Any problem anywhere and nothing is
-saved (for a province: in no city).
+problems it reports are exactly those the import would make or meet: the same save as the browser
+form's (`drafts_update`, of which the form's `submission_update` is the one-form case) validates
+and records them (one place of validation, one diff). A province workbook is saved in one call for
+all its cities, each with the version the dry run was computed against: a form changed in between
+is a conflict, never silently overwritten. Any problem anywhere and nothing is saved (for a
+province: in no city).
 """
 
 from __future__ import annotations
@@ -13,18 +14,16 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
-from functools import partial
 from typing import IO, Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count
 from django.http import Http404
 from django.utils.translation import gettext as _
 from openpyxl.utils import column_index_from_string
 
-from gigacity.errors import Conflict, RoleNotAllowed, StaleVersion
+from gigacity.errors import ApplicationError, Conflict, RoleNotAllowed, StaleVersion
 from gigacity.i18n import pick
 from gigacity.models import City, Province, Role, User
 from gigacity.xlsx import WorkbookRejected
@@ -32,8 +31,8 @@ from indicators.models import Round
 from indicators.rules import Inconsistency, inconsistencies
 
 from ..forms import field_label
-from ..models import EDITABLE_STATES, Attachment, Case, CaseDomain, ChangeSource, DataChange, Status, Submission
-from ..services import ensure_editable, submission_get_or_create, submission_update
+from ..models import EDITABLE_STATES, Attachment, CaseDomain, ChangeSource, Status, Submission
+from ..services import DraftEdit, DraftOutcome, DraftsRefused, drafts_update, ensure_editable, submission_get_or_create
 from ..snapshots import CASE_FIELDS, DATA_FIELDS
 from .city import read_city_workbook
 from .layout import (
@@ -224,16 +223,18 @@ def city_import(
     problems = list(upload_data.problems)
     keep = not dry_run and not problems
     with transaction.atomic():
-        outcome = _attempt(
-            submission_id=submission.pk,
+        edit = DraftEdit(
+            submission_id=submission.pk, data=upload_data.data, cases=upload_data.cases, expected_version=base
+        )
+        [outcome] = _attempt(
             actor=actor,
-            data=upload_data.data,
-            cases=upload_data.cases,
-            expected_version=base,
+            edits=[edit],
             source=ChangeSource.EXCEL,
             keep=keep,
             preview_cases=not _on_sheet(problems, SHEET_CASES),
         )
+        if isinstance(outcome, ApplicationError):
+            raise outcome
         problems.extend(_new_cells(problems, locate.problems(outcome.errors)))
         _describe(plan, outcome, upload_data.cases, locate, _attachment_counts([submission.pk]))
         result.warnings.extend(_inconsistency_warnings(outcome, locate))
@@ -400,6 +401,8 @@ def province_import(
     plans: list[Plan] = []
     keep = not dry_run and not problems
     with transaction.atomic():
+        edits: list[DraftEdit] = []
+        entries: list[tuple[City, Plan, list[Mapping[str, Any]], _Locator, int]] = []
         for city, city_row in work:
             submission = submissions.get(city.code)
             new = submission is None
@@ -417,29 +420,30 @@ def province_import(
                 cases_sheet=SHEET_CASES,
                 prefix=f"{city.name}：",
             )
-            plan = Plan(city=city.code, city_name=city.name, new=new, base_version=base)
-            try:
-                outcome = _attempt(
-                    submission_id=submission.pk,
-                    actor=actor,
-                    data=city_row.data,
-                    cases=items,
-                    expected_version=base,
-                    source=ChangeSource.PROVINCE_EXCEL,
-                    keep=True,  # the whole province is kept or rolled back below
-                    preview_cases=not cases_unreadable,
-                )
-            except StaleVersion:
+            plan = Plan(city=city.code, city_name=city.name, new=new, base_version=base, submission_id=submission.pk)
+            edits.append(DraftEdit(submission_id=submission.pk, data=city_row.data, cases=items, expected_version=base))
+            entries.append((city, plan, items, locate, row_of_city))
+        # Every city at once; the whole province is kept or rolled back below.
+        outcomes = _attempt(
+            actor=actor,
+            edits=edits,
+            source=ChangeSource.PROVINCE_EXCEL,
+            keep=True,
+            preview_cases=not cases_unreadable,
+        )
+        for (city, plan, items, locate, row_of_city), outcome in zip(entries, outcomes, strict=True):
+            if isinstance(outcome, StaleVersion):
                 problems.append(Problem(ref(SHEET_CITIES, row_of_city, 1), _stale_message(city.name)))
                 continue
-            except Conflict as exc:
-                problems.append(Problem(ref(SHEET_CITIES, row_of_city, 1), f"{city.name}：{exc.message}"))
+            if isinstance(outcome, Conflict):
+                problems.append(Problem(ref(SHEET_CITIES, row_of_city, 1), f"{city.name}：{outcome.message}"))
                 continue
+            if isinstance(outcome, ApplicationError):
+                raise outcome
             problems.extend(_new_cells(problems, locate.problems(outcome.errors)))
             _describe(plan, outcome, items, locate, attachments)
             result.warnings.extend(_inconsistency_warnings(outcome, locate))
             plan.version = outcome.version
-            plan.submission_id = submission.pk
             plans.append(plan)
         keep = keep and not problems
         if not keep:
@@ -477,7 +481,7 @@ def _outside_message(code: str, province: str) -> str:
 
 
 # ------------------------------------------------------------------------------------------------
-# The attempt: submission_update in a savepoint
+# The attempt: drafts_update in a savepoint
 # ------------------------------------------------------------------------------------------------
 @dataclass
 class _Outcome:
@@ -490,72 +494,96 @@ class _Outcome:
 
 def _attempt(
     *,
-    submission_id: int,
     actor: User,
-    data: Mapping[str, Any],
-    cases: Sequence[Mapping[str, Any]],
-    expected_version: int,
+    edits: Sequence[DraftEdit],
     source: str,
     keep: bool,
     preview_cases: bool = True,
-) -> _Outcome:
-    """Run `submission_update` in a savepoint and read back what it changed; the savepoint is rolled
-    back unless `keep`. Conflicts (stale version, not editable) propagate.
+) -> list[_Outcome | ApplicationError]:
+    """Save every edit at once with `drafts_update` in a savepoint, rolled back unless `keep`, and
+    say what it changed in each form; a form that cannot be changed (not editable now, a stale
+    version) gets its refusal instead.
 
-    When the update is refused, two more rolled-back runs complete the report: the cases alone (the
-    service checks them only once the fields are valid, and one upload should list every problem),
-    and everything that is valid (so the person sees that the rest of the workbook was understood)."""
-    run = partial(_run, submission_id=submission_id, actor=actor, expected_version=expected_version, source=source)
-    outcome = run(data=data, cases=cases, keep=keep)
-    if not outcome.errors:
-        return outcome
-    if not any(key.startswith("cases") for key in outcome.errors):
-        outcome.errors.update(run(data={}, cases=cases, keep=False).errors)
-    cases_valid = preview_cases and not any(key.startswith("cases") for key in outcome.errors)
-    preview = run(
-        data={name: value for name, value in data.items() if name not in outcome.errors},
-        cases=cases if cases_valid else None,
-        keep=False,
-    )
-    if not preview.errors:
-        outcome.changes, outcome.positions = preview.changes, preview.positions
-    return outcome
+    When the save is refused (nothing is saved then), more rolled-back runs complete the report:
+    the forms without problems (what they would change), the cases alone of the forms whose fields
+    have problems (the service checks the cases only once the fields are valid, and one upload
+    should list every problem), and everything that is valid of those forms (so the person sees
+    that the rest of the workbook was understood). Each run is one call for all the forms in it."""
+    try:
+        with transaction.atomic():
+            saved = drafts_update(actor=actor, edits=edits, source=source)
+            results: list[_Outcome | ApplicationError | None] = [
+                _read_back(outcome, edit, keep) for outcome, edit in zip(saved, edits, strict=True)
+            ]
+            if not keep:
+                transaction.set_rollback(True)
+        return results
+    except DraftsRefused as refused:
+        outcomes = refused.outcomes
+    results = [None] * len(edits)
+    failed: list[int] = []
+    for index, (edit, outcome) in enumerate(zip(edits, outcomes, strict=True)):
+        if outcome.refusal is not None:
+            results[index] = outcome.refusal
+        elif outcome.errors:
+            results[index] = _Outcome(version=edit.expected_version, errors=dict(outcome.errors))
+            failed.append(index)
+    passed = [index for index, found in enumerate(results) if found is None]
+    for index, found in zip(passed, _preview(actor, [edits[i] for i in passed], source, keep=keep), strict=True):
+        results[index] = found
+    fields_only = [index for index in failed if not _case_errors(results[index].errors)]
+    cases_alone = [replace(edits[index], data={}) for index in fields_only]
+    for index, found in zip(fields_only, _preview(actor, cases_alone, source, keep=False), strict=True):
+        results[index].errors.update(found.errors)
+    valid_parts = []
+    for index in failed:
+        edit, errors = edits[index], results[index].errors
+        cases_valid = preview_cases and not _case_errors(errors)
+        data = {name: value for name, value in edit.data.items() if name not in errors}
+        valid_parts.append(replace(edit, data=data, cases=edit.cases if cases_valid else None))
+    for index, found in zip(failed, _preview(actor, valid_parts, source, keep=False), strict=True):
+        if not found.errors:
+            results[index].changes, results[index].positions = found.changes, found.positions
+    return results
 
 
-def _run(
-    *,
-    submission_id: int,
-    actor: User,
-    data: Mapping[str, Any],
-    cases: Sequence[Mapping[str, Any]] | None,
-    expected_version: int,
-    source: str,
-    keep: bool,
-) -> _Outcome:
-    outcome = _Outcome(version=expected_version)
-    with transaction.atomic():
+def _preview(actor: User, edits: Sequence[DraftEdit], source: str, *, keep: bool) -> list[_Outcome]:
+    """What each edit would change, saved together and rolled back; an edit refused gets its errors
+    (and the others are tried again without it). `keep`: report the versions a kept save makes."""
+    found = [_Outcome(version=edit.expected_version) for edit in edits]
+    pending = list(range(len(edits)))
+    while pending:
         try:
-            saved = submission_update(
-                submission_id=submission_id,
-                actor=actor,
-                data=data,
-                cases=cases,
-                expected_version=expected_version,
-                source=source,
-            )
-        except ValidationError as exc:
-            outcome.errors = {key: list(messages) for key, messages in exc.message_dict.items()}
+            with transaction.atomic():
+                saved = drafts_update(actor=actor, edits=[edits[i] for i in pending], source=source)
+                for index, outcome in zip(pending, saved, strict=True):
+                    found[index] = _read_back(outcome, edits[index], keep)
+                transaction.set_rollback(True)
+        except DraftsRefused as refused:
+            remaining = []
+            for index, outcome in zip(pending, refused.outcomes, strict=True):
+                if outcome.ok:
+                    remaining.append(index)
+                else:
+                    found[index].errors = dict(outcome.errors)
+            pending = remaining
         else:
-            outcome.inconsistent = inconsistencies(saved.checked_inputs)
-            if saved.version != expected_version:
-                outcome.version = saved.version
-                change = DataChange.objects.filter(submission_id=submission_id, version=saved.version).latest("pk")
-                outcome.changes = change.changes
-                outcome.positions = dict(Case.objects.filter(submission_id=submission_id).values_list("pk", "position"))
-        if not keep or outcome.errors:
-            transaction.set_rollback(True)
-            outcome.version = expected_version
+            pending = []
+    return found
+
+
+def _read_back(saved: DraftOutcome, edit: DraftEdit, keep: bool) -> _Outcome:
+    outcome = _Outcome(version=edit.expected_version, inconsistent=inconsistencies(saved.submission.checked_inputs))
+    if saved.changes:
+        outcome.changes = saved.changes
+        outcome.positions = {case.pk: case.position for case in saved.cases}
+        if keep:
+            outcome.version = saved.submission.version
     return outcome
+
+
+def _case_errors(errors: Mapping[str, Any]) -> bool:
+    return any(key.startswith("cases") for key in errors)
 
 
 def _on_sheet(problems: Sequence[Problem], sheet: str) -> bool:
