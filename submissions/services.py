@@ -307,7 +307,12 @@ def update_rows(objects: Sequence[models.Model], fields: Sequence[str]) -> None:
     runs for a batch of single-row updates, without the round trips."""
     if not objects:
         return
-    meta = type(objects[0])._meta
+    model = type(objects[0])
+    if connection.vendor != "postgresql":
+        # SQLite (a newcomer's first run) has neither `::` casts nor a column list on VALUES.
+        model.objects.bulk_update(objects, fields)
+        return
+    meta = model._meta
     columns = [meta.pk, *(meta.get_field(name) for name in fields)]
     quote = connection.ops.quote_name
     row = "(" + ", ".join(f"%s::{column.db_type(connection)}" for column in columns) + ")"

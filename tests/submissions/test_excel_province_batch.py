@@ -219,6 +219,7 @@ def test_the_one_form_save_raises_the_problems_by_field(open_round, bureau_user)
     assert set(refused.value.message_dict) == {"bs5g_count", "contact_email"}
 
 
+@pytest.mark.postgres  # SQLite has no row locks (FOR UPDATE)
 def test_the_forms_of_a_save_are_locked_at_once_in_the_order_of_their_keys(open_round, bureau_user):
     """Two saves over the same forms (two tabs of the bureau, or a bureau and a city) cannot each hold
     a lock the other waits for: every save takes its locks in one statement, in one order."""
