@@ -44,6 +44,11 @@ def test_the_demo_operator_has_figures_and_the_comparison_shows_a_mismatch(seede
     submission_score(submission_id=yantai.pk)  # the worker's step (tests do not run on-commit work)
     yantai.refresh_from_db()
     assert yantai.figures_check == "mismatch"
+    # The other cities' counts add up to what they typed, within the tolerance.
+    weifang = Submission.objects.get(city_id="370700", round__status="open")
+    submission_score(submission_id=weifang.pk)
+    weifang.refresh_from_db()
+    assert weifang.figures_check == "consistent"
 
     client.force_login(User.objects.get(username="shandong"))
     page = client.get(f"/submissions/{yantai.pk}/").content.decode()
