@@ -129,6 +129,7 @@ def printer(folder: Path) -> Path:
 
 
 def test_schemathesis_finds_nothing_as_any_role(live_server, reference, tmp_path, settings):
+    assert set(ONLY) <= set(ROLES), f"GIGACITY_CONTRACT_ROLES names no role among {', '.join(ROLES)}"
     settings.GIGACITY_CHROMIUM = str(printer(tmp_path))
     seed_demo()
     base = live_server.url
