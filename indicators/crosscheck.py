@@ -81,13 +81,16 @@ def compare(
     operator_codes: Sequence[str],
     tolerance: Decimal,
     names: Mapping[str, str] | None = None,
+    names_en: Mapping[str, str] | None = None,
 ) -> Comparison:
     """Compare the city's inputs with the operators' figures.
 
     `operators` maps an operator's code to the counts it reported (an absent or None count: not
     reported); `operator_codes` lists every operator expected to report, in display order; `names`
-    gives the operators' names for the messages (default: their codes)."""
+    and `names_en` give the operators' Chinese and English names for the two messages (default: the
+    Chinese name in the English message too, then the code)."""
     names = names or {}
+    names_en = {code: (names_en or {}).get(code) or names.get(code, code) for code in operator_codes}
     rows: list[FigureComparison] = []
     flags: list[Flag] = []
     for name in OPERATOR_INPUTS:
@@ -119,7 +122,7 @@ def compare(
         elif within is False:
             percent = "—" if relative is None else f"{relative:+}%"
             tail_zh = f"；未报送的运营商：{missing_zh}" if missing else ""
-            tail_en = f"; operators not reported: {', '.join(missing)}" if missing else ""
+            tail_en = f"; operators not reported: {', '.join(names_en[code] for code in missing)}" if missing else ""
             flags.append(
                 Flag(
                     MISMATCH,

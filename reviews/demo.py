@@ -16,11 +16,12 @@ from django.utils import timezone
 
 from gigacity.models import City, Role, User
 from gigacity.services import user_provision
-from indicators.catalogue import KEY_SITE_CATEGORIES, key_site_field
+from indicators.catalogue import KEY_SITE_CATEGORIES, OPERATOR_INPUTS, key_site_field
 from indicators.models import Round, RoundStatus
 from indicators.reference import ensure_thresholds, reference_load
 from indicators.rules import meets, shift_years
-from submissions.models import ChangeSource, Status, Submission
+from submissions.models import ChangeSource, OperatorFigureSource, Status, Submission
+from submissions.operators import operator_figures_report
 from submissions.services import submission_get_or_create, submission_submit, submission_update
 
 from . import services
@@ -175,6 +176,15 @@ class DemoAccount:
     city: str | None = None
     province: str | None = None
     name: str = ""
+    operator: str | None = None  # an operator's branch: the operator's code (its province in `province`)
+
+    @property
+    def key(self) -> str:
+        """Its key in `seed_demo`'s users: the city, the province (a bureau), `operator:<code>` (an
+        operator's branch shares its province with the bureau), or the national role."""
+        if self.operator:
+            return f"operator:{self.operator}"
+        return self.city or self.province or ("ministry" if self.role == Role.MINISTRY else "admin")
 
 
 ACCOUNTS = (
@@ -183,6 +193,7 @@ ACCOUNTS = (
     DemoAccount("shandong", Role.BUREAU, province="370000", name="山东省通信管理局"),
     DemoAccount("jiangsu", Role.BUREAU, province="320000", name="江苏省通信管理局"),
     DemoAccount("zhejiang", Role.BUREAU, province="330000", name="浙江省通信管理局"),
+    DemoAccount("sd_mobile", Role.OPERATOR, province="370000", operator="mobile", name="中国移动山东有限公司"),
     DemoAccount("qingdao", Role.CITY, city="370200", name="青岛市填报员"),
     DemoAccount("jinan", Role.CITY, city="370100", name="济南市填报员"),
     DemoAccount("yantai", Role.CITY, city="370600", name="烟台市填报员"),
@@ -338,11 +349,11 @@ def seed_demo() -> tuple[list[DemoAccount], Round]:
             role=account.role,
             city_code=account.city,
             province_code=account.province,
+            operator_code=account.operator,
             full_name=account.name,
             email=f"{account.username}@example.gov.cn",
         )
-        key = account.city or account.province or ("ministry" if account.role == Role.MINISTRY else "admin")
-        users[key] = user
+        users[account.key] = user
 
     year = demo_round_year(today)
     # Last year's demo round: the forms of last year (shown beside this year's inputs, used to flag
@@ -373,4 +384,42 @@ def seed_demo() -> tuple[list[DemoAccount], Round]:
         city = City.objects.get(pk=code)
         submission = submission_get_or_create(city=city, round_=current, actor=users[code])
         drive(submission, target, users, random.Random(code), strength=strength)
+    report_operator_figures(current, users)
     return list(ACCOUNTS), current
+
+
+# Each operator's share of a 山东 city's counts in the demo (中国移动 the largest, as it is there).
+OPERATOR_SHARES = {"mobile": 0.46, "telecom": 0.3, "unicom": 0.2, "broadnet": 0.04}
+# 烟台's form was returned for its 5G base stations "差异较大": the operators' sum is this far below.
+DEMO_MISMATCH = ("370600", "bs5g_count", 0.8)
+
+
+def report_operator_figures(round_: Round, users: dict[str, User]) -> None:
+    """The operators' figures for the demo's 山东 cities in the open round, so that the review page
+    and the queue show the comparison: 中国移动's branch reports its own (the demo operator account),
+    the bureau reports 电信's and 联通's on their behalf, and 中国广电 has not reported, so its share
+    is named as missing. The counts add up to what each city typed, within the tolerance, except for
+    烟台's 5G base stations. Reporting the same counts again changes nothing, so a second seed is a
+    no-op."""
+    bureau = users["370000"]
+    cities = [(code, strength) for code, _target, strength in CURRENT_STATES if code.startswith("37")]
+    for operator, share in OPERATOR_SHARES.items():
+        if operator == "broadnet":
+            continue
+        actor = users.get(f"operator:{operator}", bureau)
+        rows = []
+        for code, strength in cities:
+            # The inputs the city typed (drive's first draw from the same seed), or will type.
+            inputs = plausible_inputs(random.Random(code), strength=strength)
+            row = {"city": code}
+            for name in OPERATOR_INPUTS:
+                factor = DEMO_MISMATCH[2] if (code, name) == DEMO_MISMATCH[:2] else 1.0
+                row[name] = int(inputs[name] * share * factor)
+            rows.append(row)
+        operator_figures_report(
+            actor=actor,
+            round_=round_,
+            operator_code=operator,
+            rows=rows,
+            source=OperatorFigureSource.EXCEL if actor == bureau else OperatorFigureSource.PAGE,
+        )

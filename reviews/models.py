@@ -34,6 +34,10 @@ class NotificationKind(models.TextChoices):
     EVIDENCE_ACCEPTED = "evidence_accepted", _("Evidence accepted")
     EVIDENCE_REJECTED = "evidence_rejected", _("Evidence not accepted")
     EVIDENCE_WITHDRAWN = "evidence_withdrawn", _("Evidence request withdrawn")
+    # An evidence request past its answer-by date and still waiting on the city: to the city, once.
+    EVIDENCE_OVERDUE = "evidence_overdue", _("Evidence overdue")
+    # The same, to the reviewer who asked (the city has not answered in time).
+    EVIDENCE_UNANSWERED = "evidence_unanswered", _("Evidence not answered in time")
     # A sample check (抽查核验) found a problem and reopened the form: to its bureau and city.
     REOPENED = "reopened", _("Reopened after a sample check")
 
@@ -211,6 +215,9 @@ class EvidenceRequest(models.Model):
     # The last judgement: why the answer was not accepted, or why the question was withdrawn.
     closing_reason = models.TextField(_("reason"), blank=True)
     updated_at = models.DateTimeField(default=timezone.now)
+    # When the city (and the reviewer) were told the request is past its date: once per request,
+    # whatever the number of runs of the periodic reminders (reviews.reminders).
+    overdue_reminded_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = EvidenceRequestQuerySet.as_manager()
 

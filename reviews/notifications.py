@@ -59,6 +59,14 @@ TITLES = {
         _("The evidence request on “%(field)s” of %(city)s was withdrawn (%(year)s)")
         % {**_subjects(n), "field": n.extra.get("field", "")}
     ),
+    NotificationKind.EVIDENCE_OVERDUE: lambda n: (
+        _("The evidence on “%(field)s” of the %(year)s %(form)s of %(city)s was due on %(due)s: please answer now")
+        % {**_subjects(n), "field": n.extra.get("field", ""), "due": n.extra.get("due", "")}
+    ),
+    NotificationKind.EVIDENCE_UNANSWERED: lambda n: (
+        _("%(city)s has not answered the evidence request on “%(field)s”, due on %(due)s (%(year)s)")
+        % {**_subjects(n), "field": n.extra.get("field", ""), "due": n.extra.get("due", "")}
+    ),
     NotificationKind.REOPENED: lambda n: (
         _("A sample check found problems in the %(year)s %(form)s of %(city)s: it is back with the bureau")
         % _subjects(n)

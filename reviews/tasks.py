@@ -14,9 +14,11 @@ def send_notification_emails(notification_ids: list[int]) -> int:
 
 @shared_task(acks_late=True)
 def send_deadline_reminders() -> int:
+    """The periodic reminders: deadlines of forms not submitted, and evidence requests overdue."""
     from .reminders import send_deadline_reminders as send
+    from .reminders import send_evidence_reminders
 
-    return send()
+    return send() + send_evidence_reminders()
 
 
 # An export of the whole country's cases can take minutes: its own limits, below the Redis

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from gigacity.errors import ApplicationError
+from gigacity.i18n import pick
 from gigacity.models import City, Province, Role
 from gigacity.xlsx import xlsx_response
 from indicators.catalogue import INPUTS_BY_NAME, OPERATOR_INPUTS
@@ -52,6 +53,11 @@ def _context(request) -> tuple[Province, Operator | None, Round | None]:
 def _url(name: str, operator: Operator, user) -> str:
     url = reverse(name)
     return f"{url}?{urlencode({'operator': operator.code})}" if user.role == Role.BUREAU else url
+
+
+def _input_label(name: str) -> str:
+    spec = INPUTS_BY_NAME[name]
+    return pick(spec.label_zh, spec.label_en)
 
 
 @login_required
@@ -112,9 +118,7 @@ def figures(request):
                 value = typed[city.code][name]
             else:
                 value = "" if figure is None or getattr(figure, name) is None else getattr(figure, name)
-            cells.append(
-                {"name": key, "value": value, "errors": errors.get(key, []), "label": INPUTS_BY_NAME[name].label_zh}
-            )
+            cells.append({"name": key, "value": value, "errors": errors.get(key, []), "label": _input_label(name)})
         table.append({"city": city, "figure": figure, "cells": cells})
     return render(
         request,
@@ -124,7 +128,10 @@ def figures(request):
             "operator": operator,
             "operators": Operator.objects.all(),
             "round": round_,
-            "headers": [INPUTS_BY_NAME[name] for name in OPERATOR_INPUTS],
+            "headers": [
+                {"label": _input_label(name), "unit": pick(INPUTS_BY_NAME[name].unit_zh, INPUTS_BY_NAME[name].unit_en)}
+                for name in OPERATOR_INPUTS
+            ],
             "table": table,
             "reported": len(current),
             "on_behalf": request.user.role == Role.BUREAU,

@@ -22,7 +22,7 @@ from django.db.models import Count
 from django.utils.translation import gettext as _
 
 from gigacity.audit import audit_record
-from gigacity.errors import Conflict, RoleNotAllowed
+from gigacity.errors import Conflict, RoleNotAllowed, StaleVersion
 from gigacity.models import AuditKind, City, Role, User
 from indicators.catalogue import INPUTS_BY_NAME, OPERATOR_INPUTS
 from indicators.models import Operator, Round, RoundStatus, ToleranceChange
@@ -271,15 +271,30 @@ def parse_tolerance(raw: Any) -> tuple[Decimal | None, str | None]:
     return tolerance, None
 
 
+def tolerance_version(round_: Round) -> int:
+    """The version of the round's tolerance an API client edits (If-Match or `version`): how many times
+    it has changed. Changes are only added, under the round's lock, so the count only grows."""
+    return round_.tolerance_changes.count()
+
+
 def round_tolerance_set(
-    *, round_: Round, value: Any, actor: User, reason: str, expected: Decimal | None = None
+    *,
+    round_: Round,
+    value: Any,
+    actor: User,
+    reason: str,
+    expected: Decimal | None = None,
+    expected_version: int | None = None,
+    via_header: bool = False,
 ) -> Round:
     """Change the round's tolerance against the operators' figures (a percentage from 0 to 100), with a
     history entry; the round's reported forms are scored again under it (their comparison, flags and
     `figures_check` with it: the tolerance is part of each score's `figures_key`).
 
-    `expected`: the tolerance the caller's page showed. When somebody changed it meanwhile the change
-    is refused (Conflict, naming who), so that nobody overwrites a change they have not seen."""
+    `expected`: the tolerance the caller's page showed; `expected_version`: the version an API client
+    read (`tolerance_version`; 412 when it came in If-Match, else 409). When somebody changed it
+    meanwhile the change is refused (Conflict, naming who), so that nobody overwrites a change they
+    have not seen."""
     if not actor.has_national_scope:
         raise RoleNotAllowed(_("Only ministry staff change the tolerance."))
     errors: dict[str, list[str]] = {}
@@ -298,16 +313,18 @@ def round_tolerance_set(
         round_ = Round.objects.select_for_update().get(pk=round_.pk)
         old = round_.operator_tolerance
         if expected is not None and old != expected:
-            last = round_.tolerance_changes.select_related("changed_by").order_by("-changed_at", "-pk").first()
-            raise Conflict(
-                _("Meanwhile %(who)s changed the tolerance from %(old)s %% to %(new)s %%; check it and save again.")
-                % {
-                    "who": (last.changed_by if last and last.changed_by else _("somebody")),
-                    "old": _plain(expected),
-                    "new": _plain(old),
-                },
-                extra={"tolerance": str(old)},
-            )
+            raise Conflict(_changed_meanwhile(round_, seen=expected), extra={"tolerance": str(old)})
+        if expected_version is not None:
+            changes = list(round_.tolerance_changes.select_related("changed_by"))
+            if expected_version != len(changes):
+                # The value the caller read, when its version is one that existed.
+                seen = changes[expected_version].old_value if 0 <= expected_version < len(changes) else old
+                raise StaleVersion(
+                    _changed_meanwhile(round_, seen=seen),
+                    current_version=len(changes),
+                    via_header=via_header,
+                    extra={"tolerance": str(old)},
+                )
         if old == tolerance:
             return round_
         round_.operator_tolerance = tolerance
@@ -325,6 +342,15 @@ def round_tolerance_set(
         )
         request_round_rescoring(round_id=round_.pk)
     return round_
+
+
+def _changed_meanwhile(round_: Round, *, seen: Decimal) -> str:
+    last = round_.tolerance_changes.select_related("changed_by").order_by("-changed_at", "-pk").first()
+    return _("Meanwhile %(who)s changed the tolerance from %(old)s %% to %(new)s %%; check it and save again.") % {
+        "who": (last.changed_by if last and last.changed_by else _("somebody")),
+        "old": _plain(seen),
+        "new": _plain(round_.operator_tolerance),
+    }
 
 
 def _plain(value: Decimal) -> str:

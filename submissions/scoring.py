@@ -174,13 +174,14 @@ def operator_figures_of(submission: Submission) -> tuple[str, dict[str, dict[str
 
 
 def compute_comparison(submission: Submission, figures: dict[str, dict[str, int | None]]) -> crosscheck.Comparison:
-    operators = list(Operator.objects.values_list("code", "name_zh"))
+    operators = list(Operator.objects.values_list("code", "name_zh", "name_en"))
     return crosscheck.compare(
         city={name: getattr(submission, name) for name in OPERATOR_INPUTS},
         operators=figures,
-        operator_codes=[code for code, _name in operators],
+        operator_codes=[code for code, _zh, _en in operators],
         tolerance=submission.round.operator_tolerance,
-        names=dict(operators),
+        names={code: zh for code, zh, _en in operators},
+        names_en={code: en for code, _zh, en in operators},
     )
 
 

@@ -4,9 +4,10 @@ field to show beside it (as the bureau's comments are)."""
 from __future__ import annotations
 
 from django import template
+from django.utils import timezone
 
 from ..evidence import city_may_answer, may_ask, may_judge, request_label
-from ..models import EvidenceRequest
+from ..models import EvidenceRequest, EvidenceState
 
 register = template.Library()
 
@@ -24,6 +25,23 @@ def evidence_by_field(submission) -> dict[str, list[EvidenceRequest]]:
     """{field: [requests]} for the markers beside the fields."""
     by_field: dict[str, list[EvidenceRequest]] = {}
     for row in _requests(submission):
+        by_field.setdefault(row.field, []).append(row)
+    return by_field
+
+
+@register.simple_tag(takes_context=True)
+def evidence_on_form(context, submission) -> dict[str, list[EvidenceRequest]]:
+    """{field: [requests still waiting]} for the survey form, where the city works: each request
+    stands next to its field (or case) as the bureau's comments do, with a link to answer it on the
+    form's page (a form cannot hold the answer's own form). Settled requests are history, on that page."""
+    user = context["request"].user
+    today = timezone.localdate()
+    by_field: dict[str, list[EvidenceRequest]] = {}
+    for row in _requests(submission):
+        if not row.is_unsettled:
+            continue
+        row.may_answer = city_may_answer(row, user)
+        row.overdue = row.state != EvidenceState.ANSWERED and row.due_on < today
         by_field.setdefault(row.field, []).append(row)
     return by_field
 

@@ -25,7 +25,8 @@ from ..excel.api import WorkbookProblemSerializer, refusal
 from ..excel.operators import operator_filename, operator_import, operator_workbook
 from ..excel.uploads import limit_upload
 from ..models import OperatorFigure
-from ..operators import operator_figures_report, round_tolerance_set
+from ..operators import operator_figures_report, round_tolerance_set, tolerance_version
+from .parsing import expected_version, if_match_parameter
 
 TRUE = {"1", "true", "yes", "on"}
 
@@ -333,6 +334,7 @@ class ToleranceApi(APIView):
         return {
             "round": round_.year,
             "tolerance": str(round_.operator_tolerance),
+            "version": tolerance_version(round_),
             "history": [
                 {
                     "old": str(c.old_value),
@@ -345,6 +347,12 @@ class ToleranceApi(APIView):
             ],
         }
 
+    def _response(self, round_: Round) -> Response:
+        body = self._body(round_)
+        response = Response(body)
+        response["ETag"] = f'"{body["version"]}"'
+        return response
+
     @extend_schema(
         tags=["operators"],
         summary="The round's tolerance against the operators' figures, with its history",
@@ -354,6 +362,10 @@ class ToleranceApi(APIView):
                 {
                     "round": serializers.IntegerField(),
                     "tolerance": serializers.DecimalField(max_digits=5, decimal_places=2),
+                    "version": serializers.IntegerField(
+                        help_text="How many times the tolerance changed; send it back (If-Match or `version`) "
+                        "to change it (also the ETag)"
+                    ),
                     "history": serializers.ListField(child=serializers.DictField()),
                 },
             ),
@@ -362,14 +374,24 @@ class ToleranceApi(APIView):
         },
     )
     def get(self, request, year: int):
-        return Response(self._body(self._round(request, year)))
+        return self._response(self._round(request, year))
 
     @extend_schema(
         tags=["operators"],
         summary="Change the round's tolerance (ministry staff)",
-        description="A percentage from 0 to 100, with a reason; the round's reported forms are scored again.",
+        description=(
+            "A percentage from 0 to 100, with a reason; the round's reported forms are scored again. Send the "
+            "version GET answered (If-Match or a `version` field): a change made meanwhile by somebody else is "
+            "refused (409, or 412 for If-Match) rather than overwritten."
+        ),
+        parameters=[if_match_parameter('The version read, e.g. "2" (or send a version field)')],
         request=inline_serializer(
-            "ToleranceChangeRequest", {"tolerance": serializers.CharField(), "reason": serializers.CharField()}
+            "ToleranceChangeRequest",
+            {
+                "tolerance": serializers.CharField(),
+                "reason": serializers.CharField(),
+                "version": serializers.IntegerField(required=False, min_value=0),
+            },
         ),
         responses={
             200: OpenApiResponse(description="The tolerance and its history, as GET answers"),
@@ -377,14 +399,23 @@ class ToleranceApi(APIView):
             401: NOT_LOGGED_IN,
             403: OpenApiResponse(description="Not ministry staff"),
             404: OpenApiResponse(description="No such round"),
-            409: OpenApiResponse(description="The round is published"),
+            409: OpenApiResponse(description="The round is published, or changed since the version sent"),
+            412: OpenApiResponse(description="Changed since the version in If-Match"),
+            428: OpenApiResponse(description="No version given"),
         },
     )
     def put(self, request, year: int):
+        round_ = self._round(request, year)
+        if not request.user.has_national_scope:  # refused for the role before asked for a version
+            raise RoleNotAllowed(_("Only ministry staff change the tolerance."))
+        version, via_header = expected_version(request)
         round_ = round_tolerance_set(
-            round_=self._round(request, year),
+            round_=round_,
             value=request.data.get("tolerance", ""),
             actor=request.user,
             reason=request.data.get("reason", ""),
+            expected_version=version,
+            via_header=via_header,
         )
-        return Response(self._body(round_))
+        round_.refresh_from_db(fields=["operator_tolerance"])  # as stored (8 → 8.00), as GET answers
+        return self._response(round_)

@@ -421,6 +421,6 @@ ROWS += [
         "put",
         expect(403, ministry=200, admin=200),
         args=lambda w: [w.round.year],
-        body=lambda w: {"tolerance": "8", "reason": "统计时点差异"},
+        body=lambda w: {"tolerance": "8", "reason": "统计时点差异", "version": 0},
     ),
 ]

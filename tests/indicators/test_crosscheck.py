@@ -124,6 +124,7 @@ def test_a_mismatch_with_two_operators_missing_word_for_word():
         operator_codes=OPERATORS,
         tolerance=Decimal("5"),
         names={"unicom": "中国联通", "broadnet": "中国广电"},
+        names_en={"unicom": "China Unicom", "broadnet": "China Broadnet"},
     )
 
     row = next(r for r in result.rows if r.input == "bs5g_count")
@@ -145,7 +146,7 @@ def test_a_mismatch_with_two_operators_missing_word_for_word():
     )
     assert mismatch.message_en == (
         "“5G base stations”: the city reports 20,000, the operators 15,000 in all, a difference of +5,000 "
-        "(+33.33%), beyond the tolerance of 5%; operators not reported: unicom, broadnet."
+        "(+33.33%), beyond the tolerance of 5%; operators not reported: China Unicom, China Broadnet."
     )
     unreported = next(f for f in result.flags if f.code == UNREPORTED and "5G用户数" in f.message_zh)
     assert unreported.indicator == "users_5g_share"

@@ -194,3 +194,65 @@ def test_a_refused_answer_is_told_on_its_field_and_a_case_request_stands_by_its_
     assert "见附件" in text  # what was typed is kept
     request.refresh_from_db()
     assert request.state == "open"
+
+
+def field_block(page: str, name: str) -> str:
+    """The survey form's block of one field, from its container to the next field's."""
+    return page.split(f'data-field="{name}"')[1].split('<div class="field')[0]
+
+
+def test_on_the_survey_form_each_open_request_stands_next_to_its_field_with_a_way_to_answer(
+    client, submitted, bureau_user, city_user
+):
+    from reviews.evidence import evidence_withdraw
+    from reviews.services import submission_return
+
+    case = submitted.cases.first()
+    on_field = evidence_request_create(
+        submission_id=submitted.pk,
+        actor=bureau_user,
+        field="bs5g_count",
+        question="请提供5G基站开通清单",
+        due_on=timezone.localdate() + datetime.timedelta(days=5),
+    )
+    on_case = evidence_request_create(
+        submission_id=submitted.pk,
+        actor=bureau_user,
+        field=f"case:{case.pk}",
+        question="请提供该案例的合同复印件",
+        due_on=timezone.localdate() + datetime.timedelta(days=5),
+    )
+    settled = evidence_request_create(
+        submission_id=submitted.pk,
+        actor=bureau_user,
+        field="users_5g",
+        question="已撤回的问题",
+        due_on=timezone.localdate() + datetime.timedelta(days=5),
+    )
+    evidence_withdraw(request_id=settled.pk, actor=bureau_user, reason="数据已核实")
+    # The bureau returns the form: the city works on it on the survey form, the requests still open.
+    submission_return(submission_id=submitted.pk, actor=bureau_user, reason="请补充材料")
+    # 案例's request is past its date (the clock moved on since it was asked).
+    EvidenceRequest.objects.filter(pk=on_case.pk).update(due_on=timezone.localdate() - datetime.timedelta(days=1))
+
+    client.force_login(city_user)
+    page = client.get(f"/submissions/{submitted.pk}/edit/").content.decode()
+
+    assert 'data-testid="evidence-summary"' in page
+    beside = field_block(page, "bs5g_count")
+    assert 'data-testid="evidence-marker-bs5g_count"' in beside
+    assert "请提供5G基站开通清单" in beside
+    assert f"答复期限 {on_field.due_on:%Y-%m-%d}" in beside
+    assert "待答复" in beside
+    assert f'href="/submissions/{submitted.pk}/#evidence-{on_field.pk}"' in beside
+    assert "在表单页答复" in beside
+
+    card = page.split(f'data-case-id="{case.pk}"')[1].split("</article>")[0]
+    assert "请提供该案例的合同复印件" in card and "已逾期" in card
+    assert f"#evidence-{on_case.pk}" in card
+    # A withdrawn request is settled: history on the form's page, not a task on the survey form.
+    assert "已撤回的问题" not in page
+
+    # The link leads to the answer's form on the form's page.
+    detail = client.get(f"/submissions/{submitted.pk}/").content.decode()
+    assert f'id="evidence-{on_field.pk}"' in detail and f'action="/evidence/{on_field.pk}/answer/"' in detail

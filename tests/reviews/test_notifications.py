@@ -7,6 +7,7 @@ import datetime
 
 import pytest
 from django.core import mail
+from django.utils import timezone
 
 from gigacity.models import City
 from reviews.models import Notification, NotificationKind, Reminder
@@ -167,3 +168,80 @@ def test_reminders_count_from_the_city_s_own_deadline_after_an_extension(city_us
     assert list(Reminder.objects.order_by("pk").values_list("days_before", flat=True)) == [7, 1]
     last = Notification.objects.filter(recipient=city_user, kind=NotificationKind.REMINDER).last()
     assert last.extra["deadline"] == until.isoformat()
+
+
+# ------------------------------------------------------------------------------------------------
+# Evidence requests past their answer-by date
+# ------------------------------------------------------------------------------------------------
+def test_an_overdue_evidence_request_reminds_the_city_and_tells_the_reviewer_once(
+    city_user, city_user_same_province, bureau_user, open_round, django_capture_on_commit_callbacks
+):
+    from reviews.evidence import evidence_request_create
+    from reviews.reminders import send_evidence_reminders
+    from reviews.tasks import send_deadline_reminders as periodic_task
+
+    submission = make_submission(city_user.city, open_round, Status.SUBMITTED, scored=False)
+    # A date after today (the service refuses any other); every run below has its own clock.
+    due = timezone.localdate() + datetime.timedelta(days=5)
+    request = evidence_request_create(
+        submission_id=submission.pk, actor=bureau_user, field="bs5g_count", question="请提供基站清单", due_on=due
+    )
+    Notification.objects.all().delete()  # the request's own notification is another test's business
+
+    # On the answer-by date the city is still in time; the day after, it is late.
+    assert send_evidence_reminders(due) == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        assert send_evidence_reminders(due + datetime.timedelta(days=1)) == 1
+    # The next runs, the next hour or the next days, send nothing more.
+    assert send_evidence_reminders(due + datetime.timedelta(days=1)) == 0
+    assert send_evidence_reminders(due + datetime.timedelta(days=9)) == 0
+    assert periodic_task() == 0
+
+    (to_city,) = Notification.objects.filter(recipient=city_user)
+    assert to_city.kind == NotificationKind.EVIDENCE_OVERDUE
+    title = notification_title(to_city)
+    assert "5G基站数" in title and due.isoformat() in title and "请尽快答复" in title
+    (to_reviewer,) = Notification.objects.filter(recipient=bureau_user)
+    assert to_reviewer.kind == NotificationKind.EVIDENCE_UNANSWERED
+    assert "青岛市尚未答复" in notification_title(to_reviewer) and "5G基站数" in notification_title(to_reviewer)
+    # Nobody else: not the province's other city.
+    assert not Notification.objects.filter(recipient=city_user_same_province).exists()
+    # And by e-mail, each with a link to the form's page where the request is answered.
+    assert sorted(m.to[0] for m in mail.outbox) == sorted([city_user.email, bureau_user.email])
+    assert all(f"/submissions/{submission.pk}/" in m.body for m in mail.outbox)
+    request.refresh_from_db()
+    assert request.state == "open"
+
+
+def test_a_request_to_answer_again_is_reminded_but_not_one_answered_settled_or_in_a_published_round(
+    city_user, bureau_user, open_round
+):
+    from indicators.models import Round, RoundStatus
+    from reviews.evidence import evidence_answer, evidence_reject, evidence_request_create, evidence_withdraw
+    from reviews.reminders import send_evidence_reminders
+
+    submission = make_submission(city_user.city, open_round, Status.SUBMITTED, scored=False)
+    due = timezone.localdate() + datetime.timedelta(days=3)
+
+    def ask(field):
+        return evidence_request_create(
+            submission_id=submission.pk, actor=bureau_user, field=field, question=f"请核实{field}", due_on=due
+        )
+
+    answered, withdrawn, rejected = ask("bs5g_count"), ask("users_5g"), ask("pon_ports_total")
+    evidence_answer(request_id=answered.pk, actor=city_user, text="见附件说明")
+    evidence_withdraw(request_id=withdrawn.pk, actor=bureau_user, reason="已核实")
+    evidence_answer(request_id=rejected.pk, actor=city_user, text="数据无误")
+    evidence_reject(request_id=rejected.pk, actor=bureau_user, reason="请提供运营商盖章的统计表")
+    Notification.objects.all().delete()
+    late = due + datetime.timedelta(days=1)
+
+    # Once the round is published nothing can be answered: no reminder.
+    Round.objects.filter(pk=open_round.pk).update(status=RoundStatus.PUBLISHED)
+    assert send_evidence_reminders(late) == 0
+    Round.objects.filter(pk=open_round.pk).update(status=RoundStatus.OPEN)
+
+    # The answered one waits on the reviewer, the withdrawn one on nobody; the rejected one on the city.
+    assert send_evidence_reminders(late) == 1
+    (to_city,) = Notification.objects.filter(recipient=city_user)
+    assert to_city.extra["request"] == rejected.pk and "PON端口总数" in notification_title(to_city)

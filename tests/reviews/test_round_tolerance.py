@@ -151,3 +151,72 @@ def test_changing_the_tolerance_compares_the_rounds_forms_again(
     latest = submission.scores.latest()
     assert not latest.flags.filter(code="operator_mismatch").exists()
     assert latest.figures_key.endswith(":40.00")
+
+
+# ------------------------------------------------------------------------------------------------
+# The API: the same refusal of a change made from an outdated read (If-Match or a `version` field)
+# ------------------------------------------------------------------------------------------------
+def api_url(round_) -> str:
+    return f"/api/v1/rounds/{round_.year}/tolerance/"
+
+
+@pytest.fixture
+def api(ministry_user):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_authenticate(ministry_user)
+    return client
+
+
+def test_the_api_gives_the_version_to_send_back_and_a_change_moves_it_on(api, open_round):
+    read = api.get(api_url(open_round))
+    assert read.status_code == 200
+    assert read.json()["version"] == 0 and read["ETag"] == '"0"'
+
+    changed = api.put(api_url(open_round), {"tolerance": "8", "reason": "统计时点差异", "version": 0}, format="json")
+
+    assert changed.status_code == 200
+    assert changed.json()["tolerance"] == "8.00" and changed.json()["version"] == 1
+    assert changed["ETag"] == '"1"'
+    # The next change sends the new version, here in If-Match.
+    again = api.put(
+        api_url(open_round), {"tolerance": "6", "reason": "回调"}, format="json", HTTP_IF_MATCH=changed["ETag"]
+    )
+    assert again.status_code == 200 and again.json()["version"] == 2
+
+
+@pytest.mark.parametrize(("via_header", "status"), [(False, 409), (True, 412)])
+def test_the_api_refuses_a_change_made_from_an_outdated_read(api, open_round, ministry_user, via_header, status):
+    assert api.get(api_url(open_round)).json()["version"] == 0
+    # Somebody else changes it to 7 % after the client read it …
+    round_tolerance_set(round_=open_round, value="7", actor=ministry_user, reason="另一处修改")
+
+    body = {"tolerance": "10", "reason": "放宽"}
+    if via_header:
+        response = api.put(api_url(open_round), body, format="json", HTTP_IF_MATCH='"0"')
+    else:
+        response = api.put(api_url(open_round), {**body, "version": 0}, format="json")
+
+    assert response.status_code == status
+    assert "miit 已将允许偏差从 5 % 改为 7 %，请核对后再保存" in response.json()["detail"]
+    assert response.json()["current_version"] == 1
+    open_round.refresh_from_db()
+    assert open_round.operator_tolerance == Decimal("7")
+    assert list(ToleranceChange.objects.values_list("reason", flat=True)) == ["另一处修改"]
+
+
+def test_the_api_refuses_a_change_without_a_version_and_saves_nothing(api, open_round):
+    response = api.put(api_url(open_round), {"tolerance": "10", "reason": "放宽"}, format="json")
+
+    assert response.status_code == 428
+    assert "请说明您修改的是哪个版本" in response.json()["detail"]
+    open_round.refresh_from_db()
+    assert open_round.operator_tolerance == Decimal("5")
+    assert not ToleranceChange.objects.exists()
+
+
+def test_the_api_refuses_other_roles_before_asking_for_a_version(client, bureau_user, open_round):
+    client.force_login(bureau_user)
+    response = client.put(api_url(open_round), {"tolerance": "10", "reason": "放宽"}, content_type="application/json")
+    assert response.status_code == 403

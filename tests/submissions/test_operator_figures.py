@@ -6,9 +6,11 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.test import TestCase
+from django.utils import translation
 
 from gigacity.errors import Conflict, RoleNotAllowed
 from gigacity.models import Role, User
@@ -160,6 +162,23 @@ def test_figures_arriving_after_scoring_raise_the_flags_without_a_new_submission
     flag = submission.scores.latest().flags.get(code="operator_mismatch")
     assert flag.details == {"input": "bs5g_count", "city": 20000, "operators": 15000, "missing": ["unicom", "broadnet"]}
     assert "中国联通、中国广电" in flag.message_zh
+
+
+def test_the_mismatch_names_the_missing_operators_in_either_language(client, open_round, operator_user, bureau_user):
+    submission = make_submission(
+        operator_user.province.cities.get(code=QINGDAO), open_round, "submitted", bs5g_count=20000
+    )
+    report(operator_user, open_round, [{"city": QINGDAO, "bs5g_count": 9000}])
+    client.force_login(bureau_user)
+
+    chinese = client.get(f"/submissions/{submission.pk}/").content.decode()
+    assert "未报送的运营商：中国电信、中国联通、中国广电" in chinese
+
+    # The request switches this thread to English; the override puts it back for the next tests.
+    with translation.override(settings.LANGUAGE_CODE):
+        english = client.get(f"/submissions/{submission.pk}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "operators not reported: China Telecom, China Unicom, China Broadnet." in english
+    assert "telecom, unicom" not in english
 
 
 def test_the_tolerance_is_a_percentage_with_history(open_round, ministry_user, bureau_user):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 from django.test import Client, TestCase
+from django.utils import translation
 
 from submissions.models import OperatorFigure
 from submissions.operators import operator_figures_report
@@ -33,6 +35,26 @@ def test_an_operator_lands_on_its_grid_and_saves_figures(open_round, operator_us
         (QINGDAO, 9000, None),
     ]
     assert "已保存" in c.get("/operators/figures/").content.decode()
+
+
+def grid_head(page: str) -> str:
+    return page.split('data-testid="operator-grid"')[1].split("</thead>")[0]
+
+
+def test_the_grid_speaks_the_page_s_language(open_round, operator_user):
+    c = client(operator_user)
+    chinese = grid_head(c.get("/operators/figures/").content.decode())
+    assert "5G基站数" in chinese and "（个）" in chinese and "移动电话用户总数" in chinese
+
+    # The request switches this thread to English; the override puts it back for the next tests.
+    with translation.override(settings.LANGUAGE_CODE):
+        page = c.get("/operators/figures/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    english = grid_head(page)
+    assert "City" in english and "Last reported" in english
+    for header in ("10G-PON (and above) ports", "5G base stations", "(stations)", "Mobile phone users", "(users)"):
+        assert header in english
+    assert not any("\u4e00" <= ch <= "\u9fff" for ch in english), english  # no Chinese left in the headers
+    assert "5G base stations" in page.split("<tbody>")[1]  # each cell's label, read out by a screen reader
 
 
 def test_a_bad_cell_is_shown_on_its_cell_and_nothing_is_saved(open_round, operator_user):

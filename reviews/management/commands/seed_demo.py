@@ -36,4 +36,6 @@ class Command(BaseCommand):
         self.stdout.write(f"\nOpen {site}/ and log in with one of these accounts (password for all: {DEMO_PASSWORD})\n")
         for account in accounts:
             scope = account.city or account.province or "全国 / nationwide"
+            if account.operator:
+                scope = f"{account.province} {account.operator}"
             self.stdout.write(f"  {account.username:<10} {account.role:<9} {scope:<16} {account.name}")
