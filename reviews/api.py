@@ -40,7 +40,7 @@ from submissions.api.views import submission_response
 from submissions.models import Submission
 from submissions.public import raise_public
 
-from . import dashboards, exports, lifecycle, progress, quality, simulation
+from . import dashboards, exports, freshness, lifecycle, progress, quality, simulation
 from .actions import REVIEW_ACTIONS, ReviewAction
 from .models import ExportJob, ExportKind, ExportState
 
@@ -242,7 +242,12 @@ class NationalDashboardApi(APIView):
     def get(self, request):
         ensure_national(request.user)
         round_ = round_from(request)
-        return Response(dashboards.as_json(dashboards.national_dashboard(user=request.user, round_=round_)))
+        data = freshness.cached(
+            "national-api",
+            (*freshness.request_parts(request), round_.pk),
+            lambda: dashboards.as_json(dashboards.national_dashboard(user=request.user, round_=round_)),
+        )
+        return Response(data)
 
 
 @extend_schema(
@@ -564,11 +569,16 @@ class SummaryExportApi(APIView):
         query.is_valid(raise_exception=True)
         round_ = dashboards.dashboard_round(user=request.user, year=query.validated_data.get("round"))
         cumulative = query.validated_data["cumulative"]
-        out = io.BytesIO()
-        rows = exports.summary_workbook(user=request.user, round_=round_, cumulative=cumulative, out=out)
+
+        def workbook() -> tuple[bytes, int]:
+            out = io.BytesIO()
+            rows = exports.summary_workbook(user=request.user, round_=round_, cumulative=cumulative, out=out)
+            return out.getvalue(), rows
+
+        content, rows = freshness.cached("summary-xlsx", (*freshness.request_parts(request), round_.pk), workbook)
         if request.user.has_national_scope:
             audit_export(request, what="summary", round_=round_, rows=rows, cumulative=cumulative)
-        return workbook_response(out.getvalue(), exports.summary_filename(round_, cumulative=cumulative))
+        return workbook_response(content, exports.summary_filename(round_, cumulative=cumulative))
 
 
 @extend_schema(
