@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
 from django.urls import re_path, reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
@@ -575,7 +576,10 @@ class SummaryExportApi(APIView):
             rows = exports.summary_workbook(user=request.user, round_=round_, cumulative=cumulative, out=out)
             return out.getvalue(), rows
 
-        content, rows = freshness.cached("summary-xlsx", (*freshness.request_parts(request), round_.pk), workbook)
+        # The workbook says when it was exported, to the minute: so does its key.
+        minute = timezone.localtime().strftime("%Y-%m-%d %H:%M")
+        parts = (*freshness.request_parts(request), round_.pk, minute)
+        content, rows = freshness.cached("summary-xlsx", parts, workbook)
         if request.user.has_national_scope:
             audit_export(request, what="summary", round_=round_, rows=rows, cumulative=cumulative)
         return workbook_response(content, exports.summary_filename(round_, cumulative=cumulative))
