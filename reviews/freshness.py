@@ -1,11 +1,11 @@
-"""The data's version, read from the database, and a cache whose keys carry it.
+"""The data's version, read from the database, and a cache whose entries carry it.
 
 The national dashboard, its API and the summary export are computed from many tables; the ministry
 opens them over and over while the data changes a little at a time. Their expensive part (the
-figures, or the rendered fragment, or the workbook) is kept in the cache under a key that holds the
-version of every table they read, so a change anywhere is seen by the very next request of every
-process — whichever process or path made it (a page, the API, the worker, the admin, a command,
-plain SQL), because nothing has to remember to bump anything.
+figures, or the rendered fragment, or the workbook) is kept in the cache with the version of every
+table they read, and taken only while the version is the same, so a change anywhere is seen by the
+very next request of every process — whichever process or path made it (a page, the API, the
+worker, the admin, a command, plain SQL), because nothing has to remember to bump anything.
 
 The version is one aggregate query, read *before* the figures: a write that commits in between can
 only leave newer figures under an older version (recomputed at the next request), never older
@@ -79,8 +79,8 @@ APPEND_ONLY = (
     Score,
     Flag,
 )
-# A day is enough: every entry is keyed by the data's version and the date, so it is never wrong,
-# only unused once the data moved on.
+# An entry is never wrong (it is taken only at its version); a day bounds the memory of entries that
+# nobody asks for again (a language, a round, a scope, a query).
 CACHE_SECONDS = 24 * 60 * 60
 
 
@@ -134,15 +134,19 @@ def request_parts(request) -> tuple:
 
 
 def cached(what: str, parts: tuple, compute: Callable[[], T]) -> T:
-    """`compute()`, or what it returned before for the same `parts` and the same data version."""
+    """`compute()`, or what it returned before for the same `parts` and the same data version.
+
+    One entry per `what` and `parts`, holding the version it was computed at: a new version replaces
+    it rather than adding one, so on the busiest days (a version a second) the cache does not grow."""
     version = data_version()  # before computing: see the module's docstring
     if version is None:
         return compute()
-    digest = hashlib.sha256(repr((version, parts)).encode()).hexdigest()
-    key = f"gigacity:fresh:{what}:{digest}"
-    hit: Any = cache.get(key)
-    if hit is not None:
-        return hit
+    key = f"gigacity:fresh:{what}:{hashlib.sha256(repr(parts).encode()).hexdigest()}"
+    kept: Any = cache.get(key)
+    if kept is not None and kept[0] == version:
+        return kept[1]
     value = compute()
-    cache.set(key, value, CACHE_SECONDS)
+    # Two processes may store one after the other, the older version last: the next request sees
+    # that the version differs and computes again. An entry is never taken for a version it is not.
+    cache.set(key, (version, value), CACHE_SECONDS)
     return value

@@ -70,7 +70,8 @@ def export_rows(client, year: int) -> list[tuple]:
     response = client.get(f"{reverse('api:export-summary')}?round={year}")
     assert response.status_code == 200
     sheet = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
-    return list(sheet.iter_rows(values_only=True))
+    # Without the note of when it was exported (to the minute: two downloads may straddle one).
+    return [row for row in sheet.iter_rows(values_only=True) if not str(row[0] or "").startswith("导出自")]
 
 
 def everything(client, year: int) -> dict:
