@@ -177,13 +177,14 @@ def main(argv: list[str] | None = None) -> None:
         wait_for_worker(env, worker)
         log(f"serving national at {national.url}, large at {large.url}; worker on queue {env.queue}")
 
+        forget = pages.cache_forgetter(env.cache_url, f"*{env.queue}*gigacity:fresh:*")
         if "pages" in stages:
             log(f"pages: {args.samples} samples each")
-            items = pages.endpoints(national.url, large.url, subjects, large_ministry)
+            items = pages.endpoints(national.url, large.url, subjects, large_ministry, forget)
             results["pages"] = pages.measure(items, samples=args.samples, warmup=args.warmup)
         if "whatif" in stages:
             log(f"what-if: {args.samples} samples each, beside the dashboard API")
-            items = pages.whatif_endpoints(national.url, large.url, subjects, large_ministry)
+            items = pages.whatif_endpoints(national.url, large.url, subjects, large_ministry, forget)
             results["whatif"] = pages.measure(items, samples=args.samples, warmup=args.warmup)
         if "excel" in stages:
             log(f"excel: {args.excel_samples} imports of each kind")

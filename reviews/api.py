@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
 from django.urls import re_path, reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
@@ -40,7 +41,7 @@ from submissions.api.views import submission_response
 from submissions.models import Submission
 from submissions.public import raise_public
 
-from . import dashboards, exports, lifecycle, progress, quality, simulation
+from . import dashboards, exports, freshness, lifecycle, progress, quality, simulation
 from .actions import REVIEW_ACTIONS, ReviewAction
 from .models import ExportJob, ExportKind, ExportState
 
@@ -242,7 +243,12 @@ class NationalDashboardApi(APIView):
     def get(self, request):
         ensure_national(request.user)
         round_ = round_from(request)
-        return Response(dashboards.as_json(dashboards.national_dashboard(user=request.user, round_=round_)))
+        data = freshness.cached(
+            "national-api",
+            (*freshness.request_parts(request), round_.pk),
+            lambda: dashboards.as_json(dashboards.national_dashboard(user=request.user, round_=round_)),
+        )
+        return Response(data)
 
 
 @extend_schema(
@@ -564,11 +570,19 @@ class SummaryExportApi(APIView):
         query.is_valid(raise_exception=True)
         round_ = dashboards.dashboard_round(user=request.user, year=query.validated_data.get("round"))
         cumulative = query.validated_data["cumulative"]
-        out = io.BytesIO()
-        rows = exports.summary_workbook(user=request.user, round_=round_, cumulative=cumulative, out=out)
+
+        def workbook() -> tuple[bytes, int]:
+            out = io.BytesIO()
+            rows = exports.summary_workbook(user=request.user, round_=round_, cumulative=cumulative, out=out)
+            return out.getvalue(), rows
+
+        # The workbook says when it was exported, to the minute: so does its key.
+        minute = timezone.localtime().strftime("%Y-%m-%d %H:%M")
+        parts = (*freshness.request_parts(request), round_.pk, minute)
+        content, rows = freshness.cached("summary-xlsx", parts, workbook)
         if request.user.has_national_scope:
             audit_export(request, what="summary", round_=round_, rows=rows, cumulative=cumulative)
-        return workbook_response(out.getvalue(), exports.summary_filename(round_, cumulative=cumulative))
+        return workbook_response(content, exports.summary_filename(round_, cumulative=cumulative))
 
 
 @extend_schema(

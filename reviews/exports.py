@@ -13,6 +13,7 @@ import datetime
 import logging
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
+from copy import copy
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import IO, Any
@@ -113,6 +114,23 @@ class SheetWriter:
             header.append(cell)
         self.sheet.append(header)
         self.rows = 0
+        # The data cells' styles, looked up in the workbook once per sheet: assigning a style object
+        # to a cell looks it up (hashing it whole) every time, which was most of an export's time.
+        self._empty_style = self._styled(BORDER)._style
+        self._text_style = self._styled(BORDER, alignment=WRAP)._style
+        self._number_styles = [
+            self._styled(BORDER, number_format=column.number_format)._style if column.number_format else None
+            for column in self.columns
+        ]
+
+    def _styled(self, border: Border, *, alignment: Alignment | None = None, number_format: str | None = None):
+        cell = WriteOnlyCell(self.sheet)
+        cell.border = border
+        if alignment is not None:
+            cell.alignment = alignment
+        if number_format is not None:
+            cell.number_format = number_format
+        return cell
 
     def _text(self, text: str) -> WriteOnlyCell:
         cell = WriteOnlyCell(self.sheet, value=safe_value(str(text)))
@@ -121,16 +139,16 @@ class SheetWriter:
 
     def append(self, values: Iterable[Any]) -> None:
         cells = []
-        for column, value in zip(self.columns, values, strict=True):
+        for _column, number_style, value in zip(self.columns, self._number_styles, values, strict=True):
             if value is None or value == "":
                 cell = WriteOnlyCell(self.sheet, value=None)
-            elif column.number_format is not None and not isinstance(value, str):
+                cell._style = copy(self._empty_style)
+            elif number_style is not None and not isinstance(value, str):
                 cell = WriteOnlyCell(self.sheet, value=value)
-                cell.number_format = column.number_format
+                cell._style = copy(number_style)
             else:
                 cell = self._text(value)
-                cell.alignment = WRAP
-            cell.border = BORDER
+                cell._style = copy(self._text_style)
             cells.append(cell)
         self.sheet.append(cells)
         self.rows += 1

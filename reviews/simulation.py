@@ -5,7 +5,7 @@ current ones, or a saved version) and against the candidate ones, by the rules t
 with (`indicators.rules.compute_indicators` and `judge`, which `score()` itself calls): no second
 copy of a rule lives here. Flags do not decide a result, so they are not simulated.
 
-Two small aggregates (the forms' fingerprint), then, when the forms changed, one query for them (with
+One aggregate (the data's version, `reviews.freshness`), then, when the forms changed, one query for them (with
 their case counts and whether each city files an annual report);
 the rest is arithmetic on plain data, so a national round answers in a fraction of a second.
 
@@ -18,9 +18,10 @@ found the time linear in the forms and spent in three places: building model ins
 - each indicator is judged with `indicators.rules.meets`, the one judgement of a value against its
   line that `judge` (and so the worker's `score`) applies — the same rule, without the margins;
 - the indicator values, which depend on the forms and not on the thresholds, are kept per caller and
-  round in this process and reused while the forms are unchanged: every request first reads the
-  forms' fingerprint (count, latest change, sum of versions — any write moves the version), one
-  index-backed aggregate, and recomputes everything when it differs. A request never sees stale data.
+  round in this process and reused while the data is unchanged: every request first reads the
+  data's version (`reviews.freshness.data_version`, the one the dashboards' cache keys carry: any
+  write moves it), one aggregate query, and recomputes everything when it differs. A request never
+  sees stale data.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from itertools import repeat
 
-from django.db.models import Count, Exists, IntegerField, Max, OuterRef, Subquery, Sum, Value
+from django.db.models import Count, Exists, IntegerField, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from gigacity.i18n import pick
@@ -39,6 +40,8 @@ from indicators.catalogue import CATALOGUE, CATALOGUE_BY_CODE, INDICATORS, INPUT
 from indicators.models import Designation, Round, thresholds_at_version
 from indicators.rules import compute_indicators, indicator_value_problem, meets
 from submissions.models import REPORTED_STATES, Case, Submission
+
+from . import freshness
 
 
 @dataclass(frozen=True)
@@ -175,7 +178,7 @@ class RoundForms:
     """The reported forms of a round for one caller, and each indicator's judgement against the lines
     asked for so far (a line judged once serves every later request that asks for it again)."""
 
-    fingerprint: tuple
+    fingerprint: str | None
     forms: list[FormValues]
     judged: dict[tuple[int, Decimal], tuple[bool | None, ...]] = field(default_factory=dict)
 
@@ -200,13 +203,12 @@ def round_forms(*, user: User, round_: Round) -> RoundForms:
     docstring for why they are kept between requests, and how they are never stale)."""
     forms = Submission.objects.visible_to(user).filter(round=round_, status__in=REPORTED_STATES).order_by()
     earlier = Designation.objects.filter(round__year__lt=round_.year)
-    fingerprint = (
-        *forms.aggregate(n=Count("pk"), latest=Max("updated_at"), versions=Sum("version")).values(),
-        *earlier.aggregate(n=Count("pk"), last=Max("pk")).values(),
-    )
+    # The dashboards' version of the data (one query, read before the forms): any write moves it.
+    # None (SQLite) is never equal to a kept one: everything is read again.
+    fingerprint = freshness.data_version()
     key = (user.pk, round_.pk)
     kept = _ROUNDS.get(key)
-    if kept is not None and kept.fingerprint == fingerprint:
+    if kept is not None and fingerprint is not None and kept.fingerprint == fingerprint:
         return kept
     cases = Case.objects.filter(submission=OuterRef("pk")).order_by().values("submission").annotate(n=Count("pk"))
     columns = [*INPUT_NAMES, *KEY_SITE_FIELDS]

@@ -11,10 +11,12 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -36,7 +38,7 @@ from submissions.models import (
 from submissions.operators import round_tolerance_set
 from submissions.views import render_submission_page
 
-from . import dashboards, exports, lifecycle, progress, quality, services, simulation
+from . import dashboards, exports, freshness, lifecycle, progress, quality, services, simulation
 from .actions import REVIEW_ACTIONS, bulk_actions_for
 from .forms import (
     ExportRequestForm,
@@ -564,14 +566,15 @@ def _with_progress(chart_data: dict | None, series: dict | None) -> dict | None:
 @require_GET
 @role_required(Role.MINISTRY, Role.ADMIN)
 def ministry_home(request):
-    """The national dashboard: the ministry's home page."""
+    """The national dashboard: the ministry's home page. Its content is rendered once per version of
+    the data, scope, language, day and query (`reviews.freshness`); the page around it (the reader's
+    name, the CSRF token, the notifications) is rendered for every request."""
     round_ = _round_or_none(request)
-    data = dashboards.national_dashboard(user=request.user, round_=round_) if round_ else None
-    series = progress.progress_series(user=request.user, round_=round_) if round_ else None
-    return render(
-        request,
-        "reviews/national_dashboard.html",
-        {
+
+    def body() -> str:
+        data = dashboards.national_dashboard(user=request.user, round_=round_) if round_ else None
+        series = progress.progress_series(user=request.user, round_=round_) if round_ else None
+        context = {
             "round": round_,
             "d": data,
             **_progress_context(series),
@@ -579,8 +582,13 @@ def ministry_home(request):
             "chart_config": _chart_config(),
             "status_strip": _status_strip(data["status_counts"]) if data else [],
             "watch_reasons": lifecycle.watch_reason_labels(),
-        },
-    )
+        }
+        return render_to_string("reviews/includes/national_dashboard_body.html", context, request=request)
+
+    parts = (*freshness.request_parts(request), round_.pk if round_ else None)
+    content = freshness.cached("national-page", parts, body) if round_ else body()
+    # The content is the output of our own template (escaped there), kept as text by the cache.
+    return render(request, "reviews/national_dashboard.html", {"round": round_, "body": mark_safe(content)})
 
 
 @require_GET

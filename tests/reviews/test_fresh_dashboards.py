@@ -1,0 +1,374 @@
+"""The national dashboard, its API and the summary export are kept in the cache (issue 16), and never
+show stale data: whatever is written, by whichever path and in whichever process, the very next
+request shows it, and what changes with the reader (scope, language, round) is never mixed up."""
+
+from __future__ import annotations
+
+import datetime
+import io
+import json
+import os
+import random
+import subprocess
+import sys
+from collections.abc import Callable
+from decimal import Decimal
+
+import openpyxl
+import pytest
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+from django.test import TestCase
+from django.urls import reverse
+from django.utils import timezone
+
+from gigacity.models import City, Role
+from indicators.models import RoundStatus
+from indicators.services import designation_create
+from reviews import services as review_services
+from reviews.evidence import evidence_request_create
+from reviews.freshness import data_version
+from reviews.sampling import sample_draw_create
+from submissions.models import Status, Submission
+from submissions.operators import operator_figures_report, round_tolerance_set
+from submissions.scoring import submission_score
+from submissions.services import submission_get_or_create, submission_submit, submission_update
+from tests.conftest import make_user
+from tests.factories import make_submission
+
+from .data import add_forms
+
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+
+SHANDONG = "370000"
+# Cities of 江苏 not named in 2021 (the reference data names 南京, 无锡, 常州 and 苏州 then).
+XUZHOU, YANCHENG, NANTONG, LIANYUNGANG, HUAIAN = "320300", "320900", "320600", "320700", "320800"
+
+
+# ------------------------------------------------------------------------------------------------
+# What the ministry sees
+# ------------------------------------------------------------------------------------------------
+def page_data(client, year: int, **headers) -> dict:
+    """Everything the dashboard page shows, as its charts read it (the page's own JSON)."""
+    response = client.get(f"{reverse('reviews:ministry_home')}?round={year}", **headers)
+    assert response.status_code == 200
+    html = response.content.decode()
+    start = html.index('<script id="dashboard-data" type="application/json">') + len(
+        '<script id="dashboard-data" type="application/json">'
+    )
+    return json.loads(html[start : html.index("</script>", start)])
+
+
+def api_data(client, year: int) -> dict:
+    response = client.get(f"{reverse('api:dashboard-national')}?round={year}")
+    assert response.status_code == 200
+    return response.json()
+
+
+def export_rows(client, year: int) -> list[tuple]:
+    response = client.get(f"{reverse('api:export-summary')}?round={year}")
+    assert response.status_code == 200
+    sheet = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
+    # Without the note of when it was exported (to the minute: two downloads may straddle one).
+    return [row for row in sheet.iter_rows(values_only=True) if not str(row[0] or "").startswith("导出自")]
+
+
+def everything(client, year: int) -> dict:
+    return {"page": page_data(client, year), "api": api_data(client, year), "export": export_rows(client, year)}
+
+
+@pytest.fixture
+def ministry_client(client, ministry_user):
+    client.force_login(ministry_user)
+    return client
+
+
+@pytest.fixture
+def country(open_round):
+    """Forms in every state across one province, and a few of another walked there one by one."""
+    add_forms(round_=open_round, cities=City.objects.filter(province=SHANDONG), rng=random.Random(16))
+    return {
+        "draft": make_submission(City.objects.get(pk=XUZHOU), open_round, Status.DRAFT, seed=1),
+        "submitted": make_submission(City.objects.get(pk=YANCHENG), open_round, Status.SUBMITTED, seed=2),
+        "recommended": make_submission(City.objects.get(pk=NANTONG), open_round, Status.RECOMMENDED, seed=3),
+    }
+
+
+def bureau_of(province: str):
+    return make_user(f"bureau-{province}", Role.BUREAU, province=province)
+
+
+def city_official(city: str):
+    return make_user(f"city-{city}", Role.CITY, city=city)
+
+
+# ------------------------------------------------------------------------------------------------
+# Every kind of write, as its service makes it. Each takes the forms, the round and a ministry user,
+# does what must come first, and returns the write itself.
+# ------------------------------------------------------------------------------------------------
+Write = Callable[[], object]
+
+
+def open_a_form(forms, round_, ministry) -> Write:
+    city = City.objects.get(pk=LIANYUNGANG)  # no form yet
+    official = city_official(city.pk)
+
+    def write():
+        form = submission_get_or_create(city=city, round_=round_, actor=official)
+        submission_update(
+            submission_id=form.pk, actor=official, data={"bs5g_count": 1234}, expected_version=form.version
+        )
+
+    return write
+
+
+def save_a_draft(forms, round_, ministry) -> Write:
+    form = forms["draft"]
+    data = {"bs5g_count": form.bs5g_count + 1}
+    return lambda: submission_update(
+        submission_id=form.pk, actor=city_official(XUZHOU), data=data, expected_version=form.version
+    )
+
+
+def submit(forms, round_, ministry) -> Write:
+    official = city_official(XUZHOU)
+    return lambda: submission_submit(submission_id=forms["draft"].pk, actor=official, confirm_inconsistent=True)
+
+
+def score(forms, round_, ministry) -> Write:
+    form = forms["draft"]
+    submission_submit(submission_id=form.pk, actor=city_official(XUZHOU), confirm_inconsistent=True)
+    return lambda: submission_score(submission_id=form.pk)
+
+
+def return_to_city(forms, round_, ministry) -> Write:
+    bureau = bureau_of("320000")
+    return lambda: review_services.submission_return(submission_id=forms["submitted"].pk, actor=bureau, reason="请核实")
+
+
+def recommend(forms, round_, ministry) -> Write:
+    bureau = bureau_of("320000")
+    return lambda: review_services.submission_recommend(submission_id=forms["submitted"].pk, actor=bureau)
+
+
+def approve(forms, round_, ministry) -> Write:
+    return lambda: review_services.submission_approve(submission_id=forms["recommended"].pk, actor=ministry)
+
+
+def report_operator_figures(forms, round_, ministry) -> Write:
+    operator = make_user("js_mobile", Role.OPERATOR, province="320000", operator="mobile")
+
+    def write():
+        with TestCase.captureOnCommitCallbacks(execute=True):  # the rescoring it asks for runs too
+            operator_figures_report(
+                actor=operator,
+                round_=round_,
+                operator_code=None,
+                rows=[{"city": YANCHENG, "bs5g_count": 5}],
+                source="api",
+            )
+
+    return write
+
+
+def ask_for_evidence(forms, round_, ministry) -> Write:
+    return lambda: evidence_request_create(
+        submission_id=forms["submitted"].pk,
+        actor=ministry,
+        field="bs5g_count",
+        question="请提供5G基站数的统计表",
+        due_on=timezone.localdate() + datetime.timedelta(days=3),
+    )
+
+
+def change_a_threshold(forms, round_, ministry) -> Write:
+    current = round_.threshold_map()["bs5g_per_10k"]
+    return lambda: review_services.thresholds_update(
+        round_=round_, values={"bs5g_per_10k": current + Decimal(3)}, reason="调整", actor=ministry
+    )
+
+
+def change_the_tolerance(forms, round_, ministry) -> Write:
+    return lambda: round_tolerance_set(round_=round_, value="12.5", actor=ministry, reason="调整")
+
+
+def name_a_city(forms, round_, ministry) -> Write:
+    return lambda: designation_create(city_id=HUAIAN, round_=round_, source="decision")
+
+
+def close_the_round(forms, round_, ministry) -> Write:
+    return lambda: review_services.round_set_status(round_=round_, status=RoundStatus.CLOSED, actor=ministry)
+
+
+def draw_a_sample(forms, round_, ministry) -> Write:
+    return lambda: sample_draw_create(round_=round_, actor=ministry, size=1, seed=7)
+
+
+# The writes the ministry sees on these three, and those it does not (they must still leave nothing stale).
+SHOWN = [open_a_form, submit, return_to_city, recommend, approve, change_a_threshold, name_a_city, close_the_round]
+NOT_SHOWN_HERE = [save_a_draft, score, report_operator_figures, ask_for_evidence, change_the_tolerance, draw_a_sample]
+
+
+def write_then_look(prepare, forms, round_, ministry, client) -> tuple[dict, dict, dict]:
+    """What the three showed before the write, on the very next request after it, and when computed
+    from nothing (the cache emptied)."""
+    write = prepare(forms, round_, ministry)
+    before = everything(client, round_.year)
+    assert everything(client, round_.year) == before  # a repeat view, from the cache
+    version = data_version()
+
+    write()
+
+    assert data_version() != version
+    after = everything(client, round_.year)
+    cache.clear()
+    fresh = everything(client, round_.year)
+    return before, after, fresh
+
+
+@pytest.mark.parametrize("prepare", SHOWN, ids=lambda w: w.__name__)
+def test_a_change_the_ministry_sees_is_on_the_very_next_request(
+    prepare, country, open_round, ministry_user, ministry_client
+):
+    before, after, fresh = write_then_look(prepare, country, open_round, ministry_user, ministry_client)
+
+    assert after == fresh
+    assert after["api"] != before["api"]
+    assert after["page"] != before["page"]
+
+
+@pytest.mark.parametrize("prepare", NOT_SHOWN_HERE, ids=lambda w: w.__name__)
+def test_a_change_shown_elsewhere_still_leaves_nothing_stale(
+    prepare, country, open_round, ministry_user, ministry_client
+):
+    _before, after, fresh = write_then_look(prepare, country, open_round, ministry_user, ministry_client)
+
+    assert after == fresh
+
+
+def test_the_summary_export_shows_a_newly_named_city_at_once(country, open_round, ministry_user, ministry_client):
+    before = export_rows(ministry_client, open_round.year)
+    review_services.submission_approve(submission_id=country["recommended"].pk, actor=ministry_user)
+
+    after = export_rows(ministry_client, open_round.year)
+
+    assert not any("南通" in str(row) for row in before)
+    assert any("南通" in str(row) for row in after)
+
+
+def test_a_change_made_without_the_orm_is_seen_too(country, open_round, ministry_client):
+    # The admin, a command, a migration or plain SQL: nothing has to remember to tell the cache.
+    before = api_data(ministry_client, open_round.year)
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE submissions_submission SET status = 'approved' WHERE id = %s", [country["submitted"].pk])
+
+    after = api_data(ministry_client, open_round.year)
+
+    assert after["status_counts"]["approved"] == before["status_counts"]["approved"] + 1
+    assert after["status_counts"]["submitted"] == before["status_counts"]["submitted"] - 1
+
+
+# ------------------------------------------------------------------------------------------------
+# What changes with the reader
+# ------------------------------------------------------------------------------------------------
+def test_each_language_gets_its_own_page(country, open_round, ministry_client):
+    chinese = page_data(ministry_client, open_round.year, HTTP_ACCEPT_LANGUAGE="zh-hans")
+    english = page_data(ministry_client, open_round.year, HTTP_ACCEPT_LANGUAGE="en")
+
+    assert chinese["round"]["status_label"] != english["round"]["status_label"]
+    assert english["round"]["status_label"] == "Open"
+    assert page_data(ministry_client, open_round.year, HTTP_ACCEPT_LANGUAGE="zh-hans") == chinese
+
+
+def test_each_round_gets_its_own_figures(country, open_round, ministry_client, ministry_user):
+    current = api_data(ministry_client, open_round.year)
+    following = review_services.round_create_next(actor=ministry_user, source=open_round)
+
+    other = api_data(ministry_client, following.year)
+
+    assert other["round"]["year"] == following.year != current["round"]["year"]
+    assert other["status_counts"]["not_started"] == other["status_counts"]["units"]
+    assert current["status_counts"]["not_started"] < current["status_counts"]["units"]
+
+
+def test_a_bureau_never_gets_the_ministrys_cached_figures(country, open_round, ministry_client, client):
+    ministry_rows = export_rows(ministry_client, open_round.year)
+    client.force_login(bureau_of(SHANDONG))
+
+    bureau_rows = export_rows(client, open_round.year)
+
+    def provinces(rows):
+        return {row[1] for row in rows if isinstance(row[0], int)}
+
+    assert len(provinces(ministry_rows)) > 1
+    assert provinces(bureau_rows) == {"山东省"}
+
+
+def test_the_cached_page_carries_no_reader(country, open_round, admin_user, client):
+    reader = make_user("zhang-san-of-the-ministry", Role.MINISTRY)
+    client.force_login(reader)
+    page_data(client, open_round.year)  # in the cache now, from this reader's request
+    client.force_login(admin_user)
+
+    html = client.get(f"{reverse('reviews:ministry_home')}?round={open_round.year}").content.decode()
+
+    assert admin_user.username in html
+    assert reader.username not in html
+
+
+# ------------------------------------------------------------------------------------------------
+# Two processes, each with its own cache
+# ------------------------------------------------------------------------------------------------
+WRITER = """
+import django
+django.setup()
+from gigacity.models import User
+from reviews import services
+from submissions.models import Submission
+form = Submission.objects.get(pk={pk})
+services.submission_recommend(submission_id=form.pk, actor=User.objects.get(username="{bureau}"))
+"""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_change_made_by_another_process_is_seen_at_once(reference, open_round, ministry_user, client):
+    # Another gunicorn worker, with a cache of its own (in CI and in development each process keeps
+    # its own LocMemCache): it writes, this process shows it on its next request.
+    form = make_submission(City.objects.get(pk=YANCHENG), open_round, Status.SUBMITTED, seed=4)
+    bureau = bureau_of("320000")
+    client.force_login(ministry_user)
+    before = api_data(client, open_round.year)
+    page_before = page_data(client, open_round.year)
+    assert api_data(client, open_round.year) == before
+
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "gigacity.settings",
+        "DATABASE_URL": _url_of_this_test_database(),
+        "REDIS_CACHE_URL": "",
+    }
+    finished = subprocess.run(
+        [sys.executable, "-c", WRITER.format(pk=form.pk, bureau=bureau.username)],
+        env=env,
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert finished.returncode == 0, finished.stderr[-3000:]
+
+    after = api_data(client, open_round.year)
+    assert after["status_counts"]["recommended"] == before["status_counts"]["recommended"] + 1
+    assert after["status_counts"]["submitted"] == before["status_counts"]["submitted"] - 1
+    page_after = page_data(client, open_round.year)
+    assert page_after["status_counts"]["recommended"] == page_before["status_counts"]["recommended"] + 1
+    assert Submission.objects.get(pk=form.pk).status == Status.RECOMMENDED
+
+
+def _url_of_this_test_database() -> str:
+    db = connection.settings_dict
+    host = db.get("HOST") or "127.0.0.1"
+    port = db.get("PORT") or 5432
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    return f"postgres://{db['USER']}{password}@{host}:{port}/{db['NAME']}"
