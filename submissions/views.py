@@ -193,7 +193,8 @@ def _render_form(
             "users": USERS,
             "key_site_categories": KEY_SITE_CATEGORIES,
             "practice_labels": PRACTICE_LABELS,
-            "domain_choices": domain_choices(),
+            # Translated once for the page rather than once per case.
+            "domain_choices": [(value, str(label)) for value, label in domain_choices()],
             "case_text_fields": CASE_TEXT_FIELDS,
             "blank_case": CaseState(None, dict.fromkeys(CASE_FIELDS, "")),
             "previous": previous,
