@@ -53,6 +53,17 @@ def submission_detail(*, user: User, pk: int) -> Submission:
     )
 
 
+def submission_for_save(*, user: User, pk: int) -> Submission:
+    """What saving the form from its page reads before the service (which locks and reads again):
+    the submission in the user's scope with its cases and their attachments, nothing the page shows.
+    A refused save shows the page, from `submission_detail`."""
+    return (
+        Submission.objects.visible_to(user)
+        .prefetch_related(Prefetch("cases", queryset=Case.objects.prefetch_related("attachments")))
+        .get(pk=pk)
+    )
+
+
 def latest_score(submission: Submission) -> Score | None:
     return submission.scores.prefetch_related("flags").order_by("-created_at", "-pk").first()
 

@@ -234,8 +234,9 @@ def submission_edit(request, pk: int):
     was typed and the reasons next to the fields."""
     if request.user.role not in (Role.CITY, Role.BUREAU):
         raise PermissionDenied
+    read = selectors.submission_detail if request.method == "GET" else selectors.submission_for_save
     try:
-        submission = selectors.submission_detail(user=request.user, pk=pk)
+        submission = read(user=request.user, pk=pk)
     except Submission.DoesNotExist:
         raise Http404 from None
     if request.method == "GET":
@@ -260,15 +261,16 @@ def submission_edit(request, pk: int):
             source=ChangeSource.FORM,
         )
     except StaleVersion as exc:
-        return _render_form(
-            request, submission, state, status=409, conflict=exc.message, latest=submission, unsaved=True
-        )
+        latest = selectors.submission_detail(user=request.user, pk=pk)
+        return _render_form(request, latest, state, status=409, conflict=exc.message, latest=latest, unsaved=True)
     except ValidationError as exc:
         state.attach_errors(exc.message_dict)
+        submission = selectors.submission_detail(user=request.user, pk=pk)
         return _render_form(request, submission, state, status=400, unsaved=True)
     except ApplicationError as exc:
         # Submitted meanwhile, or the round closed while the page was open: nothing is saved, and
         # what was typed stays on the page so that it is not lost.
+        submission = selectors.submission_detail(user=request.user, pk=pk)
         return _render_form(request, submission, state, status=exc.status_code, refused=exc.message, unsaved=True)
 
     if request.POST.get("action") != "submit":
