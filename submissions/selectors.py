@@ -179,13 +179,16 @@ history_sources: list[HistorySource] = []
 
 
 def submission_history(
-    submission: Submission, user: User | None = None, events: list[SubmissionEvent] | None = None
+    submission: Submission,
+    user: User | None = None,
+    events: list[SubmissionEvent] | None = None,
+    changes: list[DataChange] | None = None,
 ) -> list[SubmissionEvent | DataChange | FiguresEntry]:
     """Workflow events, data changes, the steps of checks (`history_sources`) and (for a viewer, `user`)
     the operators' figures that changed the form's comparison verdict, together, oldest first.
-    `events`: as read by `form_events`, when the caller has them."""
+    `events`, `changes`: as read by `form_events` and `form_changes`, when the caller has them."""
     events = form_events(submission) if events is None else events
-    changes = list(submission.data_changes.select_related("actor"))
+    changes = form_changes(submission) if changes is None else changes
     figures = figures_history(submission, user=user) if user is not None else []
     extra = [row for source in history_sources for row in source.rows(submission)]
     return sorted([*events, *changes, *figures, *extra], key=lambda item: (item.created_at, item.pk))
@@ -370,16 +373,27 @@ class Activity:
     step: SubmissionEvent | None  # the last workflow step (submit, return, recommend, decide)
 
 
-def last_activity(submission: Submission, events: list[SubmissionEvent] | None = None) -> Activity:
-    """`events`: all the form's workflow events (with their actors), when the caller has read them."""
+def last_activity(
+    submission: Submission,
+    events: list[SubmissionEvent] | None = None,
+    changes: list[DataChange] | None = None,
+) -> Activity:
+    """`events`, `changes`: all the form's workflow events and data changes (with their actors), when
+    the caller has read them (`form_events`, `form_changes`)."""
     if events is None:
         step = submission.events.select_related("actor").order_by("-version", "-pk").first()
     else:
         step = max(events, key=lambda event: (event.version, event.pk), default=None)
-    return Activity(
-        saved=submission.data_changes.select_related("actor").order_by("-version", "-pk").first(),
-        step=step,
-    )
+    if changes is None:
+        saved = submission.data_changes.select_related("actor").order_by("-version", "-pk").first()
+    else:
+        saved = max(changes, key=lambda change: (change.version, change.pk), default=None)
+    return Activity(saved=saved, step=step)
+
+
+def form_changes(submission: Submission) -> list[DataChange]:
+    """All the form's data changes with their actors, in one query (`form_events`' counterpart)."""
+    return list(submission.data_changes.select_related("actor"))
 
 
 def form_events(submission: Submission) -> list[SubmissionEvent]:

@@ -318,12 +318,13 @@ def render_submission_page(
     previous_form = selectors.previous_submission(submission)
     previous = selectors.previous_figures(submission, previous_form)
     events = selectors.form_events(submission)
+    changes = selectors.form_changes(submission)
     last_return = selectors.last_return(submission, events)
     cases = list(submission.cases.all())
     deadline = city_deadline(submission.city, submission.round)
     score = selectors.latest_score(submission)
     actions = [a.value for a in allowed_actions(submission, request.user)]
-    activity = selectors.last_activity(submission, events)
+    activity = selectors.last_activity(submission, events, changes)
     comment_choices = [(name, field_label(name)) for name in DATA_FIELDS]
     comment_choices += [("cases", field_label("cases")), ("attachments", _("Attachments"))]
     comment_choices += [
@@ -342,7 +343,7 @@ def render_submission_page(
             "score": score,
             # An outdated score is never the headline: the current data are judged again for the page.
             "current_result": selectors.current_result(submission) if submission.score_outdated else None,
-            "history": selectors.submission_history(submission, request.user, events),
+            "history": selectors.submission_history(submission, request.user, events, changes),
             "actions": actions,
             # The reviewers' card (the city submits from its form, not from here).
             "key_site_rows": [
