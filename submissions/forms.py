@@ -106,6 +106,8 @@ class FieldErrors(dict):
     an exception caught and searched through every time."""
 
     def __missing__(self, key: str) -> tuple:
+        if hasattr(dict, key):  # `errors.items` in a template: the method, as for any dict
+            raise KeyError(key)
         return ()
 
 

@@ -100,6 +100,11 @@ def test_a_wrong_number_is_refused_next_to_the_field_and_nothing_typed_is_lost(c
     assert response.status_code == 400
     page = response.content.decode()
     assert "须为非负整数" in page and 'data-testid="error-summary"' in page
+    # The summary names the field and links to it
+    summary = page[
+        page.index('data-testid="error-summary"') : page.index("</ul>", page.index('data-testid="error-summary"'))
+    ]
+    assert 'href="#id_urban_households"' in summary and "城市家庭总户数" in summary
     assert 'value="12万"' in page and 'value="12,345"' in page and 'value="王明"' in page
     draft.refresh_from_db()
     assert draft.bs5g_count is None and draft.version == 1  # all or nothing
