@@ -57,6 +57,15 @@ QUEUE_SORTS = {
 }
 
 
+QUEUE_UNUSED_TEXTS = (
+    "practice_network",
+    "practice_users",
+    "practice_applications",
+    "support_policies",
+    "recommend_note",
+)
+
+
 def bureau_queue(*, user: User, round_: Round) -> list[QueueRow]:
     """The user's cities for the round with their submission (or none yet) and extension, in code
     order. A province has at most about twenty cities, all loaded in four queries."""
@@ -67,6 +76,8 @@ def bureau_queue(*, user: User, round_: Round) -> list[QueueRow]:
         .filter(round=round_)
         .with_latest_score()
         .select_related("updated_by", "round")
+        # The queue shows no text of the forms: their long texts stay in the database.
+        .defer(*QUEUE_UNUSED_TEXTS)
     }
     extensions: dict[str, Extension] = {}
     for extension in Extension.objects.filter(round=round_, city__in=cities).order_by("created_at", "pk"):

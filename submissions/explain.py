@@ -18,11 +18,10 @@ from django.utils.translation import ngettext
 
 from gigacity.i18n import pick
 from indicators.catalogue import APPLICATIONS, CATALOGUE, INPUTS_BY_NAME, IndicatorSpec, Kind
-from indicators.models import round_thresholds
 from indicators.rules import FlagSettings, ScoringError, quantize
 
 from .models import Flag, Submission
-from .scoring import compute_score, peer_values
+from .scoring import UNREAD, compute_score, peer_values
 from .selectors import previous_submission
 
 
@@ -181,20 +180,23 @@ def _position(rank: int, of: int, percentile: Decimal | None) -> str:
     ) % {"rank": rank, "of": of, "pct": f"{percentile:.0f}"}
 
 
-def score_explanation(submission: Submission) -> Explanation:
-    """The explanation of the form's current data against the round's current thresholds."""
-    thresholds = round_thresholds(submission.round_id).values
+def score_explanation(submission: Submission, previous: Submission | object | None = UNREAD) -> Explanation:
+    """The explanation of the form's current data against the round's current thresholds (read with
+    the round when it was prefetched). `previous`: the city's previous reported form
+    (`previous_submission`), when the caller has read it already."""
+    thresholds = submission.round.threshold_map()
     settings = submission.round.flag_settings
     inputs = submission.checked_inputs
     cases = len(submission.cases.all())
+    if previous is UNREAD:
+        previous = previous_submission(submission)
+    # Only counts below and above this form's value are told: no other city's figure is disclosed.
+    peers = peer_values(submission)
     try:
-        result = compute_score(submission, thresholds)
+        result = compute_score(submission, thresholds, previous=previous, peers=peers)
     except ScoringError:
         result = None
     judged = {r.code: r for r in result.results} if result else {}
-    previous = previous_submission(submission)
-    # Only counts below and above this form's value are told: no other city's figure is disclosed.
-    peers = peer_values(submission)
     flags_by_indicator: dict[str | None, list[FlagExplanation]] = {}
     for flag in result.flags if result else []:
         flags_by_indicator.setdefault(flag.indicator, []).append(

@@ -100,13 +100,24 @@ def display_value(name: str, value: Any) -> str:
     return str(value)
 
 
+class FieldErrors(dict):
+    """Messages by field name. A field without any reads as no messages rather than as a missing
+    key: the page asks each of its fields (`case.errors.title`), and a template's failed lookup is
+    an exception caught and searched through every time."""
+
+    def __missing__(self, key: str) -> tuple:
+        if hasattr(dict, key):  # `errors.items` in a template: the method, as for any dict
+            raise KeyError(key)
+        return ()
+
+
 @dataclass
 class CaseState:
     id: int | None
     values: dict[str, str]
     attachments: list = field(default_factory=list)
     comments: list[str] = field(default_factory=list)
-    errors: dict[str, list[str]] = field(default_factory=dict)
+    errors: dict[str, list[str]] = field(default_factory=FieldErrors)
     carried_from_year: int | None = None  # last year's case, carried over and not changed since
 
     @property
@@ -124,7 +135,7 @@ class FormState:
     values: dict[str, str]
     cases: list[CaseState]
     version: int
-    errors: dict[str, list[str]] = field(default_factory=dict)
+    errors: dict[str, list[str]] = field(default_factory=FieldErrors)
     cases_sent: bool = True  # False: the page sent no cases, so they are not touched
 
     @classmethod
@@ -183,7 +194,7 @@ class FormState:
 
     def attach_errors(self, errors: Mapping[str, list[str]]) -> None:
         """Spread errors by field over the values and the cases (keys like cases[2].title)."""
-        self.errors = {}
+        self.errors = FieldErrors()
         for key, messages in errors.items():
             if key.startswith("cases[") and "]" in key:
                 index_text, _sep, rest = key[len("cases[") :].partition("]")

@@ -40,6 +40,11 @@ def short_checksum(checksum: str) -> str:
 
 
 def cover_letter(submission: Submission) -> Attachment | None:
+    """The latest stamped cover letter (from the form's attachments when they were prefetched, as
+    `selectors.submission_detail` does)."""
+    if "attachments" in getattr(submission, "_prefetched_objects_cache", {}):
+        letters = [a for a in submission.attachments.all() if a.kind == AttachmentKind.COVER_LETTER]
+        return max(letters, key=lambda a: (a.uploaded_at, a.pk), default=None)
     return (
         submission.attachments.filter(kind=AttachmentKind.COVER_LETTER)
         .select_related("uploaded_by")

@@ -120,16 +120,21 @@ def _claim(submission_id: int) -> bool:
     return bool(claimed)
 
 
-def previous_round_data(submission: Submission) -> Previous | None:
-    """The same city's data in the latest earlier round in which it submitted."""
-    previous = (
-        Submission.objects.filter(
-            city_id=submission.city_id, round__year__lt=submission.round.year, status__in=REPORTED_STATES
+UNREAD = object()  # an argument not given (None means "there is none")
+
+
+def previous_round_data(submission: Submission, previous: Submission | object | None = UNREAD) -> Previous | None:
+    """The same city's data in the latest earlier round in which it submitted (`previous`: that form,
+    when the caller has read it already with `selectors.previous_submission`)."""
+    if previous is UNREAD:
+        previous = (
+            Submission.objects.filter(
+                city_id=submission.city_id, round__year__lt=submission.round.year, status__in=REPORTED_STATES
+            )
+            .select_related("round")
+            .order_by("-round__year")
+            .first()
         )
-        .select_related("round")
-        .order_by("-round__year")
-        .first()
-    )
     if previous is None:
         return None
     return Previous(year=previous.round.year, inputs=previous.inputs, values=previous.indicator_values)
@@ -151,7 +156,15 @@ def peer_values(submission: Submission) -> dict[str, list[Decimal]]:
     return peers
 
 
-def compute_score(submission: Submission, thresholds: dict[str, Decimal]) -> ScoreResult:
+def compute_score(
+    submission: Submission,
+    thresholds: dict[str, Decimal],
+    *,
+    previous: Submission | object | None = UNREAD,
+    peers: dict[str, list[Decimal]] | None = None,
+) -> ScoreResult:
+    """`previous` (the city's previous reported form) and `peers` (`peer_values`): when the caller
+    has read them already, for a page that shows them too."""
     from .services import late_days
 
     return score(
@@ -159,8 +172,8 @@ def compute_score(submission: Submission, thresholds: dict[str, Decimal]) -> Sco
         case_domains=[case.domain for case in submission.cases.all()],
         thresholds=thresholds,
         settings=submission.round.flag_settings,
-        previous=previous_round_data(submission),
-        peers=peer_values(submission),
+        previous=previous_round_data(submission, previous),
+        peers=peer_values(submission) if peers is None else peers,
         late_days=late_days(submission),
     )
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 from itertools import pairwise
 from typing import Any
 
-from django.db.models import Prefetch
+from django.db.models import Prefetch, prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -20,9 +20,19 @@ from indicators.catalogue import CATALOGUE, INDICATORS
 from indicators.models import PublishedFigure, round_thresholds
 from indicators.rules import ScoreResult, ScoringError, meets, score, shift_years
 
-from .models import REPORTED_STATES, Action, Case, DataChange, OperatorFigure, Score, Submission, SubmissionEvent
+from .models import (
+    REPORTED_STATES,
+    Action,
+    Attachment,
+    Case,
+    DataChange,
+    OperatorFigure,
+    Score,
+    Submission,
+    SubmissionEvent,
+)
 from .public import public_name
-from .scoring import figures_check
+from .scoring import UNREAD, figures_check
 from .services import CARRIED_FIELDS
 from .snapshots import diff
 
@@ -35,9 +45,21 @@ def submission_detail(*, user: User, pk: int) -> Submission:
         .select_related("city__province", "round", "updated_by")
         .prefetch_related(
             Prefetch("cases", queryset=Case.objects.prefetch_related("attachments")),
-            "attachments",
+            # With who uploaded each: the cover letter's card names its uploader.
+            Prefetch("attachments", queryset=Attachment.objects.select_related("uploaded_by")),
             "round__thresholds",
         )
+        .get(pk=pk)
+    )
+
+
+def submission_for_save(*, user: User, pk: int) -> Submission:
+    """What saving the form from its page reads before the service (which locks and reads again):
+    the submission in the user's scope with its cases and their attachments, nothing the page shows.
+    A refused save shows the page, from `submission_detail`."""
+    return (
+        Submission.objects.visible_to(user)
+        .prefetch_related(Prefetch("cases", queryset=Case.objects.prefetch_related("attachments")))
         .get(pk=pk)
     )
 
@@ -77,11 +99,15 @@ def previous_submission(submission: Submission) -> Submission | None:
     )
 
 
-def previous_figures(submission: Submission) -> Submission | PublishedFigure | None:
+def previous_figures(
+    submission: Submission, form: Submission | object | None = UNREAD
+) -> Submission | PublishedFigure | None:
     """What the form's "last year" column shows: the city's figures of the latest earlier round, from
     its reported form, or, where it has none that recent, the figures MIIT published for that round
-    (both carry `round` and `value_<code>`; a published one says so with `is_published`)."""
-    form = previous_submission(submission)
+    (both carry `round` and `value_<code>`; a published one says so with `is_published`). `form`:
+    `previous_submission`, when the caller has read it already."""
+    if form is UNREAD:
+        form = previous_submission(submission)
     published = (
         PublishedFigure.objects.filter(city_id=submission.city_id, round__year__lt=submission.round.year)
         .select_related("round")
@@ -153,12 +179,16 @@ history_sources: list[HistorySource] = []
 
 
 def submission_history(
-    submission: Submission, user: User | None = None
+    submission: Submission,
+    user: User | None = None,
+    events: list[SubmissionEvent] | None = None,
+    changes: list[DataChange] | None = None,
 ) -> list[SubmissionEvent | DataChange | FiguresEntry]:
     """Workflow events, data changes, the steps of checks (`history_sources`) and (for a viewer, `user`)
-    the operators' figures that changed the form's comparison verdict, together, oldest first."""
-    events = list(submission.events.select_related("actor"))
-    changes = list(submission.data_changes.select_related("actor"))
+    the operators' figures that changed the form's comparison verdict, together, oldest first.
+    `events`, `changes`: as read by `form_events` and `form_changes`, when the caller has them."""
+    events = form_events(submission) if events is None else events
+    changes = form_changes(submission) if changes is None else changes
     figures = figures_history(submission, user=user) if user is not None else []
     extra = [row for source in history_sources for row in source.rows(submission)]
     return sorted([*events, *changes, *figures, *extra], key=lambda item: (item.created_at, item.pk))
@@ -343,11 +373,44 @@ class Activity:
     step: SubmissionEvent | None  # the last workflow step (submit, return, recommend, decide)
 
 
-def last_activity(submission: Submission) -> Activity:
-    return Activity(
-        saved=submission.data_changes.select_related("actor").order_by("-version", "-pk").first(),
-        step=submission.events.select_related("actor").order_by("-version", "-pk").first(),
-    )
+def last_activity(
+    submission: Submission,
+    events: list[SubmissionEvent] | None = None,
+    changes: list[DataChange] | None = None,
+) -> Activity:
+    """`events`, `changes`: all the form's workflow events and data changes (with their actors), when
+    the caller has read them (`form_events`, `form_changes`)."""
+    if events is None:
+        step = submission.events.select_related("actor").order_by("-version", "-pk").first()
+    else:
+        step = max(events, key=lambda event: (event.version, event.pk), default=None)
+    if changes is None:
+        saved = submission.data_changes.select_related("actor").order_by("-version", "-pk").first()
+    else:
+        saved = max(changes, key=lambda change: (change.version, change.pk), default=None)
+    return Activity(saved=saved, step=step)
+
+
+def form_changes(submission: Submission) -> list[DataChange]:
+    """All the form's data changes with their actors, in one query (`form_events`' counterpart)."""
+    return list(submission.data_changes.select_related("actor"))
+
+
+def form_events(submission: Submission) -> list[SubmissionEvent]:
+    """All the form's workflow events with their actors, in one query, for a page that shows several
+    things of them (`last_return`, `last_activity`, `changes_since_return`, the history)."""
+    return list(submission.events.select_related("actor"))
+
+
+def last_return(submission: Submission, events: list[SubmissionEvent] | None = None) -> SubmissionEvent | None:
+    """The form's latest return to its city (`events`: as read by `form_events`), with its comments."""
+    if events is None:
+        return submission.events.filter(action=Action.RETURN).order_by("-created_at", "-pk").first()
+    returns = [event for event in events if event.action == Action.RETURN]
+    latest = max(returns, key=lambda event: (event.created_at, event.pk), default=None)
+    if latest is not None:
+        prefetch_related_objects([latest], "field_comments")
+    return latest
 
 
 @dataclass(frozen=True)
@@ -356,18 +419,29 @@ class ResubmissionDiff:
     changes: dict[str, list]
 
 
-def changes_since_return(submission: Submission) -> ResubmissionDiff | None:
+def changes_since_return(
+    submission: Submission, events: list[SubmissionEvent] | None = None
+) -> ResubmissionDiff | None:
     """What the city changed between the bureau's last return and its resubmission, field by field, so
-    that the bureau checks exactly that. None when the submission was never returned and resubmitted."""
-    returned = submission.events.filter(action=Action.RETURN).order_by("-created_at", "-pk").first()
+    that the bureau checks exactly that. None when the submission was never returned and resubmitted.
+    `events`: all the form's events (`form_events`), when the caller has read them."""
+    returned = last_return(submission, events)
     if returned is None:
         return None
-    resubmitted = (
-        submission.events.filter(action=Action.SUBMIT, created_at__gte=returned.created_at)
-        .exclude(pk=returned.pk)
-        .order_by("-created_at", "-pk")
-        .first()
-    )
+    if events is None:
+        resubmitted = (
+            submission.events.filter(action=Action.SUBMIT, created_at__gte=returned.created_at)
+            .exclude(pk=returned.pk)
+            .order_by("-created_at", "-pk")
+            .first()
+        )
+    else:
+        submits = [
+            event
+            for event in events
+            if event.action == Action.SUBMIT and event.created_at >= returned.created_at and event.pk != returned.pk
+        ]
+        resubmitted = max(submits, key=lambda event: (event.created_at, event.pk), default=None)
     if resubmitted is None:
         return None
     return ResubmissionDiff(returned, diff(returned.snapshot, resubmitted.snapshot))

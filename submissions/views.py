@@ -37,7 +37,7 @@ from .forms import (
 )
 from .inputs import NUMBER_FIELDS, number_limit
 from .kinds import batch_of, kind_of
-from .models import Attachment, ChangeSource, FieldComment, Status, Submission
+from .models import Attachment, ChangeSource, Status, Submission
 from .services import (
     city_deadline,
     ensure_editable,
@@ -170,10 +170,11 @@ def _render_form(
     unsaved: bool = False,
 ):
     previous = selectors.previous_submission(submission)
-    last_return = submission.events.filter(action="return").order_by("-created_at", "-pk").first()
+    events = selectors.form_events(submission)
+    last_return = selectors.last_return(submission, events)
     comments = []
     if last_return and submission.status == Status.RETURNED:
-        comments = list(FieldComment.objects.filter(event=last_return))
+        comments = list(last_return.field_comments.all())
     field_comments = state.attach_comments(comments)
     deadline = city_deadline(submission.city, submission.round)
     latest_values = {}
@@ -192,14 +193,15 @@ def _render_form(
             "users": USERS,
             "key_site_categories": KEY_SITE_CATEGORIES,
             "practice_labels": PRACTICE_LABELS,
-            "domain_choices": domain_choices(),
+            # Translated once for the page rather than once per case.
+            "domain_choices": [(value, str(label)) for value, label in domain_choices()],
             "case_text_fields": CASE_TEXT_FIELDS,
             "blank_case": CaseState(None, dict.fromkeys(CASE_FIELDS, "")),
             "previous": previous,
             "previous_values": {name: display_value(name, getattr(previous, name)) for name in DATA_FIELDS}
             if previous
             else {},
-            "indicator_rows": selectors.indicator_rows(submission, selectors.previous_figures(submission)),
+            "indicator_rows": selectors.indicator_rows(submission, selectors.previous_figures(submission, previous)),
             "live_config": _live_config(submission),
             "carried": selectors.carried_over(submission),
             "batch": batch_of(submission.city_id),
@@ -214,7 +216,7 @@ def _render_form(
             "refused": refused,
             "latest": latest,
             "latest_values": latest_values,
-            "activity": selectors.last_activity(submission),
+            "activity": selectors.last_activity(submission, events),
             "submit_failed": submit_failed,
             # What the page shows was typed and refused, not saved.
             "unsaved": unsaved,
@@ -232,8 +234,9 @@ def submission_edit(request, pk: int):
     was typed and the reasons next to the fields."""
     if request.user.role not in (Role.CITY, Role.BUREAU):
         raise PermissionDenied
+    read = selectors.submission_detail if request.method == "GET" else selectors.submission_for_save
     try:
-        submission = selectors.submission_detail(user=request.user, pk=pk)
+        submission = read(user=request.user, pk=pk)
     except Submission.DoesNotExist:
         raise Http404 from None
     if request.method == "GET":
@@ -258,15 +261,16 @@ def submission_edit(request, pk: int):
             source=ChangeSource.FORM,
         )
     except StaleVersion as exc:
-        return _render_form(
-            request, submission, state, status=409, conflict=exc.message, latest=submission, unsaved=True
-        )
+        latest = selectors.submission_detail(user=request.user, pk=pk)
+        return _render_form(request, latest, state, status=409, conflict=exc.message, latest=latest, unsaved=True)
     except ValidationError as exc:
         state.attach_errors(exc.message_dict)
+        submission = selectors.submission_detail(user=request.user, pk=pk)
         return _render_form(request, submission, state, status=400, unsaved=True)
     except ApplicationError as exc:
         # Submitted meanwhile, or the round closed while the page was open: nothing is saved, and
         # what was typed stays on the page so that it is not lost.
+        submission = selectors.submission_detail(user=request.user, pk=pk)
         return _render_form(request, submission, state, status=exc.status_code, refused=exc.message, unsaved=True)
 
     if request.POST.get("action") != "submit":
@@ -310,13 +314,17 @@ def render_submission_page(
         submission = selectors.submission_detail(user=request.user, pk=pk)
     except Submission.DoesNotExist:
         raise Http404 from None
-    previous = selectors.previous_figures(submission)
-    last_return = submission.events.filter(action="return").order_by("-created_at", "-pk").first()
+    # Read once, shown by several parts of the page.
+    previous_form = selectors.previous_submission(submission)
+    previous = selectors.previous_figures(submission, previous_form)
+    events = selectors.form_events(submission)
+    changes = selectors.form_changes(submission)
+    last_return = selectors.last_return(submission, events)
     cases = list(submission.cases.all())
     deadline = city_deadline(submission.city, submission.round)
     score = selectors.latest_score(submission)
     actions = [a.value for a in allowed_actions(submission, request.user)]
-    activity = selectors.last_activity(submission)
+    activity = selectors.last_activity(submission, events, changes)
     comment_choices = [(name, field_label(name)) for name in DATA_FIELDS]
     comment_choices += [("cases", field_label("cases")), ("attachments", _("Attachments"))]
     comment_choices += [
@@ -330,12 +338,12 @@ def render_submission_page(
             "submission": submission,
             "cases": cases,
             "indicator_rows": selectors.indicator_rows(submission, previous),
-            "explanation": explain.score_explanation(submission),
+            "explanation": explain.score_explanation(submission, previous_form),
             "previous": previous,
             "score": score,
             # An outdated score is never the headline: the current data are judged again for the page.
             "current_result": selectors.current_result(submission) if submission.score_outdated else None,
-            "history": selectors.submission_history(submission, request.user),
+            "history": selectors.submission_history(submission, request.user, events, changes),
             "actions": actions,
             # The reviewers' card (the city submits from its form, not from here).
             "key_site_rows": [
@@ -355,7 +363,7 @@ def render_submission_page(
             "last_event": activity.step,
             "deadline_passed": deadline.passed,
             "can_edit": submission.can_edit(request.user),
-            "resubmission": selectors.changes_since_return(submission)
+            "resubmission": selectors.changes_since_return(submission, events)
             if submission.status in (Status.SUBMITTED, Status.RECOMMENDED, Status.SENT_BACK)
             else None,
             "last_return": last_return,

@@ -73,11 +73,11 @@ def kind_badge(kind: str):
     """Which kind a form is: an evaluation (评估申报) or a Gigabit City's annual report (年度复核)."""
     from submissions.models import FormKind
 
-    if kind not in FormKind.values:
+    try:
+        label = FormKind(kind).label
+    except ValueError:
         return ""
-    return format_html(
-        '<span class="badge badge-kind badge-{}">{}</span>', kind.replace("_", "-"), FormKind(kind).label
-    )
+    return format_html('<span class="badge badge-kind badge-{}">{}</span>', kind.replace("_", "-"), label)
 
 
 @register.filter

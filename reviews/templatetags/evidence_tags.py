@@ -13,11 +13,17 @@ register = template.Library()
 
 
 def _requests(submission) -> list[EvidenceRequest]:
-    return list(
-        EvidenceRequest.objects.filter(submission=submission)
-        .select_related("asked_by", "submission")
-        .prefetch_related("answers__files", "answers__answered_by", "submission__cases")
-    )
+    """The form's requests, read once per page (both tags ask: the markers, then the panel); the
+    submission object lives for one request only."""
+    rows = getattr(submission, "_evidence_requests", None)
+    if rows is None:
+        rows = list(
+            EvidenceRequest.objects.filter(submission=submission)
+            .select_related("asked_by", "submission")
+            .prefetch_related("answers__files", "answers__answered_by", "submission__cases")
+        )
+        submission._evidence_requests = rows
+    return rows
 
 
 @register.simple_tag

@@ -100,6 +100,11 @@ def test_a_wrong_number_is_refused_next_to_the_field_and_nothing_typed_is_lost(c
     assert response.status_code == 400
     page = response.content.decode()
     assert "须为非负整数" in page and 'data-testid="error-summary"' in page
+    # The summary names the field and links to it
+    summary = page[
+        page.index('data-testid="error-summary"') : page.index("</ul>", page.index('data-testid="error-summary"'))
+    ]
+    assert 'href="#id_urban_households"' in summary and "城市家庭总户数" in summary
     assert 'value="12万"' in page and 'value="12,345"' in page and 'value="王明"' in page
     draft.refresh_from_db()
     assert draft.bs5g_count is None and draft.version == 1  # all or nothing
@@ -460,3 +465,30 @@ def test_a_draft_in_a_closed_round_cannot_be_opened_and_a_late_save_keeps_what_w
     reopened = client.get(f"/submissions/{draft.pk}/edit/", follow=True)
     assert reopened.redirect_chain[-1][0] == f"/submissions/{draft.pk}/"
     assert 'data-testid="open-form"' not in client.get("/city/").content.decode()  # no "continue filling in"
+
+
+def test_the_form_page_costs_the_same_queries_with_five_cases_or_twenty(client, city_user, draft, complete_values):
+    """Issue 16: the page of the busiest users reads each thing once, whatever the number of cases
+    and saves."""
+    values, cases = complete_values
+    client.force_login(city_user)
+    url = f"/submissions/{draft.pk}/edit/"
+
+    def page_queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(url)
+        assert response.status_code == 200
+        return len(captured)
+
+    client.post(url, form_post(draft, values=values, cases=cases[:5]))
+    with_five = page_queries()
+    draft.refresh_from_db()
+    items = [{"id": c.pk, **{k: getattr(c, k) for k in CASE_FIELDS}} for c in draft.cases.all()]
+    more = [{"title": f"案例{i}", "domain": "industry"} for i in range(15)]
+    client.post(url, form_post(draft, values={**values, "bs5g_count": "1000"}, cases=items + more))
+
+    assert draft.cases.count() == 20
+    assert page_queries() == with_five
+    # The previous form, the events (last return, last step) and the cover letter read once each
+    # (21 queries here before issue 16).
+    assert with_five <= 18

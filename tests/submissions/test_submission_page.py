@@ -180,3 +180,57 @@ def test_last_saved_names_who_changed_the_data_and_workflow_steps_are_shown_as_s
     line = subtitle(client.get(f"/submissions/{submission.pk}/").content.decode())
     assert "（qingdao）" in line and "miit）" not in line.split("最近操作")[0]
     assert "最近操作：复核通过（miit" in line
+
+
+# ------------------------------------------------------------------------------------------------
+# Issue 16: the review page reads each thing once, however long the form's history
+# ------------------------------------------------------------------------------------------------
+def returned_and_resubmitted(city_user, bureau_user, open_round, times: int):
+    """A submitted form the bureau returned `times` times (with a comment on a field each time) and
+    the city resubmitted after each return."""
+    from reviews.services import submission_return
+    from submissions.services import submission_submit
+
+    submission = make_submission(city_user.city, open_round, Status.DRAFT)
+    submission_submit(submission_id=submission.pk, actor=city_user, confirm_inconsistent=True)
+    for n in range(times):
+        submission_return(
+            submission_id=submission.pk,
+            actor=bureau_user,
+            reason=f"请核实（第{n + 1}次）",
+            comments={"bs5g_count": f"基站数请核实（第{n + 1}次）"},
+        )
+        submission.refresh_from_db()
+        submission_update(
+            submission_id=submission.pk,
+            actor=city_user,
+            data={"bs5g_count": 10_000 + n},
+            expected_version=submission.version,
+        )
+        submission_submit(submission_id=submission.pk, actor=city_user, confirm_inconsistent=True)
+    return submission
+
+
+def test_the_review_page_costs_the_same_queries_after_one_return_or_three(client, city_user, bureau_user, open_round):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(bureau_user)
+
+    def review_page_queries(submission) -> tuple[int, str]:
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(f"/submissions/{submission.pk}/")
+        assert response.status_code == 200
+        return len(captured), response.content.decode()
+
+    once, page = review_page_queries(returned_and_resubmitted(city_user, bureau_user, open_round, 1))
+    # The page shows the last return's comment, the change since it and the whole history.
+    assert "基站数请核实（第1次）" in page and 'data-testid="diff"' in page
+    other = City.objects.filter(province=city_user.city.province).exclude(pk=city_user.city_id).first()
+    city_user.city = other  # the same bureau, another of its cities
+    thrice, page = review_page_queries(returned_and_resubmitted(city_user, bureau_user, open_round, 3))
+    assert "基站数请核实（第3次）" in page and "请核实（第1次）" in page
+    assert thrice == once
+    # Read once each: the previous form, the peers, the thresholds, the events, the data changes, the
+    # return's comments, the evidence requests, the cover letter (38 queries here before issue 16).
+    assert once <= 25
