@@ -232,9 +232,10 @@ class CpuSampler:
                 self.samples.append(sample)
                 before, machine_before, clock = now, machine_now, tick
 
-    def summary(self, *, server: tuple[str, ...], since: float | None = None) -> dict[str, Any]:
-        """Mean and p95 of each group, in cores, over the samples after `since` (monotonic time)."""
-        samples = [s for s in self.samples if since is None or s["t"] >= since]
+    def summary(self, *, server: tuple[str, ...], since: float, until: float) -> dict[str, Any]:
+        """Mean and p95 of each group, in cores, over the samples between `since` and `until`
+        (monotonic time)."""
+        samples = [s for s in self.samples if since <= s["t"] <= until]
         if not samples:
             return {}
         for s in samples:
@@ -333,7 +334,7 @@ def run(
         hold_from = time.monotonic() + ramp
         stats = _locust(env, url=server.url, the_plan=the_plan, users=users, ramp=ramp, hold=hold, name="load")
         scoring = drain(started)
-    cpu = sampler.summary(server=("gunicorn", "worker", "postgres"), since=hold_from)
+    cpu = sampler.summary(server=("gunicorn", "worker", "postgres"), since=hold_from, until=hold_from + hold)
     worst, worst_p95 = worst_page(stats["pages"])
     # A form's POST is not replayed in process (it changes the data): then the worst page one opens.
     examples = stats["examples"]
