@@ -390,6 +390,7 @@ def curve(
                 "worst_page": worst,
                 "worst_page_p95_ms": worst_p95,
                 "drained_after_s": scoring["drained_after_s"],
+                "failures": stats["failures"][:5],
             }
         )
     first = next((row["users"] for row in rows if (row["p95_ms"] or 0) > MAX_P95_MS), None)
@@ -521,7 +522,8 @@ def drain(since, timeout: float = 300) -> dict[str, Any]:
     submitted = Submission.objects.filter(submitted_at__gte=since)
     latencies = []
     for form in submitted:
-        score = Score.objects.filter(submission=form).order_by("created_at").last()
+        # The first score after its (last) submit: a recommendation asks for another one, minutes later.
+        score = Score.objects.filter(submission=form, created_at__gte=form.submitted_at).order_by("created_at").first()
         if score is not None:
             latencies.append((score.created_at - form.submitted_at).total_seconds() * 1000)
     failed = Submission.objects.filter(scoring_state=ScoringState.FAILED, submitted_at__gte=since).count()

@@ -474,6 +474,10 @@ def load_markdown(results: dict[str, Any], *, picture: str | None) -> list[str]:
                 f"{_ms(row, 'p95_ms')} | {row['worst_page']} ({_ms(row, 'worst_page_p95_ms')}) | "
                 f"{row['drained_after_s']} |"
             )
+        for row in curve["steps"]:
+            for failure in row.get("failures", []):
+                what = f"{failure['name']}: {failure['error']} ({failure['occurrences']}×)"
+                lines.append(f"\nError at {row['users']} users: {what}")
     missed = [row for row in targets(results) if row["group"] in ("load", "load curve") and row["met"] is False]
     if missed:
         lines += [
