@@ -27,9 +27,10 @@ COPY reviews reviews
 COPY templates templates
 COPY static static
 COPY locale locale
-COPY manage.py ./
+COPY manage.py gunicorn.conf.py ./
 RUN pip install . && \
     DJANGO_DEBUG=0 DJANGO_SECRET_KEY=build-only DJANGO_ALLOWED_HOSTS=localhost python manage.py collectstatic --noinput
 USER gigacity
 EXPOSE 8000
-CMD ["gunicorn", "gigacity.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--timeout", "60", "--access-logfile", "-"]
+# Workers, threads and timeouts: gunicorn.conf.py (the benchmark starts gunicorn with the same file).
+CMD ["gunicorn", "gigacity.wsgi:application", "-c", "gunicorn.conf.py", "--access-logfile", "-"]

@@ -10,12 +10,13 @@ of CELERY_BROKER_URL (a queue and cache prefix of the run's own, removed at the 
    5–20 cases each) and the large one (3 000 units × 10 rounds) into the throwaway databases
    gigacity_bench_national and gigacity_bench_large, and copies the national one to
    gigacity_bench_excel for the imports;
-2. collects the static files and serves each data set with gunicorn (production's 3 sync workers,
-   DEBUG off, whitenoise), and runs a Celery worker on the national one;
+2. collects the static files and serves each data set with gunicorn (production's gunicorn.conf.py:
+   3 processes of 4 threads, DEBUG off, whitenoise), and runs a Celery worker on the national one;
 3. measures, each beside its floor (`bench.views.floor`), the pages and API calls of `bench.pages`;
    the Excel imports of `bench.excel`; the scoring worker with `bench.scoring` (in a process and
-   database of its own); a load of 50 simulated users with locust (`bench.load`); and a backup and
-   a restore of each data set (`bench.backup`);
+   database of its own); the deadline day with locust (`bench.load`: 400 users for five minutes,
+   the server's CPU, the worst page profiled) and the load curve (p95 and errors from 50 to 400
+   users); and a backup and a restore of each data set (`bench.backup`);
 4. prints every target with its verdict, writes bench/results/bench-<time>.json and .md (git-ignored),
    and with --publish replaces the figures in docs/benchmarks.md.
 
@@ -44,6 +45,7 @@ from .stack import (
     create_database,
     drop_database,
     forget_redis_keys,
+    gunicorn_settings,
     server_versions,
     setup_django,
     start_gunicorn,
@@ -110,8 +112,23 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--excel-samples", type=int, default=12, help="imports of each kind (default 12)")
     parser.add_argument("--scoring-submissions", type=int, default=200)
     parser.add_argument("--empty-tasks", type=int, default=300)
-    parser.add_argument("--load-seconds", type=int, default=60)
-    parser.add_argument("--load-users", type=int, default=50)
+    parser.add_argument(
+        "--load-users", type=int, default=load.USERS, help=f"the deadline day's users (default {load.USERS})"
+    )
+    parser.add_argument(
+        "--load-ramp", type=int, default=load.RAMP_SECONDS, help="seconds to start them all (default 60)"
+    )
+    parser.add_argument(
+        "--load-hold", type=int, default=load.HOLD_SECONDS, help="seconds held at full strength (default 300)"
+    )
+    parser.add_argument(
+        "--curve-steps",
+        default=",".join(map(str, load.CURVE_STEPS)),
+        help="users at each step of the load curve, or 'none' (default 50,100,150,200,300,400)",
+    )
+    parser.add_argument(
+        "--curve-hold", type=int, default=load.CURVE_HOLD_SECONDS, help="seconds each step is held (default 45)"
+    )
     parser.add_argument("--evidence-kb", type=int, default=256, help="size of each evidence file of the backup stage")
     parser.add_argument("--large-units", type=int, default=3000)
     parser.add_argument("--large-rounds", type=int, default=10)
@@ -125,11 +142,18 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.quick:
         args.samples, args.warmup, args.excel_samples = 10, 2, 3
-        args.scoring_submissions, args.empty_tasks, args.load_seconds = 30, 60, 15
+        args.scoring_submissions, args.empty_tasks = 30, 60
+        args.load_users, args.load_ramp, args.load_hold = 40, 5, 20
+        args.curve_steps, args.curve_hold = "10,40", 15
     if args.db_suffix:
         for key in DATABASES:
             DATABASES[key] += f"_{args.db_suffix}"
     stages = [stage for stage in args.only.split(",") if stage]
+    steps = (
+        ()
+        if args.curve_steps.strip().lower() in ("", "none", "0")
+        else tuple(int(users) for users in args.curve_steps.split(",") if users.strip())
+    )
     unknown = set(stages) - set(STAGES)
     if unknown:
         parser.error(f"unknown stage(s): {', '.join(sorted(unknown))}")
@@ -142,7 +166,11 @@ def main(argv: list[str] | None = None) -> None:
         # What else the machine was doing (1, 5, 15 min): on a shared machine it explains a slow run.
         "load_average_at_start": _rounded(os.getloadavg()),
         "command": "python -m bench " + " ".join(argv if argv is not None else sys.argv[1:]),
-        "stack": {"gunicorn_workers": GUNICORN_WORKERS, "worker_concurrency": WORKER_CONCURRENCY},
+        "stack": {
+            "gunicorn_workers": GUNICORN_WORKERS,
+            "gunicorn": gunicorn_settings(),
+            "worker_concurrency": WORKER_CONCURRENCY,
+        },
         "samples": args.samples,
     }
     processes = []
@@ -197,12 +225,24 @@ def main(argv: list[str] | None = None) -> None:
             log(f"scoring: {args.scoring_submissions} submissions, {args.empty_tasks} empty tasks")
             results["scoring"] = measure_scoring(args, original_env)
         if "load" in stages:
-            log(f"load: {args.load_users} users for {args.load_seconds} s")
-            before = os.getloadavg()
+            log(f"load: deadline day, {args.load_users} users, {args.load_ramp} s ramp, {args.load_hold} s held")
+            before, load_clock = os.getloadavg(), time.perf_counter()
             results["load"] = load.run(
-                env, url=national.url, year=subjects.year, seconds=args.load_seconds, users=args.load_users
+                env,
+                server=national,
+                worker_group=worker.popen.pid,
+                year=subjects.year,
+                users=args.load_users,
+                ramp=args.load_ramp,
+                hold=args.load_hold,
             )
             results["load"]["load_average"] = {"before": _rounded(before), "after": _rounded(os.getloadavg())}
+            if steps:
+                results["load_curve"] = load.curve(
+                    env, server=national, year=subjects.year, steps=steps, hold=args.curve_hold, log=log
+                )
+            results["load_stage_seconds"] = round(time.perf_counter() - load_clock, 1)
+            log(f"load stage: {results['load_stage_seconds']} s")
         if "backup" in stages:
             # Last: it adds evidence files to both data sets (while the servers keep serving).
             log(f"backup: both data sets with {args.evidence_kb} KB of evidence per reported form, then restores")

@@ -28,9 +28,21 @@ from gigacity.processes import Process
 
 ROOT = Path(__file__).resolve().parents[1]
 PORTS = range(8400, 8500)
-# As docker-compose.yml runs them in production.
-GUNICORN_WORKERS = 3
+# gunicorn's settings file, production's own (Dockerfile and docker-compose.yml start it with it).
+GUNICORN_CONF = ROOT / "gunicorn.conf.py"
+# As docker-compose.yml runs it in production.
 WORKER_CONCURRENCY = 2
+
+
+def gunicorn_settings() -> dict[str, Any]:
+    """What gunicorn.conf.py sets (in this environment: GUNICORN_WORKERS and GUNICORN_THREADS apply)."""
+    import runpy
+
+    values = runpy.run_path(str(GUNICORN_CONF))
+    return {key: values.get(key) for key in ("worker_class", "workers", "threads", "keepalive", "timeout")}
+
+
+GUNICORN_WORKERS = gunicorn_settings()["workers"]
 
 
 # ------------------------------------------------------------------------------------------------
@@ -191,10 +203,11 @@ class Server:
     database: str
 
 
-def start_gunicorn(env: Environment, database: str, *, name: str, workers: int = GUNICORN_WORKERS) -> Server:
+def start_gunicorn(env: Environment, database: str, *, name: str) -> Server:
+    """gunicorn with production's settings file, on a free port of this machine."""
     port = free_port()
-    argv = [sys.executable, "-m", "gunicorn", "gigacity.wsgi:application", "--bind", f"127.0.0.1:{port}"]
-    argv += ["--workers", str(workers), "--timeout", "60", "--log-level", "warning"]
+    argv = [sys.executable, "-m", "gunicorn", "gigacity.wsgi:application", "-c", str(GUNICORN_CONF)]
+    argv += ["--bind", f"127.0.0.1:{port}", "--log-level", "warning"]
     process = Process(name, argv, env=env.child_env(database), log=env.workdir / f"{name}.log").start()
     url = f"http://127.0.0.1:{port}"
     _wait_until_up(process, url + "/healthz")

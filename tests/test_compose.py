@@ -42,6 +42,20 @@ def test_commands_and_production_environment():
     assert "load_reference" in " ".join(services["migrate"]["command"])
 
 
+def test_web_runs_with_the_settings_file_the_benchmark_measures():
+    """Production and `python -m bench` start gunicorn from one file (threaded workers): a worker
+    count typed into the compose file or the image would silently differ from what was measured."""
+    import runpy
+
+    command = load()["services"]["web"]["command"]
+    assert command[command.index("-c") + 1] == "gunicorn.conf.py"
+    assert "--workers" not in command and "--threads" not in command
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    assert '"-c", "gunicorn.conf.py"' in dockerfile and "gunicorn.conf.py ./" in dockerfile
+    settings = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    assert settings["worker_class"] == "gthread" and settings["threads"] > 1
+
+
 def test_data_lives_in_named_volumes():
     compose = load()
     assert "pgdata:/var/lib/postgresql/data" in compose["services"]["db"]["volumes"]
