@@ -185,45 +185,44 @@ class TableWriter:
         self._rows: list[str] = []
         self._heading = bool(heading)
         if heading:
-            self._rows.append(self._row([self._text_cell("A", heading, self._TITLE)]))
-        self._rows.append(
-            self._row(
-                [
-                    self._text_cell(letter, c.label, self._HEADER)
-                    for letter, c in zip(self._letters, self.columns, strict=True)
-                ]
-            )
+            self._add_row([self._text_cell("A1", heading, self._TITLE)])
+        row = len(self._rows) + 1
+        self._add_row(
+            [
+                self._text_cell(f"{letter}{row}", c.label, self._HEADER)
+                for letter, c in zip(self._letters, self.columns, strict=True)
+            ]
         )
         self.rows = 0
 
-    def _row(self, cells: list[str]) -> str:
-        number = len(self._rows) + 1
-        return f'<row r="{number}">' + "".join(cell.replace("\0", str(number)) for cell in cells) + "</row>"
+    def _add_row(self, cells: list[str]) -> None:
+        self._rows.append(f'<row r="{len(self._rows) + 1}">{"".join(cells)}</row>')
 
     @staticmethod
-    def _text_cell(letter: str, text: Any, style: int | None) -> str:
+    def _text_cell(ref: str, text: Any, style: int | None) -> str:
         text = safe_value(str(text))
         space = ' xml:space="preserve"' if text != text.strip() else ""
         s = f' s="{style}"' if style else ""
-        return f'<c r="{letter}\0"{s} t="inlineStr"><is><t{space}>{xml_escape(text, _CARRIAGE_RETURN)}</t></is></c>'
+        return f'<c r="{ref}"{s} t="inlineStr"><is><t{space}>{xml_escape(text, _CARRIAGE_RETURN)}</t></is></c>'
 
     def append(self, values: Iterable[Any]) -> None:
+        row = len(self._rows) + 1
         cells = []
         for letter, number_style, value in zip(self._letters, self._number_styles, values, strict=True):
             if value is None or value == "":
-                cells.append(f'<c r="{letter}\0" s="{self._EMPTY}" t="n"></c>')
+                cells.append(f'<c r="{letter}{row}" s="{self._EMPTY}" t="n"></c>')
             elif number_style is not None and not isinstance(value, str):
                 if not isinstance(value, int | float | Decimal) or isinstance(value, bool):
                     raise TypeError(f"TableWriter writes text and numbers, not {type(value).__name__}")
-                cells.append(f'<c r="{letter}\0" s="{number_style}" t="n"><v>{safe_string(value)}</v></c>')
+                cells.append(f'<c r="{letter}{row}" s="{number_style}" t="n"><v>{safe_string(value)}</v></c>')
             else:
-                cells.append(self._text_cell(letter, value, self._TEXT))
-        self._rows.append(self._row(cells))
+                cells.append(self._text_cell(f"{letter}{row}", value, self._TEXT))
+        self._add_row(cells)
         self.rows += 1
 
     def note(self, text: str) -> None:
-        self._rows.append(self._row([]))
-        self._rows.append(self._row([self._text_cell("A", text, None)]))
+        self._add_row([])
+        self._add_row([self._text_cell(f"A{len(self._rows) + 1}", text, None)])
 
     def _sheet_xml(self) -> str:
         first_data_row = 3 if self._heading else 2
