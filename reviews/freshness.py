@@ -23,6 +23,16 @@ writes beside them):
   from the primary key's index whatever the table's size. Such rows go only with the form, round or
   city they belong to (a cascade), whose own count then moves.
 
+Narrowed per view, for the forms (the one table written on every draft save): each cached view says
+what it reads of them (`Reads`), and its version covers only that — every column of the forms in a
+reported state (submitted or further, the only ones whose figures the dashboards and exports show,
+`REPORTED_STATES`), and of the others (drafts, returned forms) only the columns the view reads of
+them, as a 64-bit hash per row summed over the table. A draft save (values, `updated_at`, `version`,
+`updated_by`) then leaves the national dashboard's version where it was, so on the deadline day the
+ministry's repeat views are still answered from the cache, while any change of a status (a draft
+submitted, a form returned), a new or deleted form, or any write to a reported form moves it. A view
+that says nothing gets the whole table (`EVERYTHING`): when in doubt, include.
+
 On SQLite (a newcomer's first run) there is no xmin: nothing is cached there.
 """
 
@@ -30,6 +40,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from django.conf import settings
@@ -48,7 +59,15 @@ from indicators.models import (
     ThresholdChange,
     ToleranceChange,
 )
-from submissions.models import Extension, Flag, OperatorFigure, Score, Submission, SubmissionEvent
+from submissions.models import (
+    REPORTED_STATES,
+    Extension,
+    Flag,
+    OperatorFigure,
+    Score,
+    Submission,
+    SubmissionEvent,
+)
 
 from .models import CheckEvent, EvidenceAnswer, EvidenceRequest, SampleDraw, SampleItem
 
@@ -84,10 +103,50 @@ APPEND_ONLY = (
 CACHE_SECONDS = 24 * 60 * 60
 
 
-def _sql(changing: Iterable, append_only: Iterable) -> str:
-    parts = [
+@dataclass(frozen=True)
+class Reads:
+    """What a cached view reads of the forms besides everything of the reported ones: the columns
+    (model field names) it reads of a form in any state — a draft's or a returned form's. Every
+    form's id and status are always covered (which forms exist, and which are reported). `None`:
+    every column of every form."""
+
+    name: str
+    of_every_form: tuple[str, ...] | None = None
+
+
+# Every column of every form: for what has not said what it reads.
+EVERYTHING = Reads("everything")
+# The national dashboard (page and API): of forms in any state, their city, round, kind and status
+# (counts by status, annual reports, the watch list's status of a city's form) and when they were
+# created (the page's burn-up: "started"); figures, scores and flags only of reported forms
+# (`reviews.dashboards`, `reviews.lifecycle.watch_list`: a form's improvement_due and shortfall only
+# where it was rejected, a reported state). The burn-up's later stages are workflow events.
+NATIONAL_DASHBOARD = Reads("national", ("city", "round", "kind", "created_at"))
+# MIIT's summary table: the Gigabit Cities' reported forms (`lifecycle.summary_table`,
+# `named_means`), nothing of drafts or returned forms.
+SUMMARY_TABLE = Reads("summary", ())
+
+
+def _forms_sql(reads: Reads) -> str:
+    table = Submission._meta.db_table
+    if reads.of_every_form is None:
+        return f"(SELECT count(*) || ':' || coalesce(sum(xmin::text::bigint), 0) FROM \"{table}\")"
+    field = Submission._meta.get_field
+    columns = ["id", "status", *(field(name).column for name in reads.of_every_form)]
+    reported = ", ".join(f"'{state}'" for state in REPORTED_STATES)
+    # A row's hash changes with any covered column, and with the transaction that wrote a reported
+    # row last (its xmin); the id in it makes a change of one row unlikely to cancel another's.
+    row = ", ".join(f'"{column}"' for column in columns)
+    row += f', CASE WHEN "status" IN ({reported}) THEN xmin::text END'
+    return f"(SELECT count(*) || ':' || coalesce(sum(hashtextextended(concat_ws('|', {row}), 0)), 0) FROM \"{table}\")"
+
+
+def _sql(reads: Reads, changing: Iterable, append_only: Iterable) -> str:
+    parts = [_forms_sql(reads)]
+    parts += [
         f"(SELECT count(*) || ':' || coalesce(sum(xmin::text::bigint), 0) FROM \"{model._meta.db_table}\")"
         for model in changing
+        if model is not Submission
     ]
     parts += [
         f'(SELECT coalesce(max("{model._meta.pk.column}"), 0)::text FROM "{model._meta.db_table}")'
@@ -96,23 +155,24 @@ def _sql(changing: Iterable, append_only: Iterable) -> str:
     return "SELECT " + ", ".join(parts)
 
 
-_VERSION_SQL = _sql(CHANGING, APPEND_ONLY)
-
-
-def data_version() -> str | None:
-    """The version of everything the dashboards and exports read, in one query (None on SQLite:
-    nothing there is cached)."""
+def data_version(reads: Reads = EVERYTHING) -> str | None:
+    """The version of everything the dashboards and exports read — of the forms, what `reads` says —
+    in one query (None on SQLite: nothing there is cached)."""
     if not settings.USING_POSTGRES:
         return None
     connection.ensure_connection()
+    statement = f"gigacity_data_version_{reads.name}"
     with connection.cursor() as cursor:
         # Planning the twenty-odd subqueries costs more than running them: each database connection
-        # plans the statement once (a prepared statement lives as long as its connection, whatever
+        # plans each statement once (a prepared statement lives as long as its connection, whatever
         # the transactions do).
-        if getattr(connection, "_gigacity_version_prepared", None) is not connection.connection:
-            cursor.execute(f"PREPARE gigacity_data_version AS {_VERSION_SQL}")
-            connection._gigacity_version_prepared = connection.connection
-        cursor.execute("EXECUTE gigacity_data_version")
+        prepared = getattr(connection, "_gigacity_version_prepared", None)
+        if prepared is None or prepared[0] is not connection.connection:
+            prepared = connection._gigacity_version_prepared = (connection.connection, set())
+        if statement not in prepared[1]:
+            cursor.execute(f"PREPARE {statement} AS {_sql(reads, CHANGING, APPEND_ONLY)}")
+            prepared[1].add(statement)
+        cursor.execute(f"EXECUTE {statement}")
         return "|".join(cursor.fetchone())
 
 
@@ -133,12 +193,13 @@ def request_parts(request) -> tuple:
     return (scope_of(request.user), translation.get_language(), timezone.localdate().isoformat(), query)
 
 
-def cached(what: str, parts: tuple, compute: Callable[[], T]) -> T:
-    """`compute()`, or what it returned before for the same `parts` and the same data version.
+def cached(what: str, parts: tuple, compute: Callable[[], T], *, reads: Reads = EVERYTHING) -> T:
+    """`compute()`, or what it returned before for the same `parts` and the same data version (of the
+    forms, what `reads` says `compute` reads of them).
 
     One entry per `what` and `parts`, holding the version it was computed at: a new version replaces
     it rather than adding one, so on the busiest days (a version a second) the cache does not grow."""
-    version = data_version()  # before computing: see the module's docstring
+    version = data_version(reads)  # before computing: see the module's docstring
     if version is None:
         return compute()
     key = f"gigacity:fresh:{what}:{hashlib.sha256(repr(parts).encode()).hexdigest()}"

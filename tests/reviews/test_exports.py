@@ -240,6 +240,72 @@ def test_the_sheet_writer_neutralises_every_trigger_and_keeps_numbers_numbers():
     assert {row[1].value for row in cells} == {12.5}
 
 
+def test_the_table_writer_neutralises_every_trigger_and_keeps_numbers_numbers():
+    sheet = exports.TableWriter("x", [exports.Column("text"), exports.Column("number", number_format="0.0")])
+    corpus = [*INJECTIONS, "\x00=1", "\x00x", "=1+1\x0b", " padded ", "line\r\nbreak"]
+    for text in corpus:
+        sheet.append([text, Decimal("12.5")])
+    out = io.BytesIO()
+    sheet.save(out)
+
+    cells = list(openpyxl.load_workbook(out).active.iter_rows(min_row=2, values_only=False))
+
+    assert [c.data_type for row in cells for c in row] == ["s", "n"] * len(corpus)
+    texts = [row[0].value for row in cells]
+    assert texts[-5:] == ["'=1", "x", "'=1+1", " padded ", "line\r\nbreak"]
+    assert all(t.startswith("'") for t in texts[: len(INJECTIONS)])
+    assert {row[1].value for row in cells} == {12.5}
+
+
+def _look(cell) -> tuple:
+    """What a reader of the sheet sees of a cell: its value and type, and how it looks."""
+    return (
+        cell.value,
+        cell.data_type,
+        cell.number_format,
+        (cell.font.b, cell.font.sz),
+        (cell.fill.fill_type, cell.fill.fgColor.rgb if cell.fill.fill_type else None),
+        tuple((side.style, side.color.rgb if side.color else None) for side in (cell.border.left, cell.border.top)),
+        (cell.alignment.wrap_text, cell.alignment.horizontal, cell.alignment.vertical),
+    )
+
+
+def test_the_table_writer_writes_the_sheet_the_sheet_writer_writes():
+    # The summary table is written by hand for speed (issue 16): whoever opens it sees the same sheet.
+    columns = [
+        exports.Column("序号", 6, "0"),
+        exports.Column("省份", 12),
+        exports.Column("每万人拥有5G基站数", 16, "0.0"),
+        exports.Column("1000M用户数", 16, "#,##0"),
+        exports.Column("备注", 12),
+    ]
+    rows = [
+        [1, "北京市", Decimal("23.40"), 222272, "2021年度"],
+        [2, "天<津>&市", None, Decimal("1500"), ""],
+        [None, "全部千兆城市平均值", Decimal("0.5"), None, None],
+    ]
+    book = exports.new_workbook()
+    by_openpyxl = exports.SheetWriter(book, "关键指标", columns, heading="千兆城市关键指标情况汇总表")
+    by_hand = exports.TableWriter("关键指标", columns, heading="千兆城市关键指标情况汇总表")
+    for writer in (by_openpyxl, by_hand):
+        for row in rows:
+            writer.append(row)
+        writer.note("各城市数据为本年度已报送的调查表数据。")
+    first, second = io.BytesIO(), io.BytesIO()
+    book.save(first)
+    by_hand.save(second)
+
+    expected, written = openpyxl.load_workbook(first).active, openpyxl.load_workbook(second).active
+
+    assert written.title == expected.title
+    assert written.freeze_panes == expected.freeze_panes == "A3"
+    assert [written.column_dimensions[c].width for c in "ABCDE"] == [6, 12, 16, 16, 12]
+    assert [[_look(c) for c in row] for row in written.iter_rows()] == [
+        [_look(c) for c in row] for row in expected.iter_rows()
+    ]
+    assert written.max_row == expected.max_row == 2 + len(rows) + 2
+
+
 # ------------------------------------------------------------------------------------------------
 # City lists and dashboard tables
 # ------------------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from decimal import Decimal
+from unittest import mock
 
 import openpyxl
 import pytest
@@ -20,15 +21,17 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.test import TestCase
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from gigacity.models import City, Role
 from indicators.models import RoundStatus
 from indicators.services import designation_create
+from reviews import dashboards, exports
 from reviews import services as review_services
 from reviews.evidence import evidence_request_create
-from reviews.freshness import data_version
+from reviews.freshness import NATIONAL_DASHBOARD, SUMMARY_TABLE, data_version
 from reviews.sampling import sample_draw_create
 from submissions.models import Status, Submission
 from submissions.operators import operator_figures_report, round_tolerance_set
@@ -43,7 +46,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
 SHANDONG = "370000"
 # Cities of 江苏 not named in 2021 (the reference data names 南京, 无锡, 常州 and 苏州 then).
-XUZHOU, YANCHENG, NANTONG, LIANYUNGANG, HUAIAN = "320300", "320900", "320600", "320700", "320800"
+XUZHOU, YANCHENG, NANTONG, LIANYUNGANG, HUAIAN, YANGZHOU = "320300", "320900", "320600", "320700", "320800", "321000"
 
 
 # ------------------------------------------------------------------------------------------------
@@ -90,6 +93,7 @@ def country(open_round):
     add_forms(round_=open_round, cities=City.objects.filter(province=SHANDONG), rng=random.Random(16))
     return {
         "draft": make_submission(City.objects.get(pk=XUZHOU), open_round, Status.DRAFT, seed=1),
+        "returned": make_submission(City.objects.get(pk=YANGZHOU), open_round, Status.RETURNED, seed=5),
         "submitted": make_submission(City.objects.get(pk=YANCHENG), open_round, Status.SUBMITTED, seed=2),
         "recommended": make_submission(City.objects.get(pk=NANTONG), open_round, Status.RECOMMENDED, seed=3),
     }
@@ -129,6 +133,45 @@ def save_a_draft(forms, round_, ministry) -> Write:
     return lambda: submission_update(
         submission_id=form.pk, actor=city_official(XUZHOU), data=data, expected_version=form.version
     )
+
+
+def save_a_returned_form(forms, round_, ministry) -> Write:
+    # The city corrects the form its bureau returned: still not reported, its figures still not shown.
+    form = forms["returned"]
+    data = {"bs5g_count": form.bs5g_count + 7, "contact_name": "王五"}
+    return lambda: submission_update(
+        submission_id=form.pk, actor=city_official(YANGZHOU), data=data, expected_version=form.version
+    )
+
+
+def resubmit_a_returned_form(forms, round_, ministry) -> Write:
+    official = city_official(YANGZHOU)
+    return lambda: submission_submit(submission_id=forms["returned"].pk, actor=official, confirm_inconsistent=True)
+
+
+def return_a_draft_by_hand(forms, round_, ministry) -> Write:
+    # The admin or plain SQL: nothing but the status changes (no event, no updated_at).
+    def write():
+        with connection.cursor() as cursor:
+            cursor.execute("UPDATE submissions_submission SET status = 'returned' WHERE id = %s", [forms["draft"].pk])
+
+    return write
+
+
+def correct_a_reported_figure_by_hand(forms, round_, ministry) -> Write:
+    # A figure of a reported form changed without the ORM (and without updated_at or version).
+    def write():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE submissions_submission SET value_bs5g_per_10k = value_bs5g_per_10k + 1000 WHERE id = %s",
+                [forms["submitted"].pk],
+            )
+
+    return write
+
+
+def add_a_city(forms, round_, ministry) -> Write:
+    return lambda: City.objects.create(code="329900", province_id="320000", name="新设市")
 
 
 def submit(forms, round_, ministry) -> Write:
@@ -206,8 +249,31 @@ def draw_a_sample(forms, round_, ministry) -> Write:
 
 
 # The writes the ministry sees on these three, and those it does not (they must still leave nothing stale).
-SHOWN = [open_a_form, submit, return_to_city, recommend, approve, change_a_threshold, name_a_city, close_the_round]
-NOT_SHOWN_HERE = [save_a_draft, score, report_operator_figures, ask_for_evidence, change_the_tolerance, draw_a_sample]
+SHOWN = [
+    open_a_form,
+    submit,
+    return_to_city,
+    recommend,
+    approve,
+    change_a_threshold,
+    name_a_city,
+    close_the_round,
+    resubmit_a_returned_form,
+    return_a_draft_by_hand,
+    correct_a_reported_figure_by_hand,
+    add_a_city,
+]
+NOT_SHOWN_HERE = [
+    save_a_draft,
+    save_a_returned_form,
+    score,
+    report_operator_figures,
+    ask_for_evidence,
+    change_the_tolerance,
+    draw_a_sample,
+]
+# What the ministry's three views do not read: half-typed figures of forms still with their city.
+DRAFT_SAVES = [save_a_draft, save_a_returned_form]
 
 
 def write_then_look(prepare, forms, round_, ministry, client) -> tuple[dict, dict, dict]:
@@ -245,6 +311,59 @@ def test_a_change_shown_elsewhere_still_leaves_nothing_stale(
     _before, after, fresh = write_then_look(prepare, country, open_round, ministry_user, ministry_client)
 
     assert after == fresh
+
+
+@pytest.mark.parametrize(
+    "prepare", [w for w in SHOWN + NOT_SHOWN_HERE if w not in DRAFT_SAVES], ids=lambda w: w.__name__
+)
+def test_every_write_but_a_draft_save_moves_the_versions_of_the_ministrys_views(
+    prepare, country, open_round, ministry_user
+):
+    write = prepare(country, open_round, ministry_user)
+    before = data_version(NATIONAL_DASHBOARD), data_version(SUMMARY_TABLE)
+
+    write()
+
+    after = data_version(NATIONAL_DASHBOARD), data_version(SUMMARY_TABLE)
+    assert after[0] != before[0]
+    assert after[1] != before[1]
+
+
+@pytest.mark.parametrize("prepare", DRAFT_SAVES, ids=lambda w: w.__name__)
+def test_a_draft_save_leaves_the_ministrys_views_in_the_cache(
+    prepare, country, open_round, ministry_user, ministry_client
+):
+    # The deadline day: hundreds of cities save drafts while the ministry looks at the dashboard. What
+    # the city types is not on it until the form is submitted, so its repeat views stay in the cache.
+    write = prepare(country, open_round, ministry_user)
+    before = everything(ministry_client, open_round.year)
+    summary_version = data_version(SUMMARY_TABLE)
+
+    write()
+
+    with (
+        mock.patch.object(dashboards, "national_dashboard", wraps=dashboards.national_dashboard) as computed,
+        mock.patch.object(exports, "summary_workbook", wraps=exports.summary_workbook),
+    ):
+        page, api = page_data(ministry_client, open_round.year), api_data(ministry_client, open_round.year)
+    assert computed.call_count == 0
+    assert (page, api) == (before["page"], before["api"])
+    # The export's key also carries the minute it says it was exported at: its version is compared.
+    assert data_version(SUMMARY_TABLE) == summary_version
+    cache.clear()
+    assert everything(ministry_client, open_round.year) == before  # and that is what is true
+
+
+def test_a_draft_save_costs_the_repeat_view_no_more_queries_than_a_hit(
+    country, open_round, ministry_user, ministry_client, django_assert_max_num_queries
+):
+    api_data(ministry_client, open_round.year)
+    with CaptureQueriesContext(connection) as hit:
+        api_data(ministry_client, open_round.year)
+    save_a_draft(country, open_round, ministry_user)()
+
+    with django_assert_max_num_queries(len(hit.captured_queries)):
+        api_data(ministry_client, open_round.year)
 
 
 def test_the_summary_export_shows_a_newly_named_city_at_once(country, open_round, ministry_user, ministry_client):
