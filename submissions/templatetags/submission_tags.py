@@ -5,7 +5,7 @@ from django import template
 from gigacity.i18n import pick
 from indicators.catalogue import CATALOGUE_BY_CODE
 from indicators.rules import ScoreResult
-from submissions.case_cards import CaseCards
+from submissions.form_html import CaseCards, NumberFields
 from submissions.forms import change_display
 from submissions.forms import field_label as _field_label
 
@@ -32,7 +32,7 @@ def missed_names(result: ScoreResult) -> str:
 
 @register.simple_tag(takes_context=True)
 def case_card(context, case, index):
-    """A case's card on the survey form (see submissions.case_cards): the page's labels, domains and
+    """A case's card on the survey form (see submissions.form_html): the page's labels, domains and
     evidence requests are read once for all its cards."""
     cards = context.render_context.get(CaseCards)
     if cards is None:
@@ -40,3 +40,12 @@ def case_card(context, case, index):
             context["domain_choices"], context["case_text_fields"], context.get("evidence_fields")
         )
     return cards.render(case, str(index))
+
+
+@register.simple_tag(takes_context=True)
+def number_field(context, name, label, unit=""):
+    """A number field of the survey form (see submissions.form_html)."""
+    fields = context.render_context.get(NumberFields)
+    if fields is None:
+        fields = context.render_context[NumberFields] = NumberFields(context)
+    return fields.render(name, label, unit)

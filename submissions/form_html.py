@@ -1,8 +1,9 @@
-"""A case's card on the survey form, written in Python.
+"""The survey form's repeated parts, written in Python: a case's card and a number field.
 
-A form has up to a few dozen cases, each card some forty fields, labels and messages: through the
-template engine that was a third of the page's time (every `{{ case.values.title }}` searched
-through the context's stack). The HTML is the one the template wrote, character for character."""
+A form has up to a few dozen cases, each card some forty fields, labels and messages, and some thirty
+number fields: through the template engine that was most of the page's time (every
+`{{ case.values.title }}` searched through the context's stack). The HTML is the one the templates
+wrote, character for character."""
 
 from __future__ import annotations
 
@@ -186,4 +187,65 @@ class CaseCards:
             "  </div>\n"
             "</article>\n"
         )
+        return mark_safe("".join(out))
+
+
+class NumberFields:
+    """A number field of the form with its previous year's value, messages, the bureau's comments,
+    evidence requests and the latest saved value after a conflict."""
+
+    def __init__(self, context):
+        state = context["state"]
+        self.values = state.values
+        self.errors = state.errors
+        self.comments = context.get("field_comments") or {}
+        self.latest_values = context.get("latest_values") or {}
+        self.evidence_fields = context.get("evidence_fields") or {}
+        previous = context.get("previous")
+        self.previous_year = _e(previous.round.year) if previous else None
+        self.previous_values = context.get("previous_values") or {}
+        self.comment_label = _("Bureau's comment:")
+
+    def render(self, name: str, label, unit) -> SafeString:
+        errors = self.errors.get(name)
+        comments = self.comments.get(name)
+        latest_value = self.latest_values.get(name)
+        out = [
+            f'\n<div class="field field-number{" has-error" if errors else ""}{" has-comment" if comments else ""}" '
+            f'data-field="{name}">\n'
+            f'  <label for="id_{name}">{_e(label)}'
+            + (f' <span class="unit">（{_e(unit)}）</span>' if unit else "")
+            + "</label>\n"
+            f'  <input type="text" inputmode="numeric" autocomplete="off" id="id_{name}" name="{name}"\n'
+            f'         value="{_e(self.values.get(name))}" data-number\n'
+            f'         aria-describedby="help_{name}{f" err_{name}" if errors else ""}"'
+            + (' aria-invalid="true"' if errors else "")
+            + ">\n"
+            f'  <div class="help" id="help_{name}">\n    '
+        ]
+        if self.previous_year is not None:
+            prev = self.previous_values.get(name)
+            text = _("%(year)s: %(value)s") % {"year": self.previous_year, "value": _e(prev or "—")}
+            out.append(f'<span class="previous">{text}</span>')
+        items = "".join(f"<li>{_e(e)}</li>" for e in errors or ())
+        out.append(
+            "\n    \n"
+            "  </div>\n"
+            "  \n"
+            f'  <div role="alert"><ul class="errorlist live-error" id="err_{name}">{items}</ul></div>\n  '
+        )
+        out.extend(
+            f'<div class="review-comment" data-testid="comment-{name}">'
+            f"<strong>{self.comment_label}</strong> {_e(c)}</div>"
+            for c in comments or ()
+        )
+        out.append("\n  ")
+        asked = self.evidence_fields.get(name)
+        if asked:
+            out.append(_evidence(asked, name))
+        out.append("\n  ")
+        if latest_value is not None:
+            text = _("Latest saved value: %(v)s") % {"v": _e(latest_value or "—")}
+            out.append(f'<div class="latest-value">{text}</div>')
+        out.append("\n</div>\n")
         return mark_safe("".join(out))
