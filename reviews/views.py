@@ -78,7 +78,8 @@ def bureau_home(request):
         {
             "round": round_,
             "rounds": Round.objects.visible_to(request.user),
-            "province": request.user.province,
+            # The cities' province (read with them), the user's own when the province has none.
+            "province": all_rows[0].city.province if all_rows else request.user.province,
             "rows": rows,
             "counts": status_counts(all_rows),
             "filters": filters,
