@@ -1,4 +1,4 @@
-"""The survey form's repeated parts, written in Python: a case's card and a number field.
+"""The survey form's repeated parts, written in Python: a case's card, a number or text field.
 
 A form has up to a few dozen cases, each card some forty fields, labels and messages, and some thirty
 number fields: through the template engine that was most of the page's time (every
@@ -190,8 +190,8 @@ class CaseCards:
         return mark_safe("".join(out))
 
 
-class NumberFields:
-    """A number field of the form with its previous year's value, messages, the bureau's comments,
+class FormFields:
+    """A number or text field of the form with its previous year's value, messages, the bureau's comments,
     evidence requests and the latest saved value after a conflict."""
 
     def __init__(self, context):
@@ -206,7 +206,7 @@ class NumberFields:
         self.previous_values = context.get("previous_values") or {}
         self.comment_label = _("Bureau's comment:")
 
-    def render(self, name: str, label, unit) -> SafeString:
+    def number(self, name: str, label, unit) -> SafeString:
         errors = self.errors.get(name)
         comments = self.comments.get(name)
         latest_value = self.latest_values.get(name)
@@ -234,11 +234,46 @@ class NumberFields:
             "  \n"
             f'  <div role="alert"><ul class="errorlist live-error" id="err_{name}">{items}</ul></div>\n  '
         )
-        out.extend(
+        out.append(self._tail(name, comments, latest_value))
+        return mark_safe("".join(out))
+
+    def text(self, name: str, label, *, type="", maxlength=None, autocomplete="", help="", multiline=False):
+        errors = self.errors.get(name)
+        comments = self.comments.get(name)
+        latest_value = self.latest_values.get(name)
+        described = f'aria-describedby="help_{name}{f" err_{name}" if errors else ""}"' + (
+            ' aria-invalid="true"' if errors else ""
+        )
+        value = _e(self.values.get(name))
+        if multiline:
+            control = (
+                f'\n  <textarea id="id_{name}" name="{name}" rows="5" maxlength="20000" {described}>'
+                f"{value}</textarea>\n  "
+            )
+        else:
+            control = (
+                f'\n  <input type="{_e(type or "text")}" id="id_{name}" name="{name}" value="{value}"'
+                + (f' maxlength="{_e(maxlength)}"' if maxlength else "")
+                + (f' autocomplete="{_e(autocomplete)}"' if autocomplete else "")
+                + f"\n         {described}>\n  "
+            )
+        items = "".join(f"<li>{_e(e)}</li>" for e in errors or ())
+        return mark_safe(
+            f'\n<div class="field{" has-error" if errors else ""}{" has-comment" if comments else ""}" '
+            f'data-field="{name}">\n'
+            f'  <label for="id_{name}">{_e(label)}</label>\n  '
+            + control
+            + f'\n  <div class="help" id="help_{name}">{f"<span>{_e(help)}</span>" if help else ""}</div>\n'
+            f'  <ul class="errorlist" id="err_{name}">{items}</ul>\n  ' + self._tail(name, comments, latest_value)
+        )
+
+    def _tail(self, name: str, comments, latest_value) -> str:
+        """The bureau's comments, evidence requests and the latest saved value, as both fields end."""
+        out = [
             f'<div class="review-comment" data-testid="comment-{name}">'
             f"<strong>{self.comment_label}</strong> {_e(c)}</div>"
             for c in comments or ()
-        )
+        ]
         out.append("\n  ")
         asked = self.evidence_fields.get(name)
         if asked:
@@ -248,4 +283,4 @@ class NumberFields:
             text = _("Latest saved value: %(v)s") % {"v": _e(latest_value or "—")}
             out.append(f'<div class="latest-value">{text}</div>')
         out.append("\n</div>\n")
-        return mark_safe("".join(out))
+        return "".join(out)

@@ -5,7 +5,7 @@ from django import template
 from gigacity.i18n import pick
 from indicators.catalogue import CATALOGUE_BY_CODE
 from indicators.rules import ScoreResult
-from submissions.form_html import CaseCards, NumberFields
+from submissions.form_html import CaseCards, FormFields
 from submissions.forms import change_display
 from submissions.forms import field_label as _field_label
 
@@ -42,10 +42,20 @@ def case_card(context, case, index):
     return cards.render(case, str(index))
 
 
+def _form_fields(context) -> FormFields:
+    fields = context.render_context.get(FormFields)
+    if fields is None:
+        fields = context.render_context[FormFields] = FormFields(context)
+    return fields
+
+
 @register.simple_tag(takes_context=True)
 def number_field(context, name, label, unit=""):
     """A number field of the survey form (see submissions.form_html)."""
-    fields = context.render_context.get(NumberFields)
-    if fields is None:
-        fields = context.render_context[NumberFields] = NumberFields(context)
-    return fields.render(name, label, unit)
+    return _form_fields(context).number(name, label, unit)
+
+
+@register.simple_tag(takes_context=True)
+def text_field(context, name, label, **options):
+    """A text field of the survey form: `type`, `maxlength`, `autocomplete`, `help`, `multiline`."""
+    return _form_fields(context).text(name, label, **options)
