@@ -532,4 +532,4 @@ def test_each_case_lists_its_own_attachments_and_the_cover_letter_none(client, c
 
     page = client.get(f"/submissions/{draft.pk}/").content.decode()
     for attachment in (a1, a2, b1):
-        assert f'/submissions/attachments/{attachment.pk}/">{attachment.original_name}</a>' in page
+        assert f'/{attachment.pk}/">{attachment.original_name}</a>' in page
