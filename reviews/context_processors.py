@@ -1,16 +1,14 @@
-"""What the base template needs on every page: the navigation of the user's role, the number of
-unread notifications and the user's scope."""
+"""What the base template needs on every page: the navigation of the user's role and the number of
+unread notifications."""
 
 from __future__ import annotations
 
 from django.conf import settings
-from django.db.models import Count, OuterRef, Subquery
-from django.db.models.functions import Coalesce
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 
 from gigacity.audit.access import may_browse_audit
-from gigacity.models import Role, User
+from gigacity.models import Role
 
 from .models import Notification
 
@@ -50,26 +48,9 @@ def navigation(request):
     matching = [item for item in items if request.path.startswith(item["url"])]
     if matching:
         max(matching, key=lambda item: len(item["url"]))["active"] = True
-    # The header's unread count and the user's scope (the city, province or operator named beside
-    # the user's name) in one query rather than one each.
-    unread = (
-        Notification.objects.filter(recipient=OuterRef("pk"))
-        .unread()
-        .order_by()
-        .values("recipient")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    header = (
-        User.objects.filter(pk=user.pk)
-        .select_related("city", "province", "operator")
-        .annotate(unread_count=Coalesce(Subquery(unread), 0))
-        .first()
-    )
     context.update(
         nav=items,
-        unread_count=header.unread_count if header else 0,
-        scope_label=(header or user).scope_label,
+        unread_count=Notification.objects.filter(recipient=user).unread().count(),
         notifications_url=reverse("reviews:notifications"),
     )
     return context
