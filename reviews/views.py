@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from gigacity.auth import role_required
+from gigacity.auth import role_required, share_scope
 from gigacity.errors import ApplicationError, Conflict
 from gigacity.models import City, Province, Role
 from gigacity.params import int_param, int_params
@@ -72,6 +72,8 @@ def bureau_home(request):
     sort = request.GET.get("sort", "city") if request.GET.get("sort") in QUEUE_SORTS else "city"
     all_rows = bureau_queue(user=request.user, round_=round_) if round_ else []
     rows = filter_queue(all_rows, sort=sort, **filters)
+    if all_rows:  # the province's cities, read with their province: the bureau's own
+        share_scope(request.user, all_rows[0].city)
     return render(
         request,
         "reviews/bureau_home.html",

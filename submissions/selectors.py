@@ -39,18 +39,30 @@ from .snapshots import diff
 
 def submission_detail(*, user: User, pk: int) -> Submission:
     """One submission with everything its page shows; DoesNotExist when outside the user's scope."""
-    return (
+    submission = (
         Submission.objects.visible_to(user)
         .with_latest_score()
         .select_related("city__province", "round", "updated_by")
         .prefetch_related(
-            Prefetch("cases", queryset=Case.objects.prefetch_related("attachments")),
+            "cases",
             # With who uploaded each: the cover letter's card names its uploader.
             Prefetch("attachments", queryset=Attachment.objects.select_related("uploaded_by")),
             "round__thresholds",
         )
         .get(pk=pk)
     )
+    # The cases' attachments are among the form's: read once, each case given its own.
+    by_case: dict[int, list[Attachment]] = {}
+    for attachment in submission.attachments.all():
+        if attachment.case_id is not None:
+            by_case.setdefault(attachment.case_id, []).append(attachment)
+    # As a prefetch leaves them: `case.attachments.all()` reads these (a filter on it would not).
+    for case in submission.cases.all():
+        prefetched = Attachment.objects.none()
+        prefetched._result_cache = by_case.get(case.pk, [])
+        prefetched._prefetch_done = True
+        case.__dict__.setdefault("_prefetched_objects_cache", {})["attachments"] = prefetched
+    return submission
 
 
 def submission_for_save(*, user: User, pk: int) -> Submission:

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from gigacity.auth import role_required
+from gigacity.auth import role_required, share_scope
 from gigacity.errors import ApplicationError, StaleVersion
 from gigacity.i18n import pick
 from gigacity.models import Role
@@ -169,6 +169,7 @@ def _render_form(
     refused: str = "",
     unsaved: bool = False,
 ):
+    share_scope(request.user, submission.city)
     previous = selectors.previous_submission(submission)
     events = selectors.form_events(submission)
     last_return = selectors.last_return(submission, events)
@@ -314,6 +315,7 @@ def render_submission_page(
         submission = selectors.submission_detail(user=request.user, pk=pk)
     except Submission.DoesNotExist:
         raise Http404 from None
+    share_scope(request.user, submission.city)
     # Read once, shown by several parts of the page.
     previous_form = selectors.previous_submission(submission)
     previous = selectors.previous_figures(submission, previous_form)

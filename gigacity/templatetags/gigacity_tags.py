@@ -5,7 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django import template
-from django.utils.html import format_html
+from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
 from gigacity.i18n import pick
@@ -83,3 +84,22 @@ def kind_badge(kind: str):
 @register.filter
 def get_item(mapping, key):
     return mapping.get(key) if mapping else None
+
+
+@register.simple_tag(takes_context=True)
+def choice_options(context, choices, selected=None):
+    """The `<option>`s of `choices` ((value, label) pairs), `selected` marked: the same as a template
+    loop over them, the values and labels escaped once for all the selects of a template that
+    repeat the same list."""
+    key = ("choice_options", id(choices))
+    escaped = context.render_context.get(key)
+    if escaped is None:
+        escaped = context.render_context[key] = [
+            (value, conditional_escape(value), conditional_escape(label)) for value, label in choices
+        ]
+    return mark_safe(
+        "".join(
+            f'<option value="{value}"{" selected" if raw == selected else ""}>{label}</option>'
+            for raw, value, label in escaped
+        )
+    )

@@ -5,6 +5,7 @@ from django import template
 from gigacity.i18n import pick
 from indicators.catalogue import CATALOGUE_BY_CODE
 from indicators.rules import ScoreResult
+from submissions.form_html import CaseCards, FormFields
 from submissions.forms import change_display
 from submissions.forms import field_label as _field_label
 
@@ -27,3 +28,34 @@ def missed_names(result: ScoreResult) -> str:
     """The indicators a score result misses, by name in the active language."""
     specs = [CATALOGUE_BY_CODE[r.code] for r in result.results if not r.passed]
     return pick("、", ", ").join(pick(spec.name_zh, spec.name_en) for spec in specs)
+
+
+@register.simple_tag(takes_context=True)
+def case_card(context, case, index):
+    """A case's card on the survey form (see submissions.form_html): the page's labels, domains and
+    evidence requests are read once for all its cards."""
+    cards = context.render_context.get(CaseCards)
+    if cards is None:
+        cards = context.render_context[CaseCards] = CaseCards(
+            context["domain_choices"], context["case_text_fields"], context.get("evidence_fields")
+        )
+    return cards.render(case, str(index))
+
+
+def _form_fields(context) -> FormFields:
+    fields = context.render_context.get(FormFields)
+    if fields is None:
+        fields = context.render_context[FormFields] = FormFields(context)
+    return fields
+
+
+@register.simple_tag(takes_context=True)
+def number_field(context, name, label, unit=""):
+    """A number field of the survey form (see submissions.form_html)."""
+    return _form_fields(context).number(name, label, unit)
+
+
+@register.simple_tag(takes_context=True)
+def text_field(context, name, label, **options):
+    """A text field of the survey form: `type`, `maxlength`, `autocomplete`, `help`, `multiline`."""
+    return _form_fields(context).text(name, label, **options)

@@ -14,7 +14,7 @@ from django.utils import timezone
 from gigacity.models import City, Role
 from reviews.demo import demo_data
 from reviews.services import extension_grant, submission_return
-from submissions.models import DataChange, Status, Submission
+from submissions.models import Attachment, AttachmentKind, DataChange, Status, Submission
 from submissions.services import submission_get_or_create, submission_update
 from submissions.snapshots import CASE_FIELDS
 from tests.factories import make_submission
@@ -490,5 +490,46 @@ def test_the_form_page_costs_the_same_queries_with_five_cases_or_twenty(client, 
     assert draft.cases.count() == 20
     assert page_queries() == with_five
     # The previous form, the events (last return, last step) and the cover letter read once each
-    # (21 queries here before issue 16); the evidence requests beside the fields (issue 13) are one more.
-    assert with_five <= 19
+    # (21 queries here before issue 16; the evidence requests beside the fields, issue 13, are one read).
+    assert with_five <= 17
+
+
+def test_each_case_lists_its_own_attachments_and_the_cover_letter_none(client, city_user, draft, complete_values):
+    """The cases' attachments are read with the form's: each case still shows only its own files, on
+    the form and on the form's page, and the stamped cover letter is under no case."""
+    values, cases = complete_values
+    client.force_login(city_user)
+    url = f"/submissions/{draft.pk}/edit/"
+    client.post(url, form_post(draft, values=values, cases=cases[:3]))
+    first, second, third = draft.cases.order_by("position")
+
+    def attach(name, case=None, kind=AttachmentKind.EVIDENCE):
+        return Attachment.objects.create(
+            submission=draft,
+            case=case,
+            kind=kind,
+            file=f"attachments/{name}",
+            original_name=name,
+            content_type="application/pdf",
+            size=10,
+            sha256="0" * 64,
+            uploaded_by=city_user,
+        )
+
+    a1, a2, b1 = attach("一号甲.pdf", first), attach("一号乙.pdf", first), attach("三号.pdf", third)
+    attach("报送函.pdf", kind=AttachmentKind.COVER_LETTER)
+
+    def case_cards(html: str) -> list[str]:
+        return html.split('data-case data-case-id="')[1:]
+
+    cards = case_cards(client.get(url).content.decode())
+    assert [card.split('"')[0] for card in cards[:3]] == [str(first.pk), str(second.pk), str(third.pk)]
+    assert f'data-attachment-id="{a1.pk}"' in cards[0] and f'data-attachment-id="{a2.pk}"' in cards[0]
+    assert cards[0].index("一号甲.pdf") < cards[0].index("一号乙.pdf")
+    assert "data-attachment-id" not in cards[1]
+    assert f'data-attachment-id="{b1.pk}"' in cards[2] and "一号" not in cards[2]
+    assert "报送函.pdf" not in "".join(cards)
+
+    page = client.get(f"/submissions/{draft.pk}/").content.decode()
+    for attachment in (a1, a2, b1):
+        assert f'/{attachment.pk}/">{attachment.original_name}</a>' in page
