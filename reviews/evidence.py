@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterable
 from contextlib import contextmanager
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
@@ -24,6 +25,7 @@ from django.utils.translation import gettext as _
 
 from gigacity.errors import ApplicationError, Conflict, RoleNotAllowed
 from gigacity.models import Role, User
+from gigacity.params import int_param
 from submissions.forms import field_label
 from submissions.models import FINAL_STATES, Action, Status, Submission
 from submissions.services import upload_check
@@ -57,6 +59,23 @@ BLOCKED_ACTIONS = (Action.RECOMMEND, Action.APPROVE, Action.CONFIRM)
 def request_label(request: EvidenceRequest) -> str:
     titles = {case.pk: case.title for case in request.submission.cases.all()}
     return field_label(request.field, titles)
+
+
+def notification_extra(request: EvidenceRequest) -> dict[str, Any]:
+    """What a notification about the request keeps: the field's key, and for a case its title at the
+    time, so that the field is named in the reader's language when read (`notifications.
+    evidence_field`); the name as written then (for notifications made before the key was kept);
+    the request and its date."""
+    extra = {
+        "field": request_label(request),
+        "field_key": request.field,
+        "request": request.pk,
+        "due": request.due_on.isoformat(),
+    }
+    if request.field.startswith("case:"):
+        case_id = int_param(request.field[5:].partition(".")[0])
+        extra["case_title"] = next((c.title for c in request.submission.cases.all() if c.pk == case_id), "")
+    return extra
 
 
 def unsettled_evidence_refusal(submission: Submission, action: Action) -> Conflict | None:
@@ -172,7 +191,7 @@ def _notify(request: EvidenceRequest, kind: str, recipients: list[User], actor: 
         submission=submission,
         actor=actor,
         text=text,
-        extra={"field": request_label(request), "request": request.pk, "due": request.due_on.isoformat()},
+        extra=notification_extra(request),
     )
 
 

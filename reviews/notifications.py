@@ -10,6 +10,8 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from gigacity.models import Role, User
+from gigacity.params import int_param
+from submissions.forms import field_label
 from submissions.models import Action, Extension, FormKind, Status, Submission, SubmissionEvent
 
 from .models import Notification, NotificationKind
@@ -41,37 +43,49 @@ TITLES = {
     ),
     NotificationKind.EVIDENCE_REQUESTED: lambda n: (
         _("Evidence requested on “%(field)s” of the %(year)s %(form)s of %(city)s, answer by %(due)s")
-        % {**_subjects(n), "field": n.extra.get("field", ""), "due": n.extra.get("due", "")}
+        % {**_subjects(n), "field": evidence_field(n), "due": n.extra.get("due", "")}
     ),
     NotificationKind.EVIDENCE_ANSWERED: lambda n: (
         _("%(city)s answered the evidence request on “%(field)s” (%(year)s)")
-        % {**_subjects(n), "field": n.extra.get("field", "")}
+        % {**_subjects(n), "field": evidence_field(n)}
     ),
     NotificationKind.EVIDENCE_ACCEPTED: lambda n: (
         _("The evidence on “%(field)s” of %(city)s was accepted (%(year)s)")
-        % {**_subjects(n), "field": n.extra.get("field", "")}
+        % {**_subjects(n), "field": evidence_field(n)}
     ),
     NotificationKind.EVIDENCE_REJECTED: lambda n: (
         _("The evidence on “%(field)s” of %(city)s was not accepted: please answer again (%(year)s)")
-        % {**_subjects(n), "field": n.extra.get("field", "")}
+        % {**_subjects(n), "field": evidence_field(n)}
     ),
     NotificationKind.EVIDENCE_WITHDRAWN: lambda n: (
         _("The evidence request on “%(field)s” of %(city)s was withdrawn (%(year)s)")
-        % {**_subjects(n), "field": n.extra.get("field", "")}
+        % {**_subjects(n), "field": evidence_field(n)}
     ),
     NotificationKind.EVIDENCE_OVERDUE: lambda n: (
         _("The evidence on “%(field)s” of the %(year)s %(form)s of %(city)s was due on %(due)s: please answer now")
-        % {**_subjects(n), "field": n.extra.get("field", ""), "due": n.extra.get("due", "")}
+        % {**_subjects(n), "field": evidence_field(n), "due": n.extra.get("due", "")}
     ),
     NotificationKind.EVIDENCE_UNANSWERED: lambda n: (
         _("%(city)s has not answered the evidence request on “%(field)s”, due on %(due)s (%(year)s)")
-        % {**_subjects(n), "field": n.extra.get("field", ""), "due": n.extra.get("due", "")}
+        % {**_subjects(n), "field": evidence_field(n), "due": n.extra.get("due", "")}
     ),
     NotificationKind.REOPENED: lambda n: (
         _("A sample check found problems in the %(year)s %(form)s of %(city)s: it is back with the bureau")
         % _subjects(n)
     ),
 }
+
+
+def evidence_field(notification: Notification) -> str:
+    """The field an evidence notification is about, named in the reader's language (and a case by its
+    title when the request was made); a notification made before the key was kept names it as it
+    was written then."""
+    key = notification.extra.get("field_key")
+    if not key:
+        return notification.extra.get("field", "")
+    title = notification.extra.get("case_title")
+    case_id = int_param(key[5:].partition(".")[0]) if key.startswith("case:") else None
+    return field_label(key, {case_id: title} if title else None)
 
 
 def form_noun(kind: str) -> str:

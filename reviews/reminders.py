@@ -15,7 +15,7 @@ from indicators.models import Round, RoundStatus
 from submissions.kinds import kind_for
 from submissions.models import EDITABLE_STATES, Submission, deadline_expression
 
-from .evidence import request_label
+from .evidence import notification_extra
 from .models import EvidenceRequest, EvidenceState, NotificationKind, Reminder
 from .notifications import city_officials, notify
 
@@ -109,12 +109,7 @@ def send_evidence_reminders(today: datetime.date | None = None) -> int:
                 "round_id": submission.round_id,
                 "submission": submission,
                 "text": request.question,
-                "extra": {
-                    "field": request_label(request),
-                    "request": request.pk,
-                    "due": request.due_on.isoformat(),
-                    "days_late": (today - request.due_on).days,
-                },
+                "extra": {**notification_extra(request), "days_late": (today - request.due_on).days},
             }
             notify(city_officials(submission.city_id), kind=NotificationKind.EVIDENCE_OVERDUE, **common)
             asker = [request.asked_by] if request.asked_by.is_active else []

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import io
+from copy import copy
 from dataclasses import dataclass
 from typing import Any
 
@@ -101,6 +102,19 @@ def put(sheet: Worksheet, row: int, col: int, value: Any, *, style: str = "locke
         cell.data_type = "s"
     else:
         cell.value = value
+    # Assigning a style object to a cell looks it up in the workbook (hashing it whole) every time,
+    # which was most of a template's time: each look is worked out once per workbook, then copied.
+    key = (style, kind if style == "input" else "", style == "locked" and isinstance(value, int))
+    looks = sheet.parent.__dict__.setdefault("_gigacity_looks", {})  # dies with its workbook
+    if key in looks:
+        cell._style = copy(looks[key])
+    else:
+        _style(cell, style, kind=kind, number=key[2])
+        looks[key] = copy(cell._style)
+    return cell
+
+
+def _style(cell, style: str, *, kind: str, number: bool) -> None:
     cell.border = BORDER
     if style == "input":
         cell.fill = INPUT_FILL
@@ -117,9 +131,8 @@ def put(sheet: Worksheet, row: int, col: int, value: Any, *, style: str = "locke
     else:
         cell.fill = LOCKED_FILL
         cell.alignment = WRAP
-        if isinstance(value, int):
+        if number:
             cell.number_format = NUMBER_FORMAT
-    return cell
 
 
 def title(sheet: Worksheet, text: str, width: int) -> None:

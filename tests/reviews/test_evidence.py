@@ -210,3 +210,42 @@ def test_no_request_on_a_draft(city_user, open_round, bureau_user):
     draft = make_submission(city_user.city, open_round, "draft", scored=False)
     with pytest.raises(Conflict):
         ask(draft, bureau_user)
+
+
+def test_a_notification_names_the_field_in_the_readers_language(submitted, city_user, bureau_user):
+    """The bureau asks in Chinese; a city official who reads in English sees the field's English name,
+    and a case by the title it had when the request was made."""
+    from django.utils import translation
+
+    from reviews.notifications import notification_title
+
+    case = submitted.cases.first()
+    with translation.override("zh-hans"):
+        ask(submitted, bureau_user)
+        ask(submitted, bureau_user, field=f"case:{case.pk}")
+    number, on_case = Notification.objects.filter(recipient=city_user, kind="evidence_requested").order_by("pk")
+    case_title = case.title
+    case.title = "改过的标题"
+    case.save()
+
+    with translation.override("en"):
+        assert "“5G base stations”" in notification_title(number)
+        assert f"“Case “{case_title}”" in notification_title(on_case)
+    with translation.override("zh-hans"):
+        assert "“5G基站数" in notification_title(number)
+        assert f"案例“{case_title}”" in notification_title(on_case)
+
+
+def test_a_notification_made_before_the_field_key_was_kept_reads_as_written(submitted, city_user, bureau_user):
+    from django.utils import translation
+
+    from reviews.notifications import notification_title
+
+    ask(submitted, bureau_user)
+    notification = Notification.objects.get(recipient=city_user, kind="evidence_requested")
+    notification.extra = {key: value for key, value in notification.extra.items() if key != "field_key"}
+    notification.extra["field"] = "5G基站数（个）"
+    notification.save()
+
+    with translation.override("en"):
+        assert "“5G基站数（个）”" in notification_title(notification)

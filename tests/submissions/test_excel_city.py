@@ -88,6 +88,23 @@ def test_the_template_is_prefilled_locked_and_signed(draft):
     assert "截止日期" in "".join(str(c.value) for c in workbook["填表说明"]["A"])
 
 
+def test_each_cell_of_the_template_looks_as_what_it_is(draft):
+    """The cells to fill in are yellow and unlocked, counts grouped and dates as dates; the labels
+    beside them grey and locked; the headers white on blue. Looks are worked out once per workbook
+    and shared (sheets.put): a look must never leak to a cell of another kind."""
+    data = load(city_template(submission=draft))["指标数据"]
+    count = data.cell(row=row_of(data, "5G基站数"), column=3)
+    date = data.cell(row=row_of(data, "数据截止日期"), column=3)
+    label = data.cell(row=row_of(data, "5G基站数"), column=2)
+    header = next(c for row in data.iter_rows(max_row=10) for c in row if c.fill.fgColor.rgb == "001B4F8F")
+
+    assert (count.fill.fgColor.rgb, count.protection.locked, count.number_format) == ("00FFF8DC", False, "#,##0")
+    assert (date.fill.fgColor.rgb, date.protection.locked, date.number_format) == ("00FFF8DC", False, "yyyy-mm-dd")
+    assert (label.fill.fgColor.rgb, label.protection.locked, label.number_format) == ("00EEF0F3", True, "General")
+    assert label.alignment.wrap_text and count.alignment.vertical == "top" and not count.alignment.wrap_text
+    assert header.font.b and header.font.color.rgb == "00FFFFFF"
+
+
 def test_the_template_shows_last_rounds_values_beside_each_input(city_user, open_round, reference):
     from indicators.models import Round, RoundStatus
 
