@@ -6,7 +6,7 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 
-from django.db.models import Exists, OuterRef, QuerySet, prefetch_related_objects
+from django.db.models import Exists, OuterRef, QuerySet
 
 from gigacity.models import City, Province, Region, User
 from gigacity.params import int_param
@@ -57,12 +57,20 @@ QUEUE_SORTS = {
 }
 
 
-QUEUE_UNUSED_TEXTS = (
-    "practice_network",
-    "practice_users",
-    "practice_applications",
-    "support_policies",
-    "recommend_note",
+# What a queue's row shows of a form, and what its filters and sorts read: the form's other columns
+# (its inputs, values and long texts) stay in the database.
+QUEUE_FIELDS = (
+    "city",
+    "round",
+    "status",
+    "kind",
+    "updated_at",
+    "scoring_state",
+    "meets_all",
+    "missed_count",
+    "flag_severity",
+    "flags_count",
+    "figures_check",
 )
 
 
@@ -75,14 +83,15 @@ def bureau_queue(*, user: User, round_: Round) -> list[QueueRow]:
         for s in Submission.objects.visible_to(user)
         .filter(round=round_)
         .with_latest_score()
-        .select_related("updated_by", "round")
-        # The queue shows no text of the forms: their long texts stay in the database.
-        .defer(*QUEUE_UNUSED_TEXTS)
+        .select_related("updated_by")
+        .only(*QUEUE_FIELDS, "updated_by__full_name", "updated_by__username")
     }
+    for submission in submissions.values():
+        submission.round = round_  # the round asked for: not read again with each form
     extensions: dict[str, Extension] = {}
     for extension in Extension.objects.filter(round=round_, city__in=cities).order_by("created_at", "pk"):
         extensions[extension.city_id] = extension  # the latest one applies
-    current = _current_results(round_, list(submissions.values()))
+    current = _current_results(round_, [s.pk for s in submissions.values() if s.score_outdated])
     batches = dict(Designation.objects.filter(city__in=cities).values_list("city_id", "round__year"))
     return [
         QueueRow(
@@ -97,15 +106,17 @@ def bureau_queue(*, user: User, round_: Round) -> list[QueueRow]:
     ]
 
 
-def _current_results(round_: Round, submissions: list[Submission]) -> dict[str, ScoreResult | None]:
-    """By city: the current data judged now, for each form whose latest score is outdated (two more
-    queries whatever their number: the round's thresholds and the forms' cases)."""
-    outdated = [s for s in submissions if s.score_outdated]
+def _current_results(round_: Round, outdated: list[int]) -> dict[str, ScoreResult | None]:
+    """By city: the current data judged now, for each form (by id) whose latest score is outdated
+    (three more queries whatever their number: the round's thresholds, the forms whole and their
+    cases)."""
     if not outdated:
         return {}
     thresholds = round_.threshold_map()
-    prefetch_related_objects(outdated, "cases")
-    return {s.city_id: current_result(s, thresholds) for s in outdated}
+    forms = list(Submission.objects.filter(pk__in=outdated).prefetch_related("cases"))
+    for form in forms:
+        form.round = round_
+    return {s.city_id: current_result(s, thresholds) for s in forms}
 
 
 def search_terms(text: str) -> str:
@@ -153,7 +164,8 @@ def ministry_queue(
     submissions = (
         Submission.objects.visible_to(user)
         .filter(round=round_, status=Status.RECOMMENDED)
-        .select_related("city__province", "round")
+        .select_related("city__province")
+        .only(*QUEUE_FIELDS, "city__name", "city__province__name", "city__province__name_en")
     )
     if province:
         submissions = submissions.filter(city__province_id=province)
