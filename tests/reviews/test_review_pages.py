@@ -507,8 +507,8 @@ def test_the_queues_read_a_few_statements_however_many_forms(
         make_submission(City.objects.get(pk=code), open_round, Status.RECOMMENDED)
 
     client.force_login(bureau_user)
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(11):
         client.get("/bureau/")
     client.force_login(ministry_user)
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(11):
         client.get("/ministry/queue/")
