@@ -9,7 +9,7 @@ whitespace between a cell's tags is tidier."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import datetime, tzinfo
 from urllib.parse import quote
 
 from django.urls import reverse
@@ -39,13 +39,14 @@ def _link(name: str) -> Callable[[object], str]:
     """The URL of route `name` for any one argument, reversed once for the page: a queue links each
     of its rows, and `reverse()` costs more than the rest of a row."""
     mark = 918273645  # an argument no route rejects, and found nowhere else in a URL
-    head, _mark, tail = reverse(name, args=[mark]).partition(str(mark))
-    return lambda arg: _e(f"{head}{quote(str(arg), safe='')}{tail}")
+    head, _mark, tail = (_e(part) for part in reverse(name, args=[mark]).partition(str(mark)))
+    # A quoted argument has no character to escape in HTML.
+    return lambda arg: f"{head}{quote(str(arg), safe='')}{tail}"
 
 
-def _minutes(value: datetime, day_format: str) -> str:
-    """`value|date:"m-d H:i"` (or "Y-m-d H:i"), in the current time zone, as the template wrote it."""
-    t = timezone.localtime(value)
+def _minutes(value: datetime, day_format: str, zone: tzinfo) -> str:
+    """`value|date:"m-d H:i"` (or "Y-m-d H:i") in the current time `zone`, as the template wrote it."""
+    t = value.astimezone(zone)
     return f"{t.strftime(day_format)} {t.hour:02d}:{t.minute:02d}"
 
 
@@ -57,6 +58,7 @@ class _Badges:
         self.meets_all = f'<span class="badge badge-pass">{_("Meets all")}</span>'
         self.kinds: dict[str, str] = {}
         self.states: dict[tuple[str, str], str] = {}
+        self.counted: dict[tuple[str, int | None], str] = {}  # "Misses 2", "3 flags": by number
 
     def kind(self, kind: str) -> str:
         if kind not in self.kinds:
@@ -71,12 +73,15 @@ class _Badges:
     def check(self, meets_all: bool | None, missed: int | None) -> str:
         if meets_all:
             return self.meets_all
-        misses = ngettext("Misses %(n)s", "Misses %(n)s", missed) % {"n": _e(missed)}
-        return f'<span class="badge badge-miss">{misses}</span>'
+        if ("misses", missed) not in self.counted:
+            misses = ngettext("Misses %(n)s", "Misses %(n)s", missed) % {"n": _e(missed)}
+            self.counted["misses", missed] = misses
+        return f'<span class="badge badge-miss">{self.counted["misses", missed]}</span>'
 
     def flags(self, severity: str, count: int) -> str:
-        flags = ngettext("%(n)s flag", "%(n)s flags", count) % {"n": _e(count)}
-        return f'<span class="badge badge-{severity}">{flags}</span>'
+        if ("flags", count) not in self.counted:
+            self.counted["flags", count] = ngettext("%(n)s flag", "%(n)s flags", count) % {"n": _e(count)}
+        return f'<span class="badge badge-{severity}">{self.counted["flags", count]}</span>'
 
 
 class BureauRows:
@@ -91,6 +96,8 @@ class BureauRows:
         self.edit = _link("submissions:edit")
         self.extension = _link("reviews:extension_new")
         self.deadline = _e(round_.deadline.strftime("%m-%d")) if round_.deadline else "—"
+        self.zone = timezone.get_current_timezone()
+        self.select = _("Select %(city)s")
         self.t = {
             key: _(msgid)  # a template's {% translate "…" %}: a literal, not escaped
             for key, msgid in {
@@ -117,13 +124,13 @@ class BureauRows:
         to_check = self.selectable and s is not None and s.status in _TO_CHECK
         select = ""
         if to_check:
-            label = _("Select %(city)s") % {"city": _e(city.name)}
-            select = f'<input type="checkbox" name="ids" value="{_e(s.pk)}" aria-label="{label}">'
+            label = self.select % {"city": _e(city.name)}
+            select = f'<input type="checkbox" name="ids" value="{s.pk:d}" aria-label="{label}">'
         kind = row.kind
         if s is None:
             changed = "—"
         else:
-            changed = _minutes(s.updated_at, "%m-%d")
+            changed = _minutes(s.updated_at, "%m-%d", self.zone)
             if s.updated_by:
                 changed += f' <span class="muted small">{_e(s.updated_by)}</span>'
         if row.extension:
@@ -191,6 +198,9 @@ class MinistryRows:
         self.badges = _Badges()
         self.detail = _link("submissions:detail")
         self.t = {"review": _("Review"), "view": _("View")}
+        self.zone = timezone.get_current_timezone()
+        self.select = _("Select %(city)s")
+        self.provinces: dict[str, str] = {}  # each province's name in the current language, escaped
         if self.published:
             self.none = _("Every recommended city was decided before publication.")
         else:
@@ -204,8 +214,8 @@ class MinistryRows:
         city = s.city
         select = ""
         if self.selectable:
-            label = _("Select %(city)s") % {"city": _e(city.name)}
-            select = f'<input type="checkbox" name="ids" value="{_e(s.pk)}" aria-label="{label}">'
+            label = self.select % {"city": _e(city.name)}
+            select = f'<input type="checkbox" name="ids" value="{s.pk:d}" aria-label="{label}">'
         if s.scoring_state == ScoringState.SCORED:
             check = self.badges.check(s.meets_all, s.missed_count)
             if s.flags_count:
@@ -221,9 +231,14 @@ class MinistryRows:
             "\n<tr>\n"
             f"  <td>{select}</td>\n"
             f"  <td><strong>{_e(city.name)}</strong> {self.badges.kind(s.kind)}</td>\n"
-            f"  <td>{_e(city.province.display_name)}</td>\n"
+            f"  <td>{self.province(city)}</td>\n"
             f"  <td>{check}</td>\n"
-            f"  <td>{_minutes(s.updated_at, '%Y-%m-%d')}</td>\n"
+            f"  <td>{_minutes(s.updated_at, '%Y-%m-%d', self.zone)}</td>\n"
             f"  <td>{link}</td>\n"
             "</tr>"
         )
+
+    def province(self, city) -> str:
+        if city.province_id not in self.provinces:
+            self.provinces[city.province_id] = _e(city.province.display_name)
+        return self.provinces[city.province_id]
