@@ -243,8 +243,10 @@ def ministry_queue(
     return submissions.order_by("-flag_severity", "-flags_count", "updated_at", "city_id")
 
 
-def queue_filter_choices():
-    return {"provinces": Province.objects.order_by("code"), "regions": Region.choices}
+def queue_filter_choices() -> dict[str, list[tuple[str, str]]]:
+    """The provinces and the regions a list of cities can be filtered by, as (value, label) pairs."""
+    provinces = [(p.code, p.display_name) for p in Province.objects.order_by("code")]
+    return {"provinces": provinces, "regions": Region.choices}
 
 
 def status_counts(rows: list[QueueRow]) -> dict[str, int]:
