@@ -5,6 +5,7 @@ Cities. Nothing here knows about submissions or reviews."""
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -111,7 +112,16 @@ class RoundQuerySet(models.QuerySet):
 
     def current(self) -> Round | None:
         """The open round; failing that, the latest round that is not being prepared."""
-        return self.open() or self.exclude(status=RoundStatus.DRAFT).order_by("-year").first()
+        return current_among(self.exclude(status=RoundStatus.DRAFT))
+
+
+def current_among(rounds: Iterable[Round]) -> Round | None:
+    """`RoundQuerySet.current()` among rounds read already (a page's round list, say): the latest
+    open one; failing that, the latest one that is not being prepared."""
+    latest_first = sorted(rounds, key=lambda round_: round_.year, reverse=True)
+    return next((r for r in latest_first if r.status == RoundStatus.OPEN), None) or next(
+        (r for r in latest_first if r.status != RoundStatus.DRAFT), None
+    )
 
 
 # What ministry staff may edit on a round (the round page, the admin); its status changes only

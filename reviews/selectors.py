@@ -5,16 +5,37 @@ from __future__ import annotations
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass
+from datetime import datetime
 
-from django.db.models import Exists, OuterRef, QuerySet, prefetch_related_objects
+from django.db.models import Exists, OuterRef, QuerySet
 
 from gigacity.models import City, Province, Region, User
 from gigacity.params import int_param
 from indicators.models import Designation, Round
 from indicators.rules import ScoreResult
 from submissions.kinds import kind_of
-from submissions.models import NOT_STARTED, Extension, FiguresCheck, Flag, Status, Submission
+from submissions.models import NOT_STARTED, Extension, FiguresCheck, Flag, Status, Submission, score_outdated
 from submissions.selectors import current_result
+
+
+@dataclass(frozen=True)
+class QueuedForm:
+    """What the bureau's queue shows of a city's form, and what its filters and sorts read (read as
+    values: a province's forms made model instances cost more than the rest of the page)."""
+
+    pk: int
+    status: str
+    kind: str
+    updated_at: datetime
+    updated_by: str  # who changed it last, as the user's name shows; "" when unknown
+    scoring_state: str
+    meets_all: bool | None
+    missed_count: int | None
+    flag_severity: int
+    flags_count: int
+    figures_check: str
+    data_changed_since_score: bool
+    score_outdated: bool
 
 
 @dataclass
@@ -22,7 +43,7 @@ class QueueRow:
     """A city of the queue with its form for the round (None: not started) and its extension."""
 
     city: City
-    submission: Submission | None
+    submission: QueuedForm | None
     extension: Extension | None = None
     # The current data judged now, when the form's latest score no longer describes it.
     current: ScoreResult | None = None
@@ -57,12 +78,18 @@ QUEUE_SORTS = {
 }
 
 
-QUEUE_UNUSED_TEXTS = (
-    "practice_network",
-    "practice_users",
-    "practice_applications",
-    "support_policies",
-    "recommend_note",
+# What the ministry's queue shows of a form: the form's other columns (its inputs, values and long
+# texts) stay in the database.
+QUEUE_FIELDS = (
+    "city",
+    "status",
+    "kind",
+    "updated_at",
+    "scoring_state",
+    "meets_all",
+    "missed_count",
+    "flag_severity",
+    "flags_count",
 )
 
 
@@ -70,24 +97,39 @@ def bureau_queue(*, user: User, round_: Round) -> list[QueueRow]:
     """The user's cities for the round with their submission (or none yet) and extension, in code
     order. A province has at most about twenty cities, all loaded in four queries."""
     cities = list(City.objects.visible_to(user).select_related("province").order_by("code"))
-    submissions = {
-        s.city_id: s
-        for s in Submission.objects.visible_to(user)
+    forms = {
+        row["city_id"]: _queued_form(row, round_)
+        for row in Submission.objects.visible_to(user)
         .filter(round=round_)
         .with_latest_score()
-        .select_related("updated_by", "round")
-        # The queue shows no text of the forms: their long texts stay in the database.
-        .defer(*QUEUE_UNUSED_TEXTS)
+        .values(
+            "pk",
+            "city_id",
+            "status",
+            "kind",
+            "updated_at",
+            "updated_by__full_name",
+            "updated_by__username",
+            "scoring_state",
+            "meets_all",
+            "missed_count",
+            "flag_severity",
+            "flags_count",
+            "figures_check",
+            "scored_version",
+            "scored_threshold_version",
+            "data_changed_since_score",
+        )
     }
     extensions: dict[str, Extension] = {}
     for extension in Extension.objects.filter(round=round_, city__in=cities).order_by("created_at", "pk"):
         extensions[extension.city_id] = extension  # the latest one applies
-    current = _current_results(round_, list(submissions.values()))
+    current = _current_results(round_, [form.pk for form in forms.values() if form.score_outdated])
     batches = dict(Designation.objects.filter(city__in=cities).values_list("city_id", "round__year"))
     return [
         QueueRow(
             city,
-            submissions.get(city.pk),
+            forms.get(city.pk),
             extensions.get(city.pk),
             current.get(city.pk),
             batches.get(city.pk),
@@ -97,15 +139,41 @@ def bureau_queue(*, user: User, round_: Round) -> list[QueueRow]:
     ]
 
 
-def _current_results(round_: Round, submissions: list[Submission]) -> dict[str, ScoreResult | None]:
-    """By city: the current data judged now, for each form whose latest score is outdated (two more
-    queries whatever their number: the round's thresholds and the forms' cases)."""
-    outdated = [s for s in submissions if s.score_outdated]
+def _queued_form(row: dict, round_: Round) -> QueuedForm:
+    return QueuedForm(
+        pk=row["pk"],
+        status=row["status"],
+        kind=row["kind"],
+        updated_at=row["updated_at"],
+        # As `User.__str__` names the user.
+        updated_by=row["updated_by__full_name"] or row["updated_by__username"] or "",
+        scoring_state=row["scoring_state"],
+        meets_all=row["meets_all"],
+        missed_count=row["missed_count"],
+        flag_severity=row["flag_severity"],
+        flags_count=row["flags_count"],
+        figures_check=row["figures_check"],
+        data_changed_since_score=row["data_changed_since_score"],
+        score_outdated=score_outdated(
+            scored_version=row["scored_version"],
+            scored_threshold_version=row["scored_threshold_version"],
+            data_changed_since_score=row["data_changed_since_score"],
+            threshold_version=round_.threshold_version,
+        ),
+    )
+
+
+def _current_results(round_: Round, outdated: list[int]) -> dict[str, ScoreResult | None]:
+    """By city: the current data judged now, for each form (by id) whose latest score is outdated
+    (three more queries whatever their number: the round's thresholds, the forms whole and their
+    cases)."""
     if not outdated:
         return {}
     thresholds = round_.threshold_map()
-    prefetch_related_objects(outdated, "cases")
-    return {s.city_id: current_result(s, thresholds) for s in outdated}
+    forms = list(Submission.objects.filter(pk__in=outdated).prefetch_related("cases"))
+    for form in forms:
+        form.round = round_
+    return {s.city_id: current_result(s, thresholds) for s in forms}
 
 
 def search_terms(text: str) -> str:
@@ -153,7 +221,8 @@ def ministry_queue(
     submissions = (
         Submission.objects.visible_to(user)
         .filter(round=round_, status=Status.RECOMMENDED)
-        .select_related("city__province", "round")
+        .select_related("city__province")
+        .only(*QUEUE_FIELDS, "city__name", "city__province__name", "city__province__name_en")
     )
     if province:
         submissions = submissions.filter(city__province_id=province)
@@ -174,8 +243,10 @@ def ministry_queue(
     return submissions.order_by("-flag_severity", "-flags_count", "updated_at", "city_id")
 
 
-def queue_filter_choices():
-    return {"provinces": Province.objects.order_by("code"), "regions": Region.choices}
+def queue_filter_choices() -> dict[str, list[tuple[str, str]]]:
+    """The provinces and the regions a list of cities can be filtered by, as (value, label) pairs."""
+    provinces = [(p.code, p.display_name) for p in Province.objects.order_by("code")]
+    return {"provinces": provinces, "regions": Region.choices}
 
 
 def status_counts(rows: list[QueueRow]) -> dict[str, int]:

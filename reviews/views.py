@@ -26,7 +26,7 @@ from gigacity.errors import ApplicationError, Conflict
 from gigacity.models import City, Province, Role
 from gigacity.params import int_param, int_params
 from indicators.catalogue import INDICATORS
-from indicators.models import Round, RoundStatus
+from indicators.models import Round, RoundStatus, current_among
 from submissions.models import (
     EDITABLE_STATES,
     FINAL_STATES,
@@ -56,18 +56,20 @@ from .notifications import notification_title, notification_url
 from .selectors import QUEUE_SORTS, bureau_queue, filter_queue, ministry_queue, queue_filter_choices, status_counts
 
 
-def _selected_round(request) -> Round | None:
-    """The round chosen in the page (?round=YYYY) when the user may see it, else the current one."""
+def _rounds_and_selected(request) -> tuple[list[Round], Round | None]:
+    """The rounds the user may see (the page's list to choose from), and among them the round chosen
+    in the page (?round=YYYY), else the current one."""
+    rounds = list(Round.objects.visible_to(request.user))
     year = _year(request)
-    chosen = Round.objects.visible_to(request.user).filter(year=year).first() if year else None
-    return chosen or Round.objects.current()
+    chosen = next((r for r in rounds if r.year == year), None) if year else None
+    return rounds, chosen or current_among(rounds)
 
 
 @require_GET
 @role_required(Role.BUREAU)
 def bureau_home(request):
     """The bureau's review queue: every city of the province with its form's state, score and flags."""
-    round_ = _selected_round(request)
+    rounds, round_ = _rounds_and_selected(request)
     filters = {key: request.GET.get(key, "") for key in ("q", "status", "severity", "result", "figures")}
     sort = request.GET.get("sort", "city") if request.GET.get("sort") in QUEUE_SORTS else "city"
     all_rows = bureau_queue(user=request.user, round_=round_) if round_ else []
@@ -79,7 +81,7 @@ def bureau_home(request):
         "reviews/bureau_home.html",
         {
             "round": round_,
-            "rounds": Round.objects.visible_to(request.user),
+            "rounds": rounds,
             "province": request.user.province,
             "rows": rows,
             "counts": status_counts(all_rows),
@@ -226,7 +228,7 @@ def submission_act(request, pk: int, action: str):
 @role_required(Role.MINISTRY)
 def ministry_queue_page(request):
     """Recommended submissions, the most flagged first."""
-    round_ = _selected_round(request)
+    rounds, round_ = _rounds_and_selected(request)
     filters = {key: request.GET.get(key, "") for key in ("province", "region", "flag", "severity")}
     submissions = ministry_queue(user=request.user, round_=round_, **filters) if round_ else Submission.objects.none()
     page = Paginator(submissions, 50).get_page(request.GET.get("page"))
@@ -235,7 +237,7 @@ def ministry_queue_page(request):
         "reviews/ministry_queue.html",
         {
             "round": round_,
-            "rounds": Round.objects.visible_to(request.user),
+            "rounds": rounds,
             "page": page,
             "filters": filters,
             "flag_codes": FLAG_LABELS,

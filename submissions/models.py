@@ -300,11 +300,28 @@ class Submission(models.Model):
 
     @property
     def score_outdated(self) -> bool:
-        """Whether the latest score no longer describes the form: its data changed after it, or the
-        round's thresholds did. Only on a row read through `with_latest_score()`."""
-        if self.scored_version is None:
-            return False
-        return self.data_changed_since_score or self.scored_threshold_version != self.round.threshold_version
+        """Whether the latest score no longer describes the form. Only on a row read through
+        `with_latest_score()`."""
+        return score_outdated(
+            scored_version=self.scored_version,
+            scored_threshold_version=self.scored_threshold_version,
+            data_changed_since_score=self.data_changed_since_score,
+            threshold_version=self.round.threshold_version,
+        )
+
+
+def score_outdated(
+    *,
+    scored_version: int | None,
+    scored_threshold_version: int | None,
+    data_changed_since_score: bool,
+    threshold_version: int,
+) -> bool:
+    """Whether a form's latest score (its annotations from `with_latest_score()`) no longer describes
+    it: its data changed after it, or the round's thresholds (now `threshold_version`) did."""
+    if scored_version is None:
+        return False
+    return data_changed_since_score or scored_threshold_version != threshold_version
 
 
 class CaseDomain(models.TextChoices):

@@ -481,3 +481,34 @@ def test_flag_settings_are_typed_as_percentages_and_stored_as_before(client, min
     assert too_big.status_code == 400 and 'name="borderline_margin" value="150"' in too_big.content.decode()
     open_round.refresh_from_db()
     assert open_round.borderline_margin == Decimal("0.05")
+
+
+def test_the_queues_show_what_was_typed_as_text_not_markup(client, bureau_user, ministry_user, open_round):
+    City.objects.filter(pk="370200").update(name="青岛<b>市</b>")
+    make_submission(City.objects.get(pk="370200"), open_round, Status.RECOMMENDED)
+    late = '材料"晚到"<script>'
+    until = open_round.deadline
+    Extension.objects.create(city_id="370100", round=open_round, until=until, reason=late, granted_by=bureau_user)
+
+    client.force_login(bureau_user)
+    bureau = client.get("/bureau/").content.decode()
+    client.force_login(ministry_user)
+    ministry = client.get("/ministry/queue/").content.decode()
+
+    for page in (bureau, ministry):
+        assert "<strong>青岛&lt;b&gt;市&lt;/b&gt;</strong>" in page and "<b>市" not in page
+    assert 'title="材料&quot;晚到&quot;&lt;script&gt;"' in bureau
+
+
+def test_the_queues_read_a_few_statements_however_many_forms(
+    client, bureau_user, ministry_user, open_round, django_assert_max_num_queries
+):
+    for code in ("370100", "370200", "370300", "370400", "370500"):
+        make_submission(City.objects.get(pk=code), open_round, Status.RECOMMENDED)
+
+    client.force_login(bureau_user)
+    with django_assert_max_num_queries(11):
+        client.get("/bureau/")
+    client.force_login(ministry_user)
+    with django_assert_max_num_queries(11):
+        client.get("/ministry/queue/")
