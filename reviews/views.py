@@ -588,7 +588,11 @@ def ministry_home(request):
         return render_to_string("reviews/includes/national_dashboard_body.html", context, request=request)
 
     parts = (*freshness.request_parts(request), round_.pk if round_ else None)
-    content = freshness.cached("national-page", parts, body, reads=freshness.NATIONAL_DASHBOARD) if round_ else body()
+    content = (
+        freshness.cached("national-page", parts, body, reads=freshness.NATIONAL_DASHBOARD, round_=round_)
+        if round_
+        else body()
+    )
     # The content is the output of our own template (escaped there), kept as text by the cache.
     return render(request, "reviews/national_dashboard.html", {"round": round_, "body": mark_safe(content)})
 
