@@ -658,13 +658,20 @@ def province_dashboard(*, user: User, province: Province, round_: Round) -> dict
 # ------------------------------------------------------------------------------------------------
 # Output
 # ------------------------------------------------------------------------------------------------
+# What JSON holds as it is: the burn-up's tens of thousands of counts are these, so they are let
+# through before any other question is asked of them.
+_PLAIN = frozenset((int, str, float, bool, type(None)))
+
+
 def as_json(value: Any) -> Any:
     """The dashboard with numbers as JSON numbers and dates as ISO strings (for the page's charts;
     the API's encoder does the same)."""
+    if type(value) in _PLAIN:
+        return value
     if isinstance(value, dict):
-        return {key: as_json(item) for key, item in value.items()}
+        return {key: item if type(item) in _PLAIN else as_json(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
-        return [as_json(item) for item in value]
+        return [item if type(item) in _PLAIN else as_json(item) for item in value]
     if isinstance(value, Decimal):
         return float(value)
     if isinstance(value, datetime.date | datetime.datetime):
