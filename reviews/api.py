@@ -246,7 +246,7 @@ class NationalDashboardApi(APIView):
         data = freshness.cached(
             "national-api",
             (*freshness.request_parts(request), round_.pk),
-            lambda: dashboards.as_json(dashboards.national_dashboard(user=request.user, round_=round_)),
+            lambda: dashboards.as_json(dashboards.national_dashboard_shared(user=request.user, round_=round_)),
             reads=freshness.NATIONAL_DASHBOARD,
             round_=round_,
         )

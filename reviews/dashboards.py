@@ -37,7 +37,7 @@ from django.db.models import (
     When,
 )
 from django.http import Http404
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
@@ -59,7 +59,7 @@ from submissions.models import (
 )
 from submissions.models import Case as ApplicationCase
 
-from . import lifecycle
+from . import freshness, lifecycle
 from .lifecycle import designation_rows, mean, named_sums_by_batch, named_up_to
 
 STATUS_KEYS: tuple[str, ...] = (NOT_STARTED, *Status.values)
@@ -490,6 +490,19 @@ def national_dashboard(*, user: User, round_: Round) -> dict[str, Any]:
         "leaders": _with_means(_leaders(reported, round_), indicators),
         "distribution": _with_means(_distribution(reported, thresholds, totals), indicators),
     }
+
+
+def national_dashboard_shared(*, user: User, round_: Round) -> dict[str, Any]:
+    """`national_dashboard`, computed once per version of what it reads for the page (its tables and
+    its charts' data) and the API (its response) alike: the same figures."""
+    parts = (freshness.scope_of(user), translation.get_language(), timezone.localdate().isoformat(), round_.pk)
+    return freshness.cached(
+        "national-figures",
+        parts,
+        lambda: national_dashboard(user=user, round_=round_),
+        reads=freshness.NATIONAL_DASHBOARD,
+        round_=round_,
+    )
 
 
 WATCH_PANEL_ROWS = 10

@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -105,6 +106,8 @@ APPEND_ONLY = (
     Score,
     Flag,
 )
+# The versions read by the `cached` calls whose computation is running, by what they cover.
+_computing: ContextVar[dict[tuple, str] | None] = ContextVar("gigacity_fresh_computing", default=None)
 # An entry is never wrong (it is taken only at its version); a day bounds the memory of entries that
 # nobody asks for again (a language, a round, a scope, a query).
 CACHE_SECONDS = 24 * 60 * 60
@@ -230,14 +233,23 @@ def cached(
 
     One entry per `what` and `parts`, holding the version it was computed at: a new version replaces
     it rather than adding one, so on the busiest days (a version a second) the cache does not grow."""
-    version = data_version(reads, round_)  # before computing: see the module's docstring
+    slice_ = (reads.name, round_.pk if round_ is not None else None)
+    outer = _computing.get() or {}
+    # Inside the computation of another entry of the same data (the page's fragment computing the
+    # figures the API shares): its version was read before either computation began, so it holds for
+    # this one too, and the query is not asked twice.
+    version = outer[slice_] if slice_ in outer else data_version(reads, round_)  # before computing
     if version is None:
         return compute()
     key = f"gigacity:fresh:{what}:{hashlib.sha256(repr(parts).encode()).hexdigest()}"
     kept: Any = cache.get(key)
     if kept is not None and kept[0] == version:
         return kept[1]
-    value = compute()
+    token = _computing.set({**outer, slice_: version})
+    try:
+        value = compute()
+    finally:
+        _computing.reset(token)
     # Two processes may store one after the other, the older version last: the next request sees
     # that the version differs and computes again. An entry is never taken for a version it is not.
     cache.set(key, (version, value), CACHE_SECONDS)

@@ -574,7 +574,7 @@ def ministry_home(request):
     round_ = _round_or_none(request)
 
     def body() -> str:
-        data = dashboards.national_dashboard(user=request.user, round_=round_) if round_ else None
+        data = dashboards.national_dashboard_shared(user=request.user, round_=round_) if round_ else None
         series = progress.progress_series(user=request.user, round_=round_) if round_ else None
         context = {
             "round": round_,
