@@ -457,18 +457,22 @@ def watch_list(
 
 def _may_be_watched(thresholds: dict[str, Decimal]) -> Q:
     """SQL, over a named city with its form (`form`, any state) and published figures (`pub`) of the
-    round: whether `_judge` could list it — its form not confirmed, no figures at all, or a figure
-    below the round's threshold (the reported form's, else the published one's: NULL is below
-    nothing, as `meets` judges). Only a few Gigabit Cities are on the list; reading and judging every
-    one of them in Python was most of the national dashboard's time at 3 000 units. `_judge` still
-    decides: this only leaves out cities it would not list."""
-    unreported = Q(form__id__isnull=True) | Q(form__status__in=[s for s in Status.values if s not in REPORTED_STATES])
-    may = Q(form__status=Status.REJECTED) | (unreported & Q(pub__id__isnull=True))
+    round: whether `_judge` could list it — its form rejected, no reported form and no published
+    figures, or a figure of either below the round's threshold (NULL is below nothing, as `meets`
+    judges). Only a few Gigabit Cities are on the list; reading and judging every one of them in
+    Python was most of the national dashboard's time at 3 000 units. `_judge` still decides: this
+    only leaves out cities it would not list, with as few conditions as that takes (each costs
+    Django more to build than PostgreSQL to test)."""
+    unreported = [s for s in Status.values if s not in REPORTED_STATES]
+    may = (
+        Q(form__status=Status.REJECTED)
+        | Q(form__id__isnull=True, pub__id__isnull=True)
+        | Q(form__status__in=unreported, pub__id__isnull=True)
+    )
     for spec in INDICATORS:
         threshold = thresholds.get(spec.code)
         if threshold is not None:
-            may |= Q(form__status__in=REPORTED_STATES, **{f"form__value_{spec.code}__lt": threshold})
-            may |= unreported & Q(**{f"pub__value_{spec.code}__lt": threshold})
+            may |= Q(**{f"form__value_{spec.code}__lt": threshold}) | Q(**{f"pub__value_{spec.code}__lt": threshold})
     return may
 
 
