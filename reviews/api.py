@@ -246,8 +246,9 @@ class NationalDashboardApi(APIView):
         data = freshness.cached(
             "national-api",
             (*freshness.request_parts(request), round_.pk),
-            lambda: dashboards.as_json(dashboards.national_dashboard(user=request.user, round_=round_)),
+            lambda: dashboards.as_json(dashboards.national_dashboard_shared(user=request.user, round_=round_)),
             reads=freshness.NATIONAL_DASHBOARD,
+            round_=round_,
         )
         return Response(data)
 
@@ -580,7 +581,7 @@ class SummaryExportApi(APIView):
         # The workbook says when it was exported, to the minute: so does its key.
         minute = timezone.localtime().strftime("%Y-%m-%d %H:%M")
         parts = (*freshness.request_parts(request), round_.pk, minute)
-        content, rows = freshness.cached("summary-xlsx", parts, workbook, reads=freshness.SUMMARY_TABLE)
+        content, rows = freshness.cached("summary-xlsx", parts, workbook, reads=freshness.SUMMARY_TABLE, round_=round_)
         if request.user.has_national_scope:
             audit_export(request, what="summary", round_=round_, rows=rows, cumulative=cumulative)
         return workbook_response(content, exports.summary_filename(round_, cumulative=cumulative))

@@ -37,7 +37,7 @@ from django.db.models import (
     When,
 )
 from django.http import Http404
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
@@ -59,7 +59,7 @@ from submissions.models import (
 )
 from submissions.models import Case as ApplicationCase
 
-from . import lifecycle
+from . import freshness, lifecycle
 from .lifecycle import designation_rows, mean, named_sums_by_batch, named_up_to
 
 STATUS_KEYS: tuple[str, ...] = (NOT_STARTED, *Status.values)
@@ -492,6 +492,19 @@ def national_dashboard(*, user: User, round_: Round) -> dict[str, Any]:
     }
 
 
+def national_dashboard_shared(*, user: User, round_: Round) -> dict[str, Any]:
+    """`national_dashboard`, computed once per version of what it reads for the page (its tables and
+    its charts' data) and the API (its response) alike: the same figures."""
+    parts = (freshness.scope_of(user), translation.get_language(), timezone.localdate().isoformat(), round_.pk)
+    return freshness.cached(
+        "national-figures",
+        parts,
+        lambda: national_dashboard(user=user, round_=round_),
+        reads=freshness.NATIONAL_DASHBOARD,
+        round_=round_,
+    )
+
+
 WATCH_PANEL_ROWS = 10
 
 
@@ -658,13 +671,20 @@ def province_dashboard(*, user: User, province: Province, round_: Round) -> dict
 # ------------------------------------------------------------------------------------------------
 # Output
 # ------------------------------------------------------------------------------------------------
+# What JSON holds as it is: the burn-up's tens of thousands of counts are these, so they are let
+# through before any other question is asked of them.
+_PLAIN = frozenset((int, str, float, bool, type(None)))
+
+
 def as_json(value: Any) -> Any:
     """The dashboard with numbers as JSON numbers and dates as ISO strings (for the page's charts;
     the API's encoder does the same)."""
+    if type(value) in _PLAIN:
+        return value
     if isinstance(value, dict):
-        return {key: as_json(item) for key, item in value.items()}
+        return {key: item if type(item) in _PLAIN else as_json(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
-        return [as_json(item) for item in value]
+        return [item if type(item) in _PLAIN else as_json(item) for item in value]
     if isinstance(value, Decimal):
         return float(value)
     if isinstance(value, datetime.date | datetime.datetime):

@@ -23,15 +23,22 @@ writes beside them):
   from the primary key's index whatever the table's size. Such rows go only with the form, round or
   city they belong to (a cascade), whose own count then moves.
 
-Narrowed per view, for the forms (the one table written on every draft save): each cached view says
-what it reads of them (`Reads`), and its version covers only that — every column of the forms in a
-reported state (submitted or further, the only ones whose figures the dashboards and exports show,
-`REPORTED_STATES`), and of the others (drafts, returned forms) only the columns the view reads of
-them, as a 64-bit hash per row summed over the table. A draft save (values, `updated_at`, `version`,
-`updated_by`) then leaves the national dashboard's version where it was, so on the deadline day the
-ministry's repeat views are still answered from the cache, while any change of a status (a draft
-submitted, a form returned), a new or deleted form, or any write to a reported form moves it. A view
-that says nothing gets the whole table (`EVERYTHING`): when in doubt, include.
+Narrowed per view, for the forms (the one table written on every draft save, and the one that grows
+with every round): each cached view says what it reads of them (`Reads`), and its version covers only
+that.
+- Which rounds: a view of one round (`cached(…, round_=…)`) covers the forms of that round, and of the
+  rounds before it only when it reads them (`earlier_rounds`: the national dashboard's watch list
+  judges a Gigabit City's past rounds); never the later rounds'. The round's own forms are an
+  index-sized slice (the index on their round); the earlier rounds' are read as a row count and the
+  sum of their `xmin`, every column, which costs a scan of them but no hashing.
+- Which columns, of the round's own forms: every column of the forms in a reported state (submitted
+  or further, the only ones whose figures the dashboards and exports show, `REPORTED_STATES`), and of
+  the others (drafts, returned forms) only the columns the view reads of them, as a 64-bit hash per
+  row summed over the slice. A draft save (values, `updated_at`, `version`, `updated_by`) then leaves
+  the national dashboard's version where it was, so on the deadline day the ministry's repeat views
+  are still answered from the cache, while any change of a status (a draft submitted, a form
+  returned), a new or deleted form, or any write to a reported form moves it.
+A view that says nothing gets the whole table (`EVERYTHING`): when in doubt, include.
 
 On SQLite (a newcomer's first run) there is no xmin: nothing is cached there.
 """
@@ -40,6 +47,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -98,6 +106,8 @@ APPEND_ONLY = (
     Score,
     Flag,
 )
+# The versions read by the `cached` calls whose computation is running, by what they cover.
+_computing: ContextVar[dict[tuple, str] | None] = ContextVar("gigacity_fresh_computing", default=None)
 # An entry is never wrong (it is taken only at its version); a day bounds the memory of entries that
 # nobody asks for again (a language, a round, a scope, a query).
 CACHE_SECONDS = 24 * 60 * 60
@@ -105,32 +115,43 @@ CACHE_SECONDS = 24 * 60 * 60
 
 @dataclass(frozen=True)
 class Reads:
-    """What a cached view reads of the forms besides everything of the reported ones: the columns
-    (model field names) it reads of a form in any state — a draft's or a returned form's. Every
-    form's id and status are always covered (which forms exist, and which are reported). `None`:
-    every column of every form."""
+    """What a cached view reads of the forms besides everything of the reported ones of its round: the
+    columns (model field names) it reads of a form in any state — a draft's or a returned form's —
+    and whether it reads the forms of the rounds before its own (`earlier_rounds`, every column).
+    Every form's id and status are always covered (which forms exist, and which are reported).
+    `None`: every column of every form."""
 
     name: str
     of_every_form: tuple[str, ...] | None = None
+    earlier_rounds: bool = True
 
 
 # Every column of every form: for what has not said what it reads.
 EVERYTHING = Reads("everything")
-# The national dashboard (page and API): of forms in any state, their city, round, kind and status
-# (counts by status, annual reports, the watch list's status of a city's form) and when they were
-# created (the page's burn-up: "started"); figures, scores and flags only of reported forms
+# The national dashboard (page and API): of its round's forms in any state, their city, round, kind
+# and status (counts by status, annual reports, the watch list's status of a city's form) and when
+# they were created (the page's burn-up: "started"); figures, scores and flags only of reported forms
 # (`reviews.dashboards`, `reviews.lifecycle.watch_list`: a form's improvement_due and shortfall only
-# where it was rejected, a reported state). The burn-up's later stages are workflow events.
+# where it was rejected, a reported state). The burn-up's later stages are workflow events. The
+# earlier rounds' forms too: the watch list judges a listed city's past rounds (its run on the list)
+# and whether each past round has any reported form (`lifecycle.watch_list`, `_watch_rounds`).
 NATIONAL_DASHBOARD = Reads("national", ("city", "round", "kind", "created_at"))
-# MIIT's summary table: the Gigabit Cities' reported forms (`lifecycle.summary_table`,
-# `named_means`), nothing of drafts or returned forms.
-SUMMARY_TABLE = Reads("summary", ())
+# MIIT's summary table: the Gigabit Cities' reported forms of the round (`lifecycle.summary_table`,
+# `named_means`), nothing of drafts or returned forms, nothing of other rounds.
+SUMMARY_TABLE = Reads("summary", (), earlier_rounds=False)
+
+_COUNT_AND_XMIN = "count(*) || ':' || coalesce(sum(xmin::text::bigint), 0)"
 
 
-def _forms_sql(reads: Reads) -> str:
+def _forms_sql(reads: Reads, *, of_round: bool) -> str:
+    """The forms' part of the version; `of_round`: of the round whose id is the statement's $1 (and
+    year its $2), and of the earlier rounds' when `reads` says so."""
     table = Submission._meta.db_table
     if reads.of_every_form is None:
-        return f"(SELECT count(*) || ':' || coalesce(sum(xmin::text::bigint), 0) FROM \"{table}\")"
+        where = " WHERE round_id = $1" if of_round else ""
+        if of_round and reads.earlier_rounds:
+            where = f' WHERE round_id IN (SELECT id FROM "{Round._meta.db_table}" WHERE year <= $2)'
+        return f'(SELECT {_COUNT_AND_XMIN} FROM "{table}"{where})'
     field = Submission._meta.get_field
     columns = ["id", "status", *(field(name).column for name in reads.of_every_form)]
     reported = ", ".join(f"'{state}'" for state in REPORTED_STATES)
@@ -138,15 +159,20 @@ def _forms_sql(reads: Reads) -> str:
     # row last (its xmin); the id in it makes a change of one row unlikely to cancel another's.
     row = ", ".join(f'"{column}"' for column in columns)
     row += f', CASE WHEN "status" IN ({reported}) THEN xmin::text END'
-    return f"(SELECT count(*) || ':' || coalesce(sum(hashtextextended(concat_ws('|', {row}), 0)), 0) FROM \"{table}\")"
+    hashed = f"count(*) || ':' || coalesce(sum(hashtextextended(concat_ws('|', {row}), 0)), 0)"
+    if not of_round:
+        return f'(SELECT {hashed} FROM "{table}")'
+    sql = f'(SELECT {hashed} FROM "{table}" WHERE round_id = $1)'
+    if reads.earlier_rounds:
+        earlier = f'SELECT id FROM "{Round._meta.db_table}" WHERE year < $2'
+        sql += f', (SELECT {_COUNT_AND_XMIN} FROM "{table}" WHERE round_id IN ({earlier}))'
+    return sql
 
 
-def _sql(reads: Reads, changing: Iterable, append_only: Iterable) -> str:
-    parts = [_forms_sql(reads)]
+def _sql(reads: Reads, changing: Iterable, append_only: Iterable, *, of_round: bool = False) -> str:
+    parts = [_forms_sql(reads, of_round=of_round)]
     parts += [
-        f"(SELECT count(*) || ':' || coalesce(sum(xmin::text::bigint), 0) FROM \"{model._meta.db_table}\")"
-        for model in changing
-        if model is not Submission
+        f'(SELECT {_COUNT_AND_XMIN} FROM "{model._meta.db_table}")' for model in changing if model is not Submission
     ]
     parts += [
         f'(SELECT coalesce(max("{model._meta.pk.column}"), 0)::text FROM "{model._meta.db_table}")'
@@ -155,13 +181,14 @@ def _sql(reads: Reads, changing: Iterable, append_only: Iterable) -> str:
     return "SELECT " + ", ".join(parts)
 
 
-def data_version(reads: Reads = EVERYTHING) -> str | None:
-    """The version of everything the dashboards and exports read — of the forms, what `reads` says —
-    in one query (None on SQLite: nothing there is cached)."""
+def data_version(reads: Reads = EVERYTHING, round_: Round | None = None) -> str | None:
+    """The version of everything the dashboards and exports read — of the forms, what `reads` says of
+    those of `round_` (and the rounds before it), or of every round without one — in one query (None
+    on SQLite: nothing there is cached)."""
     if not settings.USING_POSTGRES:
         return None
     connection.ensure_connection()
-    statement = f"gigacity_data_version_{reads.name}"
+    statement = f"gigacity_data_version_{reads.name}{'_of_round' if round_ is not None else ''}"
     with connection.cursor() as cursor:
         # Planning the twenty-odd subqueries costs more than running them: each database connection
         # plans each statement once (a prepared statement lives as long as its connection, whatever
@@ -170,9 +197,14 @@ def data_version(reads: Reads = EVERYTHING) -> str | None:
         if prepared is None or prepared[0] is not connection.connection:
             prepared = connection._gigacity_version_prepared = (connection.connection, set())
         if statement not in prepared[1]:
-            cursor.execute(f"PREPARE {statement} AS {_sql(reads, CHANGING, APPEND_ONLY)}")
+            sql = _sql(reads, CHANGING, APPEND_ONLY, of_round=round_ is not None)
+            arguments = " (integer, integer)" if round_ is not None else ""
+            cursor.execute(f"PREPARE {statement}{arguments} AS {sql}")
             prepared[1].add(statement)
-        cursor.execute(f"EXECUTE {statement}")
+        if round_ is None:
+            cursor.execute(f"EXECUTE {statement}")
+        else:
+            cursor.execute(f"EXECUTE {statement} (%s, %s)", [round_.pk, round_.year])
         return "|".join(cursor.fetchone())
 
 
@@ -193,20 +225,31 @@ def request_parts(request) -> tuple:
     return (scope_of(request.user), translation.get_language(), timezone.localdate().isoformat(), query)
 
 
-def cached(what: str, parts: tuple, compute: Callable[[], T], *, reads: Reads = EVERYTHING) -> T:
+def cached(
+    what: str, parts: tuple, compute: Callable[[], T], *, reads: Reads = EVERYTHING, round_: Round | None = None
+) -> T:
     """`compute()`, or what it returned before for the same `parts` and the same data version (of the
-    forms, what `reads` says `compute` reads of them).
+    forms, what `reads` says `compute` reads of them, of `round_` when it reads one round).
 
     One entry per `what` and `parts`, holding the version it was computed at: a new version replaces
     it rather than adding one, so on the busiest days (a version a second) the cache does not grow."""
-    version = data_version(reads)  # before computing: see the module's docstring
+    slice_ = (reads.name, round_.pk if round_ is not None else None)
+    outer = _computing.get() or {}
+    # Inside the computation of another entry of the same data (the page's fragment computing the
+    # figures the API shares): its version was read before either computation began, so it holds for
+    # this one too, and the query is not asked twice.
+    version = outer[slice_] if slice_ in outer else data_version(reads, round_)  # before computing
     if version is None:
         return compute()
     key = f"gigacity:fresh:{what}:{hashlib.sha256(repr(parts).encode()).hexdigest()}"
     kept: Any = cache.get(key)
     if kept is not None and kept[0] == version:
         return kept[1]
-    value = compute()
+    token = _computing.set({**outer, slice_: version})
+    try:
+        value = compute()
+    finally:
+        _computing.reset(token)
     # Two processes may store one after the other, the older version last: the next request sees
     # that the version differs and computes again. An entry is never taken for a version it is not.
     cache.set(key, (version, value), CACHE_SECONDS)

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import datetime
 from collections import defaultdict
+from itertools import accumulate
 from typing import Any
 
 from django.db.models import Count, Min, Q
@@ -65,15 +66,22 @@ def definition() -> str:
     )
 
 
-def _local_date(value: datetime.datetime | None) -> datetime.date | None:
-    return timezone.localdate(value) if value is not None else None
+# Where each form's first time at each stage is, in the rows read (`progress_series`).
+TIMES = ("created_at", *(f"first_{s}" for s in STAGES[1:]))
 
 
-def _days(round_: Round, rows: list[dict[str, Any]], undecided: bool, today: datetime.date) -> list[datetime.date]:
+def _local_dates(rows: list[dict[str, Any]]) -> list[tuple[datetime.date | None, ...]]:
+    """Each row's first days at the stages (`TIMES`), in the current time zone (`timezone.localdate`,
+    the zone looked up once rather than for each of the thousands of times)."""
+    zone = timezone.get_current_timezone()
+    return [tuple(row[key].astimezone(zone).date() if row[key] else None for key in TIMES) for row in rows]
+
+
+def _days(
+    round_: Round, dates: list[tuple[datetime.date | None, ...]], undecided: bool, today: datetime.date
+) -> list[datetime.date]:
     """The days of the chart (see the module's docstring)."""
-    recorded = [
-        _local_date(row[key]) for row in rows for key in ("created_at", *(f"first_{s}" for s in STAGES[1:])) if row[key]
-    ]
+    recorded = [day for days in dates for day in days if day]
     first = min(recorded, default=None)
     start = round_.opens_on or first or today
     end = round_.deadline or start
@@ -88,12 +96,12 @@ def _days(round_: Round, rows: list[dict[str, Any]], undecided: bool, today: dat
 def _cumulate(per_day: dict[datetime.date, int], days: list[datetime.date], today: datetime.date) -> list[int | None]:
     """Running totals at the end of each day; what happened before the first day counts on it. Days
     still to come (an open round's days before its deadline) have no figure yet: None."""
-    out: list[int | None] = []
-    total = sum(n for day, n in per_day.items() if day < days[0]) if days else 0
-    for day in days:
-        total += per_day.get(day, 0)
-        out.append(total if day <= today else None)
-    return out
+    if not days:
+        return []
+    before = sum(n for day, n in per_day.items() if day < days[0])
+    totals = accumulate((per_day.get(day, 0) for day in days), initial=before)
+    next(totals)  # the total before the first day
+    return [total if day <= today else None for day, total in zip(days, totals, strict=True)]
 
 
 def progress_series(
@@ -123,17 +131,16 @@ def progress_series(
     )
     # Forms still to be decided: reported and not decided, or not yet reported at all.
     undecided = any(row["status"] not in FINAL_STATES for row in rows)
-    days = _days(round_, rows, undecided, today)
+    dates = _local_dates(rows)
+    days = _days(round_, dates, undecided, today)
 
     # (province, stage) → {day: forms reaching the stage that day}
     per_day: dict[tuple[str, str], dict[datetime.date, int]] = defaultdict(lambda: defaultdict(int))
-    for row in rows:
+    for row, row_dates in zip(rows, dates, strict=True):
         code = row["city__province_id"]
-        for stage, key in zip(
-            STAGES, ("created_at", "first_submitted", "first_recommended", "first_decided"), strict=True
-        ):
-            if row[key] is not None:
-                per_day[(code, stage)][_local_date(row[key])] += 1
+        for stage, day in zip(STAGES, row_dates, strict=True):
+            if day is not None:
+                per_day[(code, stage)][day] += 1
 
     def series(codes: list[str]) -> dict[str, list[int]]:
         out = {}

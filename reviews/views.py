@@ -576,7 +576,7 @@ def ministry_home(request):
     round_ = _round_or_none(request)
 
     def body() -> str:
-        data = dashboards.national_dashboard(user=request.user, round_=round_) if round_ else None
+        data = dashboards.national_dashboard_shared(user=request.user, round_=round_) if round_ else None
         series = progress.progress_series(user=request.user, round_=round_) if round_ else None
         context = {
             "round": round_,
@@ -590,7 +590,11 @@ def ministry_home(request):
         return render_to_string("reviews/includes/national_dashboard_body.html", context, request=request)
 
     parts = (*freshness.request_parts(request), round_.pk if round_ else None)
-    content = freshness.cached("national-page", parts, body, reads=freshness.NATIONAL_DASHBOARD) if round_ else body()
+    content = (
+        freshness.cached("national-page", parts, body, reads=freshness.NATIONAL_DASHBOARD, round_=round_)
+        if round_
+        else body()
+    )
     # The content is the output of our own template (escaped there), kept as text by the cache.
     return render(request, "reviews/national_dashboard.html", {"round": round_, "body": mark_safe(content)})
 

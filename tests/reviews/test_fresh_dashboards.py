@@ -26,7 +26,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from gigacity.models import City, Role
-from indicators.models import RoundStatus
+from indicators.models import Round, RoundStatus, Threshold
 from indicators.services import designation_create
 from reviews import dashboards, exports
 from reviews import services as review_services
@@ -47,6 +47,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 SHANDONG = "370000"
 # Cities of 江苏 not named in 2021 (the reference data names 南京, 无锡, 常州 and 苏州 then).
 XUZHOU, YANCHENG, NANTONG, LIANYUNGANG, HUAIAN, YANGZHOU = "320300", "320900", "320600", "320700", "320800", "321000"
+NANJING = "320100"  # named in 2021
 
 
 # ------------------------------------------------------------------------------------------------
@@ -320,11 +321,11 @@ def test_every_write_but_a_draft_save_moves_the_versions_of_the_ministrys_views(
     prepare, country, open_round, ministry_user
 ):
     write = prepare(country, open_round, ministry_user)
-    before = data_version(NATIONAL_DASHBOARD), data_version(SUMMARY_TABLE)
+    before = data_version(NATIONAL_DASHBOARD, open_round), data_version(SUMMARY_TABLE, open_round)
 
     write()
 
-    after = data_version(NATIONAL_DASHBOARD), data_version(SUMMARY_TABLE)
+    after = data_version(NATIONAL_DASHBOARD, open_round), data_version(SUMMARY_TABLE, open_round)
     assert after[0] != before[0]
     assert after[1] != before[1]
 
@@ -337,7 +338,7 @@ def test_a_draft_save_leaves_the_ministrys_views_in_the_cache(
     # the city types is not on it until the form is submitted, so its repeat views stay in the cache.
     write = prepare(country, open_round, ministry_user)
     before = everything(ministry_client, open_round.year)
-    summary_version = data_version(SUMMARY_TABLE)
+    summary_version = data_version(SUMMARY_TABLE, open_round)
 
     write()
 
@@ -349,7 +350,7 @@ def test_a_draft_save_leaves_the_ministrys_views_in_the_cache(
     assert computed.call_count == 0
     assert (page, api) == (before["page"], before["api"])
     # The export's key also carries the minute it says it was exported at: its version is compared.
-    assert data_version(SUMMARY_TABLE) == summary_version
+    assert data_version(SUMMARY_TABLE, open_round) == summary_version
     cache.clear()
     assert everything(ministry_client, open_round.year) == before  # and that is what is true
 
@@ -386,6 +387,79 @@ def test_a_change_made_without_the_orm_is_seen_too(country, open_round, ministry
 
     assert after["status_counts"]["approved"] == before["status_counts"]["approved"] + 1
     assert after["status_counts"]["submitted"] == before["status_counts"]["submitted"] - 1
+
+
+# ------------------------------------------------------------------------------------------------
+# Each view's version covers the rounds it reads: its own, and the earlier ones where it reads them
+# ------------------------------------------------------------------------------------------------
+def round_before(round_) -> Round:
+    earlier = Round.objects.create(year=round_.year - 1, status=RoundStatus.OPEN, deadline=round_.deadline)
+    Threshold.objects.bulk_create(
+        Threshold(round=earlier, indicator_id=t.indicator_id, value=t.value) for t in round_.thresholds.all()
+    )
+    return earlier
+
+
+def watched(data: dict) -> dict[str, int]:
+    return {row["city"]: row["rounds"] for row in data["watch"]["rows"]}
+
+
+def test_a_change_in_an_earlier_round_is_on_the_next_dashboard_of_a_later_one(
+    open_round, ministry_user, ministry_client
+):
+    # Given 南京 below a threshold last year and this year: on the watch list for two rounds in a row.
+    last_year = round_before(open_round)
+    earlier_form = make_submission(City.objects.get(pk=NANJING), last_year, Status.SUBMITTED, pon_10g_ports=1000)
+    review_services.round_set_status(round_=last_year, status=RoundStatus.CLOSED, actor=ministry_user)
+    make_submission(City.objects.get(pk=NANJING), open_round, Status.SUBMITTED, pon_10g_ports=1000)
+    before = everything(ministry_client, open_round.year)
+    assert watched(before["api"])[NANJING] == watched(before["page"])[NANJING] == 2
+    summary_version = data_version(SUMMARY_TABLE, open_round)
+
+    # When last year's figure is corrected by hand (no ORM, no event, no updated_at)
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE submissions_submission SET value_pon_10g_share = 99 WHERE id = %s", [earlier_form.pk])
+
+    # Then this round's dashboard, which judges last year for its watch list, shows it at once; the
+    # summary table of this round, which reads nothing of last year, keeps its version.
+    after = everything(ministry_client, open_round.year)
+    assert watched(after["api"])[NANJING] == watched(after["page"])[NANJING] == 1
+    assert data_version(SUMMARY_TABLE, open_round) == summary_version
+    cache.clear()
+    assert everything(ministry_client, open_round.year) == after
+
+
+def test_a_change_in_a_later_round_leaves_the_views_of_an_earlier_one_in_the_cache(
+    country, open_round, ministry_user, ministry_client
+):
+    # Given the ministry's three views of this round, and next year's round with a form reported
+    following = review_services.round_create_next(actor=ministry_user, source=open_round)
+    following.status = RoundStatus.OPEN
+    following.save(update_fields=["status"])
+    later = make_submission(City.objects.get(pk=XUZHOU), following, Status.SUBMITTED, seed=9)
+    before = everything(ministry_client, open_round.year)
+    versions = data_version(NATIONAL_DASHBOARD, open_round), data_version(SUMMARY_TABLE, open_round)
+    of_every_round = data_version()
+
+    # When that form's status and a figure are changed by hand (the history tables untouched: their
+    # latest ids are the same for every round)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE submissions_submission SET status = 'approved', value_bs5g_per_10k = value_bs5g_per_10k + 1"
+            " WHERE id = %s",
+            [later.pk],
+        )
+
+    # Then this round's views are still answered from the cache, and that is what is true, while the
+    # version of every round (what reads them all) moved.
+    assert (data_version(NATIONAL_DASHBOARD, open_round), data_version(SUMMARY_TABLE, open_round)) == versions
+    assert data_version() != of_every_round
+    with mock.patch.object(dashboards, "national_dashboard", wraps=dashboards.national_dashboard) as computed:
+        page, api = page_data(ministry_client, open_round.year), api_data(ministry_client, open_round.year)
+    assert computed.call_count == 0
+    assert (page, api) == (before["page"], before["api"])
+    cache.clear()
+    assert everything(ministry_client, open_round.year) == before
 
 
 # ------------------------------------------------------------------------------------------------

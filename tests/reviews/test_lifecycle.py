@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import datetime
 import io
+import random
 from decimal import Decimal
+from unittest import mock
 
 import openpyxl
 import pytest
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -21,12 +24,15 @@ from rest_framework.test import APIClient
 from gigacity.models import City, Role
 from indicators.models import Designation, ReferenceValue, Round, RoundStatus, Threshold
 from indicators.services import designation_create
+from reviews import lifecycle
 from reviews.models import Notification
 from reviews.services import round_set_status, submission_approve
 from submissions.models import FormKind, Status, Submission, SubmissionEvent
 from submissions.services import submission_get_or_create, submission_update
 from tests.conftest import make_user
 from tests.factories import make_submission
+
+from .data import add_forms
 
 pytestmark = pytest.mark.django_db
 
@@ -526,6 +532,26 @@ def test_the_rounds_in_a_row_stop_at_the_first_round_a_city_was_off_the_list(min
         QINGDAO,
         NANJING,
     ]  # the longest on the list first
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_watch_list_reads_only_cities_it_could_list_and_lists_the_same(ministry_user, open_round, seed):
+    # Given most 2021 Gigabit Cities with a form of this round in some state, the others without
+    # one, and the deadline passed
+    rng = random.Random(seed)
+    named = [c for c in City.objects.filter(designations__isnull=False).order_by("code") if rng.random() < 0.8]
+    add_forms(round_=open_round, cities=named, rng=rng)
+    open_round.deadline = timezone.localdate() - datetime.timedelta(days=1)
+    open_round.save()
+
+    # When the watch list is read, and read again judging every named city in Python
+    listed = lifecycle.watch_list(user=ministry_user, round_=open_round)
+    with mock.patch.object(lifecycle, "_may_be_watched", return_value=Q()):
+        judged = lifecycle.watch_list(user=ministry_user, round_=open_round)
+
+    # Then the cities left out in SQL are only those the judgement does not list
+    assert listed == judged
+    assert {reason for row in listed for reason in row["reasons"]} >= {"not_reported", "not_confirmed"}
 
 
 # ------------------------------------------------------------------------------------------------
