@@ -324,7 +324,8 @@ def render_submission_page(
     last_return = selectors.last_return(submission, events)
     cases = list(submission.cases.all())
     deadline = city_deadline(submission.city, submission.round)
-    score = selectors.latest_score(submission)
+    scores = selectors.form_scores(submission)
+    score = selectors.latest_score(submission, scores)
     actions = [a.value for a in allowed_actions(submission, request.user)]
     activity = selectors.last_activity(submission, events, changes)
     return render(
@@ -339,7 +340,7 @@ def render_submission_page(
             "score": score,
             # An outdated score is never the headline: the current data are judged again for the page.
             "current_result": selectors.current_result(submission) if submission.score_outdated else None,
-            "history": selectors.submission_history(submission, request.user, events, changes),
+            "history": selectors.submission_history(submission, request.user, events, changes, scores),
             "actions": actions,
             # The reviewers' card (the city submits from its form, not from here).
             "key_site_rows": [
