@@ -17,7 +17,7 @@ from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 
 from gigacity.models import Role
-from gigacity.templatetags.gigacity_tags import count, spec_name, spec_unit, status_badge
+from gigacity.templatetags.gigacity_tags import count, indicator, spec_name, spec_unit, status_badge
 
 from .forms import change_display, field_label
 from .models import Action, CaseDomain, ChangeSource
@@ -285,3 +285,71 @@ def comment_choices(cases) -> list[tuple[str, str]]:
         (f"case:{case.pk}", _("Case %(n)s: %(title)s") % {"n": i + 1, "title": case.title})
         for i, case in enumerate(cases)
     ]
+
+
+def _verdict(passed: bool | None) -> str:
+    if passed is None:
+        return '<span class="muted">—</span>'
+    if passed:
+        return f'<span class="badge badge-pass">{_("Meets")}</span>'
+    return f'<span class="badge badge-miss">{_("Below")}</span>'
+
+
+def indicator_rows(rows, previous) -> SafeString:
+    """The indicators' table rows (`selectors.indicator_rows`); `previous`: last round's figures, for
+    their column."""
+    out = []
+    for row in rows:
+        spec = row["spec"]
+        threshold = row["threshold"]
+        shown = f"≥ {_e(indicator(threshold, spec))}" if threshold is not None else "—"
+        last = f'<td class="num muted">{_e(indicator(row["previous"], spec))}</td>' if previous else ""
+        out.append(
+            "\n    <tr>\n"
+            f'      <th scope="row">{_e(spec_name(spec))}</th>\n'
+            f'      <td class="num">{_e(indicator(row["value"], spec))}</td>\n'
+            f'      <td class="num">{shown}</td>\n'
+            f"      <td>{_verdict(row['passed'])}</td>\n"
+            f"      {last}\n"
+            "    </tr>\n  "
+        )
+    return mark_safe("".join(out))
+
+
+def explained_indicators(indicators) -> SafeString:
+    """How each indicator's result comes about (`explain.score_explanation`'s), one `<details>` each."""
+    t = {
+        "worked": _("How it is computed"),
+        "judged": _("Against the threshold"),
+        "history": _("Last round"),
+        "position": _("Among the round's cities"),
+        "flag": _("Flag"),
+        "why": _("Why:"),
+    }
+    out = []
+    for i in indicators:
+        flags = ""
+        if i.flags:
+            n = len(i.flags)
+            flags = f' <span class="badge badge-warning">{ngettext("%(n)s flag", "%(n)s flags", n) % {"n": n}}</span>'
+        history = f"<dt>{t['history']}</dt><dd>{_e(i.history)}</dd>" if i.history else ""
+        position = f"<dt>{t['position']}</dt><dd>{_e(i.position)}</dd>" if i.position else ""
+        raised = "".join(
+            f'<dt>{t["flag"]}</dt><dd><span class="badge badge-{_e(f.severity)}">{_e(f.severity_label)}</span> '
+            f'{_e(f.message)}<div class="muted small">{t["why"]} {_e(f.rule)}</div></dd>'
+            for f in i.flags
+        )
+        out.append(
+            f'\n  <details class="explain-item" data-indicator="{_e(i.code)}"'
+            f"{' open' if i.passed is False or i.flags else ''}>\n"
+            f"    <summary><strong>{_e(i.name)}</strong> · {_verdict(i.passed)}{flags}</summary>\n"
+            '    <dl class="kv">\n'
+            f'      <dt>{t["worked"]}</dt><dd>{_e(i.worked)}<div class="muted small">{_e(i.formula)}</div></dd>\n'
+            f"      <dt>{t['judged']}</dt><dd>{_e(i.judgement)}</dd>\n"
+            f"      {history}\n"
+            f"      {position}\n"
+            f"      {raised}\n"
+            "    </dl>\n"
+            "  </details>\n  "
+        )
+    return mark_safe("".join(out))

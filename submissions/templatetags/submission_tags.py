@@ -90,3 +90,15 @@ def excellent_choices(cases, chosen):
 def comment_rows(choices, post):
     """The return's comments on fields or cases (see submissions.detail_html)."""
     return detail_html.comment_rows(choices, post)
+
+
+@register.simple_tag
+def indicator_rows(rows, previous):
+    """The indicators' rows of a submission's page (see submissions.detail_html)."""
+    return detail_html.indicator_rows(rows, previous)
+
+
+@register.simple_tag
+def explained_indicators(indicators):
+    """The explanation of each indicator's result (see submissions.detail_html)."""
+    return detail_html.explained_indicators(indicators)
