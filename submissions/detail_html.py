@@ -8,9 +8,10 @@ templates wrote, character for character (`submissions/form_html.py` did the sam
 
 from __future__ import annotations
 
+import html
+
 from django.template.defaultfilters import filesizeformat, linebreaksbr, truncatechars
 from django.urls import reverse
-from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timezone import template_localtime
 from django.utils.translation import get_language, ngettext
@@ -25,7 +26,10 @@ from .snapshots import DATA_FIELDS
 
 
 def _e(value) -> str:
-    return conditional_escape(value)
+    """`conditional_escape`, without its wrappers: this page escapes some hundreds of values."""
+    if hasattr(value, "__html__"):
+        return value.__html__()
+    return html.escape(str(value))
 
 
 def _time(value) -> str:
@@ -269,7 +273,8 @@ def comment_rows(choices, post) -> SafeString:
     return mark_safe("".join(out))
 
 
-# The form's own fields as choices for a comment, in each language (a case's choice names the case).
+# The form's own fields as choices for a comment, in each language, escaped (a case's choice names the
+# case: those are escaped where they are written).
 _FIELD_CHOICES: dict[str, list[tuple[str, str]]] = {}
 
 
@@ -280,7 +285,8 @@ def comment_choices(cases) -> list[tuple[str, str]]:
     if fields is None:
         fields = [(name, field_label(name)) for name in DATA_FIELDS]
         fields += [("cases", field_label("cases")), ("attachments", _("Attachments"))]
-        _FIELD_CHOICES[language] = fields
+        # Escaped once: `choice_options` and `comment_rows` then take them as they are.
+        fields = _FIELD_CHOICES[language] = [(mark_safe(_e(name)), mark_safe(_e(label))) for name, label in fields]
     return fields + [
         (f"case:{case.pk}", _("Case %(n)s: %(title)s") % {"n": i + 1, "title": case.title})
         for i, case in enumerate(cases)
