@@ -21,7 +21,7 @@ from gigacity.models import Role
 from gigacity.templatetags.gigacity_tags import count, indicator, spec_name, spec_unit, status_badge
 
 from .forms import change_display, field_label
-from .models import Action, CaseDomain, ChangeSource
+from .models import Action, CaseDomain, ChangeSource, Flag
 from .snapshots import DATA_FIELDS
 
 
@@ -357,5 +357,17 @@ def explained_indicators(indicators) -> SafeString:
             f"      {raised}\n"
             "    </dl>\n"
             "  </details>\n  "
+        )
+    return mark_safe("".join(out))
+
+
+def flag_items(flags) -> SafeString:
+    """The latest score's flags, as a list."""
+    out = []
+    for flag in flags:
+        severity = _e(flag.severity_label)
+        out.append(
+            f'\n      <li class="flag flag-{severity}"><span class="badge badge-{severity}">'
+            f"{_e(_display(Flag.Severity, flag.severity))}</span> {_e(flag.message)}</li>\n    "
         )
     return mark_safe("".join(out))

@@ -102,3 +102,9 @@ def indicator_rows(rows, previous):
 def explained_indicators(indicators):
     """The explanation of each indicator's result (see submissions.detail_html)."""
     return detail_html.explained_indicators(indicators)
+
+
+@register.simple_tag
+def flag_items(flags):
+    """The flags of a submission's latest score (see submissions.detail_html)."""
+    return detail_html.flag_items(flags)
