@@ -9,7 +9,7 @@ from decimal import Decimal
 from itertools import pairwise
 from typing import Any
 
-from django.db.models import Prefetch, prefetch_related_objects
+from django.db.models import Model, Prefetch, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -76,6 +76,14 @@ def submission_for_save(*, user: User, pk: int) -> Submission:
     )
 
 
+def _read_related(instance: Model, name: str) -> None:
+    """Read `instance.<name>.all()` once, as `prefetch_related_objects` would, without its machinery
+    (for one object it costs more than the query)."""
+    related: QuerySet = getattr(instance, name).all()
+    list(related)  # the query, once
+    instance.__dict__.setdefault("_prefetched_objects_cache", {})[name] = related
+
+
 def form_scores(submission: Submission) -> list[Score]:
     """All the form's scores, oldest first, in one query: for a page that shows the latest
     (`latest_score`) and what the operators' figures changed between them (`submission_history`)."""
@@ -89,7 +97,7 @@ def latest_score(submission: Submission, scores: list[Score] | None = None) -> S
         return submission.scores.prefetch_related("flags").order_by("-created_at", "-pk").first()
     latest = max(scores, key=lambda score: (score.created_at, score.pk), default=None)
     if latest is not None:
-        prefetch_related_objects([latest], "flags")
+        _read_related(latest, "flags")
     return latest
 
 
@@ -440,7 +448,7 @@ def last_return(submission: Submission, events: list[SubmissionEvent] | None = N
     returns = [event for event in events if event.action == Action.RETURN]
     latest = max(returns, key=lambda event: (event.created_at, event.pk), default=None)
     if latest is not None:
-        prefetch_related_objects([latest], "field_comments")
+        _read_related(latest, "field_comments")
     return latest
 
 
