@@ -371,3 +371,16 @@ def flag_items(flags) -> SafeString:
             f"{_e(_display(Flag.Severity, flag.severity))}</span> {_e(flag.message)}</li>\n    "
         )
     return mark_safe("".join(out))
+
+
+def diff_rows(changes: dict, case_titles) -> SafeString:
+    """What the city changed since the last return (`selectors.changes_since_return`), field by field."""
+    labels = Labels(case_titles)
+    return mark_safe(
+        "".join(
+            f'\n      <tr><th scope="row">{labels(name)}</th>\n        \n'
+            f'        <td class="diff-before">{_text(change_display(name, before, case_titles))}</td>\n'
+            f'        <td class="diff-after">{_text(change_display(name, after, case_titles))}</td></tr>\n    '
+            for name, (before, after) in changes.items()
+        )
+    )

@@ -108,3 +108,9 @@ def explained_indicators(indicators):
 def flag_items(flags):
     """The flags of a submission's latest score (see submissions.detail_html)."""
     return detail_html.flag_items(flags)
+
+
+@register.simple_tag
+def diff_rows(changes, case_titles):
+    """The bureau's diff on resubmission (see submissions.detail_html)."""
+    return detail_html.diff_rows(changes, case_titles)
