@@ -1,5 +1,6 @@
-"""The submission page's repeated parts, written in Python: the history's entries, the raw inputs, the
-cases, the return form's comment rows.
+"""The submission page's repeated parts, written in Python: the history's entries, the bureau's diff,
+the raw inputs, the cases, the indicators' table, the explanation of each result, the score's flags,
+and the review's choices of cases and of fields to comment on.
 
 The page is what the bureau and the ministry read before each decision, and the city's page of its
 form: its history holds every saved change field by field, and through the template engine each of
@@ -51,9 +52,9 @@ def _text(value) -> str:
     return linebreaksbr(value, autoescape=True)
 
 
-def _or_dash(html: str) -> str:
+def _or_dash(text: str) -> str:
     """`…|default:"—"`."""
-    return html or "—"
+    return text or "—"
 
 
 # The names of the form's own fields in each language, escaped. A case's field is named after the case
