@@ -79,9 +79,11 @@ def submission_for_save(*, user: User, pk: int) -> Submission:
 def _read_related(instance: Model, name: str) -> None:
     """Read `instance.<name>.all()` once, as `prefetch_related_objects` would, without its machinery
     (for one object it costs more than the query)."""
-    related: QuerySet = getattr(instance, name).all()
-    list(related)  # the query, once
-    instance.__dict__.setdefault("_prefetched_objects_cache", {})[name] = related
+    cache = instance.__dict__.setdefault("_prefetched_objects_cache", {})
+    if name not in cache:
+        related: QuerySet = getattr(instance, name).all()
+        list(related)  # the query, once
+        cache[name] = related
 
 
 def form_scores(submission: Submission) -> list[Score]:
