@@ -19,7 +19,9 @@ from .models import FINAL_STATES, FormKind, Submission
 
 def batch_of(city_id: str) -> int | None:
     """The year the city was named a Gigabit City (None: not named)."""
-    return Designation.objects.filter(city_id=city_id).values_list("round__year", flat=True).first()
+    # A city is named once (one row per city, a constraint): no order to ask for, nor its join.
+    years = Designation.objects.filter(city_id=city_id).order_by().values_list("round__year", flat=True)[:1]
+    return next(iter(years), None)
 
 
 def kind_of(batch: int | None, year: int) -> FormKind:

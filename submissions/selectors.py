@@ -9,7 +9,7 @@ from decimal import Decimal
 from itertools import pairwise
 from typing import Any
 
-from django.db.models import Prefetch, prefetch_related_objects
+from django.db.models import Model, Prefetch, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -76,8 +76,31 @@ def submission_for_save(*, user: User, pk: int) -> Submission:
     )
 
 
-def latest_score(submission: Submission) -> Score | None:
-    return submission.scores.prefetch_related("flags").order_by("-created_at", "-pk").first()
+def _read_related(instance: Model, name: str) -> None:
+    """Read `instance.<name>.all()` once, as `prefetch_related_objects` would, without its machinery
+    (for one object it costs more than the query)."""
+    cache = instance.__dict__.setdefault("_prefetched_objects_cache", {})
+    if name not in cache:
+        related: QuerySet = getattr(instance, name).all()
+        list(related)  # the query, once
+        cache[name] = related
+
+
+def form_scores(submission: Submission) -> list[Score]:
+    """All the form's scores, oldest first, in one query: for a page that shows the latest
+    (`latest_score`) and what the operators' figures changed between them (`submission_history`)."""
+    return list(submission.scores.order_by("created_at", "pk"))
+
+
+def latest_score(submission: Submission, scores: list[Score] | None = None) -> Score | None:
+    """The form's latest score with its flags. `scores`: as read by `form_scores`, when the caller has
+    them."""
+    if scores is None:
+        return submission.scores.prefetch_related("flags").order_by("-created_at", "-pk").first()
+    latest = max(scores, key=lambda score: (score.created_at, score.pk), default=None)
+    if latest is not None:
+        _read_related(latest, "flags")
+    return latest
 
 
 def current_result(submission: Submission, thresholds: dict[str, Decimal] | None = None) -> ScoreResult | None:
@@ -195,13 +218,15 @@ def submission_history(
     user: User | None = None,
     events: list[SubmissionEvent] | None = None,
     changes: list[DataChange] | None = None,
+    scores: list[Score] | None = None,
 ) -> list[SubmissionEvent | DataChange | FiguresEntry]:
     """Workflow events, data changes, the steps of checks (`history_sources`) and (for a viewer, `user`)
     the operators' figures that changed the form's comparison verdict, together, oldest first.
-    `events`, `changes`: as read by `form_events` and `form_changes`, when the caller has them."""
+    `events`, `changes`, `scores`: as read by `form_events`, `form_changes` and `form_scores`, when the
+    caller has them."""
     events = form_events(submission) if events is None else events
     changes = form_changes(submission) if changes is None else changes
-    figures = figures_history(submission, user=user) if user is not None else []
+    figures = figures_history(submission, user=user, scores=scores) if user is not None else []
     extra = [row for source in history_sources for row in source.rows(submission)]
     return sorted([*events, *changes, *figures, *extra], key=lambda item: (item.created_at, item.pk))
 
@@ -254,7 +279,7 @@ class FiguresEntry:
         }
 
 
-def figures_history(submission: Submission, *, user: User) -> list[FiguresEntry]:
+def figures_history(submission: Submission, *, user: User, scores: list[Score] | None = None) -> list[FiguresEntry]:
     """The verdict changes that operators' figures brought to the form, oldest first: between two of
     its consecutive scores, the latest figure changed (new reports) and the verdict with it. A change
     of verdict from the city's own data or from the tolerance is not the operators' doing, and the
@@ -263,12 +288,16 @@ def figures_history(submission: Submission, *, user: User) -> list[FiguresEntry]
     Reviewers (bureau, ministry) see which operator reported and who entered it; the city's officials
     see that operators' figures arrived and what they changed, not which operator: they answer for
     their own figures, and naming the operator would invite settling the difference with it rather
-    than showing the evidence."""
-    scores = list(
-        submission.scores.exclude(figures_key="")
-        .order_by("created_at", "pk")
-        .values_list("pk", "figures_key", "comparison")
-    )
+    than showing the evidence. `scores`: all the form's, as read by `form_scores`, when the caller has
+    them."""
+    if scores is None:
+        scores = list(
+            submission.scores.exclude(figures_key="")
+            .order_by("created_at", "pk")
+            .values_list("pk", "figures_key", "comparison")
+        )
+    else:
+        scores = [(score.pk, score.figures_key, score.comparison) for score in scores if score.figures_key]
     steps = []
     for (_pk, before_key, before_rows), (pk, key, rows) in pairwise(scores):
         start, end = int(before_key.split(":")[0]), int(key.split(":")[0])
@@ -421,7 +450,7 @@ def last_return(submission: Submission, events: list[SubmissionEvent] | None = N
     returns = [event for event in events if event.action == Action.RETURN]
     latest = max(returns, key=lambda event: (event.created_at, event.pk), default=None)
     if latest is not None:
-        prefetch_related_objects([latest], "field_comments")
+        _read_related(latest, "field_comments")
     return latest
 
 

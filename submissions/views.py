@@ -21,7 +21,7 @@ from indicators.catalogue import INDICATORS, KEY_SITE_CATEGORIES, key_site_field
 from indicators.models import Round
 from indicators.rules import PART_OF_WHOLE
 
-from . import explain, selectors
+from . import detail_html, explain, selectors
 from .forms import (
     CASE_TEXT_FIELDS,
     NETWORK,
@@ -324,15 +324,10 @@ def render_submission_page(
     last_return = selectors.last_return(submission, events)
     cases = list(submission.cases.all())
     deadline = city_deadline(submission.city, submission.round)
-    score = selectors.latest_score(submission)
+    scores = selectors.form_scores(submission)
+    score = selectors.latest_score(submission, scores)
     actions = [a.value for a in allowed_actions(submission, request.user)]
     activity = selectors.last_activity(submission, events, changes)
-    comment_choices = [(name, field_label(name)) for name in DATA_FIELDS]
-    comment_choices += [("cases", field_label("cases")), ("attachments", _("Attachments"))]
-    comment_choices += [
-        (f"case:{case.pk}", _("Case %(n)s: %(title)s") % {"n": i + 1, "title": case.title})
-        for i, case in enumerate(cases)
-    ]
     return render(
         request,
         "submissions/detail.html",
@@ -345,7 +340,7 @@ def render_submission_page(
             "score": score,
             # An outdated score is never the headline: the current data are judged again for the page.
             "current_result": selectors.current_result(submission) if submission.score_outdated else None,
-            "history": selectors.submission_history(submission, request.user, events, changes),
+            "history": selectors.submission_history(submission, request.user, events, changes, scores),
             "actions": actions,
             # The reviewers' card (the city submits from its form, not from here).
             "key_site_rows": [
@@ -370,7 +365,7 @@ def render_submission_page(
             else None,
             "last_return": last_return,
             "return_comments": list(last_return.field_comments.all()) if last_return else [],
-            "comment_choices": comment_choices,
+            "comment_choices": detail_html.comment_choices(cases),
             "case_titles": {case.pk: case.title for case in cases},
             "action": action,
             "action_errors": action_errors,

@@ -24,7 +24,8 @@ def operator_comparison(submission, score, user):
     not see the operators' figures (they are what the city's own figures are checked against)."""
     if user.role not in (Role.BUREAU, Role.MINISTRY, Role.ADMIN) and not user.is_superuser:
         return {"show": False}
-    operators = list(Operator.objects.all())
+    # The operators head the comparison's columns: none without a score (nothing is compared).
+    operators = list(Operator.objects.all()) if score is not None else []
     rows = []
     for row in (score.comparison if score is not None else []) or []:
         spec = INPUTS_BY_NAME[row["input"]]

@@ -5,6 +5,7 @@ from django import template
 from gigacity.i18n import pick
 from indicators.catalogue import CATALOGUE_BY_CODE
 from indicators.rules import ScoreResult
+from submissions import detail_html
 from submissions.form_html import CaseCards, FormFields
 from submissions.forms import change_display
 from submissions.forms import field_label as _field_label
@@ -59,3 +60,57 @@ def number_field(context, name, label, unit=""):
 def text_field(context, name, label, **options):
     """A text field of the survey form: `type`, `maxlength`, `autocomplete`, `help`, `multiline`."""
     return _form_fields(context).text(name, label, **options)
+
+
+@register.simple_tag
+def history_entries(history, kind, case_titles):
+    """The entries of a form's history (see submissions.detail_html)."""
+    return detail_html.history_entries(history, kind, case_titles)
+
+
+@register.simple_tag
+def input_rows(inputs, evidence_fields):
+    """The raw inputs' rows of a submission's page (see submissions.detail_html)."""
+    return detail_html.input_rows(inputs, evidence_fields)
+
+
+@register.simple_tag
+def case_articles(cases, evidence_fields):
+    """The cases of a submission's page (see submissions.detail_html)."""
+    return detail_html.case_articles(cases, evidence_fields)
+
+
+@register.simple_tag
+def excellent_choices(cases, chosen):
+    """The recommendation's checkboxes (see submissions.detail_html)."""
+    return detail_html.excellent_choices(cases, chosen)
+
+
+@register.simple_tag
+def comment_rows(choices, post):
+    """The return's comments on fields or cases (see submissions.detail_html)."""
+    return detail_html.comment_rows(choices, post)
+
+
+@register.simple_tag
+def indicator_rows(rows, previous):
+    """The indicators' rows of a submission's page (see submissions.detail_html)."""
+    return detail_html.indicator_rows(rows, previous)
+
+
+@register.simple_tag
+def explained_indicators(indicators):
+    """The explanation of each indicator's result (see submissions.detail_html)."""
+    return detail_html.explained_indicators(indicators)
+
+
+@register.simple_tag
+def flag_items(flags):
+    """The flags of a submission's latest score (see submissions.detail_html)."""
+    return detail_html.flag_items(flags)
+
+
+@register.simple_tag
+def diff_rows(changes, case_titles):
+    """The bureau's diff on resubmission (see submissions.detail_html)."""
+    return detail_html.diff_rows(changes, case_titles)

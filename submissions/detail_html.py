@@ -1,0 +1,387 @@
+"""The submission page's repeated parts, written in Python: the history's entries, the bureau's diff,
+the raw inputs, the cases, the indicators' table, the explanation of each result, the score's flags,
+and the review's choices of cases and of fields to comment on.
+
+The page is what the bureau and the ministry read before each decision, and the city's page of its
+form: its history holds every saved change field by field, and through the template engine each of
+those cells (a label, two values) cost more than all of the page's reads. The HTML is the one the
+templates wrote, character for character (`submissions/form_html.py` did the same for the survey form)."""
+
+from __future__ import annotations
+
+import html
+
+from django.template.defaultfilters import filesizeformat, linebreaksbr, truncatechars
+from django.urls import reverse
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.timezone import template_localtime
+from django.utils.translation import get_language, ngettext
+from django.utils.translation import gettext as _
+
+from gigacity.models import Role
+from gigacity.templatetags.gigacity_tags import count, indicator, spec_name, spec_unit, status_badge
+
+from .forms import change_display, field_label
+from .models import Action, CaseDomain, ChangeSource, Flag
+from .snapshots import DATA_FIELDS
+
+
+def _e(value) -> str:
+    """`conditional_escape`, without its wrappers: this page escapes some hundreds of values."""
+    if hasattr(value, "__html__"):
+        return value.__html__()
+    return html.escape(str(value))
+
+
+def _time(value) -> str:
+    """`<time>` of a moment, in the active time zone: `{{ value|date:"c" }}` and `{{ value|date:"Y-m-d H:i" }}`."""
+    local = template_localtime(value)
+    return f'<time datetime="{local.isoformat()}">{local:%Y-%m-%d %H:%M}</time>'
+
+
+def _display(choices, value) -> str:
+    """`get_<field>_display()` of a field with these choices, without building their table on each call."""
+    try:
+        return choices(value).label
+    except ValueError:
+        return value
+
+
+def _text(value) -> str:
+    """`{{ value|linebreaksbr }}`."""
+    return linebreaksbr(value, autoescape=True)
+
+
+def _or_dash(text: str) -> str:
+    """`…|default:"—"`."""
+    return text or "—"
+
+
+# The names of the form's own fields in each language, escaped. A case's field is named after the case
+# (its title) and an attachment's by its id: those are looked up each time.
+_LABELS: dict[tuple[str, str], str] = {}
+
+
+class Labels:
+    """The fields' names as people read them (`forms.field_label`), escaped."""
+
+    def __init__(self, case_titles):
+        self.case_titles = case_titles
+        self.language = get_language()
+
+    def __call__(self, name: str) -> str:
+        if ":" in name or "[" in name:
+            return _e(field_label(name, self.case_titles))
+        label = _LABELS.get((self.language, name))
+        if label is None:
+            label = _LABELS[self.language, name] = _e(field_label(name))
+        return label
+
+    def value(self, name: str, value) -> str:
+        return _e(change_display(name, value, self.case_titles))
+
+
+def history_entries(history, kind: str, case_titles) -> SafeString:
+    """The `<li>`s of the page's history (`selectors.submission_history`), oldest first."""
+    labels = Labels(case_titles)
+    out = []
+    for item in history:
+        out.append(f"\n      <li>\n        {_time(item.created_at)}\n        ")
+        figures = getattr(item, "is_figures", False)
+        if figures:
+            out.append(
+                f"\n          <strong>{_e(item.actor)}</strong> "
+                f'<span data-testid="history-figures">{_e(item.text)}</span>\n        '
+            )
+        else:
+            out.append(
+                f"\n        <strong>{_e(item.actor)}</strong> "
+                f'<span class="muted">({_e(_display(Role, item.actor_role))})</span>\n        '
+            )
+        out.append("\n        ")
+        if figures:
+            pass
+        elif getattr(item, "is_check", False):
+            out.append(_check(item, labels))
+        elif getattr(item, "action", None):
+            reason = f'<div class="timeline-reason">{_text(item.reason)}</div>' if item.reason else ""
+            out.append(
+                f"\n          {_e(_display(Action, item.action))}: {status_badge(item.from_status, kind=kind)} → "
+                f"{status_badge(item.to_status, kind=kind)}\n          {reason}\n        "
+            )
+        else:
+            out.append(_data_change(item, labels))
+        out.append("\n      </li>\n    ")
+    return mark_safe("".join(out))
+
+
+def _check(item, labels: Labels) -> str:
+    field = f': <span class="muted">{labels(item.request.field)}</span>' if item.request_id else ""
+    details = item.details or {}
+    outcome = ""
+    if details.get("outcome"):
+        outcome = " — " + (_("Verified") if details["outcome"] == "passed" else _("Problems found"))
+        if details.get("reopened"):
+            outcome += " · " + _("reopened to the bureau")
+    text = f'<div class="timeline-reason">{_text(item.text)}</div>' if item.text else ""
+    return f"\n          {_e(item.get_kind_display())}{field}\n          {outcome}\n          {text}\n                "
+
+
+def _data_change(item, labels: Labels) -> str:
+    edited = _("edited the data on the city's behalf") if item.on_behalf else _("edited the data")
+    n = len(item.changes)
+    changes = ngettext("%(n)s change", "%(n)s changes", n) % {"n": n}
+    rows = "".join(
+        f"<tr><td>{labels(name)}</td><td>{labels.value(name, pair[0])}</td><td>{labels.value(name, pair[1])}</td></tr>"
+        for name, pair in item.changes.items()
+    )
+    return (
+        f"\n          {edited}\n"
+        f'          <span class="muted small">({_e(_display(ChangeSource, item.source))}, {changes})</span>\n'
+        f"          <details><summary>{_('Show changes')}</summary>\n"
+        '            <table class="table table-compact"><thead><tr>'
+        f"<th>{_('Field')}</th><th>{_('Before')}</th><th>{_('After')}</th></tr></thead><tbody>\n"
+        f"            {rows}\n"
+        "            </tbody></table>\n"
+        "          </details>\n        "
+    )
+
+
+def _evidence_markers(asked, marker: str, length: int) -> str:
+    """The evidence requests beside a raw input or a case (`evidence_by_field`'s)."""
+    label = _("Evidence requested:")
+    return "".join(
+        f'<div class="review-comment small" data-testid="evidence-marker-{_e(marker)}">'
+        f'<a href="#evidence-{r.pk}">{label} {_e(truncatechars(r.question, length))}</a> '
+        f'<span class="muted">({_e(r.get_state_display())})</span></div>'
+        for r in asked or ()
+    )
+
+
+def input_rows(inputs: dict, evidence_fields) -> SafeString:
+    """The raw inputs' rows, each with the evidence requested about it."""
+    evidence_fields = evidence_fields or {}
+    out = []
+    for name, value in inputs.items():
+        shown = f"{count(value)} {_e(spec_unit(name))}" if value is not None else "—"
+        markers = _evidence_markers(evidence_fields.get(name), name, 40)
+        label = _e(spec_name(name))
+        out.append(f'\n        <tr><th scope="row">{label}{markers}</th><td class="num">{shown}</td></tr>\n      ')
+    return mark_safe("".join(out))
+
+
+def case_articles(cases, evidence_fields) -> SafeString:
+    """The cases as the reviewers read them, with their attachments and the evidence asked of them."""
+    if not cases:
+        return mark_safe(f'\n    <p class="muted">{_("No cases yet.")}</p>\n  ')
+    evidence_fields = evidence_fields or {}
+    t = {
+        "untitled": _("(untitled)"),
+        "excellent": _("Recommended as excellent"),
+        "description": _("Description"),
+        "pain_points": _("Problems solved"),
+        "replicability": _("Replicability"),
+        "partners": _("Partners"),
+        "attachments": _("Attachments"),
+    }
+    out = []
+    for number, case in enumerate(cases, start=1):
+        excellent = f'<span class="badge badge-gigabit">{t["excellent"]}</span>' if case.is_excellent else ""
+        carried = ""
+        if case.carried_from_year:
+            carried = _("from the %(year)s form") % {"year": _e(case.carried_from_year)}
+            carried = f'<span class="badge badge-carried">{carried}</span>'
+        attachments = case.attachments.all()
+        files = ""
+        if attachments:
+            links = "<br>".join(
+                f'<a href="{_e(reverse("submissions:attachment", args=[a.pk]))}">{_e(a.original_name)}</a> '
+                f'<span class="muted small">({_e(filesizeformat(a.size))})</span>'
+                for a in attachments
+            )
+            files = f"<dt>{t['attachments']}</dt><dd>{links}</dd>"
+        out.append(
+            '\n    <article class="case-view">\n'
+            f"      <h3>{number}. {_e(case.title) if case.title else t['untitled']} "
+            f'<span class="badge badge-info">{_or_dash(_e(_display(CaseDomain, case.domain)))}</span>\n'
+            f"        {excellent}\n"
+            f"        {carried}</h3>\n"
+            f"      {_evidence_markers(evidence_fields.get(f'case:{case.pk}'), 'case', 60)}\n"
+            '      <dl class="kv">\n'
+            f"        <dt>{t['description']}</dt><dd>{_or_dash(_text(case.description))}</dd>\n"
+            f"        <dt>{t['pain_points']}</dt><dd>{_or_dash(_text(case.pain_points))}</dd>\n"
+            f"        <dt>{t['replicability']}</dt><dd>{_or_dash(_text(case.replicability))}</dd>\n"
+            f"        <dt>{t['partners']}</dt><dd>{_or_dash(_e(case.partners))}</dd>\n"
+            f"        {files}\n"
+            "      </dl>\n"
+            "    </article>\n  "
+        )
+    return mark_safe("".join(out))
+
+
+def excellent_choices(cases, chosen) -> SafeString:
+    """The recommendation's checkboxes: which cases the bureau recommends as excellent (`chosen`: their
+    ids, checked)."""
+    if not cases:
+        return mark_safe(f'<p class="muted">{_("No cases.")}</p>')
+    untitled = _("(untitled)")
+    return mark_safe(
+        "".join(
+            '\n          <label class="check"><input type="checkbox" name="excellent" '
+            f'value="{case.pk}"{" checked" if case.pk in chosen else ""}> {number}. '
+            f"{_e(case.title) if case.title else untitled} "
+            f'<span class="muted small">{_e(_display(CaseDomain, case.domain))}</span></label>\n        '
+            for number, case in enumerate(cases, start=1)
+        )
+    )
+
+
+COMMENT_ROWS = 4
+
+
+def comment_rows(choices, post) -> SafeString:
+    """The return's comments on fields or cases: each a choice of `choices` ((value, label) pairs) and
+    a text; `post`: what was sent, after a refused return."""
+    options = [(value, _e(value), _e(label)) for value, label in choices]
+    t = {
+        "field": _("Field"),
+        "any": _("— field or case —"),
+        "comment": _("Comment"),
+        "placeholder": _("What should the city check or change?"),
+    }
+    out = []
+    for i in range(COMMENT_ROWS):
+        selected = post.get(f"comment_field_{i}") if post else None
+        text = post.get(f"comment_text_{i}") if post else None
+        listed = "".join(
+            f'<option value="{value}"{" selected" if raw == selected else ""}>{label}</option>'
+            for raw, value, label in options
+        )
+        out.append(
+            "\n          \n"
+            '          <div class="comment-row" data-comment-row>\n'
+            f'            <label class="visually-hidden" for="cf{i}">{t["field"]}</label>\n'
+            f'            <select id="cf{i}" name="comment_field_{i}">\n'
+            f'              <option value="">{t["any"]}</option>\n'
+            f"              {listed}\n"
+            "            </select>\n"
+            f'            <label class="visually-hidden" for="ct{i}">{t["comment"]}</label>\n'
+            f'            <input id="ct{i}" type="text" name="comment_text_{i}" maxlength="2000" '
+            f'placeholder="{t["placeholder"]}" value="{"" if text is None else _e(text)}">\n'
+            "          </div>\n"
+            "          \n        "
+        )
+    return mark_safe("".join(out))
+
+
+# The form's own fields as choices for a comment, in each language, escaped (a case's choice names the
+# case: those are escaped where they are written).
+_FIELD_CHOICES: dict[str, list[tuple[str, str]]] = {}
+
+
+def comment_choices(cases) -> list[tuple[str, str]]:
+    """What a bureau's comment can be about: a field of the form, its cases, its attachments, one case."""
+    language = get_language()
+    fields = _FIELD_CHOICES.get(language)
+    if fields is None:
+        fields = [(name, field_label(name)) for name in DATA_FIELDS]
+        fields += [("cases", field_label("cases")), ("attachments", _("Attachments"))]
+        # Escaped once: `choice_options` and `comment_rows` then take them as they are.
+        fields = _FIELD_CHOICES[language] = [(mark_safe(_e(name)), mark_safe(_e(label))) for name, label in fields]
+    return fields + [
+        (f"case:{case.pk}", _("Case %(n)s: %(title)s") % {"n": i + 1, "title": case.title})
+        for i, case in enumerate(cases)
+    ]
+
+
+def _verdict(passed: bool | None) -> str:
+    if passed is None:
+        return '<span class="muted">—</span>'
+    if passed:
+        return f'<span class="badge badge-pass">{_("Meets")}</span>'
+    return f'<span class="badge badge-miss">{_("Below")}</span>'
+
+
+def indicator_rows(rows, previous) -> SafeString:
+    """The indicators' table rows (`selectors.indicator_rows`); `previous`: last round's figures, for
+    their column."""
+    out = []
+    for row in rows:
+        spec = row["spec"]
+        threshold = row["threshold"]
+        shown = f"≥ {_e(indicator(threshold, spec))}" if threshold is not None else "—"
+        last = f'<td class="num muted">{_e(indicator(row["previous"], spec))}</td>' if previous else ""
+        out.append(
+            "\n    <tr>\n"
+            f'      <th scope="row">{_e(spec_name(spec))}</th>\n'
+            f'      <td class="num">{_e(indicator(row["value"], spec))}</td>\n'
+            f'      <td class="num">{shown}</td>\n'
+            f"      <td>{_verdict(row['passed'])}</td>\n"
+            f"      {last}\n"
+            "    </tr>\n  "
+        )
+    return mark_safe("".join(out))
+
+
+def explained_indicators(indicators) -> SafeString:
+    """How each indicator's result comes about (`explain.score_explanation`'s), one `<details>` each."""
+    t = {
+        "worked": _("How it is computed"),
+        "judged": _("Against the threshold"),
+        "history": _("Last round"),
+        "position": _("Among the round's cities"),
+        "flag": _("Flag"),
+        "why": _("Why:"),
+    }
+    out = []
+    for i in indicators:
+        flags = ""
+        if i.flags:
+            n = len(i.flags)
+            flags = f' <span class="badge badge-warning">{ngettext("%(n)s flag", "%(n)s flags", n) % {"n": n}}</span>'
+        history = f"<dt>{t['history']}</dt><dd>{_e(i.history)}</dd>" if i.history else ""
+        position = f"<dt>{t['position']}</dt><dd>{_e(i.position)}</dd>" if i.position else ""
+        raised = "".join(
+            f'<dt>{t["flag"]}</dt><dd><span class="badge badge-{_e(f.severity)}">{_e(f.severity_label)}</span> '
+            f'{_e(f.message)}<div class="muted small">{t["why"]} {_e(f.rule)}</div></dd>'
+            for f in i.flags
+        )
+        out.append(
+            f'\n  <details class="explain-item" data-indicator="{_e(i.code)}"'
+            f"{' open' if i.passed is False or i.flags else ''}>\n"
+            f"    <summary><strong>{_e(i.name)}</strong> · {_verdict(i.passed)}{flags}</summary>\n"
+            '    <dl class="kv">\n'
+            f'      <dt>{t["worked"]}</dt><dd>{_e(i.worked)}<div class="muted small">{_e(i.formula)}</div></dd>\n'
+            f"      <dt>{t['judged']}</dt><dd>{_e(i.judgement)}</dd>\n"
+            f"      {history}\n"
+            f"      {position}\n"
+            f"      {raised}\n"
+            "    </dl>\n"
+            "  </details>\n  "
+        )
+    return mark_safe("".join(out))
+
+
+def flag_items(flags) -> SafeString:
+    """The latest score's flags, as a list."""
+    out = []
+    for flag in flags:
+        severity = _e(flag.severity_label)
+        out.append(
+            f'\n      <li class="flag flag-{severity}"><span class="badge badge-{severity}">'
+            f"{_e(_display(Flag.Severity, flag.severity))}</span> {_e(flag.message)}</li>\n    "
+        )
+    return mark_safe("".join(out))
+
+
+def diff_rows(changes: dict, case_titles) -> SafeString:
+    """What the city changed since the last return (`selectors.changes_since_return`), field by field."""
+    labels = Labels(case_titles)
+    return mark_safe(
+        "".join(
+            f'\n      <tr><th scope="row">{labels(name)}</th>\n        \n'
+            f'        <td class="diff-before">{_text(change_display(name, before, case_titles))}</td>\n'
+            f'        <td class="diff-after">{_text(change_display(name, after, case_titles))}</td></tr>\n    '
+            for name, (before, after) in changes.items()
+        )
+    )
