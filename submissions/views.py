@@ -235,7 +235,7 @@ def submission_edit(request, pk: int):
     was typed and the reasons next to the fields."""
     if request.user.role not in (Role.CITY, Role.BUREAU):
         raise PermissionDenied
-    read = selectors.submission_detail if request.method == "GET" else selectors.submission_for_save
+    read = selectors.submission_for_form if request.method == "GET" else selectors.submission_for_save
     try:
         submission = read(user=request.user, pk=pk)
     except Submission.DoesNotExist:
@@ -262,16 +262,16 @@ def submission_edit(request, pk: int):
             source=ChangeSource.FORM,
         )
     except StaleVersion as exc:
-        latest = selectors.submission_detail(user=request.user, pk=pk)
+        latest = selectors.submission_for_form(user=request.user, pk=pk)
         return _render_form(request, latest, state, status=409, conflict=exc.message, latest=latest, unsaved=True)
     except ValidationError as exc:
         state.attach_errors(exc.message_dict)
-        submission = selectors.submission_detail(user=request.user, pk=pk)
+        submission = selectors.submission_for_form(user=request.user, pk=pk)
         return _render_form(request, submission, state, status=400, unsaved=True)
     except ApplicationError as exc:
         # Submitted meanwhile, or the round closed while the page was open: nothing is saved, and
         # what was typed stays on the page so that it is not lost.
-        submission = selectors.submission_detail(user=request.user, pk=pk)
+        submission = selectors.submission_for_form(user=request.user, pk=pk)
         return _render_form(request, submission, state, status=exc.status_code, refused=exc.message, unsaved=True)
 
     if request.POST.get("action") != "submit":
@@ -285,7 +285,7 @@ def submission_edit(request, pk: int):
             confirm_inconsistent=request.POST.get("confirm_inconsistent") == "1",
         )
     except ValidationError as exc:
-        saved = selectors.submission_detail(user=request.user, pk=pk)
+        saved = selectors.submission_for_form(user=request.user, pk=pk)
         state = FormState.from_submission(saved)
         state.attach_errors(exc.message_dict)
         return _render_form(request, saved, state, status=400, submit_failed=True)
