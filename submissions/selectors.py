@@ -77,15 +77,9 @@ def _with_cases(submissions, pk: int) -> Submission:
     return submission
 
 
-def submission_for_save(*, user: User, pk: int) -> Submission:
-    """What saving the form from its page reads before the service (which locks and reads again):
-    the submission in the user's scope with its cases and their attachments, nothing the page shows.
-    A refused save shows the page, from `submission_detail`."""
-    return (
-        Submission.objects.visible_to(user)
-        .prefetch_related(Prefetch("cases", queryset=Case.objects.prefetch_related("attachments")))
-        .get(pk=pk)
-    )
+def submission_version(*, user: User, pk: int) -> int:
+    """The version of the submission `pk` in the user's scope (DoesNotExist outside it)."""
+    return Submission.objects.visible_to(user).values_list("version", flat=True).get(pk=pk)
 
 
 def latest_score(submission: Submission) -> Score | None:

@@ -235,12 +235,11 @@ def submission_edit(request, pk: int):
     was typed and the reasons next to the fields."""
     if request.user.role not in (Role.CITY, Role.BUREAU):
         raise PermissionDenied
-    read = selectors.submission_for_form if request.method == "GET" else selectors.submission_for_save
-    try:
-        submission = read(user=request.user, pk=pk)
-    except Submission.DoesNotExist:
-        raise Http404 from None
     if request.method == "GET":
+        try:
+            submission = selectors.submission_for_form(user=request.user, pk=pk)
+        except Submission.DoesNotExist:
+            raise Http404 from None
         try:
             ensure_editable(submission, request.user)
         except ApplicationError as exc:  # submitted, or the round has closed
@@ -248,13 +247,18 @@ def submission_edit(request, pk: int):
             return redirect("submissions:detail", submission.pk)
         return _render_form(request, submission, FormState.from_submission(submission))
 
-    state = FormState.from_post(request.POST, submission)
+    # The service reads the form (in the user's scope, or Http404) and checks it; the page reads it
+    # again only to show it after a refusal.
+    state = FormState.from_post(request.POST)
     if request.POST.get("overwrite") == "1":
         # The person saw the conflict and chose to save their own values over the newer version.
-        state.version = submission.version
+        try:
+            state.version = selectors.submission_version(user=request.user, pk=pk)
+        except Submission.DoesNotExist:
+            raise Http404 from None
     try:
         saved = submission_update(
-            submission_id=submission.pk,
+            submission_id=pk,
             actor=request.user,
             data=state.data(),
             cases=state.case_items(),
@@ -263,16 +267,21 @@ def submission_edit(request, pk: int):
         )
     except StaleVersion as exc:
         latest = selectors.submission_for_form(user=request.user, pk=pk)
-        return _render_form(request, latest, state, status=409, conflict=exc.message, latest=latest, unsaved=True)
+        return _render_form(
+            request, latest, state.beside(latest), status=409, conflict=exc.message, latest=latest, unsaved=True
+        )
     except ValidationError as exc:
-        state.attach_errors(exc.message_dict)
         submission = selectors.submission_for_form(user=request.user, pk=pk)
+        state = state.beside(submission)
+        state.attach_errors(exc.message_dict)
         return _render_form(request, submission, state, status=400, unsaved=True)
     except ApplicationError as exc:
         # Submitted meanwhile, or the round closed while the page was open: nothing is saved, and
         # what was typed stays on the page so that it is not lost.
         submission = selectors.submission_for_form(user=request.user, pk=pk)
-        return _render_form(request, submission, state, status=exc.status_code, refused=exc.message, unsaved=True)
+        return _render_form(
+            request, submission, state.beside(submission), status=exc.status_code, refused=exc.message, unsaved=True
+        )
 
     if request.POST.get("action") != "submit":
         messages.success(request, _("Saved (version %(v)s).") % {"v": saved.version})
