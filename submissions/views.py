@@ -192,7 +192,6 @@ def _render_form(
             "progress": _section_progress(state),
             "network": NETWORK,
             "users": USERS,
-            "key_site_categories": KEY_SITE_CATEGORIES,
             "practice_labels": PRACTICE_LABELS,
             # Translated once for the page rather than once per case.
             "domain_choices": [(value, str(label)) for value, label in domain_choices()],
