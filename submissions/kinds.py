@@ -19,7 +19,9 @@ from .models import FINAL_STATES, FormKind, Submission
 
 def batch_of(city_id: str) -> int | None:
     """The year the city was named a Gigabit City (None: not named)."""
-    return Designation.objects.filter(city_id=city_id).values_list("round__year", flat=True).first()
+    # Ordered by the year alone: the default order's city is this one, and costs a join.
+    years = Designation.objects.filter(city_id=city_id).order_by("round__year")
+    return years.values_list("round__year", flat=True).first()
 
 
 def kind_of(batch: int | None, year: int) -> FormKind:

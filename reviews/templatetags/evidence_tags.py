@@ -16,15 +16,15 @@ register = template.Library()
 def _requests(submission) -> list[EvidenceRequest]:
     """The form's requests, read once per page (both tags ask: the markers, then the panel); the
     submission object lives for one request only. Each request's submission is the page's (its cases
-    are read already), and their answers are read only when there are requests: most forms have
-    none, and asking for those joins costs more than the question itself."""
+    are read already); who asked and the answers are read only when there are requests: most forms
+    have none, and the joins cost more than the question itself."""
     rows = getattr(submission, "_evidence_requests", None)
     if rows is None:
-        rows = list(EvidenceRequest.objects.filter(submission_id=submission.pk).select_related("asked_by"))
+        rows = list(EvidenceRequest.objects.filter(submission_id=submission.pk))
         for row in rows:
             row.submission = submission
         if rows:
-            prefetch_related_objects(rows, "answers__files", "answers__answered_by")
+            prefetch_related_objects(rows, "asked_by", "answers__files", "answers__answered_by")
         submission._evidence_requests = rows
     return rows
 
