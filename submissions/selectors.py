@@ -20,6 +20,7 @@ from indicators.catalogue import CATALOGUE, INDICATORS
 from indicators.models import PublishedFigure, Threshold, round_thresholds
 from indicators.rules import ScoreResult, ScoringError, meets, score, shift_years
 
+from .kinds import batch_annotation
 from .models import (
     REPORTED_STATES,
     Action,
@@ -47,8 +48,10 @@ def submission_detail(*, user: User, pk: int) -> Submission:
 
 def submission_for_form(*, user: User, pk: int) -> Submission:
     """What the survey form shows of a submission: `submission_detail` without what only the submission's
-    page shows (the latest score's versions, who saved last), which cost more to ask than the rest."""
-    return _with_cases(Submission.objects.visible_to(user).select_related("city__province", "round"), pk)
+    page shows (the latest score's versions, who saved last), which cost more to ask than the rest, and
+    with the year its city was named (`batch`, as `kinds.batch_of`)."""
+    submissions = Submission.objects.visible_to(user).select_related("city__province", "round")
+    return _with_cases(submissions.annotate(batch=batch_annotation()), pk)
 
 
 def _with_cases(submissions, pk: int) -> Submission:

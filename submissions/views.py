@@ -204,7 +204,7 @@ def _render_form(
             "indicator_rows": selectors.indicator_rows(submission, selectors.previous_figures(submission, previous)),
             "live_config": _live_config(submission),
             "carried": selectors.carried_over(submission),
-            "batch": batch_of(submission.city_id),
+            "batch": submission.batch,
             "last_return": last_return,
             "field_comments": field_comments,
             "deadline": deadline.date,
