@@ -1,4 +1,5 @@
-"""The survey form's repeated parts, written in Python: a case's card, a number or text field.
+"""The survey form's repeated parts, written in Python: a case's card, an indicator's fieldset, a number
+or text field.
 
 A form has up to a few dozen cases, each card some forty fields, labels and messages, and some thirty
 number fields: through the template engine that was most of the page's time (every
@@ -14,7 +15,10 @@ from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
-from .forms import CaseState
+from gigacity.i18n import pick
+from indicators.catalogue import KEY_SITE_CATEGORIES, key_site_field
+
+from .forms import CaseState, IndicatorGroup
 
 
 def _e(value) -> str:
@@ -205,6 +209,53 @@ class FormFields:
         self.previous_year = _e(previous.round.year) if previous else None
         self.previous_values = context.get("previous_values") or {}
         self.comment_label = _("Bureau's comment:")
+        self.english = context.get("LANGUAGE_CODE") == "en"
+
+    def group(self, group: IndicatorGroup) -> SafeString:
+        """An indicator's fieldset: its live value, its formula, (for the key sites) the table of the
+        categories, and the fields of its inputs."""
+        spec = group.indicator
+        code = _e(spec.code)
+        out = [
+            "\n"
+            f'<fieldset class="indicator-group" data-indicator="{code}">\n'
+            f"  <legend>{_e(pick(spec.name_zh, spec.name_en))}</legend>\n"
+            '  <div class="indicator-live" aria-live="polite">\n'
+            f'    <span class="live-value" data-live-value="{code}">—</span>\n'
+            f'    <span class="live-threshold muted" data-live-threshold="{code}"></span>\n'
+            f'    <span class="badge" data-live-badge="{code}"></span>\n'
+            f'    <div class="formula muted small">{_e(spec.formula_en if self.english else spec.formula_zh)}</div>\n'
+            "  </div>\n  "
+        ]
+        if group.key_sites:
+            out.append(
+                "\n"
+                '    <div class="table-wrap">\n'
+                '    <table class="table table-compact key-sites" data-testid="key-sites">\n'
+                f'      <caption class="muted small">{_("Key sites by category: the totals below are their sums.")}'
+                "</caption>\n"
+                f'      <thead><tr><th scope="col">{_("Category")}</th><th scope="col" class="num">{_("Sites")}</th>'
+                f'<th scope="col" class="num">{_("Reached by 5G")}</th></tr></thead>\n'
+                "      <tbody>\n      "
+            )
+            for category in KEY_SITE_CATEGORIES:
+                label = category.label_en if self.english else category.label_zh
+                total, covered = key_site_field(category.key, "total"), key_site_field(category.key, "covered")
+                out.append(
+                    "\n        \n"
+                    "        <tr>\n"
+                    f'          <th scope="row">{_e(label)}</th>\n'
+                    f"          <td>{self.number(total, _('Sites'), '')}</td>\n"
+                    f"          <td>{self.number(covered, _('Reached by 5G'), '')}</td>\n"
+                    "        </tr>\n        \n      "
+                )
+            out.append("\n      </tbody>\n    </table>\n    </div>\n  ")
+        out.append('\n  <div class="grid grid-2">\n  ')
+        for field in group.inputs:
+            label, unit = pick(field.label_zh, field.label_en), pick(field.unit_zh, field.unit_en)
+            out.append(f"\n    {self.number(field.name, label, unit)}\n  ")
+        out.append("\n  </div>\n</fieldset>\n")
+        return mark_safe("".join(out))
 
     def number(self, name: str, label, unit) -> SafeString:
         errors = self.errors.get(name)

@@ -153,31 +153,39 @@ class FormState:
         return cls(values, cases, submission.version)
 
     @classmethod
-    def from_post(cls, post: Mapping[str, Any], submission: Submission) -> FormState:
+    def from_post(cls, post: Mapping[str, Any]) -> FormState:
+        """What the page sent, as typed: all a save needs. The page shows it again, after a refusal,
+        `beside` the stored form."""
         values = {name: post.get(name, "") for name in DATA_FIELDS}
         version = int_param(post.get("version"))
         version = -1 if version is None else version  # no version: a conflict rather than an unchecked save
         total = int_param(post.get("cases-TOTAL"))
         if total is None:
             # A page that did not send its cases (a tampered or cut-off form) leaves them as they are.
-            state = cls.from_submission(submission)
-            state.values, state.version, state.cases_sent = values, version, False
-            return state
-        stored = {case.pk: case for case in submission.cases.all()}
-        cases = []
-        for index in range(min(total, MAX_CASE_ROWS)):
-            case_id = int_param(post.get(f"cases-{index}-id", ""))
-            case_values = {name: post.get(f"cases-{index}-{name}", "") for name in CASE_FIELDS}
-            case = stored.get(case_id)
-            cases.append(
-                CaseState(
-                    case_id,
-                    case_values,
-                    list(case.attachments.all()) if case else [],
-                    carried_from_year=case.carried_from_year if case else None,
-                )
+            return cls(values, [], version, cases_sent=False)
+        cases = [
+            CaseState(
+                int_param(post.get(f"cases-{index}-id", "")),
+                {name: post.get(f"cases-{index}-{name}", "") for name in CASE_FIELDS},
             )
+            for index in range(min(total, MAX_CASE_ROWS))
+        ]
         return cls(values, cases, version)
+
+    def beside(self, submission: Submission) -> FormState:
+        """This state with what the page shows of the stored form (`submission`, read with its cases
+        and their attachments): each typed case's attachments and whether it is last year's, or the
+        stored cases when the page sent none."""
+        if not self.cases_sent:
+            self.cases = FormState.from_submission(submission).cases
+            return self
+        stored = {case.pk: case for case in submission.cases.all()}
+        for case in self.cases:
+            found = stored.get(case.id)
+            if found is not None:
+                case.attachments = list(found.attachments.all())
+                case.carried_from_year = found.carried_from_year
+        return self
 
     def data(self) -> dict[str, str]:
         """The fields for submission_update. The key-site totals are derived from the categories when

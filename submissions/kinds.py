@@ -9,6 +9,7 @@ form keeps the kind it was decided as (its decision was taken as that)."""
 
 from __future__ import annotations
 
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
@@ -17,11 +18,20 @@ from indicators.models import Designation, Round
 from .models import FINAL_STATES, FormKind, Submission
 
 
+def _years_named(city) -> QuerySet:
+    """The years the city (its id, or the outer query's reference to it) was named, earliest first;
+    by the year alone, as the default order's city is this one and costs a join."""
+    return Designation.objects.filter(city_id=city).order_by("round__year").values_list("round__year", flat=True)
+
+
 def batch_of(city_id: str) -> int | None:
     """The year the city was named a Gigabit City (None: not named)."""
-    # A city is named once (one row per city, a constraint): no order to ask for, nor its join.
-    years = Designation.objects.filter(city_id=city_id).order_by().values_list("round__year", flat=True)[:1]
-    return next(iter(years), None)
+    return _years_named(city_id).first()
+
+
+def batch_annotation() -> Subquery:
+    """SQL: `batch_of` the city of the outer query's form, to read it with the form."""
+    return Subquery(_years_named(OuterRef("city_id"))[:1])
 
 
 def kind_of(batch: int | None, year: int) -> FormKind:

@@ -17,9 +17,10 @@ from django.utils.translation import ngettext
 from gigacity.i18n import pick
 from gigacity.models import Role, User
 from indicators.catalogue import CATALOGUE, INDICATORS
-from indicators.models import PublishedFigure, round_thresholds
+from indicators.models import PublishedFigure, Threshold, round_thresholds
 from indicators.rules import ScoreResult, ScoringError, meets, score, shift_years
 
+from .kinds import batch_annotation
 from .models import (
     REPORTED_STATES,
     Action,
@@ -39,18 +40,32 @@ from .snapshots import diff
 
 def submission_detail(*, user: User, pk: int) -> Submission:
     """One submission with everything its page shows; DoesNotExist when outside the user's scope."""
-    submission = (
-        Submission.objects.visible_to(user)
-        .with_latest_score()
-        .select_related("city__province", "round", "updated_by")
-        .prefetch_related(
-            "cases",
-            # With who uploaded each: the cover letter's card names its uploader.
-            Prefetch("attachments", queryset=Attachment.objects.select_related("uploaded_by")),
-            "round__thresholds",
-        )
-        .get(pk=pk)
+    return _with_cases(
+        Submission.objects.visible_to(user).with_latest_score().select_related("city__province", "round", "updated_by"),
+        pk,
     )
+
+
+def submission_for_form(*, user: User, pk: int) -> Submission:
+    """What the survey form shows of a submission: `submission_detail` without what only the submission's
+    page shows (the latest score's versions, who saved last), which cost more to ask than the rest, and
+    with the year its city was named (`batch`, as `kinds.batch_of`)."""
+    submissions = Submission.objects.visible_to(user).select_related("city__province", "round")
+    return _with_cases(submissions.annotate(batch=batch_annotation()), pk)
+
+
+def _with_cases(submissions, pk: int) -> Submission:
+    """The submission `pk` of `submissions` with its cases, its attachments (each case given its own)
+    and its round's thresholds."""
+    submission = submissions.prefetch_related(
+        # A case's default order starts with its submission's, a join to two more tables; within one
+        # submission it is this one.
+        Prefetch("cases", queryset=Case.objects.order_by("position", "pk")),
+        # With who uploaded each: the cover letter's card names its uploader.
+        Prefetch("attachments", queryset=Attachment.objects.select_related("uploaded_by")),
+        # Read into a mapping (`Round.threshold_map`): in no order, without the joins of the default one.
+        Prefetch("round__thresholds", queryset=Threshold.objects.order_by()),
+    ).get(pk=pk)
     # The cases' attachments are among the form's: read once, each case given its own.
     by_case: dict[int, list[Attachment]] = {}
     for attachment in submission.attachments.all():
@@ -65,15 +80,9 @@ def submission_detail(*, user: User, pk: int) -> Submission:
     return submission
 
 
-def submission_for_save(*, user: User, pk: int) -> Submission:
-    """What saving the form from its page reads before the service (which locks and reads again):
-    the submission in the user's scope with its cases and their attachments, nothing the page shows.
-    A refused save shows the page, from `submission_detail`."""
-    return (
-        Submission.objects.visible_to(user)
-        .prefetch_related(Prefetch("cases", queryset=Case.objects.prefetch_related("attachments")))
-        .get(pk=pk)
-    )
+def submission_version(*, user: User, pk: int) -> int:
+    """The version of the submission `pk` in the user's scope (DoesNotExist outside it)."""
+    return Submission.objects.visible_to(user).values_list("version", flat=True).get(pk=pk)
 
 
 def _read_related(instance: Model, name: str) -> None:

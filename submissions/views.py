@@ -192,7 +192,6 @@ def _render_form(
             "progress": _section_progress(state),
             "network": NETWORK,
             "users": USERS,
-            "key_site_categories": KEY_SITE_CATEGORIES,
             "practice_labels": PRACTICE_LABELS,
             # Translated once for the page rather than once per case.
             "domain_choices": [(value, str(label)) for value, label in domain_choices()],
@@ -205,7 +204,7 @@ def _render_form(
             "indicator_rows": selectors.indicator_rows(submission, selectors.previous_figures(submission, previous)),
             "live_config": _live_config(submission),
             "carried": selectors.carried_over(submission),
-            "batch": batch_of(submission.city_id),
+            "batch": submission.batch,
             "last_return": last_return,
             "field_comments": field_comments,
             "deadline": deadline.date,
@@ -235,12 +234,11 @@ def submission_edit(request, pk: int):
     was typed and the reasons next to the fields."""
     if request.user.role not in (Role.CITY, Role.BUREAU):
         raise PermissionDenied
-    read = selectors.submission_detail if request.method == "GET" else selectors.submission_for_save
-    try:
-        submission = read(user=request.user, pk=pk)
-    except Submission.DoesNotExist:
-        raise Http404 from None
     if request.method == "GET":
+        try:
+            submission = selectors.submission_for_form(user=request.user, pk=pk)
+        except Submission.DoesNotExist:
+            raise Http404 from None
         try:
             ensure_editable(submission, request.user)
         except ApplicationError as exc:  # submitted, or the round has closed
@@ -248,13 +246,18 @@ def submission_edit(request, pk: int):
             return redirect("submissions:detail", submission.pk)
         return _render_form(request, submission, FormState.from_submission(submission))
 
-    state = FormState.from_post(request.POST, submission)
+    # The service reads the form (in the user's scope, or Http404) and checks it; the page reads it
+    # again only to show it after a refusal.
+    state = FormState.from_post(request.POST)
     if request.POST.get("overwrite") == "1":
         # The person saw the conflict and chose to save their own values over the newer version.
-        state.version = submission.version
+        try:
+            state.version = selectors.submission_version(user=request.user, pk=pk)
+        except Submission.DoesNotExist:
+            raise Http404 from None
     try:
         saved = submission_update(
-            submission_id=submission.pk,
+            submission_id=pk,
             actor=request.user,
             data=state.data(),
             cases=state.case_items(),
@@ -262,17 +265,22 @@ def submission_edit(request, pk: int):
             source=ChangeSource.FORM,
         )
     except StaleVersion as exc:
-        latest = selectors.submission_detail(user=request.user, pk=pk)
-        return _render_form(request, latest, state, status=409, conflict=exc.message, latest=latest, unsaved=True)
+        latest = selectors.submission_for_form(user=request.user, pk=pk)
+        return _render_form(
+            request, latest, state.beside(latest), status=409, conflict=exc.message, latest=latest, unsaved=True
+        )
     except ValidationError as exc:
+        submission = selectors.submission_for_form(user=request.user, pk=pk)
+        state = state.beside(submission)
         state.attach_errors(exc.message_dict)
-        submission = selectors.submission_detail(user=request.user, pk=pk)
         return _render_form(request, submission, state, status=400, unsaved=True)
     except ApplicationError as exc:
         # Submitted meanwhile, or the round closed while the page was open: nothing is saved, and
         # what was typed stays on the page so that it is not lost.
-        submission = selectors.submission_detail(user=request.user, pk=pk)
-        return _render_form(request, submission, state, status=exc.status_code, refused=exc.message, unsaved=True)
+        submission = selectors.submission_for_form(user=request.user, pk=pk)
+        return _render_form(
+            request, submission, state.beside(submission), status=exc.status_code, refused=exc.message, unsaved=True
+        )
 
     if request.POST.get("action") != "submit":
         messages.success(request, _("Saved (version %(v)s).") % {"v": saved.version})
@@ -285,7 +293,7 @@ def submission_edit(request, pk: int):
             confirm_inconsistent=request.POST.get("confirm_inconsistent") == "1",
         )
     except ValidationError as exc:
-        saved = selectors.submission_detail(user=request.user, pk=pk)
+        saved = selectors.submission_for_form(user=request.user, pk=pk)
         state = FormState.from_submission(saved)
         state.attach_errors(exc.message_dict)
         return _render_form(request, saved, state, status=400, submit_failed=True)

@@ -4,6 +4,7 @@ field to show beside it (as the bureau's comments are)."""
 from __future__ import annotations
 
 from django import template
+from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
 from ..evidence import city_may_answer, may_ask, may_judge, request_label
@@ -14,14 +15,16 @@ register = template.Library()
 
 def _requests(submission) -> list[EvidenceRequest]:
     """The form's requests, read once per page (both tags ask: the markers, then the panel); the
-    submission object lives for one request only."""
+    submission object lives for one request only. Each request's submission is the page's (its cases
+    are read already); who asked and the answers are read only when there are requests: most forms
+    have none, and the joins cost more than the question itself."""
     rows = getattr(submission, "_evidence_requests", None)
     if rows is None:
-        rows = list(
-            EvidenceRequest.objects.filter(submission=submission)
-            .select_related("asked_by", "submission")
-            .prefetch_related("answers__files", "answers__answered_by", "submission__cases")
-        )
+        rows = list(EvidenceRequest.objects.filter(submission_id=submission.pk))
+        for row in rows:
+            row.submission = submission
+        if rows:
+            prefetch_related_objects(rows, "asked_by", "answers__files", "answers__answered_by")
         submission._evidence_requests = rows
     return rows
 

@@ -57,6 +57,12 @@ def number_field(context, name, label, unit=""):
 
 
 @register.simple_tag(takes_context=True)
+def indicator_group(context, group):
+    """An indicator's fieldset of the survey form, with its inputs (see submissions.form_html)."""
+    return _form_fields(context).group(group)
+
+
+@register.simple_tag(takes_context=True)
 def text_field(context, name, label, **options):
     """A text field of the survey form: `type`, `maxlength`, `autocomplete`, `help`, `multiline`."""
     return _form_fields(context).text(name, label, **options)

@@ -533,3 +533,50 @@ def test_each_case_lists_its_own_attachments_and_the_cover_letter_none(client, c
     page = client.get(f"/submissions/{draft.pk}/").content.decode()
     for attachment in (a1, a2, b1):
         assert f'/{attachment.pk}/">{attachment.original_name}</a>' in page
+
+
+def test_a_refused_save_shows_each_case_with_its_attachments(client, city_user, draft, complete_values):
+    """What was typed comes back beside the stored form: the cases keep their files on the page."""
+    values, cases = complete_values
+    client.force_login(city_user)
+    url = f"/submissions/{draft.pk}/edit/"
+    client.post(url, form_post(draft, values=values, cases=cases[:2]))
+    first, second = draft.cases.order_by("position")
+    Attachment.objects.create(
+        submission=draft,
+        case=second,
+        file="attachments/二号.pdf",
+        original_name="二号.pdf",
+        content_type="application/pdf",
+        size=10,
+        sha256="0" * 64,
+        uploaded_by=city_user,
+    )
+    draft.refresh_from_db()
+    typed = [{"id": first.pk, **cases[0]}, {"id": second.pk, **cases[1], "title": "改过的标题"}]
+
+    refused = client.post(url, form_post(draft, values={**values, "bs5g_count": "很多"}, cases=typed))
+
+    assert refused.status_code == 400
+    cards = refused.content.decode().split('data-case data-case-id="')[1:]
+    assert "二号.pdf" not in cards[0]
+    assert "二号.pdf" in cards[1] and "改过的标题" in cards[1]
+
+
+def test_the_form_and_a_save_ask_few_statements_whatever_the_cases(
+    client, city_user, draft, complete_values, django_assert_max_num_queries
+):
+    """The page and the save read the form, its cases and their attachments in a fixed number of
+    statements: a city with many cases waits no longer."""
+    values, cases = complete_values
+    client.force_login(city_user)
+    url = f"/submissions/{draft.pk}/edit/"
+    for count in (5, 12):
+        client.post(url, form_post(draft, values=values, cases=(cases * 3)[:count]))
+        draft.refresh_from_db()
+        with django_assert_max_num_queries(16):
+            assert client.get(url).status_code == 200
+        typed = [{"id": case.pk, **{name: getattr(case, name) for name in CASE_FIELDS}} for case in draft.cases.all()]
+        with django_assert_max_num_queries(11):
+            saved = client.post(url, form_post(draft, values={**values, "bs5g_count": str(count)}, cases=typed))
+        assert saved.status_code == 302
