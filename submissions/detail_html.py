@@ -9,8 +9,6 @@ templates wrote, character for character (`submissions/form_html.py` did the sam
 
 from __future__ import annotations
 
-import html
-
 from django.template.defaultfilters import filesizeformat, linebreaksbr, truncatechars
 from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
@@ -18,19 +16,13 @@ from django.utils.timezone import template_localtime
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 
+from gigacity.html import escape
 from gigacity.models import Role
 from gigacity.templatetags.gigacity_tags import count, indicator, spec_name, spec_unit, status_badge
 
 from .forms import change_display, field_label
 from .models import Action, CaseDomain, ChangeSource, Flag
 from .snapshots import DATA_FIELDS
-
-
-def _e(value) -> str:
-    """`conditional_escape`, without its wrappers: this page escapes some hundreds of values."""
-    if hasattr(value, "__html__"):
-        return value.__html__()
-    return html.escape(str(value))
 
 
 def _time(value) -> str:
@@ -71,14 +63,14 @@ class Labels:
 
     def __call__(self, name: str) -> str:
         if ":" in name or "[" in name:
-            return _e(field_label(name, self.case_titles))
+            return escape(field_label(name, self.case_titles))
         label = _LABELS.get((self.language, name))
         if label is None:
-            label = _LABELS[self.language, name] = _e(field_label(name))
+            label = _LABELS[self.language, name] = escape(field_label(name))
         return label
 
     def value(self, name: str, value) -> str:
-        return _e(change_display(name, value, self.case_titles))
+        return escape(change_display(name, value, self.case_titles))
 
 
 def history_entries(history, kind: str, case_titles) -> SafeString:
@@ -90,13 +82,13 @@ def history_entries(history, kind: str, case_titles) -> SafeString:
         figures = getattr(item, "is_figures", False)
         if figures:
             out.append(
-                f"\n          <strong>{_e(item.actor)}</strong> "
-                f'<span data-testid="history-figures">{_e(item.text)}</span>\n        '
+                f"\n          <strong>{escape(item.actor)}</strong> "
+                f'<span data-testid="history-figures">{escape(item.text)}</span>\n        '
             )
         else:
             out.append(
-                f"\n        <strong>{_e(item.actor)}</strong> "
-                f'<span class="muted">({_e(_display(Role, item.actor_role))})</span>\n        '
+                f"\n        <strong>{escape(item.actor)}</strong> "
+                f'<span class="muted">({escape(_display(Role, item.actor_role))})</span>\n        '
             )
         out.append("\n        ")
         if figures:
@@ -106,7 +98,7 @@ def history_entries(history, kind: str, case_titles) -> SafeString:
         elif getattr(item, "action", None):
             reason = f'<div class="timeline-reason">{_text(item.reason)}</div>' if item.reason else ""
             out.append(
-                f"\n          {_e(_display(Action, item.action))}: {status_badge(item.from_status, kind=kind)} → "
+                f"\n          {escape(_display(Action, item.action))}: {status_badge(item.from_status, kind=kind)} → "
                 f"{status_badge(item.to_status, kind=kind)}\n          {reason}\n        "
             )
         else:
@@ -124,7 +116,9 @@ def _check(item, labels: Labels) -> str:
         if details.get("reopened"):
             outcome += " · " + _("reopened to the bureau")
     text = f'<div class="timeline-reason">{_text(item.text)}</div>' if item.text else ""
-    return f"\n          {_e(item.get_kind_display())}{field}\n          {outcome}\n          {text}\n                "
+    return (
+        f"\n          {escape(item.get_kind_display())}{field}\n          {outcome}\n          {text}\n                "
+    )
 
 
 def _data_change(item, labels: Labels) -> str:
@@ -137,7 +131,7 @@ def _data_change(item, labels: Labels) -> str:
     )
     return (
         f"\n          {edited}\n"
-        f'          <span class="muted small">({_e(_display(ChangeSource, item.source))}, {changes})</span>\n'
+        f'          <span class="muted small">({escape(_display(ChangeSource, item.source))}, {changes})</span>\n'
         f"          <details><summary>{_('Show changes')}</summary>\n"
         '            <table class="table table-compact"><thead><tr>'
         f"<th>{_('Field')}</th><th>{_('Before')}</th><th>{_('After')}</th></tr></thead><tbody>\n"
@@ -151,9 +145,9 @@ def _evidence_markers(asked, marker: str, length: int) -> str:
     """The evidence requests beside a raw input or a case (`evidence_by_field`'s)."""
     label = _("Evidence requested:")
     return "".join(
-        f'<div class="review-comment small" data-testid="evidence-marker-{_e(marker)}">'
-        f'<a href="#evidence-{r.pk}">{label} {_e(truncatechars(r.question, length))}</a> '
-        f'<span class="muted">({_e(r.get_state_display())})</span></div>'
+        f'<div class="review-comment small" data-testid="evidence-marker-{escape(marker)}">'
+        f'<a href="#evidence-{r.pk}">{label} {escape(truncatechars(r.question, length))}</a> '
+        f'<span class="muted">({escape(r.get_state_display())})</span></div>'
         for r in asked or ()
     )
 
@@ -163,9 +157,9 @@ def input_rows(inputs: dict, evidence_fields) -> SafeString:
     evidence_fields = evidence_fields or {}
     out = []
     for name, value in inputs.items():
-        shown = f"{count(value)} {_e(spec_unit(name))}" if value is not None else "—"
+        shown = f"{count(value)} {escape(spec_unit(name))}" if value is not None else "—"
         markers = _evidence_markers(evidence_fields.get(name), name, 40)
-        label = _e(spec_name(name))
+        label = escape(spec_name(name))
         out.append(f'\n        <tr><th scope="row">{label}{markers}</th><td class="num">{shown}</td></tr>\n      ')
     return mark_safe("".join(out))
 
@@ -189,21 +183,21 @@ def case_articles(cases, evidence_fields) -> SafeString:
         excellent = f'<span class="badge badge-gigabit">{t["excellent"]}</span>' if case.is_excellent else ""
         carried = ""
         if case.carried_from_year:
-            carried = _("from the %(year)s form") % {"year": _e(case.carried_from_year)}
+            carried = _("from the %(year)s form") % {"year": escape(case.carried_from_year)}
             carried = f'<span class="badge badge-carried">{carried}</span>'
         attachments = case.attachments.all()
         files = ""
         if attachments:
             links = "<br>".join(
-                f'<a href="{_e(reverse("submissions:attachment", args=[a.pk]))}">{_e(a.original_name)}</a> '
-                f'<span class="muted small">({_e(filesizeformat(a.size))})</span>'
+                f'<a href="{escape(reverse("submissions:attachment", args=[a.pk]))}">{escape(a.original_name)}</a> '
+                f'<span class="muted small">({escape(filesizeformat(a.size))})</span>'
                 for a in attachments
             )
             files = f"<dt>{t['attachments']}</dt><dd>{links}</dd>"
         out.append(
             '\n    <article class="case-view">\n'
-            f"      <h3>{number}. {_e(case.title) if case.title else t['untitled']} "
-            f'<span class="badge badge-info">{_or_dash(_e(_display(CaseDomain, case.domain)))}</span>\n'
+            f"      <h3>{number}. {escape(case.title) if case.title else t['untitled']} "
+            f'<span class="badge badge-info">{_or_dash(escape(_display(CaseDomain, case.domain)))}</span>\n'
             f"        {excellent}\n"
             f"        {carried}</h3>\n"
             f"      {_evidence_markers(evidence_fields.get(f'case:{case.pk}'), 'case', 60)}\n"
@@ -211,7 +205,7 @@ def case_articles(cases, evidence_fields) -> SafeString:
             f"        <dt>{t['description']}</dt><dd>{_or_dash(_text(case.description))}</dd>\n"
             f"        <dt>{t['pain_points']}</dt><dd>{_or_dash(_text(case.pain_points))}</dd>\n"
             f"        <dt>{t['replicability']}</dt><dd>{_or_dash(_text(case.replicability))}</dd>\n"
-            f"        <dt>{t['partners']}</dt><dd>{_or_dash(_e(case.partners))}</dd>\n"
+            f"        <dt>{t['partners']}</dt><dd>{_or_dash(escape(case.partners))}</dd>\n"
             f"        {files}\n"
             "      </dl>\n"
             "    </article>\n  "
@@ -229,8 +223,8 @@ def excellent_choices(cases, chosen) -> SafeString:
         "".join(
             '\n          <label class="check"><input type="checkbox" name="excellent" '
             f'value="{case.pk}"{" checked" if case.pk in chosen else ""}> {number}. '
-            f"{_e(case.title) if case.title else untitled} "
-            f'<span class="muted small">{_e(_display(CaseDomain, case.domain))}</span></label>\n        '
+            f"{escape(case.title) if case.title else untitled} "
+            f'<span class="muted small">{escape(_display(CaseDomain, case.domain))}</span></label>\n        '
             for number, case in enumerate(cases, start=1)
         )
     )
@@ -242,7 +236,7 @@ COMMENT_ROWS = 4
 def comment_rows(choices, post) -> SafeString:
     """The return's comments on fields or cases: each a choice of `choices` ((value, label) pairs) and
     a text; `post`: what was sent, after a refused return."""
-    options = [(value, _e(value), _e(label)) for value, label in choices]
+    options = [(value, escape(value), escape(label)) for value, label in choices]
     t = {
         "field": _("Field"),
         "any": _("— field or case —"),
@@ -267,7 +261,7 @@ def comment_rows(choices, post) -> SafeString:
             "            </select>\n"
             f'            <label class="visually-hidden" for="ct{i}">{t["comment"]}</label>\n'
             f'            <input id="ct{i}" type="text" name="comment_text_{i}" maxlength="2000" '
-            f'placeholder="{t["placeholder"]}" value="{"" if text is None else _e(text)}">\n'
+            f'placeholder="{t["placeholder"]}" value="{"" if text is None else escape(text)}">\n'
             "          </div>\n"
             "          \n        "
         )
@@ -287,7 +281,9 @@ def comment_choices(cases) -> list[tuple[str, str]]:
         fields = [(name, field_label(name)) for name in DATA_FIELDS]
         fields += [("cases", field_label("cases")), ("attachments", _("Attachments"))]
         # Escaped once: `choice_options` and `comment_rows` then take them as they are.
-        fields = _FIELD_CHOICES[language] = [(mark_safe(_e(name)), mark_safe(_e(label))) for name, label in fields]
+        fields = _FIELD_CHOICES[language] = [
+            (mark_safe(escape(name)), mark_safe(escape(label))) for name, label in fields
+        ]
     return fields + [
         (f"case:{case.pk}", _("Case %(n)s: %(title)s") % {"n": i + 1, "title": case.title})
         for i, case in enumerate(cases)
@@ -309,12 +305,12 @@ def indicator_rows(rows, previous) -> SafeString:
     for row in rows:
         spec = row["spec"]
         threshold = row["threshold"]
-        shown = f"≥ {_e(indicator(threshold, spec))}" if threshold is not None else "—"
-        last = f'<td class="num muted">{_e(indicator(row["previous"], spec))}</td>' if previous else ""
+        shown = f"≥ {escape(indicator(threshold, spec))}" if threshold is not None else "—"
+        last = f'<td class="num muted">{escape(indicator(row["previous"], spec))}</td>' if previous else ""
         out.append(
             "\n    <tr>\n"
-            f'      <th scope="row">{_e(spec_name(spec))}</th>\n'
-            f'      <td class="num">{_e(indicator(row["value"], spec))}</td>\n'
+            f'      <th scope="row">{escape(spec_name(spec))}</th>\n'
+            f'      <td class="num">{escape(indicator(row["value"], spec))}</td>\n'
             f'      <td class="num">{shown}</td>\n'
             f"      <td>{_verdict(row['passed'])}</td>\n"
             f"      {last}\n"
@@ -339,20 +335,21 @@ def explained_indicators(indicators) -> SafeString:
         if i.flags:
             n = len(i.flags)
             flags = f' <span class="badge badge-warning">{ngettext("%(n)s flag", "%(n)s flags", n) % {"n": n}}</span>'
-        history = f"<dt>{t['history']}</dt><dd>{_e(i.history)}</dd>" if i.history else ""
-        position = f"<dt>{t['position']}</dt><dd>{_e(i.position)}</dd>" if i.position else ""
+        history = f"<dt>{t['history']}</dt><dd>{escape(i.history)}</dd>" if i.history else ""
+        position = f"<dt>{t['position']}</dt><dd>{escape(i.position)}</dd>" if i.position else ""
         raised = "".join(
-            f'<dt>{t["flag"]}</dt><dd><span class="badge badge-{_e(f.severity)}">{_e(f.severity_label)}</span> '
-            f'{_e(f.message)}<div class="muted small">{t["why"]} {_e(f.rule)}</div></dd>'
+            f'<dt>{t["flag"]}</dt><dd><span class="badge badge-{escape(f.severity)}">{escape(f.severity_label)}</span> '
+            f'{escape(f.message)}<div class="muted small">{t["why"]} {escape(f.rule)}</div></dd>'
             for f in i.flags
         )
         out.append(
-            f'\n  <details class="explain-item" data-indicator="{_e(i.code)}"'
+            f'\n  <details class="explain-item" data-indicator="{escape(i.code)}"'
             f"{' open' if i.passed is False or i.flags else ''}>\n"
-            f"    <summary><strong>{_e(i.name)}</strong> · {_verdict(i.passed)}{flags}</summary>\n"
+            f"    <summary><strong>{escape(i.name)}</strong> · {_verdict(i.passed)}{flags}</summary>\n"
             '    <dl class="kv">\n'
-            f'      <dt>{t["worked"]}</dt><dd>{_e(i.worked)}<div class="muted small">{_e(i.formula)}</div></dd>\n'
-            f"      <dt>{t['judged']}</dt><dd>{_e(i.judgement)}</dd>\n"
+            f"      <dt>{t['worked']}</dt><dd>{escape(i.worked)}"
+            f'<div class="muted small">{escape(i.formula)}</div></dd>\n'
+            f"      <dt>{t['judged']}</dt><dd>{escape(i.judgement)}</dd>\n"
             f"      {history}\n"
             f"      {position}\n"
             f"      {raised}\n"
@@ -366,10 +363,10 @@ def flag_items(flags) -> SafeString:
     """The latest score's flags, as a list."""
     out = []
     for flag in flags:
-        severity = _e(flag.severity_label)
+        severity = escape(flag.severity_label)
         out.append(
             f'\n      <li class="flag flag-{severity}"><span class="badge badge-{severity}">'
-            f"{_e(_display(Flag.Severity, flag.severity))}</span> {_e(flag.message)}</li>\n    "
+            f"{escape(_display(Flag.Severity, flag.severity))}</span> {escape(flag.message)}</li>\n    "
         )
     return mark_safe("".join(out))
 

@@ -11,22 +11,18 @@ from __future__ import annotations
 from django.template.defaultfilters import filesizeformat
 from django.template.loader import get_template
 from django.urls import reverse
-from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
+from gigacity.html import escape
 from gigacity.i18n import pick
 from indicators.catalogue import KEY_SITE_CATEGORIES, key_site_field
 
 from .forms import CaseState, IndicatorGroup
 
 
-def _e(value) -> str:
-    return conditional_escape(value)
-
-
 def _error_list(index: str, name: str, errors) -> str:
-    items = "".join(f"<li>{_e(e)}</li>" for e in errors or ())
+    items = "".join(f"<li>{escape(e)}</li>" for e in errors or ())
     return f'<ul class="errorlist" id="err_cases-{index}-{name}">{items}</ul>'
 
 
@@ -38,8 +34,8 @@ class CaseCards:
     """The page's strings translated once, then one card per case."""
 
     def __init__(self, domain_choices, case_text_fields, evidence_fields):
-        self.domain_choices = [(str(value), _e(value), _e(label)) for value, label in domain_choices]
-        self.case_text_fields = [(name, _e(label)) for name, label in case_text_fields]
+        self.domain_choices = [(str(value), escape(value), escape(label)) for value, label in domain_choices]
+        self.case_text_fields = [(name, escape(label)) for name, label in case_text_fields]
         self.evidence_fields = evidence_fields or {}
         self.t = {
             key: _(msgid)  # a template's {% translate "…" %}: a literal, not escaped
@@ -68,16 +64,16 @@ class CaseCards:
         t = self.t
         errors = case.errors
         values = case.values
-        case_id = "" if not case.id else _e(case.id)
+        case_id = "" if not case.id else escape(case.id)
         title = values.get("title")
         out = [
             f'\n<article class="case-card card{" has-error" if errors else ""}" data-case data-case-id="{case_id}">\n'
             '  <header class="case-card-header">\n'
             f"    <h3><span data-case-number>{int(index) + 1}</span>. "
-            f"<span data-case-title>{_e(title) if title else t['new']}</span>\n      "
+            f"<span data-case-title>{escape(title) if title else t['new']}</span>\n      "
         ]
         if case.carried_from_year:
-            carried = _("from the %(year)s form") % {"year": _e(case.carried_from_year)}
+            carried = _("from the %(year)s form") % {"year": escape(case.carried_from_year)}
             out.append(
                 f'<span class="badge badge-carried" data-testid="carried-case" title="{t["carried_title"]}">'
                 f"{carried}</span>"
@@ -96,10 +92,12 @@ class CaseCards:
         )
         general = errors.get("general")
         if general:
-            messages = "".join(f"<div>{_e(msg)}</div>" for msg in general)
+            messages = "".join(f"<div>{escape(msg)}</div>" for msg in general)
             out.append(f'<div class="alert alert-error" id="err_cases-{index}" data-case-errors>{messages}</div>')
         out.append("\n  ")
-        out.extend(f'<div class="review-comment"><strong>{t["comment"]}</strong> {_e(c)}</div>' for c in case.comments)
+        out.extend(
+            f'<div class="review-comment"><strong>{t["comment"]}</strong> {escape(c)}</div>' for c in case.comments
+        )
         out.append("\n  ")
         if case.id:
             asked = self.evidence_fields.get(f"case:{case.id}")
@@ -127,7 +125,7 @@ class CaseCards:
             f'    <div class="field{" has-error" if title_errors else ""}">\n'
             f'      <label for="id_cases-{index}-title">{t["title"]}</label>\n'
             f'      <input type="text" maxlength="200" data-name="title" id="id_cases-{index}-title" '
-            f'name="cases-{index}-title" value="{_e(values.get("title", ""))}"\n'
+            f'name="cases-{index}-title" value="{escape(values.get("title", ""))}"\n'
             f"             {described}>\n"
             f"      {_error_list(index, 'title', title_errors)}\n"
             "    </div>\n"
@@ -152,16 +150,16 @@ class CaseCards:
                 f'      <textarea rows="3" maxlength="20000" data-name="{name}" id="id_cases-{index}-{name}" '
                 f'name="cases-{index}-{name}"'
                 + (f' aria-invalid="true" aria-describedby="err_cases-{index}-{name}"' if field_errors else "")
-                + f">{'' if value is None else _e(value)}</textarea>\n"
+                + f">{'' if value is None else escape(value)}</textarea>\n"
                 f"      {_error_list(index, name, field_errors)}\n"
                 "    </div>\n  "
             )
         partners_errors = errors.get("partners")
         attachments = "".join(
-            f'\n        <li data-attachment-id="{_e(a.pk)}">'
-            f'<a href="{_e(reverse("submissions:attachment", args=[a.pk]))}">'
-            f'{_e(a.original_name)}</a> <span class="muted small">{_e(filesizeformat(a.size))}</span>\n'
-            f'          <button type="button" class="btn-link" data-attachment-remove="{_e(a.pk)}">'
+            f'\n        <li data-attachment-id="{escape(a.pk)}">'
+            f'<a href="{escape(reverse("submissions:attachment", args=[a.pk]))}">'
+            f'{escape(a.original_name)}</a> <span class="muted small">{escape(filesizeformat(a.size))}</span>\n'
+            f'          <button type="button" class="btn-link" data-attachment-remove="{escape(a.pk)}">'
             f"{t['remove']}</button></li>\n"
             "      "
             for a in case.attachments
@@ -171,7 +169,7 @@ class CaseCards:
             f'  <div class="field{" has-error" if partners_errors else ""}">\n'
             f'    <label for="id_cases-{index}-partners">{t["partners"]}</label>\n'
             f'    <input type="text" maxlength="500" data-name="partners" id="id_cases-{index}-partners" '
-            f'name="cases-{index}-partners" value="{_e(values.get("partners", ""))}"'
+            f'name="cases-{index}-partners" value="{escape(values.get("partners", ""))}"'
             + (f' aria-invalid="true" aria-describedby="err_cases-{index}-partners"' if partners_errors else "")
             + ">\n"
             f"    {_error_list(index, 'partners', partners_errors)}\n"
@@ -206,7 +204,7 @@ class FormFields:
         self.latest_values = context.get("latest_values") or {}
         self.evidence_fields = context.get("evidence_fields") or {}
         previous = context.get("previous")
-        self.previous_year = _e(previous.round.year) if previous else None
+        self.previous_year = escape(previous.round.year) if previous else None
         self.previous_values = context.get("previous_values") or {}
         self.comment_label = _("Bureau's comment:")
         self.english = context.get("LANGUAGE_CODE") == "en"
@@ -215,16 +213,17 @@ class FormFields:
         """An indicator's fieldset: its live value, its formula, (for the key sites) the table of the
         categories, and the fields of its inputs."""
         spec = group.indicator
-        code = _e(spec.code)
+        code = escape(spec.code)
+        formula = escape(spec.formula_en if self.english else spec.formula_zh)
         out = [
             "\n"
             f'<fieldset class="indicator-group" data-indicator="{code}">\n'
-            f"  <legend>{_e(pick(spec.name_zh, spec.name_en))}</legend>\n"
+            f"  <legend>{escape(pick(spec.name_zh, spec.name_en))}</legend>\n"
             '  <div class="indicator-live" aria-live="polite">\n'
             f'    <span class="live-value" data-live-value="{code}">—</span>\n'
             f'    <span class="live-threshold muted" data-live-threshold="{code}"></span>\n'
             f'    <span class="badge" data-live-badge="{code}"></span>\n'
-            f'    <div class="formula muted small">{_e(spec.formula_en if self.english else spec.formula_zh)}</div>\n'
+            f'    <div class="formula muted small">{formula}</div>\n'
             "  </div>\n  "
         ]
         if group.key_sites:
@@ -244,7 +243,7 @@ class FormFields:
                 out.append(
                     "\n        \n"
                     "        <tr>\n"
-                    f'          <th scope="row">{_e(label)}</th>\n'
+                    f'          <th scope="row">{escape(label)}</th>\n'
                     f"          <td>{self.number(total, _('Sites'), '')}</td>\n"
                     f"          <td>{self.number(covered, _('Reached by 5G'), '')}</td>\n"
                     "        </tr>\n        \n      "
@@ -264,11 +263,11 @@ class FormFields:
         out = [
             f'\n<div class="field field-number{" has-error" if errors else ""}{" has-comment" if comments else ""}" '
             f'data-field="{name}">\n'
-            f'  <label for="id_{name}">{_e(label)}'
-            + (f' <span class="unit">（{_e(unit)}）</span>' if unit else "")
+            f'  <label for="id_{name}">{escape(label)}'
+            + (f' <span class="unit">（{escape(unit)}）</span>' if unit else "")
             + "</label>\n"
             f'  <input type="text" inputmode="numeric" autocomplete="off" id="id_{name}" name="{name}"\n'
-            f'         value="{_e(self.values.get(name))}" data-number\n'
+            f'         value="{escape(self.values.get(name))}" data-number\n'
             f'         aria-describedby="help_{name}{f" err_{name}" if errors else ""}"'
             + (' aria-invalid="true"' if errors else "")
             + ">\n"
@@ -276,9 +275,9 @@ class FormFields:
         ]
         if self.previous_year is not None:
             prev = self.previous_values.get(name)
-            text = _("%(year)s: %(value)s") % {"year": self.previous_year, "value": _e(prev or "—")}
+            text = _("%(year)s: %(value)s") % {"year": self.previous_year, "value": escape(prev or "—")}
             out.append(f'<span class="previous">{text}</span>')
-        items = "".join(f"<li>{_e(e)}</li>" for e in errors or ())
+        items = "".join(f"<li>{escape(e)}</li>" for e in errors or ())
         out.append(
             "\n    \n"
             "  </div>\n"
@@ -295,7 +294,7 @@ class FormFields:
         described = f'aria-describedby="help_{name}{f" err_{name}" if errors else ""}"' + (
             ' aria-invalid="true"' if errors else ""
         )
-        value = _e(self.values.get(name))
+        value = escape(self.values.get(name))
         if multiline:
             control = (
                 f'\n  <textarea id="id_{name}" name="{name}" rows="5" maxlength="20000" {described}>'
@@ -303,18 +302,18 @@ class FormFields:
             )
         else:
             control = (
-                f'\n  <input type="{_e(type or "text")}" id="id_{name}" name="{name}" value="{value}"'
-                + (f' maxlength="{_e(maxlength)}"' if maxlength else "")
-                + (f' autocomplete="{_e(autocomplete)}"' if autocomplete else "")
+                f'\n  <input type="{escape(type or "text")}" id="id_{name}" name="{name}" value="{value}"'
+                + (f' maxlength="{escape(maxlength)}"' if maxlength else "")
+                + (f' autocomplete="{escape(autocomplete)}"' if autocomplete else "")
                 + f"\n         {described}>\n  "
             )
-        items = "".join(f"<li>{_e(e)}</li>" for e in errors or ())
+        items = "".join(f"<li>{escape(e)}</li>" for e in errors or ())
         return mark_safe(
             f'\n<div class="field{" has-error" if errors else ""}{" has-comment" if comments else ""}" '
             f'data-field="{name}">\n'
-            f'  <label for="id_{name}">{_e(label)}</label>\n  '
+            f'  <label for="id_{name}">{escape(label)}</label>\n  '
             + control
-            + f'\n  <div class="help" id="help_{name}">{f"<span>{_e(help)}</span>" if help else ""}</div>\n'
+            + f'\n  <div class="help" id="help_{name}">{f"<span>{escape(help)}</span>" if help else ""}</div>\n'
             f'  <ul class="errorlist" id="err_{name}">{items}</ul>\n  ' + self._tail(name, comments, latest_value)
         )
 
@@ -322,7 +321,7 @@ class FormFields:
         """The bureau's comments, evidence requests and the latest saved value, as both fields end."""
         out = [
             f'<div class="review-comment" data-testid="comment-{name}">'
-            f"<strong>{self.comment_label}</strong> {_e(c)}</div>"
+            f"<strong>{self.comment_label}</strong> {escape(c)}</div>"
             for c in comments or ()
         ]
         out.append("\n  ")
@@ -331,7 +330,7 @@ class FormFields:
             out.append(_evidence(asked, name))
         out.append("\n  ")
         if latest_value is not None:
-            text = _("Latest saved value: %(v)s") % {"v": _e(latest_value or "—")}
+            text = _("Latest saved value: %(v)s") % {"v": escape(latest_value or "—")}
             out.append(f'<div class="latest-value">{text}</div>')
         out.append("\n</div>\n")
         return "".join(out)

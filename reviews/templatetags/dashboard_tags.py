@@ -3,17 +3,16 @@ numbers for counts), thousands separators, and a dash where there is no figure."
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 from django import template
-from django.urls import reverse
-from django.utils.html import conditional_escape, format_html
+from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from gigacity.html import escape, url_for
 from gigacity.templatetags.gigacity_tags import status_badge
 
 register = template.Library()
@@ -130,22 +129,14 @@ def sparkline(values, width=72, height=20):
 # repeat most (70 leaders, 31 provinces × 8 statuses), where the template machinery cost more than
 # the figures (issue 16).
 # ------------------------------------------------------------------------------------------------
-def _reverser(name: str) -> Callable[[Any], str]:
-    """`reverse(name, args=[value])` for many values (ids and codes: digits), the URL pattern reversed
-    once."""
-    marker = "2147483647"
-    prefix, suffix = reverse(name, args=[marker]).split(marker)
-    return lambda value: f"{prefix}{value}{suffix}"
-
-
 @register.simple_tag
 def leader_rows(block: dict[str, Any], d: dict[str, Any]) -> SafeString:
     """The rows of one indicator's leaders table (`reviews/includes/leaders.html`)."""
-    e = conditional_escape
-    detail = _reverser("submissions:detail")
+    e = escape
+    detail = url_for("submissions:detail")
     national = d["scope"]["level"] == "national"
     if national:
-        province_url, year = _reverser("reviews:province_dashboard"), d["round"]["year"]
+        province_url, year = url_for("reviews:province_dashboard"), d["round"]["year"]
     gigabit_city = e(gettext("Gigabit City"))
     out = []
     for row in block["rows"]:
@@ -181,5 +172,5 @@ def status_cells(statuses: dict[str, int], strip: list[dict[str, Any]]) -> SafeS
     cells = []
     for s in strip:
         count = statuses.get(s["key"]) if statuses else None
-        cells.append(f'<td class="num{"" if count else " zero"}">{conditional_escape(count)}</td>')
+        cells.append(f'<td class="num{"" if count else " zero"}">{escape(count)}</td>')
     return mark_safe("".join(cells))  # numbers

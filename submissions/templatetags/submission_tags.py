@@ -68,55 +68,16 @@ def text_field(context, name, label, **options):
     return _form_fields(context).text(name, label, **options)
 
 
-@register.simple_tag
-def history_entries(history, kind, case_titles):
-    """The entries of a form's history (see submissions.detail_html)."""
-    return detail_html.history_entries(history, kind, case_titles)
-
-
-@register.simple_tag
-def input_rows(inputs, evidence_fields):
-    """The raw inputs' rows of a submission's page (see submissions.detail_html)."""
-    return detail_html.input_rows(inputs, evidence_fields)
-
-
-@register.simple_tag
-def case_articles(cases, evidence_fields):
-    """The cases of a submission's page (see submissions.detail_html)."""
-    return detail_html.case_articles(cases, evidence_fields)
-
-
-@register.simple_tag
-def excellent_choices(cases, chosen):
-    """The recommendation's checkboxes (see submissions.detail_html)."""
-    return detail_html.excellent_choices(cases, chosen)
-
-
-@register.simple_tag
-def comment_rows(choices, post):
-    """The return's comments on fields or cases (see submissions.detail_html)."""
-    return detail_html.comment_rows(choices, post)
-
-
-@register.simple_tag
-def indicator_rows(rows, previous):
-    """The indicators' rows of a submission's page (see submissions.detail_html)."""
-    return detail_html.indicator_rows(rows, previous)
-
-
-@register.simple_tag
-def explained_indicators(indicators):
-    """The explanation of each indicator's result (see submissions.detail_html)."""
-    return detail_html.explained_indicators(indicators)
-
-
-@register.simple_tag
-def flag_items(flags):
-    """The flags of a submission's latest score (see submissions.detail_html)."""
-    return detail_html.flag_items(flags)
-
-
-@register.simple_tag
-def diff_rows(changes, case_titles):
-    """The bureau's diff on resubmission (see submissions.detail_html)."""
-    return detail_html.diff_rows(changes, case_titles)
+# The submission page's repeated parts (see submissions.detail_html), as tags of the same names.
+for _part in (
+    detail_html.history_entries,
+    detail_html.diff_rows,
+    detail_html.input_rows,
+    detail_html.case_articles,
+    detail_html.excellent_choices,
+    detail_html.comment_rows,
+    detail_html.indicator_rows,
+    detail_html.explained_indicators,
+    detail_html.flag_items,
+):
+    register.simple_tag(_part)
