@@ -12,7 +12,7 @@ from django.utils import timezone
 from gigacity.models import Role, User
 from reviews import services as review_services
 from reviews.demo import demo_data
-from submissions.models import FormKind, Status, Submission
+from submissions.models import Attachment, AttachmentKind, FormKind, Status, Submission
 from submissions.services import submission_get_or_create, submission_submit, submission_update
 from tests.conftest import make_user
 
@@ -25,6 +25,21 @@ def _actor(role: str, *, city=None, province=None) -> User:
             f"bureau{province.pk}", role, province=province.pk
         )
     return User.objects.filter(role=Role.MINISTRY).first() or make_user("ministry-factory", Role.MINISTRY)
+
+
+def make_attachment(submission, name: str, *, uploaded_by, case=None, kind=AttachmentKind.EVIDENCE) -> Attachment:
+    """A stored PDF attachment of the form (or of one of its cases), as an upload leaves it."""
+    return Attachment.objects.create(
+        submission=submission,
+        case=case,
+        kind=kind,
+        file=f"attachments/{name}",
+        original_name=name,
+        content_type="application/pdf",
+        size=10,
+        sha256="0" * 64,
+        uploaded_by=uploaded_by,
+    )
 
 
 def make_submission(

@@ -24,7 +24,8 @@ from indicators.models import Designation, ReferenceValue, Round
 from reviews.api import DOCX
 from reviews.exports import SUMMARY_COLUMNS
 from reviews.models import ExportJob, ExportState
-from submissions.models import Attachment, Case, Status, Submission
+from submissions.models import Case, Status, Submission
+from tests.factories import make_attachment
 
 from .data import add_forms
 
@@ -286,16 +287,7 @@ def cases(open_round, ministry_user):
     case = Case.objects.get(submission=forms[0], position=0)
     case.title = MALICIOUS
     case.save()
-    Attachment.objects.create(
-        submission=forms[0],
-        case=case,
-        file="attachments/x.pdf",
-        original_name="验收报告.pdf",
-        content_type="application/pdf",
-        size=10,
-        sha256="0" * 64,
-        uploaded_by=ministry_user,
-    )
+    make_attachment(forms[0], "验收报告.pdf", case=case, uploaded_by=ministry_user)
     return forms
 
 

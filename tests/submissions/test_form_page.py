@@ -14,10 +14,10 @@ from django.utils import timezone
 from gigacity.models import City, Role
 from reviews.demo import demo_data
 from reviews.services import extension_grant, submission_return
-from submissions.models import Attachment, AttachmentKind, DataChange, Status, Submission
+from submissions.models import AttachmentKind, DataChange, Status, Submission
 from submissions.services import submission_get_or_create, submission_update
 from submissions.snapshots import CASE_FIELDS
-from tests.factories import make_submission
+from tests.factories import make_attachment, make_submission
 
 pytestmark = pytest.mark.django_db
 
@@ -504,17 +504,7 @@ def test_each_case_lists_its_own_attachments_and_the_cover_letter_none(client, c
     first, second, third = draft.cases.order_by("position")
 
     def attach(name, case=None, kind=AttachmentKind.EVIDENCE):
-        return Attachment.objects.create(
-            submission=draft,
-            case=case,
-            kind=kind,
-            file=f"attachments/{name}",
-            original_name=name,
-            content_type="application/pdf",
-            size=10,
-            sha256="0" * 64,
-            uploaded_by=city_user,
-        )
+        return make_attachment(draft, name, case=case, kind=kind, uploaded_by=city_user)
 
     a1, a2, b1 = attach("一号甲.pdf", first), attach("一号乙.pdf", first), attach("三号.pdf", third)
     attach("报送函.pdf", kind=AttachmentKind.COVER_LETTER)
@@ -542,16 +532,7 @@ def test_a_refused_save_shows_each_case_with_its_attachments(client, city_user, 
     url = f"/submissions/{draft.pk}/edit/"
     client.post(url, form_post(draft, values=values, cases=cases[:2]))
     first, second = draft.cases.order_by("position")
-    Attachment.objects.create(
-        submission=draft,
-        case=second,
-        file="attachments/二号.pdf",
-        original_name="二号.pdf",
-        content_type="application/pdf",
-        size=10,
-        sha256="0" * 64,
-        uploaded_by=city_user,
-    )
+    make_attachment(draft, "二号.pdf", case=second, uploaded_by=city_user)
     draft.refresh_from_db()
     typed = [{"id": first.pk, **cases[0]}, {"id": second.pk, **cases[1], "title": "改过的标题"}]
 
