@@ -6,14 +6,19 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import uuid
 from importlib.metadata import version
 from pathlib import Path
 
+import pytest
+from celery.worker.request import Request as CeleryRequest
 from django.conf import settings
 from django.db import OperationalError
+from kombu import Connection, Queue
 
 from gigacity.celery import app
-from submissions.tasks import score_submission
+from reviews.tasks import send_deadline_reminders
+from submissions.tasks import score_submission, sweep_stale_scoring
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -87,3 +92,36 @@ def test_beat_runs_the_sweep_every_gigacity_sweep_seconds():
         [sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=True
     )
     assert result.stdout.strip() == "7.0"
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize("task", [score_submission, sweep_stale_scoring, send_deadline_reminders])
+def test_a_task_finishing_just_after_redis_was_lost_does_not_stop_the_worker(task, caplog):
+    # Given a task message a worker took from a real Redis queue and has not acknowledged (acks_late)
+    queue = Queue(f"gigacity-test-{uuid.uuid4().hex[:12]}")
+    connection = Connection(os.environ["CELERY_BROKER_URL"])
+    headers, properties, body, _sent = app.amqp.as_task_v2(str(uuid.uuid4()), task.name, args=())
+    connection.Producer().publish(
+        body, routing_key=queue.name, declare=[queue], headers=headers, serializer="json", **properties
+    )
+    message = connection.SimpleQueue(queue).get(timeout=10)
+    errors = connection.connection_errors + connection.channel_errors
+    connection.default_channel.client.delete(queue.name)
+
+    # When the task finishes after the worker lost Redis and tore its connection down: the channel's
+    # connection pools dropped and the transport without its connection parameters (the state in
+    # which CI saw a worker stop, kombu 5.7)
+    message.channel._disconnect_pools()
+    connection._do_close_transport()
+
+    # Then Celery's own request raises (AttributeError, outside kombu's connection errors), which in
+    # the worker's event loop is an unrecoverable error that stops the worker for good…
+    celery_request = CeleryRequest(message, app=app, task=task, connection_errors=errors, on_ack=message.ack_log_error)
+    with pytest.raises(AttributeError):
+        celery_request.acknowledge()
+    # …while the app's request logs that it could not acknowledge, and the worker goes on reconnecting
+    request = task.Request(message, app=app, task=task, connection_errors=errors, on_ack=message.ack_log_error)
+    request.acknowledge()
+    assert request.acknowledged
+    assert [r.getMessage()[:13] for r in caplog.records if r.levelname == "CRITICAL"] == ["Couldn't ack "]
+    message.channel.qos._on_collect.cancel()  # nothing to hand back to Redis when the test process exits
