@@ -49,7 +49,7 @@ class Process:
                 self.popen.wait(timeout=timeout)
         self.kill()
 
-    def tail(self, lines: int = 60) -> str:
+    def tail(self, lines: int = 150) -> str:
         """The last lines of the log, headed by the process's name."""
         try:
             text = self.log.read_text(encoding="utf-8", errors="replace").splitlines()
