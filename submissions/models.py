@@ -531,12 +531,18 @@ class Extension(AppendOnly):
         return f"{self.city} {self.round.year} → {self.until}"
 
 
-def latest_extension(round_: Round, city: str = "pk") -> Subquery:
+def latest_extension(round_: Round | OuterRef, city: str = "pk") -> Subquery:
     """SQL: the date of the latest extension the city (the outer row's `city`) got in the round."""
     return Subquery(
         Extension.objects.filter(city=OuterRef(city), round=round_).order_by("-created_at", "-pk").values("until")[:1],
         output_field=models.DateField(),
     )
+
+
+def _later(extended: Expression, deadline: Expression) -> Expression:
+    """SQL: the later of a round's deadline and a city's extension, either of which may be NULL. On
+    SQLite Greatest is NULL as soon as one side is; each Coalesce stands in for the other side."""
+    return Greatest(Coalesce(extended, deadline), Coalesce(deadline, extended), output_field=models.DateField())
 
 
 def deadline_expression(round_: Round, city: str = "pk") -> Expression:
@@ -546,9 +552,13 @@ def deadline_expression(round_: Round, city: str = "pk") -> Expression:
     extended = latest_extension(round_, city)
     if round_.deadline is None:
         return extended
-    deadline = Value(round_.deadline, output_field=models.DateField())
-    # Greatest alone is NULL on SQLite when there is no extension; Coalesce makes it the deadline.
-    return Greatest(Coalesce(extended, deadline), deadline, output_field=models.DateField())
+    return _later(extended, Value(round_.deadline, output_field=models.DateField()))
+
+
+def form_deadline_expression() -> Expression:
+    """SQL: `deadline_expression` of the outer form's city in the form's round, for a query of forms
+    (the form's pages read it with the form)."""
+    return _later(latest_extension(OuterRef("round_id"), "city_id"), models.F("round__deadline"))
 
 
 class Score(models.Model):

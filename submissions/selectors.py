@@ -9,7 +9,7 @@ from decimal import Decimal
 from itertools import pairwise
 from typing import Any
 
-from django.db.models import Model, Prefetch, QuerySet
+from django.db.models import Exists, Model, OuterRef, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -31,6 +31,7 @@ from .models import (
     Score,
     Submission,
     SubmissionEvent,
+    form_deadline_expression,
 )
 from .public import public_name
 from .scoring import UNREAD, figures_check
@@ -41,7 +42,11 @@ from .snapshots import diff
 def submission_detail(*, user: User, pk: int) -> Submission:
     """One submission with everything its page shows; DoesNotExist when outside the user's scope."""
     return _with_cases(
-        Submission.objects.visible_to(user).with_latest_score().select_related("city__province", "round", "updated_by"),
+        _with_page_facts(
+            Submission.objects.visible_to(user)
+            .with_latest_score()
+            .select_related("city__province", "round", "updated_by")
+        ),
         pk,
     )
 
@@ -51,33 +56,57 @@ def submission_for_form(*, user: User, pk: int) -> Submission:
     page shows (the latest score's versions, who saved last), which cost more to ask than the rest, and
     with the year its city was named (`batch`, as `kinds.batch_of`)."""
     submissions = Submission.objects.visible_to(user).select_related("city__province", "round")
-    return _with_cases(submissions.annotate(batch=batch_annotation()), pk)
+    return _with_cases(_with_page_facts(submissions.annotate(batch=batch_annotation())), pk)
+
+
+def _with_page_facts(submissions: QuerySet[Submission]) -> QuerySet[Submission]:
+    """Besides the form, in the same statement, what both its pages show around it: the city's
+    deadline in the round (`deadline`, with any extension: `services.city_deadline`) and whether any
+    evidence was ever asked of it (`evidence_asked`: most forms have none, and then the evidence
+    requests are not read at all)."""
+    from reviews.models import EvidenceRequest  # reviews builds on submissions
+
+    return submissions.annotate(
+        deadline=form_deadline_expression(),
+        evidence_asked=Exists(EvidenceRequest.objects.filter(submission=OuterRef("pk"))),
+    )
 
 
 def _with_cases(submissions, pk: int) -> Submission:
     """The submission `pk` of `submissions` with its cases, its attachments (each case given its own)
-    and its round's thresholds."""
-    submission = submissions.prefetch_related(
-        # A case's default order starts with its submission's, a join to two more tables; within one
-        # submission it is this one.
-        Prefetch("cases", queryset=Case.objects.order_by("position", "pk")),
-        # With who uploaded each: the cover letter's card names its uploader.
-        Prefetch("attachments", queryset=Attachment.objects.select_related("uploaded_by")),
-        # Read into a mapping (`Round.threshold_map`): in no order, without the joins of the default one.
-        Prefetch("round__thresholds", queryset=Threshold.objects.order_by()),
-    ).get(pk=pk)
-    # The cases' attachments are among the form's: read once, each case given its own.
+    and its round's thresholds: four plain queries, their rows put where `prefetch_related` would put
+    them (`cases.all()`, `attachments.all()`, `round.thresholds.all()`), without its machinery (for one
+    form it cost more than the queries)."""
+    submission = submissions.get(pk=pk)
+    # A case's default order starts with its submission's, a join to two more tables; within one
+    # submission it is this one.
+    cases = list(Case.objects.filter(submission=submission).order_by("position", "pk"))
+    # With who uploaded each: the cover letter's card names its uploader.
+    attachments = list(Attachment.objects.filter(submission=submission).select_related("uploaded_by"))
+    # Read into a mapping (`Round.threshold_map`): in no order, without the joins of the default one.
+    thresholds = list(Threshold.objects.filter(round_id=submission.round_id).order_by())
+    _prefetched(submission, "cases", cases)
+    _prefetched(submission, "attachments", attachments)
+    _prefetched(submission.round, "thresholds", thresholds)
+    # The cases' attachments are among the form's: each case given its own.
     by_case: dict[int, list[Attachment]] = {}
-    for attachment in submission.attachments.all():
+    for attachment in attachments:
+        attachment.submission = submission
         if attachment.case_id is not None:
             by_case.setdefault(attachment.case_id, []).append(attachment)
-    # As a prefetch leaves them: `case.attachments.all()` reads these (a filter on it would not).
-    for case in submission.cases.all():
-        prefetched = Attachment.objects.none()
-        prefetched._result_cache = by_case.get(case.pk, [])
-        prefetched._prefetch_done = True
-        case.__dict__.setdefault("_prefetched_objects_cache", {})["attachments"] = prefetched
+    for case in cases:
+        case.submission = submission
+        _prefetched(case, "attachments", by_case.get(case.pk, []))
     return submission
+
+
+def _prefetched(instance: Model, name: str, rows: list) -> None:
+    """Make `instance.<name>.all()` answer `rows` without a query, as a prefetch leaves it (a filter
+    on it would query)."""
+    related: QuerySet = getattr(instance, name).all()
+    related._result_cache = rows
+    related._prefetch_done = True
+    instance.__dict__.setdefault("_prefetched_objects_cache", {})[name] = related
 
 
 def submission_version(*, user: User, pk: int) -> int:

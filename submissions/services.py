@@ -40,7 +40,7 @@ from .models import (
     Submission,
     deadline_expression,
 )
-from .scoring import request_scoring
+from .scoring import UNREAD, request_scoring
 from .snapshots import BASIC_FIELDS, CASE_FIELDS, DATA_FIELDS, PRACTICE_FIELDS, diff, snapshot
 from .workflow import check_version, lock_submission, transition
 
@@ -547,8 +547,11 @@ class CityDeadline:
     passed: bool
 
 
-def city_deadline(city: City, round_: Round) -> CityDeadline:
-    date = effective_deadline(city, round_)
+def city_deadline(city: City, round_: Round, date: datetime.date | object | None = UNREAD) -> CityDeadline:
+    """`date`: the city's deadline in the round, when the caller read it already (a form read by
+    `selectors.submission_for_form` carries it as `deadline`)."""
+    if date is UNREAD:
+        date = effective_deadline(city, round_)
     days_left = (date - timezone.localdate()).days if date else None
     return CityDeadline(
         date=date,

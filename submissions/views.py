@@ -177,7 +177,7 @@ def _render_form(
     if last_return and submission.status == Status.RETURNED:
         comments = list(last_return.field_comments.all())
     field_comments = state.attach_comments(comments)
-    deadline = city_deadline(submission.city, submission.round)
+    deadline = city_deadline(submission.city, submission.round, submission.deadline)
     latest_values = {}
     if latest is not None:
         latest_values = {name: display_value(name, getattr(latest, name)) for name in DATA_FIELDS}
@@ -331,7 +331,7 @@ def render_submission_page(
     changes = selectors.form_changes(submission)
     last_return = selectors.last_return(submission, events)
     cases = list(submission.cases.all())
-    deadline = city_deadline(submission.city, submission.round)
+    deadline = city_deadline(submission.city, submission.round, submission.deadline)
     scores = selectors.form_scores(submission)
     score = selectors.latest_score(submission, scores)
     actions = [a.value for a in allowed_actions(submission, request.user)]

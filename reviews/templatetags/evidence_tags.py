@@ -19,6 +19,8 @@ def _requests(submission) -> list[EvidenceRequest]:
     are read already); who asked and the answers are read only when there are requests: most forms
     have none, and the joins cost more than the question itself."""
     rows = getattr(submission, "_evidence_requests", None)
+    if rows is None and getattr(submission, "evidence_asked", None) is False:
+        rows = submission._evidence_requests = []  # read with the form: none was ever asked
     if rows is None:
         rows = list(EvidenceRequest.objects.filter(submission_id=submission.pk))
         for row in rows:

@@ -14,6 +14,7 @@ from django.utils import timezone
 from gigacity.models import City, Role
 from reviews.demo import demo_data
 from reviews.services import extension_grant, submission_return
+from submissions import selectors
 from submissions.models import AttachmentKind, DataChange, Status, Submission
 from submissions.services import submission_get_or_create, submission_update
 from submissions.snapshots import CASE_FIELDS
@@ -555,9 +556,58 @@ def test_the_form_and_a_save_ask_few_statements_whatever_the_cases(
     for count in (5, 12):
         client.post(url, form_post(draft, values=values, cases=(cases * 3)[:count]))
         draft.refresh_from_db()
-        with django_assert_max_num_queries(16):
+        with django_assert_max_num_queries(14):
             assert client.get(url).status_code == 200
         typed = [{"id": case.pk, **{name: getattr(case, name) for name in CASE_FIELDS}} for case in draft.cases.all()]
         with django_assert_max_num_queries(11):
             saved = client.post(url, form_post(draft, values={**values, "bs5g_count": str(count)}, cases=typed))
         assert saved.status_code == 302
+
+
+# Deadlines as days from today: the round's (None: the round has none) and the extensions the city was
+# granted, oldest first (an extension must be later than the round's deadline). The rule (PRODUCT.md):
+# the round's deadline, or the city's latest extension when that is later; a later grant replaces an
+# earlier one, even with an earlier date.
+DEADLINE_CASES = [
+    (10, [], 10),
+    (10, [15], 15),
+    (-1, [3], 3),
+    (-1, [3, 1], 1),
+    (-1, [1, 3], 3),
+    (-3, [0], 0),
+    (None, [], None),
+    (None, [4], 4),
+    # The round's deadline moved past an extension granted before: the round's is the later.
+    ((-1, 10), [3], 10),
+]
+
+
+@pytest.mark.parametrize(("round_days", "extension_days", "expected_days"), DEADLINE_CASES)
+def test_the_form_shows_the_city_s_deadline_with_its_latest_extension(
+    client, city_user, bureau_user, draft, round_days, extension_days, expected_days
+):
+    today = timezone.localdate()
+    round_ = draft.round
+    first_days, then_days = round_days if isinstance(round_days, tuple) else (round_days, round_days)
+    round_.deadline = today + datetime.timedelta(days=first_days) if first_days is not None else None
+    round_.save()
+    city = City.objects.get(pk=city_user.city_id)
+    for days in extension_days:
+        extension_grant(
+            city=city, round_=round_, until=today + datetime.timedelta(days=days), reason="复核", actor=bureau_user
+        )
+    round_.deadline = today + datetime.timedelta(days=then_days) if then_days is not None else None
+    round_.save()
+    expected = today + datetime.timedelta(days=expected_days) if expected_days is not None else None
+
+    client.force_login(city_user)
+    page = " ".join(client.get(f"/submissions/{draft.pk}/edit/").content.decode().split())
+    submit_disabled = 'disabled aria-disabled="true" aria-describedby="deadline-note"' in page
+    if expected is None:
+        assert 'data-testid="deadline"' not in page and not submit_disabled
+    else:
+        assert f"截止日期 {expected:%Y-%m-%d}" in page
+        assert submit_disabled == (expected < today)
+    # The submission's page reads the same deadline with the form (it warns a bureau that a return
+    # after it needs an extension).
+    assert selectors.submission_detail(user=city_user, pk=draft.pk).deadline == expected
