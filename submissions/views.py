@@ -36,8 +36,8 @@ from .forms import (
     field_label,
 )
 from .inputs import NUMBER_FIELDS, number_limit
-from .kinds import batch_of, kind_of
-from .models import Attachment, ChangeSource, Status, Submission
+from .kinds import batch_annotation, batch_of, kind_of
+from .models import Attachment, ChangeSource, Status, Submission, form_deadline_expression
 from .services import (
     city_deadline,
     ensure_editable,
@@ -54,11 +54,29 @@ from .workflow import allowed_actions
 def city_home(request):
     city = request.user.city
     current = Round.objects.current()
-    submission = Submission.objects.filter(city=city, round=current).first() if current else None
-    deadline = city_deadline(city, current) if current else None
-    history = Submission.objects.filter(city=city).select_related("round").order_by("-round__year")
+    submission = None
+    if current is not None:
+        # With the form, in the same statement: the city's deadline and the year it was named.
+        submission = (
+            Submission.objects.filter(city=city, round=current)
+            .annotate(deadline=form_deadline_expression(), batch=batch_annotation())
+            .first()
+        )
+    if submission is not None:
+        submission.round = current
+        deadline = city_deadline(city, current, submission.deadline)
+        batch = submission.batch
+    else:
+        deadline = city_deadline(city, current) if current else None
+        batch = batch_of(city.pk)
+    # What the table of rounds shows of each form, not its 70-odd columns.
+    history = (
+        Submission.objects.filter(city=city)
+        .select_related("round")
+        .only("city_id", "round__year", "kind", "status", "improvement_due", "submitted_at")
+        .order_by("-round__year")
+    )
     activity = selectors.last_activity(submission) if submission else None
-    batch = batch_of(city.pk)
     return render(
         request,
         "submissions/city_home.html",

@@ -611,3 +611,13 @@ def test_the_form_shows_the_city_s_deadline_with_its_latest_extension(
     # The submission's page reads the same deadline with the form (it warns a bureau that a return
     # after it needs an extension).
     assert selectors.submission_detail(user=city_user, pk=draft.pk).deadline == expected
+
+    # And the city's home page says so, with the form begun and, the same, before it is begun
+    # (A round without a deadline has nothing to extend: its page shows the extension as the deadline.)
+    extended = expected is not None and round_.deadline is not None and expected > round_.deadline
+    for _ in ("with the form", "before it"):
+        home = " ".join(client.get("/city/").content.decode().split())
+        if expected is not None:
+            assert f"截止日期 {expected:%Y-%m-%d}" in home
+        assert ("省通信管理局已将您的截止日期延至" in home) == extended
+        Submission.objects.filter(pk=draft.pk).delete()
