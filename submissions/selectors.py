@@ -40,15 +40,23 @@ from .snapshots import diff
 
 
 def submission_detail(*, user: User, pk: int) -> Submission:
-    """One submission with everything its page shows; DoesNotExist when outside the user's scope."""
+    """One submission with everything its page shows; DoesNotExist when outside the user's scope. Its
+    latest score's versions (`with_latest_score`) are not read with it: the page reads all its scores
+    and data changes anyway (`form_scores`, `form_changes`) and takes them from those
+    (`latest_score_facts`)."""
     return _with_cases(
-        _with_page_facts(
-            Submission.objects.visible_to(user)
-            .with_latest_score()
-            .select_related("city__province", "round", "updated_by")
-        ),
+        _with_page_facts(Submission.objects.visible_to(user).select_related("city__province", "round", "updated_by")),
         pk,
     )
+
+
+def latest_score_facts(submission: Submission, scores: list[Score], changes: list[DataChange]) -> None:
+    """What `SubmissionQuerySet.with_latest_score` annotates (`Submission.score_outdated` reads it),
+    from the form's scores and data changes as a page read them (`form_scores`, `form_changes`)."""
+    latest = latest_score(submission, scores)
+    submission.scored_version = latest.version if latest else None
+    submission.scored_threshold_version = latest.threshold_version if latest else None
+    submission.data_changed_since_score = latest is not None and any(c.version > latest.version for c in changes)
 
 
 def submission_for_form(*, user: User, pk: int) -> Submission:

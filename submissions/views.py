@@ -352,6 +352,7 @@ def render_submission_page(
     deadline = city_deadline(submission.city, submission.round, submission.deadline)
     scores = selectors.form_scores(submission)
     score = selectors.latest_score(submission, scores)
+    selectors.latest_score_facts(submission, scores, changes)
     actions = [a.value for a in allowed_actions(submission, request.user)]
     activity = selectors.last_activity(submission, events, changes)
     return render(
