@@ -60,9 +60,8 @@ def latest_score_facts(submission: Submission, scores: list[Score], changes: lis
 
 
 def submission_for_form(*, user: User, pk: int) -> Submission:
-    """What the survey form shows of a submission: `submission_detail` without what only the submission's
-    page shows (the latest score's versions, who saved last), which cost more to ask than the rest, and
-    with the year its city was named (`batch`, as `kinds.batch_of`)."""
+    """What the survey form shows of a submission: `submission_detail` without who saved last (only the
+    submission's page shows it), and with the year its city was named (`batch`, as `kinds.batch_of`)."""
     submissions = Submission.objects.visible_to(user).select_related("city__province", "round")
     return _with_cases(_with_page_facts(submissions.annotate(batch=batch_annotation())), pk)
 
