@@ -10,13 +10,12 @@ templates wrote, character for character (`submissions/form_html.py` did the sam
 from __future__ import annotations
 
 from django.template.defaultfilters import filesizeformat, linebreaksbr, truncatechars
-from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timezone import template_localtime
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 
-from gigacity.html import escape
+from gigacity.html import escape, url_for
 from gigacity.models import Role
 from gigacity.templatetags.gigacity_tags import count, indicator, spec_name, spec_unit, status_badge
 
@@ -169,6 +168,7 @@ def case_articles(cases, evidence_fields) -> SafeString:
     if not cases:
         return mark_safe(f'\n    <p class="muted">{_("No cases yet.")}</p>\n  ')
     evidence_fields = evidence_fields or {}
+    attachment_url = url_for("submissions:attachment")
     t = {
         "untitled": _("(untitled)"),
         "excellent": _("Recommended as excellent"),
@@ -189,7 +189,7 @@ def case_articles(cases, evidence_fields) -> SafeString:
         files = ""
         if attachments:
             links = "<br>".join(
-                f'<a href="{escape(reverse("submissions:attachment", args=[a.pk]))}">{escape(a.original_name)}</a> '
+                f'<a href="{attachment_url(a.pk)}">{escape(a.original_name)}</a> '
                 f'<span class="muted small">({escape(filesizeformat(a.size))})</span>'
                 for a in attachments
             )

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from django.template.defaultfilters import filesizeformat
 from django.template.loader import get_template
-from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
-from gigacity.html import escape
+from gigacity.html import escape, url_for
 from gigacity.i18n import pick
 from indicators.catalogue import KEY_SITE_CATEGORIES, key_site_field
 
@@ -37,6 +36,7 @@ class CaseCards:
         self.domain_choices = [(str(value), escape(value), escape(label)) for value, label in domain_choices]
         self.case_text_fields = [(name, escape(label)) for name, label in case_text_fields]
         self.evidence_fields = evidence_fields or {}
+        self.attachment_url = url_for("submissions:attachment")
         self.t = {
             key: _(msgid)  # a template's {% translate "…" %}: a literal, not escaped
             for key, msgid in {
@@ -157,7 +157,7 @@ class CaseCards:
         partners_errors = errors.get("partners")
         attachments = "".join(
             f'\n        <li data-attachment-id="{escape(a.pk)}">'
-            f'<a href="{escape(reverse("submissions:attachment", args=[a.pk]))}">'
+            f'<a href="{self.attachment_url(a.pk)}">'
             f'{escape(a.original_name)}</a> <span class="muted small">{escape(filesizeformat(a.size))}</span>\n'
             f'          <button type="button" class="btn-link" data-attachment-remove="{escape(a.pk)}">'
             f"{t['remove']}</button></li>\n"
@@ -207,14 +207,13 @@ class FormFields:
         self.previous_year = escape(previous.round.year) if previous else None
         self.previous_values = context.get("previous_values") or {}
         self.comment_label = _("Bureau's comment:")
-        self.english = context.get("LANGUAGE_CODE") == "en"
 
     def group(self, group: IndicatorGroup) -> SafeString:
         """An indicator's fieldset: its live value, its formula, (for the key sites) the table of the
         categories, and the fields of its inputs."""
         spec = group.indicator
         code = escape(spec.code)
-        formula = escape(spec.formula_en if self.english else spec.formula_zh)
+        formula = escape(pick(spec.formula_zh, spec.formula_en))
         out = [
             "\n"
             f'<fieldset class="indicator-group" data-indicator="{code}">\n'
@@ -238,7 +237,7 @@ class FormFields:
                 "      <tbody>\n      "
             )
             for category in KEY_SITE_CATEGORIES:
-                label = category.label_en if self.english else category.label_zh
+                label = pick(category.label_zh, category.label_en)
                 total, covered = key_site_field(category.key, "total"), key_site_field(category.key, "covered")
                 out.append(
                     "\n        \n"

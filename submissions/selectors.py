@@ -15,9 +15,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from gigacity.i18n import pick
-from gigacity.models import Role, User
+from gigacity.models import City, Role, User
 from indicators.catalogue import CATALOGUE, INDICATORS
-from indicators.models import PublishedFigure, Threshold, round_thresholds
+from indicators.models import PublishedFigure, Round, Threshold, round_thresholds
 from indicators.rules import ScoreResult, ScoringError, meets, score, shift_years
 
 from .kinds import batch_annotation
@@ -57,6 +57,20 @@ def latest_score_facts(submission: Submission, scores: list[Score], changes: lis
     submission.scored_version = latest.version if latest else None
     submission.scored_threshold_version = latest.threshold_version if latest else None
     submission.data_changed_since_score = latest is not None and any(c.version > latest.version for c in changes)
+
+
+def form_of_round(*, city: City, round_: Round) -> Submission | None:
+    """The city's form of `round_` as its home page shows it, with the city's deadline in the round
+    (`deadline`) and the year the city was named (`batch`), read in one statement; None when the city
+    has not begun it."""
+    submission = (
+        Submission.objects.filter(city=city, round=round_)
+        .annotate(deadline=form_deadline_expression(), batch=batch_annotation())
+        .first()
+    )
+    if submission is not None:
+        submission.round = round_
+    return submission
 
 
 def submission_for_form(*, user: User, pk: int) -> Submission:
@@ -124,11 +138,8 @@ def submission_version(*, user: User, pk: int) -> int:
 def _read_related(instance: Model, name: str) -> None:
     """Read `instance.<name>.all()` once, as `prefetch_related_objects` would, without its machinery
     (for one object it costs more than the query)."""
-    cache = instance.__dict__.setdefault("_prefetched_objects_cache", {})
-    if name not in cache:
-        related: QuerySet = getattr(instance, name).all()
-        list(related)  # the query, once
-        cache[name] = related
+    if name not in instance.__dict__.get("_prefetched_objects_cache", {}):
+        _prefetched(instance, name, list(getattr(instance, name).all()))
 
 
 def form_scores(submission: Submission) -> list[Score]:

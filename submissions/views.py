@@ -36,8 +36,8 @@ from .forms import (
     field_label,
 )
 from .inputs import NUMBER_FIELDS, number_limit
-from .kinds import batch_annotation, batch_of, kind_of
-from .models import Attachment, ChangeSource, Status, Submission, form_deadline_expression
+from .kinds import batch_of, kind_of
+from .models import Attachment, ChangeSource, Status, Submission
 from .services import (
     city_deadline,
     ensure_editable,
@@ -54,16 +54,8 @@ from .workflow import allowed_actions
 def city_home(request):
     city = request.user.city
     current = Round.objects.current()
-    submission = None
-    if current is not None:
-        # With the form, in the same statement: the city's deadline and the year it was named.
-        submission = (
-            Submission.objects.filter(city=city, round=current)
-            .annotate(deadline=form_deadline_expression(), batch=batch_annotation())
-            .first()
-        )
+    submission = selectors.form_of_round(city=city, round_=current) if current else None
     if submission is not None:
-        submission.round = current
         deadline = city_deadline(city, current, submission.deadline)
         batch = submission.batch
     else:
