@@ -1,10 +1,14 @@
 """Reads behind the national and provincial dashboards and their exports.
 
-Every figure is computed by the database (aggregates, conditional counts, anti-joins, index-backed
-top-N queries) over querysets that start from `visible_to(user)`; Python only arranges the handful of
-aggregated rows that come back (at most one per province, batch or histogram bin). The number of
-queries is the same for 30 cities and for 3 000 (tests assert it), and the time grows little with
-units and history (bench/dashboard.py measures it).
+Every read starts from a queryset narrowed to the caller's scope (`visible_to(user)`). Counts over
+the forms, the cities and their history are computed by the database (aggregates, conditional counts,
+anti-joins), which sends back a handful of rows (at most one per province, batch or status). The
+figures of the indicators — totals, pass rates, histograms, leaders, means by batch — are computed
+here from the round's reported forms read once as plain rows (`reported_rows`, at most one per unit):
+a dozen aggregate and top-N queries cost Django more to build on every view than the rows cost to
+read and add up, exactly, in Decimal (issue 16). The number of queries is the same for 30 cities and
+for 3 000 (tests assert it), and the time grows little with units and history (bench/dashboard.py
+measures it).
 
 Which forms count (reliability.md P-15): counts by status cover every form, but every indicator
 figure (means, leaders, distributions, pass rates) uses only the forms that have left the city's
@@ -15,24 +19,22 @@ A draft or a returned form may hold half-typed numbers that nobody has vouched f
 from __future__ import annotations
 
 import datetime
+from bisect import bisect_right
 from collections import defaultdict
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from heapq import nlargest
+from operator import itemgetter
 from typing import Any
 
 from django.db.models import (
-    Aggregate,
     Case,
     Count,
     F,
     FilteredRelation,
-    IntegerField,
-    Max,
-    Min,
     OuterRef,
     Q,
     QuerySet,
     Subquery,
-    Sum,
     Value,
     When,
 )
@@ -60,7 +62,15 @@ from submissions.models import (
 from submissions.models import Case as ApplicationCase
 
 from . import freshness, lifecycle
-from .lifecycle import designation_rows, mean, named_sums_by_batch, named_up_to
+from .lifecycle import (
+    VALUE_COLUMNS,
+    add_to_batch,
+    designation_rows,
+    figures_of,
+    mean,
+    named_cities,
+    published_figures,
+)
 
 STATUS_KEYS: tuple[str, ...] = (NOT_STARTED, *Status.values)
 LEADER_COUNT = 10
@@ -103,55 +113,14 @@ def _round_info(round_: Round, *, rounds: list[int]) -> dict[str, Any]:
 # ------------------------------------------------------------------------------------------------
 # Building blocks: each takes querysets already narrowed to the caller's scope
 # ------------------------------------------------------------------------------------------------
-def first_designations(round_: Round) -> QuerySet[Designation]:
-    """The designations up to `round_`: a city is named once, so each is the city's batch
-    (`lifecycle.named_up_to`)."""
-    return named_up_to(round_.year)
-
-
 def batch_of_city(round_: Round, city_ref: str = "city") -> Subquery:
     """The year a city was first named a Gigabit City, as of `round_` (None: not named by then), for
-    one row at a time (a city table); aggregates use `first_designations` instead."""
+    one row at a time (a city table); the figures use `lifecycle.named_cities` instead."""
     return Subquery(
         Designation.objects.filter(city=OuterRef(city_ref), round__year__lte=round_.year)
         .order_by("round__year")
         .values("round__year")[:1]
     )
-
-
-def _sums(path: str = "") -> dict[str, Any]:
-    """SUM and COUNT of every indicator (`path` leads to the submission): the mean is computed from
-    them exactly, and means of groups can be combined without losing precision."""
-    out: dict[str, Any] = {}
-    for spec in INDICATORS:
-        out[f"s_{spec.code}"] = Sum(f"{path}value_{spec.code}")
-        out[f"n_{spec.code}"] = Count(f"{path}value_{spec.code}")
-    return out
-
-
-class CountInRange(Aggregate):
-    """How many rows have `column` in [low, high) — or [low, high] with `closed`, or ≥ low without
-    `high` — as `COUNT(CASE WHEN … THEN 1 END)`: what `Count("pk", filter=Q(column__gte=low, …))`
-    counts, with the bounds bound straight to the column. A histogram is some seventy such counts,
-    and building a Q per bin cost several times more to compile than the query took to run."""
-
-    function = "COUNT"
-    name = "CountInRange"
-    output_field = IntegerField()
-
-    def __init__(self, column: str, low: Decimal, high: Decimal | None = None, *, closed: bool = False):
-        super().__init__(F(column))
-        self.low, self.high, self.closed = low, high, closed
-
-    def as_sql(self, compiler, connection, **extra_context):
-        source = self.get_source_expressions()[0]
-        column, column_params = compiler.compile(source)
-        field = source.output_field
-        sql, params = f"{column} >= %s", [*column_params, field.get_db_prep_value(self.low, connection)]
-        if self.high is not None:
-            sql += f" AND {column} {'<=' if self.closed else '<'} %s"
-            params += [*column_params, field.get_db_prep_value(self.high, connection)]
-        return f"COUNT(CASE WHEN {sql} THEN 1 END)", params
 
 
 def _progress_rows(cities: QuerySet[City], submissions: QuerySet[Submission]) -> dict[str, dict[str, int]]:
@@ -213,26 +182,54 @@ def round_references(round_: Round) -> dict[str, tuple[Decimal, str, int]]:
     return latest
 
 
-def _means_by_batch(cities: QuerySet[City], round_: Round) -> dict[int, dict[str, Any]]:
-    """SUM/COUNT per indicator over the named cities' figures of the round (reported form, else the
-    published table), by batch (`lifecycle.named_sums_by_batch`, which the summary table's means use
-    too)."""
-    return named_sums_by_batch(cities, round_)
+# The columns of a reported form the dashboards' figures are taken from (`reported_rows`).
+FORM_COLUMNS: tuple[str, ...] = (
+    "pk",
+    "status",
+    "kind",
+    "city_id",
+    "city__name",
+    "city__province_id",
+    "city__province__short_name",
+    *VALUE_COLUMNS,
+)
 
 
-def _reported_totals(reported: QuerySet[Submission], thresholds: dict[str, Decimal]) -> dict[str, Any]:
-    """Over all reported forms, in one pass: SUM/COUNT per indicator, how many meet each threshold,
-    and the range of each indicator (which sets the histogram's bins)."""
-    passing = {
-        f"p_{code}": CountInRange(f"value_{code}", value)
-        for code, value in thresholds.items()
-        if code in {spec.code for spec in INDICATORS}
-    }
-    ranges = {
-        **{f"lo_{s.code}": Min(f"value_{s.code}") for s in INDICATORS},
-        **{f"hi_{s.code}": Max(f"value_{s.code}") for s in INDICATORS},
-    }
-    return reported.order_by().aggregate(**_sums(), **passing, **ranges)
+def reported_rows(reported: QuerySet[Submission]) -> list[dict[str, Any]]:
+    """The round's reported forms as plain rows (`FORM_COLUMNS`), in one query: the dashboards' totals,
+    histograms, leaders and means of the Gigabit Cities are computed from them here (issue 16). A
+    dozen aggregates and top-N queries, each built by the ORM for every view, cost several times what
+    the rows of a round (one per unit at most) cost to read and add up, exactly, in Decimal."""
+    return [dict(zip(FORM_COLUMNS, row, strict=True)) for row in reported.order_by().values_list(*FORM_COLUMNS)]
+
+
+def _means_by_batch(
+    named: list[tuple], rows: list[dict[str, Any]], published: dict[str, tuple]
+) -> dict[int, dict[str, Any]]:
+    """SUM/COUNT per indicator over the `named` cities' figures of the round (their reported form in
+    `rows`, else the `published` table), by batch: `lifecycle.named_sums_by_batch` over rows already
+    read."""
+    forms = {row["city_id"]: (row["pk"], row["kind"], *(row[column] for column in VALUE_COLUMNS)) for row in rows}
+    sums: dict[int, dict[str, Any]] = {}
+    for city, *_names, batch in named:
+        add_to_batch(sums, batch, figures_of(city, forms, published)[1])
+    return sums
+
+
+def _reported_totals(rows: list[dict[str, Any]], thresholds: dict[str, Decimal]) -> dict[str, Any]:
+    """Over the reported forms' `rows`: SUM/COUNT per indicator, how many meet each threshold, and the
+    range of each indicator (which sets the histogram's bins). NULL is no value, as in SQL."""
+    out: dict[str, Any] = {}
+    for spec in INDICATORS:
+        code, column = spec.code, f"value_{spec.code}"
+        values = [value for row in rows if (value := row[column]) is not None]
+        out[f"s_{code}"] = sum(values[1:], values[0]) if values else None
+        out[f"n_{code}"] = len(values)
+        out[f"lo_{code}"] = min(values) if values else None
+        out[f"hi_{code}"] = max(values) if values else None
+        if code in thresholds:
+            out[f"p_{code}"] = sum(1 for value in values if meets(value, thresholds[code]))
+    return out
 
 
 def _combine(rows: dict[int, dict[str, Any]], code: str) -> tuple[Decimal | None, int]:
@@ -290,29 +287,15 @@ def _indicator_rows(
     return out
 
 
-def _leaders(reported: QuerySet[Submission], round_: Round, limit: int = LEADER_COUNT) -> list[dict[str, Any]]:
-    """The top `limit` cities of each indicator (highest value first, ties by city code): one small
-    ORDER BY … LIMIT query per indicator, which PostgreSQL answers from the partial indexes on
-    (round, value, city) of reported forms (submissions migration 0003) without reading the round's
-    other forms. (A single query with a window function per indicator sorted every form of the
-    round seven times and was the slowest part of the dashboard at 3 000 units.)"""
-    columns = ("pk", "status", "kind", "city_id", "city__name", "city__province_id", "city__province__short_name")
-    tops: dict[str, list[dict[str, Any]]] = {}
-    for spec in INDICATORS:
-        value = f"value_{spec.code}"
-        tops[spec.code] = list(
-            reported.filter(**{f"{value}__isnull": False})
-            .order_by(F(value).desc(), "city_id")
-            .values(*columns, value)[:limit]
-        )
-    rows = [row for top in tops.values() for row in top]
-    # The leaders' batches afterwards, for the few rows kept: inside the window query the lookup
-    # would run for every form of the round.
-    batches = dict(
-        first_designations(round_).filter(city__in=[r["city_id"] for r in rows]).values_list("city", "round__year")
-    )
+def _leaders(rows: list[dict[str, Any]], batches: dict[str, int], limit: int = LEADER_COUNT) -> list[dict[str, Any]]:
+    """The top `limit` cities of each indicator among the reported forms' `rows` (highest value
+    first, ties by city code), with each city's batch (`batches`: {city: year named})."""
+    by_city = sorted(rows, key=itemgetter("city_id"))
     out = []
     for spec in INDICATORS:
+        value = f"value_{spec.code}"
+        # As sorted(…, reverse=True)[:limit], which keeps the city order within a tie.
+        top = nlargest(limit, (row for row in by_city if row[value] is not None), key=itemgetter(value))
         out.append(
             {
                 "code": spec.code,
@@ -326,13 +309,13 @@ def _leaders(reported: QuerySet[Submission], round_: Round, limit: int = LEADER_
                         "city_name": r["city__name"],
                         "province": r["city__province_id"],
                         "province_name": r["city__province__short_name"],
-                        "value": r[f"value_{spec.code}"],
+                        "value": r[value],
                         "submission": r["pk"],
                         "status": r["status"],
                         "kind": r["kind"],
                         "batch": batches.get(r["city_id"]),
                     }
-                    for rank, r in enumerate(tops[spec.code], start=1)
+                    for rank, r in enumerate(top, start=1)
                 ],
             }
         )
@@ -366,27 +349,22 @@ def histogram_edges(low: Decimal, high: Decimal, target: int = TARGET_BINS) -> l
 
 
 def _distribution(
-    reported: QuerySet[Submission], thresholds: dict[str, Decimal], ranges: dict[str, Any]
+    rows: list[dict[str, Any]], thresholds: dict[str, Decimal], ranges: dict[str, Any]
 ) -> list[dict[str, Any]]:
-    """A histogram of each indicator over the reported forms, in one query; `ranges` (the lowest and
-    highest value of each indicator, from `_reported_totals`) sets the bins."""
-    edges = {
-        spec.code: histogram_edges(ranges[f"lo_{spec.code}"], ranges[f"hi_{spec.code}"])
-        for spec in INDICATORS
-        if ranges[f"lo_{spec.code}"] is not None
-    }
-    # Then every bin of every indicator in one pass over the forms: a conditional count per bin.
-    # (One GROUP BY per indicator, even joined by UNION ALL, reads the forms seven times and was
-    # twice as slow at 3 000 units.) Bins are [a, b), the last one [a, b].
-    bins = {
-        f"b_{code}_{i}": CountInRange(f"value_{code}", edge[i], edge[i + 1], closed=i == len(edge) - 2)
-        for code, edge in edges.items()
-        for i in range(len(edge) - 1)
-    }
-    counts = reported.order_by().aggregate(**bins) if bins else {}
+    """A histogram of each indicator over the reported forms' `rows`; `ranges` (the lowest and highest
+    value of each indicator, from `_reported_totals`) sets the bins: [a, b), the last one [a, b]."""
     out = []
     for spec in INDICATORS:
-        edge = edges.get(spec.code, [])
+        low, high = ranges[f"lo_{spec.code}"], ranges[f"hi_{spec.code}"]
+        edge = histogram_edges(low, high) if low is not None else []
+        counts = [0] * max(len(edge) - 1, 0)
+        column, last = f"value_{spec.code}", len(counts) - 1
+        for row in rows:
+            value = row[column]
+            if value is not None:
+                # The bin whose lower edge is the last one at or below the value; the highest value
+                # may sit on the last edge, which closes the last bin.
+                counts[min(bisect_right(edge, value) - 1, last)] += 1
         out.append(
             {
                 "code": spec.code,
@@ -394,12 +372,9 @@ def _distribution(
                 "unit": pick(spec.unit_zh, spec.unit_en),
                 "decimals": spec.decimals,
                 "threshold": thresholds.get(spec.code),
-                "min": ranges[f"lo_{spec.code}"],
-                "max": ranges[f"hi_{spec.code}"],
-                "bins": [
-                    {"from": edge[i], "to": edge[i + 1], "count": counts[f"b_{spec.code}_{i}"]}
-                    for i in range(len(edge) - 1)
-                ],
+                "min": low,
+                "max": high,
+                "bins": [{"from": edge[i], "to": edge[i + 1], "count": counts[i]} for i in range(len(counts))],
             }
         )
     return out
@@ -467,9 +442,11 @@ def national_dashboard(*, user: User, round_: Round) -> dict[str, Any]:
 
     thresholds = round_.threshold_map()
     batches = _batches(named, regions)
-    totals = _reported_totals(reported, thresholds)
+    rows = reported_rows(reported)
+    gigabit_cities = named_cities(cities, round_)
+    totals = _reported_totals(rows, thresholds)
     indicators = _indicator_rows(
-        by_batch=_means_by_batch(cities, round_),
+        by_batch=_means_by_batch(gigabit_cities, rows, published_figures(cities, round_)),
         totals=totals,
         thresholds=thresholds,
         references=round_references(round_),
@@ -487,8 +464,8 @@ def national_dashboard(*, user: User, round_: Round) -> dict[str, Any]:
         "regions": region_rows,
         "provinces": province_rows,
         "indicators": indicators,
-        "leaders": _with_means(_leaders(reported, round_), indicators),
-        "distribution": _with_means(_distribution(reported, thresholds, totals), indicators),
+        "leaders": _with_means(_leaders(rows, {row[0]: row[-1] for row in gigabit_cities}), indicators),
+        "distribution": _with_means(_distribution(rows, thresholds, totals), indicators),
     }
 
 
@@ -619,27 +596,34 @@ def province_dashboard(*, user: User, province: Province, round_: Round) -> dict
     thresholds, and the comparison with the national averages."""
     cities = City.objects.visible_to(user).filter(province=province)
     submissions = Submission.objects.visible_to(user).filter(round=round_, city__province=province)
-    reported = submissions.filter(status__in=REPORTED_STATES)
 
     progress = _progress_rows(cities, submissions)
     named = _named_rows(cities, round_)
     thresholds = round_.threshold_map()
     references = round_references(round_)
     batches = _batches(named, {province.code: province.region})
-    totals = _reported_totals(reported, thresholds)
+    # The national averages are the one figure a bureau sees beyond its province: the product asks
+    # how the province compares with them. They are means over reported forms only, never rows. So
+    # the country's reported forms, Gigabit Cities and published figures are read (three queries),
+    # and the province's are those of its cities among them: the province is in the caller's scope
+    # (`dashboard_province`), which is all a bureau's scope holds.
+    every_city = City.objects.all()
+    national_rows = reported_rows(Submission.objects.filter(round=round_, status__in=REPORTED_STATES))
+    national_named = named_cities(every_city, round_)
+    published = published_figures(every_city, round_)
+    rows = [row for row in national_rows if row["city__province_id"] == province.code]
+    own_named = [row for row in national_named if row[2] == province.code]
+    totals = _reported_totals(rows, thresholds)
     indicators = _indicator_rows(
-        by_batch=_means_by_batch(cities, round_),
+        by_batch=_means_by_batch(own_named, rows, published),
         totals=totals,
         thresholds=thresholds,
         references=references,
         batch_years=[b["year"] for b in batches],
     )
-    # The national averages are the one figure a bureau sees beyond its province: the product asks
-    # how the province compares with them. They are means over reported forms only, never rows.
-    national_reported = Submission.objects.filter(round=round_, status__in=REPORTED_STATES)
     national = _indicator_rows(
-        by_batch=_means_by_batch(City.objects.all(), round_),
-        totals=_reported_totals(national_reported, {}),
+        by_batch=_means_by_batch(national_named, national_rows, published),
+        totals=_reported_totals(national_rows, {}),
         thresholds=thresholds,
         references=references,
     )
@@ -663,8 +647,8 @@ def province_dashboard(*, user: User, province: Province, round_: Round) -> dict
         "batches": batches,
         "cities": city_rows(cities, round_, thresholds, timezone.localdate()),
         "indicators": indicators,
-        "leaders": _with_means(_leaders(reported, round_), indicators),
-        "distribution": _with_means(_distribution(reported, thresholds, totals), indicators),
+        "leaders": _with_means(_leaders(rows, {row[0]: row[-1] for row in own_named}), indicators),
+        "distribution": _with_means(_distribution(rows, thresholds, totals), indicators),
     }
 
 
