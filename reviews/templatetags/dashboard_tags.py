@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from gigacity.html import escape, url_for
 from gigacity.templatetags.gigacity_tags import status_badge
+from indicators.catalogue import INDICATORS
 
 register = template.Library()
 
@@ -174,3 +175,59 @@ def status_cells(statuses: dict[str, int], strip: list[dict[str, Any]]) -> SafeS
         count = statuses.get(s["key"]) if statuses else None
         cells.append(f'<td class="num{"" if count else " zero"}">{escape(count)}</td>')
     return mark_safe("".join(cells))  # numbers
+
+
+# A city's days to the deadline count only while the form is still with it.
+_WITH_THE_CITY = ("not_started", "draft", "returned")
+
+
+@register.simple_tag
+def city_table_rows(d: dict[str, Any], round_status: str) -> SafeString:
+    """The rows of the provincial dashboard's city table (`province_dashboard.html`): a province's
+    cities, each with its state, deadline, days left while the round is open and its seven figures."""
+    e = escape
+    detail = url_for("submissions:detail")
+    extended = f' <span class="badge badge-info">{e(gettext("extended"))}</span>'
+    reported = f'<span class="muted">{e(gettext("reported"))}</span>'
+    below = f' title="{e(gettext("Below the threshold"))}"'
+    specs = [(spec.code, spec.decimals) for spec in INDICATORS]
+    days_column = round_status != "published"
+    out = []
+    for c in d["cities"]:
+        name = e(c["name"])
+        if c["submission"]:
+            name = f'<a href="{detail(c["submission"])}">{name}</a>'
+        deadline = c["deadline"].strftime("%Y-%m-%d") if c["deadline"] else "—"
+        days = ""
+        if days_column:
+            if c["status"] in _WITH_THE_CITY:
+                left = c["days_to_deadline"]
+                if left is None:
+                    days = '<td class="num" data-value="">—</td>'
+                else:
+                    urgency = "late" if left < 0 else "urgent" if left <= 7 else ""
+                    days = f'<td class="num" data-value="{e(left)}"><span class="{urgency}">{e(left)}</span></td>'
+            else:
+                days = f'<td class="num" data-value="">{reported}</td>'
+        figures = []
+        for code, decimals in specs:
+            miss = c["passed"].get(code) is False
+            figures.append(
+                f'\n          <td class="num{" miss" if miss else ""}"{below if miss else ""}>'
+                f"{e(fixed(c['values'].get(code), decimals))}</td>\n        "
+            )
+        batch = ""
+        if c["batch"]:
+            batch = f'<span class="badge badge-gigabit">{gettext("%(year)s batch") % {"year": e(c["batch"])}}</span>'
+        out.append(
+            "\n      <tr>\n"
+            f'        <th scope="row" data-value="{e(c["code"])}">{name}</th>\n'
+            f"        <td>{status_badge(c['status'], c['status_label'])}</td>\n"
+            f'        <td class="nowrap">{deadline}{extended if c["extended"] else ""}</td>\n'
+            f"        {days}\n"
+            f"        {''.join(figures)}\n"
+            f"        <td>{batch}</td>\n"
+            "      </tr>\n"
+            "    "
+        )
+    return mark_safe("".join(out))  # every value escaped above

@@ -3,6 +3,7 @@ values, and a number of queries that does not grow with the number of cities."""
 
 from __future__ import annotations
 
+import datetime
 import io
 import random
 from decimal import Decimal
@@ -12,12 +13,14 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from gigacity.models import City
 from indicators.models import Designation, ReferenceValue, Round
 from reviews import dashboards
-from submissions.models import Status
+from submissions.models import Extension, Status, Submission
+from tests.factories import make_submission
 
 from .data import add_forms, add_units
 
@@ -274,3 +277,55 @@ def test_a_reference_share_above_100_is_refused_beside_its_field(open_round, min
     page = response.content.decode()
     assert response.status_code == 400 and "不能超过 100" in page and 'value="120"' in page
     assert not ReferenceValue.objects.filter(round=open_round).exists()  # all or nothing
+
+
+# ------------------------------------------------------------------------------------------------
+# The provincial dashboard's city table, as the bureau reads it
+# ------------------------------------------------------------------------------------------------
+def _city_row(html: str, code: str) -> str:
+    start = html.index(f'<th scope="row" data-value="{code}">')
+    return html[start : html.index("</tr>", start)]
+
+
+def test_the_city_table_shows_each_city_s_state_deadline_days_left_and_reported_figures(
+    open_round, bureau_user, client
+):
+    today = timezone.localdate()
+    threshold = open_round.threshold_map()["bs5g_per_10k"]
+    reported = make_submission(City.objects.get(code="370400"), open_round, Status.SUBMITTED)
+    Submission.objects.filter(pk=reported.pk).update(
+        value_bs5g_per_10k=threshold - Decimal("0.1"), value_users_1000m=Decimal(1234567)
+    )
+    draft = make_submission(City.objects.get(code="370500"), open_round, Status.DRAFT)
+    Designation.objects.create(city_id="370400", round=open_round, source=Designation.Source.APPROVED)
+    # The round's deadline was three days ago: 济南 has not started and is late; 青岛 was given five
+    # more days, 淄博 twenty.
+    open_round.deadline = today - datetime.timedelta(days=3)
+    open_round.save(update_fields=["deadline"])
+    for city, days in (("370200", 5), ("370300", 20)):
+        until = today + datetime.timedelta(days=days)
+        Extension.objects.create(city_id=city, round=open_round, until=until, reason="台风", granted_by=bureau_user)
+    client.force_login(bureau_user)
+
+    html = client.get(
+        reverse("reviews:province_dashboard", args=["370000"]), HTTP_ACCEPT_LANGUAGE="en"
+    ).content.decode()
+
+    late = _city_row(html, "370100")
+    assert "济南市" in late and "Not started" in late and "<a " not in late  # no form to open
+    assert f'<td class="nowrap">{open_round.deadline:%Y-%m-%d}</td>' in late
+    assert '<td class="num" data-value="-3"><span class="late">-3</span></td>' in late
+    urgent = _city_row(html, "370200")
+    assert f'{today + datetime.timedelta(days=5):%Y-%m-%d} <span class="badge badge-info">extended</span>' in urgent
+    assert '<span class="urgent">5</span>' in urgent
+    assert '<span class="">20</span>' in _city_row(html, "370300")
+    submitted = _city_row(html, "370400")
+    assert f'<a href="/submissions/{reported.pk}/">枣庄市</a>' in submitted
+    assert '<span class="muted">reported</span>' in submitted
+    assert f'<td class="num miss" title="Below the threshold">{threshold - Decimal("0.1"):,.1f}</td>' in submitted
+    assert '<td class="num">1,234,567</td>' in submitted
+    assert f"{open_round.year} batch" in submitted
+    # A draft's half-typed figures are not shown; its link is there for the bureau.
+    in_draft = _city_row(html, "370500")
+    assert f'<a href="/submissions/{draft.pk}/">' in in_draft
+    assert in_draft.count('<td class="num">—</td>') == 7
