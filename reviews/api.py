@@ -247,7 +247,7 @@ class NationalDashboardApi(APIView):
             "national-api",
             (*freshness.request_parts(request), round_.pk),
             lambda: dashboards.as_json(dashboards.national_dashboard_shared(user=request.user, round_=round_)),
-            reads=freshness.NATIONAL_DASHBOARD,
+            reads=freshness.DASHBOARDS,
             round_=round_,
         )
         return Response(data)

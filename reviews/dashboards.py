@@ -95,6 +95,12 @@ def dashboard_round(*, user: User, year: int | None) -> Round:
     return round_
 
 
+def round_heading(*, user: User, round_: Round) -> dict[str, Any]:
+    """What a dashboard's heading says of its round (status, deadline, the rounds to pick from): the
+    dashboard's own "round", for a heading rendered apart from its cached content."""
+    return _round_info(round_, rounds=list(visible_rounds(user=user).values_list("year", flat=True)))
+
+
 def _round_info(round_: Round, *, rounds: list[int]) -> dict[str, Any]:
     return {
         "year": round_.year,
@@ -454,7 +460,7 @@ def national_dashboard(*, user: User, round_: Round) -> dict[str, Any]:
     )
     return {
         "scope": {"level": "national"},
-        "round": _round_info(round_, rounds=list(visible_rounds(user=user).values_list("year", flat=True))),
+        "round": round_heading(user=user, round_=round_),
         "status_counts": _total_counts(progress),
         "named_total": gigabit["total"]["named_total"],
         "named_in_round": gigabit["total"]["named_in_round"],
@@ -477,7 +483,7 @@ def national_dashboard_shared(*, user: User, round_: Round) -> dict[str, Any]:
         "national-figures",
         parts,
         lambda: national_dashboard(user=user, round_=round_),
-        reads=freshness.NATIONAL_DASHBOARD,
+        reads=freshness.DASHBOARDS,
         round_=round_,
     )
 
@@ -637,7 +643,7 @@ def province_dashboard(*, user: User, province: Province, round_: Round) -> dict
     )[round_.year]["total"]
     return {
         "scope": {"level": "province", "code": province.code, "name": province.display_name},
-        "round": _round_info(round_, rounds=list(visible_rounds(user=user).values_list("year", flat=True))),
+        "round": round_heading(user=user, round_=round_),
         "status_counts": counts,
         "progress": _share(counts["reported"], counts["units"]),
         "named_total": gigabit["named_total"],

@@ -128,14 +128,15 @@ class Reads:
 
 # Every column of every form: for what has not said what it reads.
 EVERYTHING = Reads("everything")
-# The national dashboard (page and API): of its round's forms in any state, their city, round, kind
+# The dashboards — the national one (page and API) and a province's page, which reads the country's
+# forms for the national means beside the province's: of its round's forms in any state, their city, round, kind
 # and status (counts by status, annual reports, the watch list's status of a city's form) and when
 # they were created (the page's burn-up: "started"); figures, scores and flags only of reported forms
 # (`reviews.dashboards`, `reviews.lifecycle.watch_list`: a form's improvement_due and shortfall only
 # where it was rejected, a reported state). The burn-up's later stages are workflow events. The
 # earlier rounds' forms too: the watch list judges a listed city's past rounds (its run on the list)
 # and whether each past round has any reported form (`lifecycle.watch_list`, `_watch_rounds`).
-NATIONAL_DASHBOARD = Reads("national", ("city", "round", "kind", "created_at"))
+DASHBOARDS = Reads("dashboards", ("city", "round", "kind", "created_at"))
 # MIIT's summary table: the Gigabit Cities' reported forms of the round (`lifecycle.summary_table`,
 # `named_means`), nothing of drafts or returned forms, nothing of other rounds.
 SUMMARY_TABLE = Reads("summary", (), earlier_rounds=False)

@@ -561,10 +561,13 @@ def _progress_context(series: dict | None) -> dict:
     return {"p": series, "progress_rows": rows, "stage_labels": [series["stage_labels"][s] for s in progress.STAGES]}
 
 
-def _with_progress(chart_data: dict | None, series: dict | None) -> dict | None:
-    if chart_data is None or series is None:
-        return chart_data
-    return {**chart_data, "progress": dashboards.as_json(series)}
+def _chart_data(data: dict | None, series: dict | None, *, leave_out: tuple[str, ...] = ()) -> dict | None:
+    """The figures of a dashboard for its charts' script, with its burn-up (`series`), but those it
+    should `leave_out`."""
+    if data is None:
+        return None
+    chart_data = dashboards.as_json({key: value for key, value in data.items() if key not in leave_out})
+    return chart_data if series is None else {**chart_data, "progress": dashboards.as_json(series)}
 
 
 @require_GET
@@ -582,7 +585,7 @@ def ministry_home(request):
             "round": round_,
             "d": data,
             **_progress_context(series),
-            "chart_data": _with_progress(dashboards.as_json(data) if data else None, series),
+            "chart_data": _chart_data(data, series),
             "chart_config": _chart_config(),
             "status_strip": _status_strip(data["status_counts"]) if data else [],
             "watch_reasons": lifecycle.watch_reason_labels(),
@@ -591,9 +594,7 @@ def ministry_home(request):
 
     parts = (*freshness.request_parts(request), round_.pk if round_ else None)
     content = (
-        freshness.cached("national-page", parts, body, reads=freshness.NATIONAL_DASHBOARD, round_=round_)
-        if round_
-        else body()
+        freshness.cached("national-page", parts, body, reads=freshness.DASHBOARDS, round_=round_) if round_ else body()
     )
     # The content is the output of our own template (escaped there), kept as text by the cache.
     return render(request, "reviews/national_dashboard.html", {"round": round_, "body": mark_safe(content)})
@@ -608,25 +609,43 @@ def my_province_dashboard(request):
 @require_GET
 @role_required(Role.BUREAU, Role.MINISTRY, Role.ADMIN)
 def province_dashboard(request, code: str):
-    """One province's dashboard: its own bureau, or the ministry drilling down from the map."""
+    """One province's dashboard: its own bureau, or the ministry drilling down from the map. Below its
+    heading (the round picker, the exports, the reader's CSRF token) it is rendered once per version
+    of the data, scope, language, day, query and province (`reviews.freshness`), as the national
+    dashboard is: a bureau opens it over and over on the busiest days."""
     province = dashboards.dashboard_province(user=request.user, code=code)
     round_ = _round_or_none(request)
-    data = dashboards.province_dashboard(user=request.user, province=province, round_=round_) if round_ else None
-    series = progress.progress_series(user=request.user, round_=round_, province=province) if round_ else None
-    return render(
-        request,
-        "reviews/province_dashboard.html",
-        {
+
+    def body() -> str:
+        data = dashboards.province_dashboard(user=request.user, province=province, round_=round_) if round_ else None
+        series = progress.progress_series(user=request.user, round_=round_, province=province) if round_ else None
+        context = {
             "province": province,
             "round": round_,
             "d": data,
             **_progress_context(series),
-            "chart_data": _with_progress(dashboards.as_json(data) if data else None, series),
+            # The charts draw nothing of the cities (they are in the page's table), and when each form
+            # was last saved, which a draft save changes, is no part of what the cache follows.
+            "chart_data": _chart_data(data, series, leave_out=("cities",)),
             "chart_config": _chart_config(),
             "status_strip": _status_strip(data["status_counts"]) if data else [],
             "indicator_specs": INDICATORS,
             "watch_reasons": lifecycle.watch_reason_labels(),
-        },
+        }
+        return render_to_string("reviews/includes/province_dashboard_body.html", context, request=request)
+
+    # The page reads the country's forms (the national means beside the province's) as the national
+    # dashboard does, so the same version covers it.
+    parts = (*freshness.request_parts(request), round_.pk if round_ else None, province.code)
+    content = (
+        freshness.cached("province-page", parts, body, reads=freshness.DASHBOARDS, round_=round_) if round_ else body()
+    )
+    heading = {"round": dashboards.round_heading(user=request.user, round_=round_)} if round_ else None
+    # The content is the output of our own template (escaped there), kept as text by the cache.
+    return render(
+        request,
+        "reviews/province_dashboard.html",
+        {"province": province, "round": round_, "d": heading, "body": mark_safe(content)},
     )
 
 

@@ -31,7 +31,7 @@ from indicators.services import designation_create
 from reviews import dashboards, exports
 from reviews import services as review_services
 from reviews.evidence import evidence_request_create
-from reviews.freshness import NATIONAL_DASHBOARD, SUMMARY_TABLE, data_version
+from reviews.freshness import DASHBOARDS, SUMMARY_TABLE, data_version
 from reviews.sampling import sample_draw_create
 from submissions.models import Status, Submission
 from submissions.operators import operator_figures_report, round_tolerance_set
@@ -314,6 +314,36 @@ def test_a_change_shown_elsewhere_still_leaves_nothing_stale(
     assert after == fresh
 
 
+# ------------------------------------------------------------------------------------------------
+# A province's dashboard, kept in the cache below its heading (the same version as the national one)
+# ------------------------------------------------------------------------------------------------
+def province_content(client, year: int) -> str:
+    """What 江苏's dashboard page shows below its heading (which is rendered for every request: the
+    reader's CSRF token, and their notifications in the menu, are no part of the figures)."""
+    response = client.get(f"{reverse('reviews:province_dashboard', args=['320000'])}?round={year}")
+    assert response.status_code == 200
+    html = response.content.decode()
+    return html[html.index('<div class="dash-grid">') : html.index("</main>")]
+
+
+@pytest.mark.parametrize("prepare", SHOWN + NOT_SHOWN_HERE, ids=lambda w: w.__name__)
+def test_a_provinces_dashboard_shows_every_change_on_the_very_next_request(
+    prepare, country, open_round, ministry_user, client
+):
+    write = prepare(country, open_round, ministry_user)
+    client.force_login(bureau_of("320000"))  # every write here is in 江苏
+    before = province_content(client, open_round.year)
+    assert province_content(client, open_round.year) == before  # a repeat view, from the cache
+
+    write()
+
+    after = province_content(client, open_round.year)
+    cache.clear()
+    assert after == province_content(client, open_round.year)  # as computed from nothing
+    if prepare in SHOWN or prepare is report_operator_figures:  # the operators' reports are shown here
+        assert after != before
+
+
 @pytest.mark.parametrize(
     "prepare", [w for w in SHOWN + NOT_SHOWN_HERE if w not in DRAFT_SAVES], ids=lambda w: w.__name__
 )
@@ -321,11 +351,11 @@ def test_every_write_but_a_draft_save_moves_the_versions_of_the_ministrys_views(
     prepare, country, open_round, ministry_user
 ):
     write = prepare(country, open_round, ministry_user)
-    before = data_version(NATIONAL_DASHBOARD, open_round), data_version(SUMMARY_TABLE, open_round)
+    before = data_version(DASHBOARDS, open_round), data_version(SUMMARY_TABLE, open_round)
 
     write()
 
-    after = data_version(NATIONAL_DASHBOARD, open_round), data_version(SUMMARY_TABLE, open_round)
+    after = data_version(DASHBOARDS, open_round), data_version(SUMMARY_TABLE, open_round)
     assert after[0] != before[0]
     assert after[1] != before[1]
 
@@ -438,7 +468,7 @@ def test_a_change_in_a_later_round_leaves_the_views_of_an_earlier_one_in_the_cac
     following.save(update_fields=["status"])
     later = make_submission(City.objects.get(pk=XUZHOU), following, Status.SUBMITTED, seed=9)
     before = everything(ministry_client, open_round.year)
-    versions = data_version(NATIONAL_DASHBOARD, open_round), data_version(SUMMARY_TABLE, open_round)
+    versions = data_version(DASHBOARDS, open_round), data_version(SUMMARY_TABLE, open_round)
     of_every_round = data_version()
 
     # When that form's status and a figure are changed by hand (the history tables untouched: their
@@ -452,7 +482,7 @@ def test_a_change_in_a_later_round_leaves_the_views_of_an_earlier_one_in_the_cac
 
     # Then this round's views are still answered from the cache, and that is what is true, while the
     # version of every round (what reads them all) moved.
-    assert (data_version(NATIONAL_DASHBOARD, open_round), data_version(SUMMARY_TABLE, open_round)) == versions
+    assert (data_version(DASHBOARDS, open_round), data_version(SUMMARY_TABLE, open_round)) == versions
     assert data_version() != of_every_round
     with mock.patch.object(dashboards, "national_dashboard", wraps=dashboards.national_dashboard) as computed:
         page, api = page_data(ministry_client, open_round.year), api_data(ministry_client, open_round.year)
