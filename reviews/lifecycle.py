@@ -28,6 +28,8 @@ import datetime
 from collections import defaultdict
 from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal
+from functools import reduce
+from operator import or_
 from typing import Any
 
 from django.db.models import (
@@ -348,6 +350,7 @@ def watch_list(
         cities = cities.filter(province_id=province)
     if region in Region.values:
         cities = cities.filter(province__region=region)
+    today = timezone.localdate()
     thresholds: dict[int, dict[str, Decimal]] = defaultdict(dict)
     for year, code, value in Threshold.objects.filter(round__year__lte=round_.year).values_list(
         "round__year", "indicator_id", "value"
@@ -364,7 +367,7 @@ def watch_list(
             form=FilteredRelation("submissions", condition=Q(submissions__round=round_)),
             pub=FilteredRelation("published_figures", condition=Q(published_figures__round=round_)),
         )
-        .filter(_may_be_watched(thresholds[round_.year]))
+        .filter(_may_be_watched(thresholds[round_.year], round_=round_, today=today))
         .values(
             "code",
             "name",
@@ -394,7 +397,6 @@ def watch_list(
     first = min(row["batch"] for row in named)
     years = range(first + 1, round_.year + 1)
     rounds = {r["year"]: r for r in _watch_rounds(years)}
-    today = timezone.localdate()
 
     def judge(city: dict[str, Any], year: int) -> dict[str, Any] | None:
         return _judge(
@@ -450,24 +452,30 @@ def watch_list(
     return out
 
 
-def _may_be_watched(thresholds: dict[str, Decimal]) -> Q:
-    """SQL, over a named city with its form (`form`, any state) and published figures (`pub`) of the
-    round: whether `_judge` could list it — its form rejected, no reported form and no published
-    figures, or a figure of either below the round's threshold (NULL is below nothing, as `meets`
-    judges). Only a few Gigabit Cities are on the list; reading and judging every one of them in
-    Python was most of the national dashboard's time at 3 000 units. `_judge` still decides: this
+def _may_be_watched(thresholds: dict[str, Decimal], *, round_: Round, today: datetime.date) -> Q:
+    """SQL, over a named city with its form (`form`, any state), published figures (`pub`) and
+    deadline (`deadline`, extensions counted) of `round_`: whether `_judge` could list it — its form
+    rejected, no reported form and no published figures once the round is closed or the city's
+    deadline has passed, or a figure below the round's threshold among those `_judge` reads (the
+    reported form's, else the published ones; NULL is below nothing, as `meets` judges). Only a few
+    Gigabit Cities are on the list; reading and judging every one of them in Python was most of the
+    national dashboard's time at 3 000 units, and while a round is open most are still filling in
+    their forms. `_judge` still decides: this
     only leaves out cities it would not list, with as few conditions as that takes (each costs
     Django more to build than PostgreSQL to test)."""
     unreported = [s for s in Status.values if s not in REPORTED_STATES]
-    may = (
-        Q(form__status=Status.REJECTED)
-        | Q(form__id__isnull=True, pub__id__isnull=True)
-        | Q(form__status__in=unreported, pub__id__isnull=True)
-    )
-    for spec in INDICATORS:
-        threshold = thresholds.get(spec.code)
-        if threshold is not None:
-            may |= Q(**{f"form__value_{spec.code}__lt": threshold}) | Q(**{f"pub__value_{spec.code}__lt": threshold})
+    not_reported = Q(form__id__isnull=True) | Q(form__status__in=unreported)
+    unknown = not_reported & Q(pub__id__isnull=True)
+    if round_.status not in (RoundStatus.CLOSED, RoundStatus.PUBLISHED):
+        unknown &= Q(deadline__lt=today)
+    may = Q(form__status=Status.REJECTED) | unknown
+    codes = [spec.code for spec in INDICATORS if thresholds.get(spec.code) is not None]
+    if codes:
+        # `_judge` reads the reported form's figures, else (no form, or one still with its city)
+        # the published ones: a figure below its threshold lists the city only where it is read.
+        form_below = reduce(or_, (Q(**{f"form__value_{code}__lt": thresholds[code]}) for code in codes))
+        published_below = reduce(or_, (Q(**{f"pub__value_{code}__lt": thresholds[code]}) for code in codes))
+        may |= (Q(form__status__in=REPORTED_STATES) & form_below) | (not_reported & published_below)
     return may
 
 

@@ -27,7 +27,7 @@ from indicators.services import designation_create
 from reviews import lifecycle
 from reviews.models import Notification
 from reviews.services import round_set_status, submission_approve
-from submissions.models import FormKind, Status, Submission, SubmissionEvent
+from submissions.models import Extension, FormKind, Status, Submission, SubmissionEvent
 from submissions.services import submission_get_or_create, submission_update
 from tests.conftest import make_user
 from tests.factories import make_submission
@@ -534,15 +534,26 @@ def test_the_rounds_in_a_row_stop_at_the_first_round_a_city_was_off_the_list(min
     ]  # the longest on the list first
 
 
+@pytest.mark.parametrize("deadline", ["passed", "ahead"])
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_the_watch_list_reads_only_cities_it_could_list_and_lists_the_same(ministry_user, open_round, seed):
+def test_the_watch_list_reads_only_cities_it_could_list_and_lists_the_same(ministry_user, open_round, seed, deadline):
     # Given most 2021 Gigabit Cities with a form of this round in some state, the others without
-    # one, and the deadline passed
+    # one, the round's deadline passed (or ahead), and the first city without a form given ten more
+    # days by its bureau (or, with the deadline ahead, the round still open for everybody)
     rng = random.Random(seed)
     named = [c for c in City.objects.filter(designations__isnull=False).order_by("code") if rng.random() < 0.8]
     add_forms(round_=open_round, cities=named, rng=rng)
-    open_round.deadline = timezone.localdate() - datetime.timedelta(days=1)
+    today = timezone.localdate()
+    open_round.deadline = today + datetime.timedelta(days=-1 if deadline == "passed" else 10)
     open_round.save()
+    without_form = City.objects.filter(designations__isnull=False, submissions__isnull=True).order_by("code").first()
+    Extension.objects.create(
+        city=without_form,
+        round=open_round,
+        until=today + datetime.timedelta(days=10),
+        reason="台风",
+        granted_by=make_user("bureau-ext", Role.BUREAU, province=without_form.province_id),
+    )
 
     # When the watch list is read, and read again judging every named city in Python
     listed = lifecycle.watch_list(user=ministry_user, round_=open_round)
@@ -551,7 +562,10 @@ def test_the_watch_list_reads_only_cities_it_could_list_and_lists_the_same(minis
 
     # Then the cities left out in SQL are only those the judgement does not list
     assert listed == judged
-    assert {reason for row in listed for reason in row["reasons"]} >= {"not_reported", "not_confirmed"}
+    reasons = {reason for row in listed for reason in row["reasons"]}
+    assert "not_confirmed" in reasons
+    assert ("not_reported" in reasons) == (deadline == "passed")
+    assert without_form.code not in {row["city"] for row in listed if "not_reported" in row["reasons"]}
 
 
 # ------------------------------------------------------------------------------------------------
