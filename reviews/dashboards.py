@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import datetime
 from bisect import bisect_right
-from collections import defaultdict
+from collections import Counter, defaultdict
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from heapq import nlargest
 from operator import itemgetter
@@ -65,7 +65,6 @@ from . import freshness, lifecycle
 from .lifecycle import (
     VALUE_COLUMNS,
     add_to_batch,
-    designation_rows,
     figures_of,
     mean,
     named_cities,
@@ -153,9 +152,11 @@ def _total_counts(rows: dict[str, dict[str, int]]) -> dict[str, int]:
     return totals
 
 
-def _named_rows(cities: QuerySet[City], round_: Round) -> list[dict[str, Any]]:
-    """(province, batch, number of cities) for every city named by `round_` (one query)."""
-    return designation_rows(cities, round_.year)
+def _named_rows(gigabit_cities: list[tuple]) -> list[dict[str, Any]]:
+    """(province, batch, number of cities) of the Gigabit Cities `lifecycle.named_cities` read, as
+    `lifecycle.designation_rows` counts them in SQL."""
+    counts = Counter((row[2], row[-1]) for row in gigabit_cities)
+    return [{"province": province, "batch": batch, "n": n} for (province, batch), n in counts.items()]
 
 
 def _batches(named: list[dict[str, Any]], regions: dict[str, str]) -> list[dict[str, Any]]:
@@ -408,7 +409,8 @@ def national_dashboard(*, user: User, round_: Round) -> dict[str, Any]:
     reported = submissions.filter(status__in=REPORTED_STATES)
 
     progress = _progress_rows(cities, submissions)
-    named = _named_rows(cities, round_)
+    gigabit_cities = named_cities(cities, round_)
+    named = _named_rows(gigabit_cities)
     gigabit = lifecycle.gigabit_counts(user=user, years=[round_.year], regions=regions, named=named)[round_.year]
 
     province_rows = []
@@ -449,7 +451,6 @@ def national_dashboard(*, user: User, round_: Round) -> dict[str, Any]:
     thresholds = round_.threshold_map()
     batches = _batches(named, regions)
     rows = reported_rows(reported)
-    gigabit_cities = named_cities(cities, round_)
     totals = _reported_totals(rows, thresholds)
     indicators = _indicator_rows(
         by_batch=_means_by_batch(gigabit_cities, rows, published_figures(cities, round_)),
@@ -604,10 +605,8 @@ def province_dashboard(*, user: User, province: Province, round_: Round) -> dict
     submissions = Submission.objects.visible_to(user).filter(round=round_, city__province=province)
 
     progress = _progress_rows(cities, submissions)
-    named = _named_rows(cities, round_)
     thresholds = round_.threshold_map()
     references = round_references(round_)
-    batches = _batches(named, {province.code: province.region})
     # The national averages are the one figure a bureau sees beyond its province: the product asks
     # how the province compares with them. They are means over reported forms only, never rows. So
     # the country's reported forms, Gigabit Cities and published figures are read (three queries),
@@ -619,6 +618,8 @@ def province_dashboard(*, user: User, province: Province, round_: Round) -> dict
     published = published_figures(every_city, round_)
     rows = [row for row in national_rows if row["city__province_id"] == province.code]
     own_named = [row for row in national_named if row[2] == province.code]
+    named = _named_rows(own_named)
+    batches = _batches(named, {province.code: province.region})
     totals = _reported_totals(rows, thresholds)
     indicators = _indicator_rows(
         by_batch=_means_by_batch(own_named, rows, published),
