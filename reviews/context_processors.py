@@ -50,7 +50,7 @@ def navigation(request):
         max(matching, key=lambda item: len(item["url"]))["active"] = True
     context.update(
         nav=items,
-        unread_count=Notification.objects.filter(recipient=user).unread().count(),
+        unread_count=Notification.unread_count(user),
         notifications_url=reverse("reviews:notifications"),
     )
     return context

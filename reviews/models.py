@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
-from django.db import models
+from django.db import connection, models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -75,6 +75,20 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.city} → {self.recipient}"
+
+    @classmethod
+    def unread_count(cls, user) -> int:
+        """`Notification.objects.filter(recipient=user).unread().count()`, which the menu of every page
+        shows, as one plain statement: the ORM took six times longer to build it than PostgreSQL took
+        to answer (0.35 ms a page against 0.05 ms, issue 16)."""
+        field = cls._meta.get_field
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f'SELECT count(*) FROM "{cls._meta.db_table}"'
+                f' WHERE "{field("recipient").column}" = %s AND "{field("read_at").column}" IS NULL',
+                [user.pk],
+            )
+            return cursor.fetchone()[0]
 
 
 class Reminder(models.Model):
