@@ -456,7 +456,7 @@ def load_markdown(results: dict[str, Any], *, picture: str | None) -> list[str]:
         top = max(row["users"] for row in curve["steps"])
         lines += [
             "",
-            f"### Load curve: p95 and errors as users are added ({curve['ramp_seconds']} s ramp, "
+            f"### Load curve: p95 and errors as users are added ({_curve_pace(curve)}, "
             f"{curve['seconds']} s held per step)",
             "",
         ]
@@ -470,12 +470,14 @@ def load_markdown(results: dict[str, Any], *, picture: str | None) -> list[str]:
             + (f"**{page_crossed} users**" if page_crossed else f"no step (not up to {top} users)")
             + ".",
             "",
-            "| users | requests | per second | errors | p50 ms | p95 ms | worst page (p95 ms) | queue empty after s |",
-            "|---|---|---|---|---|---|---|---|",
+            "| users | started in s | requests | per second | errors | p50 ms | p95 ms | worst page (p95 ms) "
+            "| queue empty after s |",
+            "|---|---|---|---|---|---|---|---|---|",
         ]
         for row in curve["steps"]:
             lines.append(
-                f"| {row['users']} | {row['requests']} | {row['rps']} | {row['errors']} | {_ms(row, 'p50_ms')} | "
+                f"| {row['users']} | {row.get('ramp_seconds', curve.get('ramp_seconds', '—'))} | {row['requests']} | "
+                f"{row['rps']} | {row['errors']} | {_ms(row, 'p50_ms')} | "
                 f"{_ms(row, 'p95_ms')} | {row['worst_page']} ({_ms(row, 'worst_page_p95_ms')}) | "
                 f"{row['drained_after_s']} |"
             )
@@ -565,3 +567,11 @@ def publish(results: dict[str, Any]) -> Path:
 
 def now_iso() -> str:
     return datetime.datetime.now(datetime.UTC).astimezone().isoformat(timespec="seconds")
+
+
+def _curve_pace(curve: dict[str, Any]) -> str:
+    """How each step of the curve started its users (runs before 2026-12-07's third published one:
+    all within a fixed ramp)."""
+    if "arrivals_per_second" in curve:
+        return f"users started at the deadline day's pace, {curve['arrivals_per_second']:.1f} a second"
+    return f"{curve['ramp_seconds']} s ramp"

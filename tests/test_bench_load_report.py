@@ -38,11 +38,12 @@ def _results(*, failures_from_start=0, still_pending=0, steps=((50, 120.0, 150.0
             "profile": {"page": "summary export", "text": ""},
         },
         "load_curve": {
-            "ramp_seconds": 10,
+            "arrivals_per_second": 400 / 60,
             "seconds": 45,
             "limit_ms": 300.0,
             "steps": [
-                {"users": users, "requests": 100, "rps": 2.0, "errors": 0, "p50_ms": 30.0, "p95_ms": p95}
+                {"users": users, "ramp_seconds": max(10, round(users * 60 / 400)), "requests": 100, "rps": 2.0}
+                | {"errors": 0, "p50_ms": 30.0, "p95_ms": p95}
                 | {"worst_page": "survey form page", "worst_page_p95_ms": worst, "drained_after_s": 1.0}
                 for users, p95, worst in steps
             ],
@@ -87,3 +88,9 @@ def test_the_published_section_shows_the_curve_picture_and_lists_each_missed_tar
     missed = text.split("Missed load targets", 1)[1]
     assert "p95 summary export" in missed and "worst page" in missed
     assert "p95 survey form page" not in missed
+
+
+def test_the_load_curve_says_at_what_pace_its_steps_started_their_users():
+    text = "\n".join(report.load_markdown(_results(), picture=None))
+    assert "users started at the deadline day's pace, 6.7 a second, 45 s held per step" in text
+    assert "| 400 | 60 | 100 |" in text  # 400 users started in a minute, as on the deadline day
