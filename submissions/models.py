@@ -230,18 +230,6 @@ class Submission(models.Model):
         indexes = [
             models.Index(fields=["round", "status"]),
             models.Index(fields=["scoring_state", "scoring_touched_at"]),
-            # The dashboards' single-indicator leaders: the top ten of a round read straight from
-            # the index, whatever the number of cities (reviews.dashboards._leaders).
-            *(
-                models.Index(
-                    "round",
-                    models.F(f"value_{code}").desc(),
-                    "city",
-                    name=f"leaders_{code}"[:30],
-                    condition=Q(status__in=REPORTED_STATES),
-                )
-                for code in INDICATOR_CODES
-            ),
         ]
 
     def __str__(self) -> str:
