@@ -62,14 +62,7 @@ from submissions.models import (
 from submissions.models import Case as ApplicationCase
 
 from . import freshness, lifecycle
-from .lifecycle import (
-    VALUE_COLUMNS,
-    add_to_batch,
-    figures_of,
-    mean,
-    named_cities,
-    published_figures,
-)
+from .lifecycle import VALUE_COLUMNS, mean, named_cities, published_figures, sums_by_batch
 
 STATUS_KEYS: tuple[str, ...] = (NOT_STARTED, *Status.values)
 LEADER_COUNT = 10
@@ -214,13 +207,10 @@ def _means_by_batch(
     named: list[tuple], rows: list[dict[str, Any]], published: dict[str, tuple]
 ) -> dict[int, dict[str, Any]]:
     """SUM/COUNT per indicator over the `named` cities' figures of the round (their reported form in
-    `rows`, else the `published` table), by batch: `lifecycle.named_sums_by_batch` over rows already
+    `rows`, else the `published` table), by batch: `lifecycle.named_sums_by_batch` of rows already
     read."""
     forms = {row["city_id"]: (row["pk"], row["kind"], *(row[column] for column in VALUE_COLUMNS)) for row in rows}
-    sums: dict[int, dict[str, Any]] = {}
-    for city, *_names, batch in named:
-        add_to_batch(sums, batch, figures_of(city, forms, published)[1])
-    return sums
+    return sums_by_batch(named, forms, published)
 
 
 def _reported_totals(rows: list[dict[str, Any]], thresholds: dict[str, Decimal]) -> dict[str, Any]:

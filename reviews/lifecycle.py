@@ -242,10 +242,18 @@ def named_sums_by_batch(cities: QuerySet[City], round_: Round) -> dict[int, dict
 
     Three queries of plain columns, added up here, rather than one with two filtered joins and
     fourteen CASE expressions, which Django took longer to build than PostgreSQL to run (issue 16)."""
-    forms, published = reported_figures(cities, round_), published_figures(cities, round_)
+    named, forms = named_cities(cities, round_), reported_figures(cities, round_)
+    return sums_by_batch(named, forms, published_figures(cities, round_))
+
+
+def sums_by_batch(
+    named: list[tuple], forms: dict[str, tuple], published: dict[str, tuple]
+) -> dict[int, dict[str, Any]]:
+    """`named_sums_by_batch` of the rows its three reads return (`named_cities`, `reported_figures`,
+    `published_figures`), for a caller that has read them already."""
     sums: dict[int, dict[str, Any]] = {}
-    for row in named_cities(cities, round_):
-        add_to_batch(sums, row[-1], figures_of(row[0], forms, published)[1])
+    for city, *_names, batch in named:
+        add_to_batch(sums, batch, figures_of(city, forms, published)[1])
     return sums
 
 
