@@ -473,7 +473,7 @@ def national_dashboard_shared(*, user: User, round_: Round) -> dict[str, Any]:
     return freshness.cached(
         "national-figures",
         parts,
-        lambda: national_dashboard(user=user, round_=round_),
+        lambda: national_dashboard(user=user, round_=freshness.as_of_version(round_)),
         reads=freshness.DASHBOARDS,
         round_=round_,
     )

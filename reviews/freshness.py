@@ -14,7 +14,7 @@ figures under a newer one.
 What it covers, table by table (the tables the dashboards and exports read, and those the workflow
 writes beside them):
 - rows that change (forms, cities, provinces, rounds with their settings and tolerance, thresholds,
-  reference values, designations, published figures, the indicator catalogue, evidence requests,
+  reference values, designations, published figures, the indicator catalogue, the operators, evidence requests,
   sample checks): the number of rows and the sum of their PostgreSQL `xmin` — the transaction that
   wrote each row's current version. Any insert or update writes a new xmin and any delete lowers the
   count, whatever the ORM call (`save`, `update()`, `bulk_update`) or the absence of an `updated_at`;
@@ -53,13 +53,14 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection
+from django.db import connection, models
 from django.utils import timezone, translation
 
 from gigacity.models import City, Province, User
 from indicators.models import (
     Designation,
     Indicator,
+    Operator,
     PublishedFigure,
     ReferenceValue,
     Round,
@@ -80,6 +81,7 @@ from submissions.models import (
 from .models import CheckEvent, EvidenceAnswer, EvidenceRequest, SampleDraw, SampleItem
 
 T = TypeVar("T")
+M = TypeVar("M", bound=models.Model)
 
 CHANGING = (
     Submission,
@@ -91,6 +93,7 @@ CHANGING = (
     Designation,
     PublishedFigure,
     Indicator,
+    Operator,
     EvidenceRequest,
     SampleDraw,
     SampleItem,
@@ -207,6 +210,13 @@ def data_version(reads: Reads = EVERYTHING, round_: Round | None = None) -> str 
         else:
             cursor.execute(f"EXECUTE {statement} (%s, %s)", [round_.pk, round_.year])
         return "|".join(cursor.fetchone())
+
+
+def as_of_version(instance: M) -> M:
+    """`instance` read again, for a computation inside `cached`: an object the request read before
+    the version may be older than the version (a round closed in between), and an older figure must
+    never be kept under a newer version."""
+    return type(instance)._default_manager.get(pk=instance.pk)
 
 
 def scope_of(user: User) -> tuple:

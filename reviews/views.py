@@ -579,10 +579,11 @@ def ministry_home(request):
     round_ = _round_or_none(request)
 
     def body() -> str:
-        data = dashboards.national_dashboard_shared(user=request.user, round_=round_) if round_ else None
-        series = progress.progress_series(user=request.user, round_=round_) if round_ else None
+        current = freshness.as_of_version(round_) if round_ else None
+        data = dashboards.national_dashboard_shared(user=request.user, round_=current) if current else None
+        series = progress.progress_series(user=request.user, round_=current) if current else None
         context = {
-            "round": round_,
+            "round": current,
             "d": data,
             **_progress_context(series),
             "chart_data": _chart_data(data, series),
@@ -617,11 +618,13 @@ def province_dashboard(request, code: str):
     round_ = _round_or_none(request)
 
     def body() -> str:
-        data = dashboards.province_dashboard(user=request.user, province=province, round_=round_) if round_ else None
-        series = progress.progress_series(user=request.user, round_=round_, province=province) if round_ else None
+        current = freshness.as_of_version(round_) if round_ else None
+        place = freshness.as_of_version(province)
+        data = dashboards.province_dashboard(user=request.user, province=place, round_=current) if current else None
+        series = progress.progress_series(user=request.user, round_=current, province=place) if current else None
         context = {
-            "province": province,
-            "round": round_,
+            "province": place,
+            "round": current,
             "d": data,
             **_progress_context(series),
             # The charts draw nothing of the cities (they are in the page's table), and when each form
@@ -635,8 +638,9 @@ def province_dashboard(request, code: str):
         return render_to_string("reviews/includes/province_dashboard_body.html", context, request=request)
 
     # The page reads the country's forms (the national means beside the province's) as the national
-    # dashboard does, so the same version covers it.
-    parts = (*freshness.request_parts(request), round_.pk if round_ else None, province.code)
+    # dashboard does, so the same version covers it. Its operators' panel links to their figures for a
+    # bureau only: the role, beside the scope (a superuser is national whatever its role).
+    parts = (*freshness.request_parts(request), request.user.role, round_.pk if round_ else None, province.code)
     content = (
         freshness.cached("province-page", parts, body, reads=freshness.DASHBOARDS, round_=round_) if round_ else body()
     )

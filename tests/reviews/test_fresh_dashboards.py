@@ -26,9 +26,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from gigacity.models import City, Role
-from indicators.models import Round, RoundStatus, Threshold
+from indicators.models import Operator, Round, RoundStatus, Threshold
 from indicators.services import designation_create
-from reviews import dashboards, exports
+from reviews import dashboards, exports, views
 from reviews import services as review_services
 from reviews.evidence import evidence_request_create
 from reviews.freshness import DASHBOARDS, SUMMARY_TABLE, data_version
@@ -245,6 +245,11 @@ def close_the_round(forms, round_, ministry) -> Write:
     return lambda: review_services.round_set_status(round_=round_, status=RoundStatus.CLOSED, actor=ministry)
 
 
+def rename_an_operator(forms, round_, ministry) -> Write:
+    # In the admin: reference data, shown by name on a province's page (its operators' reports).
+    return lambda: Operator.objects.filter(code="mobile").update(name_zh="中国移动通信集团")
+
+
 def draw_a_sample(forms, round_, ministry) -> Write:
     return lambda: sample_draw_create(round_=round_, actor=ministry, size=1, seed=7)
 
@@ -272,6 +277,7 @@ NOT_SHOWN_HERE = [
     ask_for_evidence,
     change_the_tolerance,
     draw_a_sample,
+    rename_an_operator,
 ]
 # What the ministry's three views do not read: half-typed figures of forms still with their city.
 DRAFT_SAVES = [save_a_draft, save_a_returned_form]
@@ -340,8 +346,35 @@ def test_a_provinces_dashboard_shows_every_change_on_the_very_next_request(
     after = province_content(client, open_round.year)
     cache.clear()
     assert after == province_content(client, open_round.year)  # as computed from nothing
-    if prepare in SHOWN or prepare is report_operator_figures:  # the operators' reports are shown here
+    if prepare in SHOWN or prepare in (report_operator_figures, rename_an_operator):  # the operators' panel
         assert after != before
+
+
+@pytest.mark.parametrize("page", ["national", "province"])
+def test_a_round_closed_just_after_the_request_read_it_is_shown_closed(
+    page, country, open_round, ministry_user, client
+):
+    # The request reads the round, the ministry closes it, and only then is the data's version read:
+    # the page must not keep the round as it was under the newer version.
+    client.force_login(ministry_user)
+    look = {
+        "national": lambda: page_data(client, open_round.year)["round"],
+        "province": lambda: province_content(client, open_round.year),
+    }[page]
+    look()  # in the cache at the round's version before the change
+    read_round = views._round_or_none
+
+    def the_round_then_closed(request):
+        round_ = read_round(request)
+        review_services.round_set_status(
+            round_=Round.objects.get(pk=round_.pk), status=RoundStatus.CLOSED, actor=ministry_user
+        )
+        return round_
+
+    with mock.patch.object(views, "_round_or_none", the_round_then_closed):
+        shown = look()
+    cache.clear()
+    assert shown == look()  # what a page computed from nothing shows: the round closed
 
 
 @pytest.mark.parametrize(
