@@ -575,7 +575,8 @@ class SummaryExportApi(APIView):
 
         def workbook() -> tuple[bytes, int]:
             out = io.BytesIO()
-            rows = exports.summary_workbook(user=request.user, round_=round_, cumulative=cumulative, out=out)
+            current = freshness.as_of_version(round_)
+            rows = exports.summary_workbook(user=request.user, round_=current, cumulative=cumulative, out=out)
             return out.getvalue(), rows
 
         # The workbook says when it was exported, to the minute: so does its key.
