@@ -365,7 +365,7 @@ def watch_list(
     ):
         thresholds[year][code] = value
     # With each city, its form (any state) and its published figures of `round_`: two LEFT JOINs.
-    values = [f"value_{spec.code}" for spec in INDICATORS]
+    values = VALUE_COLUMNS
     form_columns = ("pk", "status", "kind", "improvement_due", *values)
     named = list(
         cities.filter(designations__round__year__lt=round_.year)
@@ -515,7 +515,7 @@ def _watch_figures(
 ) -> tuple[dict[tuple[str, int], dict[str, Any]], dict[tuple[str, int], dict[str, Any]]]:
     """The forms (any state) and the published figures of `cities` (codes) in `years`, by (city, year):
     two queries."""
-    values = [f"value_{spec.code}" for spec in INDICATORS]
+    values = VALUE_COLUMNS
     forms = {}
     for row in (
         Submission.objects.filter(city__in=cities, round__year__in=years)

@@ -44,6 +44,7 @@ class NotificationKind(models.TextChoices):
 
 class NotificationQuerySet(models.QuerySet):
     def unread(self) -> NotificationQuerySet:
+        # `Notification.unread_count` writes this rule in SQL for the menu of every page: change both.
         return self.filter(read_at__isnull=True)
 
 
