@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from submissions.models import Submission
 from submissions.public import public_name
-from submissions.selectors import HistorySource
+from submissions.selectors import HistorySource, related_rows
 
 from .models import CheckEvent
 
 
 def check_rows(submission: Submission) -> list[CheckEvent]:
-    return list(CheckEvent.objects.filter(submission=submission).select_related("actor", "request"))
+    return related_rows(submission, "check_events", select=("actor", "request"))
 
 
 def check_payload(submission: Submission) -> list[dict]:

@@ -11,10 +11,20 @@ from django.db.models import Exists, OuterRef, QuerySet
 
 from gigacity.models import City, Province, Region, User
 from gigacity.params import int_param
+from gigacity.statements import Statement
 from indicators.models import Designation, Round
 from indicators.rules import ScoreResult
 from submissions.kinds import kind_of
-from submissions.models import NOT_STARTED, Extension, FiguresCheck, Flag, Status, Submission, score_outdated
+from submissions.models import (
+    NOT_STARTED,
+    Extension,
+    FiguresCheck,
+    Flag,
+    Status,
+    Submission,
+    score_outdated,
+    submission_scope,
+)
 from submissions.selectors import current_result
 
 
@@ -93,14 +103,12 @@ QUEUE_FIELDS = (
 )
 
 
-def bureau_queue(*, user: User, round_: Round) -> list[QueueRow]:
-    """The user's cities for the round with their submission (or none yet) and extension, in code
-    order. A province has at most about twenty cities, all loaded in four queries."""
-    cities = list(City.objects.visible_to(user).select_related("province").order_by("code"))
-    forms = {
-        row["city_id"]: _queued_form(row, round_)
-        for row in Submission.objects.visible_to(user)
-        .filter(round=round_)
+# The review queue is what a bureau comes back to after every step: its forms' read is built once
+# per process (`gigacity.statements`).
+_QUEUED_FORMS = Statement(
+    lambda kind, round_, **scope: (
+        Submission.objects.in_scope(kind, **scope)
+        .filter(round_id=round_)
         .with_latest_score()
         .values(
             "pk",
@@ -120,7 +128,16 @@ def bureau_queue(*, user: User, round_: Round) -> list[QueueRow]:
             "scored_threshold_version",
             "data_changed_since_score",
         )
-    }
+    )
+)
+
+
+def bureau_queue(*, user: User, round_: Round) -> list[QueueRow]:
+    """The user's cities for the round with their submission (or none yet) and extension, in code
+    order. A province has at most about twenty cities, all loaded in four queries."""
+    cities = list(City.objects.visible_to(user).select_related("province").order_by("code"))
+    kind, scope = submission_scope(user)
+    forms = {row["city_id"]: _queued_form(row, round_) for row in _QUEUED_FORMS(kind, round_=round_.pk, **scope)}
     extensions: dict[str, Extension] = {}
     for extension in Extension.objects.filter(round=round_, city__in=cities).order_by("created_at", "pk"):
         extensions[extension.city_id] = extension  # the latest one applies

@@ -16,6 +16,7 @@ from django.utils.translation import ngettext
 
 from gigacity.i18n import pick
 from gigacity.models import City, Role, User
+from gigacity.statements import Statement
 from indicators.catalogue import CATALOGUE, INDICATORS
 from indicators.models import PublishedFigure, Round, Threshold, round_thresholds
 from indicators.rules import ScoreResult, ScoringError, meets, score, shift_years
@@ -32,6 +33,7 @@ from .models import (
     Submission,
     SubmissionEvent,
     form_deadline_expression,
+    submission_scope,
 )
 from .public import public_name
 from .scoring import UNREAD, figures_check
@@ -44,10 +46,7 @@ def submission_detail(*, user: User, pk: int) -> Submission:
     latest score's versions (`with_latest_score`) are not read with it: the page reads all its scores
     and data changes anyway (`form_scores`, `form_changes`) and takes them from those
     (`latest_score_facts`)."""
-    return _with_cases(
-        _with_page_facts(Submission.objects.visible_to(user).select_related("city__province", "round", "updated_by")),
-        pk,
-    )
+    return _page_form("detail", user, pk)
 
 
 def latest_score_facts(submission: Submission, scores: list[Score], changes: list[DataChange]) -> None:
@@ -59,15 +58,20 @@ def latest_score_facts(submission: Submission, scores: list[Score], changes: lis
     submission.data_changed_since_score = latest is not None and any(c.version > latest.version for c in changes)
 
 
+_FORM_OF_ROUND = Statement(
+    lambda city, round_: (
+        Submission.objects.filter(city_id=city, round_id=round_)
+        .annotate(deadline=form_deadline_expression(), batch=batch_annotation())
+        .order_by("pk")[:1]
+    )
+)
+
+
 def form_of_round(*, city: City, round_: Round) -> Submission | None:
     """The city's form of `round_` as its home page shows it, with the city's deadline in the round
     (`deadline`) and the year the city was named (`batch`), read in one statement; None when the city
     has not begun it."""
-    submission = (
-        Submission.objects.filter(city=city, round=round_)
-        .annotate(deadline=form_deadline_expression(), batch=batch_annotation())
-        .first()
-    )
+    submission = _FORM_OF_ROUND.first(city=city.pk, round_=round_.pk)
     if submission is not None:
         submission.round = round_
     return submission
@@ -76,39 +80,61 @@ def form_of_round(*, city: City, round_: Round) -> Submission | None:
 def submission_for_form(*, user: User, pk: int) -> Submission:
     """What the survey form shows of a submission: `submission_detail` without who saved last (only the
     submission's page shows it), and with the year its city was named (`batch`, as `kinds.batch_of`)."""
-    submissions = Submission.objects.visible_to(user).select_related("city__province", "round")
-    return _with_cases(_with_page_facts(submissions.annotate(batch=batch_annotation())), pk)
+    return _page_form("form", user, pk)
 
 
-def _with_page_facts(submissions: QuerySet[Submission]) -> QuerySet[Submission]:
-    """Besides the form, in the same statement, what both its pages show around it: the city's
+def _build_page_form(page: str, kind: str, pk: int, **scope: str) -> QuerySet[Submission]:
+    """The form `pk` in a scope (`submission_scope`) as one of its pages reads it, its city, province
+    and round with it, and, in the same statement, what both pages show around it: the city's
     deadline in the round (`deadline`, with any extension: `services.city_deadline`) and whether any
     evidence was ever asked of it (`evidence_asked`: most forms have none, and then the evidence
-    requests are not read at all)."""
+    requests are not read at all). The submission's page adds who saved last, the form the year its
+    city was named (`batch`)."""
     from reviews.models import EvidenceRequest  # reviews builds on submissions
 
-    return submissions.annotate(
+    forms = Submission.objects.in_scope(kind, **scope).filter(pk=pk)
+    if page == "detail":
+        forms = forms.select_related("city__province", "round", "updated_by")
+    else:
+        forms = forms.select_related("city__province", "round").annotate(batch=batch_annotation())
+    return forms.annotate(
         deadline=form_deadline_expression(),
         evidence_asked=Exists(EvidenceRequest.objects.filter(submission=OuterRef("pk"))),
     )
 
 
-def _with_cases(submissions, pk: int) -> Submission:
-    """The submission `pk` of `submissions` with its cases, its attachments (each case given its own)
-    and its round's thresholds: four plain queries, their rows put where `prefetch_related` would put
-    them (`cases.all()`, `attachments.all()`, `round.thresholds.all()`), without its machinery (for one
+# The forms' pages are what the busiest users load over and over: their reads are built once per
+# process (`gigacity.statements`).
+_PAGE_FORM = Statement(_build_page_form)
+_CASES = Statement(lambda submission: Case.objects.filter(submission_id=submission).order_by("position", "pk"))
+_ATTACHMENTS = Statement(
+    lambda submission: Attachment.objects.filter(submission_id=submission).select_related("uploaded_by")
+)
+_THRESHOLDS = Statement(lambda round_: Threshold.objects.filter(round_id=round_).order_by())
+
+
+def _page_form(page: str, user: User, pk: int) -> Submission:
+    kind, scope = submission_scope(user)
+    submission = _PAGE_FORM.first(page, kind, pk=pk, **scope)
+    if submission is None:
+        raise Submission.DoesNotExist
+    return _with_cases(submission)
+
+
+def _with_cases(submission: Submission) -> Submission:
+    """The submission with its cases, its attachments (each case given its own) and its round's
+    thresholds: three plain queries, their rows put where `prefetch_related` would put them
+    (`cases.all()`, `attachments.all()`, `round.thresholds.all()`), without its machinery (for one
     form it cost more than the queries)."""
-    submission = submissions.get(pk=pk)
     # A case's default order starts with its submission's, a join to two more tables; within one
-    # submission it is this one.
-    cases = list(Case.objects.filter(submission=submission).order_by("position", "pk"))
-    # With who uploaded each: the cover letter's card names its uploader.
-    attachments = list(Attachment.objects.filter(submission=submission).select_related("uploaded_by"))
-    # Read into a mapping (`Round.threshold_map`): in no order, without the joins of the default one.
-    thresholds = list(Threshold.objects.filter(round_id=submission.round_id).order_by())
+    # submission it is this one. Attachments with who uploaded each: the cover letter's card names
+    # its uploader. Thresholds read into a mapping (`Round.threshold_map`): in no order, without the
+    # joins of the default one.
+    cases = _CASES(submission=submission.pk)
+    attachments = _ATTACHMENTS(submission=submission.pk)
     _prefetched(submission, "cases", cases)
     _prefetched(submission, "attachments", attachments)
-    _prefetched(submission.round, "thresholds", thresholds)
+    _prefetched(submission.round, "thresholds", _THRESHOLDS(round_=submission.round_id))
     # The cases' attachments are among the form's: each case given its own.
     by_case: dict[int, list[Attachment]] = {}
     for attachment in attachments:
@@ -139,13 +165,40 @@ def _read_related(instance: Model, name: str) -> None:
     """Read `instance.<name>.all()` once, as `prefetch_related_objects` would, without its machinery
     (for one object it costs more than the query)."""
     if name not in instance.__dict__.get("_prefetched_objects_cache", {}):
-        _prefetched(instance, name, list(getattr(instance, name).all()))
+        _prefetched(instance, name, related_rows(instance, name))
+
+
+_RELATED: dict[tuple, tuple[Statement, str]] = {}
+
+
+def related_rows(
+    instance: Model, name: str, *, select: tuple[str, ...] = (), order: tuple[str, ...] = (), limit: int | None = None
+) -> list:
+    """`instance.<name>` (a reverse foreign key), with `select_related(*select)`, in the order `order`
+    (else the related model's own), the first `limit` rows, by a statement built once per process
+    (`gigacity.statements`). Each row is given `instance` as its parent, as the related manager does."""
+    key = (type(instance), name, select, order, limit)
+    if key not in _RELATED:
+        relation = instance._meta.get_field(name)
+        model, parent = relation.related_model, relation.field
+
+        def build(pk):
+            rows = model._default_manager.filter(**{parent.attname: pk}).select_related(*select)
+            rows = rows.order_by(*order) if order else rows
+            return rows[:limit] if limit else rows
+
+        _RELATED[key] = (Statement(build), parent.name)
+    statement, parent_name = _RELATED[key]
+    rows = statement(pk=instance.pk)
+    for row in rows:
+        setattr(row, parent_name, instance)
+    return rows
 
 
 def form_scores(submission: Submission) -> list[Score]:
     """All the form's scores, oldest first, in one query: for a page that shows the latest
     (`latest_score`) and what the operators' figures changed between them (`submission_history`)."""
-    return list(submission.scores.order_by("created_at", "pk"))
+    return related_rows(submission, "scores", order=("created_at", "pk"))
 
 
 def latest_score(submission: Submission, scores: list[Score] | None = None) -> Score | None:
@@ -178,16 +231,19 @@ def current_result(submission: Submission, thresholds: dict[str, Decimal] | None
         return None
 
 
+def _latest_before(objects: QuerySet, city: str, year: int) -> QuerySet:
+    return objects.filter(city_id=city, round__year__lt=year).select_related("round").order_by("-round__year")[:1]
+
+
+_PREVIOUS_FORM = Statement(
+    lambda city, year: _latest_before(Submission.objects.filter(status__in=REPORTED_STATES), city, year)
+)
+_PREVIOUS_PUBLISHED = Statement(lambda city, year: _latest_before(PublishedFigure.objects, city, year))
+
+
 def previous_submission(submission: Submission) -> Submission | None:
     """The same city's submission in the latest earlier round in which it submitted."""
-    return (
-        Submission.objects.filter(
-            city_id=submission.city_id, round__year__lt=submission.round.year, status__in=REPORTED_STATES
-        )
-        .select_related("round")
-        .order_by("-round__year")
-        .first()
-    )
+    return _PREVIOUS_FORM.first(city=submission.city_id, year=submission.round.year)
 
 
 def previous_figures(
@@ -199,12 +255,7 @@ def previous_figures(
     `previous_submission`, when the caller has read it already."""
     if form is UNREAD:
         form = previous_submission(submission)
-    published = (
-        PublishedFigure.objects.filter(city_id=submission.city_id, round__year__lt=submission.round.year)
-        .select_related("round")
-        .order_by("-round__year")
-        .first()
-    )
+    published = _PREVIOUS_PUBLISHED.first(city=submission.city_id, year=submission.round.year)
     if published is not None and (form is None or published.round.year > form.round.year):
         published.is_published = True
         return published
@@ -470,6 +521,12 @@ class Activity:
     step: SubmissionEvent | None  # the last workflow step (submit, return, recommend, decide)
 
 
+def _latest_step(submission: Submission, name: str) -> SubmissionEvent | DataChange | None:
+    """The form's latest event or data change (`name`), with its actor."""
+    rows = related_rows(submission, name, select=("actor",), order=("-version", "-pk"), limit=1)
+    return rows[0] if rows else None
+
+
 def last_activity(
     submission: Submission,
     events: list[SubmissionEvent] | None = None,
@@ -478,11 +535,11 @@ def last_activity(
     """`events`, `changes`: all the form's workflow events and data changes (with their actors), when
     the caller has read them (`form_events`, `form_changes`)."""
     if events is None:
-        step = submission.events.select_related("actor").order_by("-version", "-pk").first()
+        step = _latest_step(submission, "events")
     else:
         step = max(events, key=lambda event: (event.version, event.pk), default=None)
     if changes is None:
-        saved = submission.data_changes.select_related("actor").order_by("-version", "-pk").first()
+        saved = _latest_step(submission, "data_changes")
     else:
         saved = max(changes, key=lambda change: (change.version, change.pk), default=None)
     return Activity(saved=saved, step=step)
@@ -490,13 +547,13 @@ def last_activity(
 
 def form_changes(submission: Submission) -> list[DataChange]:
     """All the form's data changes with their actors, in one query (`form_events`' counterpart)."""
-    return list(submission.data_changes.select_related("actor"))
+    return related_rows(submission, "data_changes", select=("actor",))
 
 
 def form_events(submission: Submission) -> list[SubmissionEvent]:
     """All the form's workflow events with their actors, in one query, for a page that shows several
     things of them (`last_return`, `last_activity`, `changes_since_return`, the history)."""
-    return list(submission.events.select_related("actor"))
+    return related_rows(submission, "events", select=("actor",))
 
 
 def last_return(submission: Submission, events: list[SubmissionEvent] | None = None) -> SubmissionEvent | None:

@@ -1,0 +1,152 @@
+"""Statements built once per process (`gigacity.statements`): each call answers what the queryset it
+was built from answers with the call's own values, never the values of an earlier call, and a build
+whose values cannot be bound is refused when it is first run."""
+
+from __future__ import annotations
+
+import threading
+from unittest import mock
+
+import pytest
+from django.db import connection
+from django.db.models import Count
+from django.db.models.sql.compiler import SQLCompiler
+from django.test.utils import CaptureQueriesContext
+
+from gigacity.models import City
+from gigacity.statements import Statement, StatementError
+from submissions import selectors
+from submissions.models import Case, Submission
+from submissions.services import submission_get_or_create
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def forms(open_round, city_user, city_user_same_province, city_user_other_province):
+    """Three forms: two cities of Shandong (Qingdao, Jinan) and one of Jiangsu (Xuzhou), with cases."""
+    made = {}
+    for n, user in enumerate((city_user, city_user_same_province, city_user_other_province)):
+        form = submission_get_or_create(city=user.city, round_=open_round, actor=user)
+        for position in range(n + 1):
+            Case.objects.create(submission=form, position=position, title=f"{user.city.name} case {position}")
+        made[user.city_id] = form
+    return made
+
+
+def in_province(province, city):
+    return (
+        Submission.objects.filter(city__province_id=province, city_id=city)
+        .select_related("city__province", "round")
+        .annotate(cases_read=Count("cases"))
+        .order_by("pk")
+    )
+
+
+def test_each_call_answers_with_its_own_values(forms):
+    statement = Statement(in_province)
+    for province, city in (("370000", "370200"), ("370000", "370100"), ("320000", "320300")):
+        expected = list(in_province(province, city))
+        got = statement(province=province, city=city)
+        assert [form.pk for form in got] == [form.pk for form in expected] == [forms[city].pk]
+        form = got[0]
+        # Every column converted as Django converts it (dates, times, decimals, JSON).
+        for column in Submission._meta.concrete_fields:
+            assert getattr(form, column.attname) == getattr(expected[0], column.attname), column.name
+        # The related rows and annotations are where the queryset puts them.
+        assert form.city.name == expected[0].city.name and form.city.province.name == expected[0].city.province.name
+        assert form.round.year == expected[0].round.year
+        assert form.cases_read == expected[0].cases_read == len(forms[city].cases.all())
+    # Qingdao is not in Jiangsu: nothing, although both values were bound before.
+    assert statement(province="320000", city="370200") == []
+
+
+def test_the_sql_is_built_once_and_each_call_is_one_statement(forms):
+    statement = Statement(in_province)
+    statement(province="370000", city="370200")
+    built_again = mock.patch.object(SQLCompiler, "as_sql", side_effect=AssertionError("built again"))
+    with built_again, CaptureQueriesContext(connection) as queries:
+        assert [form.city_id for form in statement(province="370000", city="370100")] == ["370100"]
+    assert len(queries) == 1
+
+
+def test_values_list_and_flat_rows(forms):
+    titles = Statement(
+        lambda city: Case.objects.filter(submission__city_id=city).order_by("position").values_list("position", "title")
+    )
+    assert titles(city="370100") == [(0, "济南市 case 0"), (1, "济南市 case 1")]
+    assert titles(city="320300") == [(0, "徐州市 case 0"), (1, "徐州市 case 1"), (2, "徐州市 case 2")]
+    counts = Statement(lambda province: City.objects.filter(province_id=province).values_list("code", flat=True))
+    assert len(counts(province="370000")) == 16
+    assert counts(province="320000") == list(City.objects.filter(province_id="320000").values_list("code", flat=True))
+
+
+def test_a_form_outside_the_readers_scope_stays_outside_after_another_reader_read_it(
+    forms, bureau_user, bureau_user_other_province, city_user, city_user_same_province
+):
+    """The forms' pages read through one statement per scope: what one bureau's or city's call bound
+    never carries over to the next reader."""
+    qingdao = forms["370200"]
+    assert selectors.submission_detail(user=bureau_user, pk=qingdao.pk).city_id == "370200"
+    with pytest.raises(Submission.DoesNotExist):
+        selectors.submission_detail(user=bureau_user_other_province, pk=qingdao.pk)
+    assert selectors.submission_for_form(user=city_user, pk=qingdao.pk).city_id == "370200"
+    with pytest.raises(Submission.DoesNotExist):
+        selectors.submission_for_form(user=city_user_same_province, pk=qingdao.pk)
+    # And back: the first reader still sees it.
+    assert selectors.submission_detail(user=bureau_user, pk=qingdao.pk).pk == qingdao.pk
+
+
+@pytest.mark.parametrize(
+    ("build", "values", "problem"),
+    [
+        # A value Django transforms is not bound as is.
+        (lambda title: Case.objects.filter(title__contains=title), {"title": "case"}, "computed from a value"),
+        # The SQL's structure depends on the value.
+        (
+            lambda city: City.objects.filter(code=city) if city.endswith("a-0") else City.objects.all(),
+            {"city": "370200"},
+            "depends on its values",
+        ),
+        # A value the statement never uses.
+        (lambda city, province: City.objects.filter(code=city), {"city": "370200", "province": "370000"}, "province"),
+        (lambda city: City.objects.filter(code=city).prefetch_related("submissions"), {"city": "1"}, "prefetch"),
+    ],
+)
+def test_a_build_that_cannot_be_bound_is_refused(reference, build, values, problem):
+    with pytest.raises(StatementError, match=problem):
+        Statement(build)(**values)
+
+
+@pytest.mark.parametrize("value", [None, 1.5, ["370200"], True])
+def test_only_ints_and_strings_are_bound(reference, value):
+    with pytest.raises(StatementError, match="ints and strings"):
+        Statement(lambda city: City.objects.filter(code=city))(city=value)
+
+
+def test_a_statement_that_can_return_nothing(reference):
+    assert Statement(lambda city: City.objects.none())(city="370200") == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_another_thread_reads_on_its_own_connection(forms):
+    """The development server answers on threads: a statement built on one runs on another's
+    connection (Django refuses to share one between threads)."""
+    statement = Statement(in_province)
+    assert statement(province="370000", city="370200")[0].pk == forms["370200"].pk
+    seen = []
+
+    def read():
+        from django.db import connection as own
+
+        try:
+            seen.append([form.pk for form in statement(province="320000", city="320300")])
+        except Exception as exc:  # shown by the assertion below
+            seen.append(exc)
+        finally:
+            own.close()
+
+    thread = threading.Thread(target=read)
+    thread.start()
+    thread.join()
+    assert seen == [[forms["320300"].pk]]
