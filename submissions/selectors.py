@@ -183,7 +183,9 @@ def related_rows(
         model, parent = relation.related_model, relation.field
 
         def build(pk):
-            rows = model._default_manager.filter(**{parent.attname: pk}).select_related(*select)
+            rows = model._default_manager.filter(**{parent.attname: pk})
+            # (`select_related()` without names would follow every relation.)
+            rows = rows.select_related(*select) if select else rows
             rows = rows.order_by(*order) if order else rows
             return rows[:limit] if limit else rows
 

@@ -18,6 +18,7 @@ from gigacity.statements import Statement, StatementError
 from submissions import selectors
 from submissions.models import Case, Submission
 from submissions.services import submission_get_or_create
+from tests.factories import make_attachment
 
 pytestmark = pytest.mark.django_db
 
@@ -150,3 +151,19 @@ def test_another_thread_reads_on_its_own_connection(forms):
     thread.start()
     thread.join()
     assert seen == [[forms["320300"].pk]]
+
+
+def test_a_forms_related_rows_read_only_their_own_table_unless_asked(forms, city_user_same_province):
+    """`related_rows` without `select` reads the related table alone (`select_related()` with no names
+    would join every relation: the form's 70 columns again on every flag and comment)."""
+    form = forms["370100"]
+    with CaptureQueriesContext(connection) as queries:
+        cases = selectors.related_rows(form, "cases", order=("position",))
+    assert [case.title for case in cases] == ["济南市 case 0", "济南市 case 1"]
+    assert all(case.submission is form for case in cases)
+    assert "JOIN" not in queries[0]["sql"]
+    make_attachment(form, "photo.jpg", uploaded_by=city_user_same_province)
+    with CaptureQueriesContext(connection) as queries:
+        attachments = selectors.related_rows(form, "attachments", select=("uploaded_by",))
+    assert [a.uploaded_by.username for a in attachments] == [city_user_same_province.username]
+    assert queries[0]["sql"].count("JOIN") == 1
