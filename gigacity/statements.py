@@ -24,9 +24,9 @@ call: pass such things in as values or shape.
 from __future__ import annotations
 
 import copy
-import weakref
+import threading
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet
@@ -50,9 +50,21 @@ class _Compiled:
     compiler: Any  # its compiler, after as_sql (its select, klass_info, annotation_col_map)
     sql: str | None  # None: the statement never returns a row (`none()`)
     slots: tuple[tuple[str | None, Any], ...]  # per parameter: (value's name, None) or (None, constant)
-    # How each column's value is converted (`SQLCompiler.get_converters`), per connection: for a wide
-    # model, finding them again for every call costs as much as running the statement.
-    converters: weakref.WeakKeyDictionary = field(default_factory=weakref.WeakKeyDictionary)
+
+
+# How each column's value is converted (`SQLCompiler.get_converters`): for a wide model, finding them
+# again on every call costs as much as running the statement. They may hold the connection they were
+# found for (SQLite's do), and a connection belongs to its thread: kept per thread, they go with it.
+_per_thread = threading.local()
+
+
+def _converters(compiled: _Compiled, compiler) -> dict:
+    kept = _per_thread.__dict__.setdefault("converters", {})
+    key = (id(compiled), compiler.connection)
+    if key not in kept:
+        columns = [column for column, _sql, _alias in compiler.select[: compiler.col_count]]
+        kept[key] = compiler.get_converters(columns)
+    return kept[key]
 
 
 class Statement:
@@ -74,14 +86,10 @@ class Statement:
         if compiled.sql is None:
             return []
         params = tuple(values[name] if name is not None else constant for name, constant in compiled.slots)
-        connection = connections[using]
         compiler = copy.copy(compiled.compiler)
-        compiler.connection = connection
+        compiler.connection = connections[using]
         compiler.as_sql = lambda *args, **kwargs: (compiled.sql, params)
-        converters = compiled.converters.get(connection)
-        if converters is None:
-            columns = [column for column, _sql, _alias in compiler.select[: compiler.col_count]]
-            converters = compiled.converters[connection] = compiler.get_converters(columns)
+        converters = _converters(compiled, compiler)
         compiler.get_converters = lambda expressions: converters
         template = compiled.queryset
         queryset = QuerySet(model=template.model, query=_Bound(template.query, compiler), using=using)
@@ -123,6 +131,7 @@ class Statement:
         unbound = set(values) - {name for name, _ in slots if name is not None}
         if sql is not None and unbound:
             raise StatementError(f"values not in the statement: {', '.join(sorted(unbound))}")
+        compiler.connection = None  # each call's own thread's, not the first caller's
         return _Compiled(queryset=queryset, compiler=compiler, sql=sql, slots=tuple(slots))
 
 

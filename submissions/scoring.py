@@ -27,6 +27,7 @@ from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from gigacity.statements import Statement
 from indicators import crosscheck
 from indicators.catalogue import INDICATOR_CODES, OPERATOR_INPUTS
 from indicators.models import Operator, round_thresholds
@@ -140,14 +141,18 @@ def previous_round_data(submission: Submission, previous: Submission | object | 
     return Previous(year=previous.round.year, inputs=previous.inputs, values=previous.indicator_values)
 
 
+_PEER_VALUES = Statement(
+    lambda round_, form: (
+        Submission.objects.filter(round_id=round_, status__in=REPORTED_STATES)
+        .exclude(pk=form)
+        .values_list(*(f"value_{code}" for code in INDICATOR_CODES))
+    )
+)
+
+
 def peer_values(submission: Submission) -> dict[str, list[Decimal]]:
     """The indicator values of the round's other submitted cities, in one query."""
-    columns = [f"value_{code}" for code in INDICATOR_CODES]
-    rows = (
-        Submission.objects.filter(round_id=submission.round_id, status__in=REPORTED_STATES)
-        .exclude(pk=submission.pk)
-        .values_list(*columns)
-    )
+    rows = _PEER_VALUES(round_=submission.round_id, form=submission.pk)
     peers: dict[str, list[Decimal]] = {code: [] for code in INDICATOR_CODES}
     for row in rows:
         for code, value in zip(INDICATOR_CODES, row, strict=True):

@@ -79,7 +79,7 @@ def form_of_round(*, city: City, round_: Round) -> Submission | None:
 
 def submission_for_form(*, user: User, pk: int) -> Submission:
     """What the survey form shows of a submission: `submission_detail` without who saved last (only the
-    submission's page shows it), and with the year its city was named (`batch`, as `kinds.batch_of`)."""
+    submission's page shows it)."""
     return _page_form("form", user, pk)
 
 
@@ -88,16 +88,17 @@ def _build_page_form(page: str, kind: str, pk: int, **scope: str) -> QuerySet[Su
     and round with it, and, in the same statement, what both pages show around it: the city's
     deadline in the round (`deadline`, with any extension: `services.city_deadline`) and whether any
     evidence was ever asked of it (`evidence_asked`: most forms have none, and then the evidence
-    requests are not read at all). The submission's page adds who saved last, the form the year its
-    city was named (`batch`)."""
+    requests are not read at all), and the year its city was named (`batch`, as `kinds.batch_of`). The
+    submission's page adds who saved last."""
     from reviews.models import EvidenceRequest  # reviews builds on submissions
 
     forms = Submission.objects.in_scope(kind, **scope).filter(pk=pk)
     if page == "detail":
         forms = forms.select_related("city__province", "round", "updated_by")
     else:
-        forms = forms.select_related("city__province", "round").annotate(batch=batch_annotation())
+        forms = forms.select_related("city__province", "round")
     return forms.annotate(
+        batch=batch_annotation(),
         deadline=form_deadline_expression(),
         evidence_asked=Exists(EvidenceRequest.objects.filter(submission=OuterRef("pk"))),
     )

@@ -371,7 +371,7 @@ def render_submission_page(
                 for c in KEY_SITE_CATEGORIES
             ],
             "review_actions": [a for a in actions if a != "submit"],
-            "batch": batch_of(submission.city_id),
+            "batch": submission.batch,
             "shortfall_rows": selectors.shortfall_rows(submission, score),
             "shortfall_chosen": set((action_post or {}).getlist("shortfall")) if action_post else None,
             "improvement_due_default": selectors.improvement_due_default(submission),

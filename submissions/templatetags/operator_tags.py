@@ -7,6 +7,7 @@ from decimal import Decimal
 from django import template
 
 from gigacity.models import Role
+from gigacity.statements import Statement
 from indicators.catalogue import INPUTS_BY_NAME
 from indicators.models import Operator
 
@@ -18,6 +19,9 @@ def _n(value) -> str:
     return "—" if value is None else f"{value:,}"
 
 
+_OPERATORS = Statement(lambda: Operator.objects.all())
+
+
 @register.inclusion_tag("submissions/includes/operator_comparison.html")
 def operator_comparison(submission, score, user):
     """The worker's comparison stored with the latest score. Reviewers only: the city's officials do
@@ -25,7 +29,7 @@ def operator_comparison(submission, score, user):
     if user.role not in (Role.BUREAU, Role.MINISTRY, Role.ADMIN) and not user.is_superuser:
         return {"show": False}
     # The operators head the comparison's columns: none without a score (nothing is compared).
-    operators = list(Operator.objects.all()) if score is not None else []
+    operators = _OPERATORS() if score is not None else []
     rows = []
     for row in (score.comparison if score is not None else []) or []:
         spec = INPUTS_BY_NAME[row["input"]]

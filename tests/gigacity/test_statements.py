@@ -4,7 +4,9 @@ whose values cannot be bound is refused when it is first run."""
 
 from __future__ import annotations
 
+import gc
 import threading
+import weakref
 from unittest import mock
 
 import pytest
@@ -167,3 +169,25 @@ def test_a_forms_related_rows_read_only_their_own_table_unless_asked(forms, city
         attachments = selectors.related_rows(form, "attachments", select=("uploaded_by",))
     assert [a.uploaded_by.username for a in attachments] == [city_user_same_province.username]
     assert queries[0]["sql"].count("JOIN") == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_statement_first_run_on_a_thread_does_not_keep_its_connection(reference):
+    """The development server answers each request on a new thread: a statement first run there must
+    not keep that thread's connection open once the thread is gone."""
+    statement = Statement(lambda province: City.objects.filter(province_id=province))
+    kept = []
+
+    def read():
+        from django.db import connections
+
+        kept.append(weakref.ref(connections["default"]))
+        assert len(statement(province="370000")) == 16
+        connections["default"].close()
+
+    thread = threading.Thread(target=read)
+    thread.start()
+    thread.join()
+    gc.collect()
+    assert kept[0]() is None
+    assert len(statement(province="320000")) == City.objects.filter(province_id="320000").count()
