@@ -26,7 +26,7 @@ from __future__ import annotations
 import copy
 import threading
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet
@@ -44,27 +44,24 @@ _INT_STAND_INS = (31_001, 32_001)
 _STR_STAND_INS = ("\x1estatement-a-", "\x1estatement-b-")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class _Compiled:
     queryset: QuerySet  # the first build: its model, iterable, fields
     compiler: Any  # its compiler, after as_sql (its select, klass_info, annotation_col_map)
     sql: str | None  # None: the statement never returns a row (`none()`)
     slots: tuple[tuple[str | None, Any], ...]  # per parameter: (value's name, None) or (None, constant)
+    # How each column's value is converted (`SQLCompiler.get_converters`): for a wide model, finding
+    # them again on every call costs as much as running the statement. They may hold the connection
+    # they were found for (SQLite's do), and a connection belongs to its thread: kept per thread and
+    # connection, they go with the thread.
+    per_thread: threading.local = field(default_factory=threading.local)
 
-
-# How each column's value is converted (`SQLCompiler.get_converters`): for a wide model, finding them
-# again on every call costs as much as running the statement. They may hold the connection they were
-# found for (SQLite's do), and a connection belongs to its thread: kept per thread, they go with it.
-_per_thread = threading.local()
-
-
-def _converters(compiled: _Compiled, compiler) -> dict:
-    kept = _per_thread.__dict__.setdefault("converters", {})
-    key = (id(compiled), compiler.connection)
-    if key not in kept:
-        columns = [column for column, _sql, _alias in compiler.select[: compiler.col_count]]
-        kept[key] = compiler.get_converters(columns)
-    return kept[key]
+    def converters(self, compiler) -> dict:
+        kept = self.per_thread.__dict__.setdefault("converters", {})
+        if compiler.connection not in kept:
+            columns = [column for column, _sql, _alias in compiler.select[: compiler.col_count]]
+            kept[compiler.connection] = compiler.get_converters(columns)
+        return kept[compiler.connection]
 
 
 class Statement:
@@ -89,7 +86,7 @@ class Statement:
         compiler = copy.copy(compiled.compiler)
         compiler.connection = connections[using]
         compiler.as_sql = lambda *args, **kwargs: (compiled.sql, params)
-        converters = _converters(compiled, compiler)
+        converters = compiled.converters(compiler)
         compiler.get_converters = lambda expressions: converters
         template = compiled.queryset
         queryset = QuerySet(model=template.model, query=_Bound(template.query, compiler), using=using)
