@@ -8,12 +8,17 @@ the compiler Django made for it, and on each call runs that SQL with the call's 
 places; the rows become model instances (or tuples, for `values_list`) by Django's own iterables, as
 if the queryset had been evaluated.
 
-How the values' places are found: the queryset is built twice, with two different sets of stand-in
-values. A parameter that differs between the two builds is a value's place (its stand-in says
-which); one that is the same in both is a constant of the statement. The two builds must give the
-same SQL, every value must have a place, and every differing parameter must be a stand-in: a value
-that Django transforms (a `contains` pattern, a list for `__in`, a date computed from it) is refused
-when the statement is first built, not bound wrongly.
+How the values' places are found: the queryset is built three times, with three sets of stand-in
+values unlike each other (in length, first character, parity, number of digits). A parameter that
+differs between the builds is a value's place (its stand-ins say which); one that is the same in all
+three is a constant of the statement. The builds must give the same SQL, every value must have a
+place, every differing parameter must be a stand-in, and no constant may hold a piece of one: a
+value that Django or the build transforms (a `contains` pattern, a list for `__in`, a slice, a
+sum) is refused when the statement is first built, not bound wrongly. Builds should use their
+values in plain lookups (`field=value`), as the ones here do.
+
+An int no 64-bit column holds (a URL's `<int:pk>` takes any number of digits) is not bound: that
+call runs the queryset the ordinary way, and Django answers it as it always does.
 
 What the build may depend on: its arguments only. `shape` arguments (a scope's kind, a language)
 choose the statement's structure and are part of its key; `values` (ints and strings) are bound per
@@ -38,10 +43,16 @@ class StatementError(TypeError):
     """A statement built in a way its values cannot be bound into (a developer's mistake)."""
 
 
-# Stand-ins of the two builds: small enough for any integer column (a value out of a column's range
-# is dropped from the SQL by Django), unlike anything a statement holds as a constant.
-_INT_STAND_INS = (31_001, 32_001)
-_STR_STAND_INS = ("\x1estatement-a-", "\x1estatement-b-")
+# Stand-ins of the three builds. Ints small enough for any integer column (Django drops a value out
+# of a column's range from the SQL); strings that each hold the mark, which no constant may.
+_MARK = "\x1e"
+_BIGINT = 2**63
+
+
+def _stand_in(which: int, index: int, value: int | str) -> int | str:
+    if type(value) is int:
+        return (30_001, 1_000, 7)[which] + 2 * index
+    return (f"{_MARK}{index}", f"b{_MARK}{index}-x", f"cc-{_MARK}{index}{index}")[which]
 
 
 @dataclass(frozen=True, eq=False)
@@ -76,6 +87,8 @@ class Statement:
         for name, value in values.items():
             if type(value) not in (int, str):
                 raise StatementError(f"{name}={value!r}: a statement binds ints and strings only")
+            if type(value) is int and not -_BIGINT <= value < _BIGINT:
+                return list(self.build(*shape, **values).using(using))
         key = (using, connections[using].vendor, shape, tuple(sorted((n, type(v)) for n, v in values.items())))
         compiled = self._compiled.get(key)
         if compiled is None:
@@ -101,7 +114,7 @@ class Statement:
 
     def _compile(self, shape: tuple, values: dict[str, int | str], using: str) -> _Compiled:
         builds = []
-        for which in (0, 1):
+        for which in (0, 1, 2):
             stand_ins = {name: _stand_in(which, i, value) for i, (name, value) in enumerate(values.items())}
             queryset = self.build(*shape, **stand_ins).using(using)
             if queryset._prefetch_related_lookups:
@@ -113,29 +126,28 @@ class Statement:
                 sql, params = None, ()
             names = {stand_in: name for name, stand_in in stand_ins.items()}
             builds.append((queryset, compiler, sql, tuple(params), names))
-        (queryset, compiler, sql, params, names), (_, _, sql_b, params_b, names_b) = builds
-        if sql != sql_b or len(params) != len(params_b):
+        queryset, compiler, sql, _params, _names = builds[0]
+        if any(b[2] != sql or len(b[3]) != len(builds[0][3]) for b in builds):
             raise StatementError("the statement's SQL depends on its values: make that a shape argument")
         slots = []
-        for a, b in zip(params, params_b, strict=True):
-            if type(a) is type(b) and a == b:
-                slots.append((None, a))
+        for column in zip(*(b[3] for b in builds), strict=True):
+            first = column[0]
+            if all(type(p) is type(first) and p == first for p in column):
+                if isinstance(first, str) and _MARK in first:
+                    raise StatementError(f"a constant of the statement is computed from a value ({first!r})")
+                slots.append((None, first))
                 continue
-            name = names.get(a) if type(a) in (int, str) else None
-            if name is None or names_b.get(b) != name:
-                raise StatementError(f"a parameter of the statement is computed from a value ({a!r}): bind it as is")
-            slots.append((name, None))
+            found = {b[4].get(p) if type(p) in (int, str) else None for b, p in zip(builds, column, strict=True)}
+            if len(found) != 1 or None in found:
+                raise StatementError(
+                    f"a parameter of the statement is computed from a value ({first!r}): bind it as is"
+                )
+            slots.append((found.pop(), None))
         unbound = set(values) - {name for name, _ in slots if name is not None}
         if sql is not None and unbound:
             raise StatementError(f"values not in the statement: {', '.join(sorted(unbound))}")
         compiler.connection = None  # each call's own thread's, not the first caller's
         return _Compiled(queryset=queryset, compiler=compiler, sql=sql, slots=tuple(slots))
-
-
-def _stand_in(which: int, index: int, value: int | str) -> int | str:
-    if type(value) is int:
-        return _INT_STAND_INS[which] + index
-    return f"{_STR_STAND_INS[which]}{index}"
 
 
 class _Bound:

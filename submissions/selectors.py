@@ -92,7 +92,8 @@ def _build_page_form(page: str, kind: str, pk: int, **scope: str) -> QuerySet[Su
     submission's page adds who saved last."""
     from reviews.models import EvidenceRequest  # reviews builds on submissions
 
-    forms = Submission.objects.in_scope(kind, **scope).filter(pk=pk)
+    # Without the default order (by round and city: one row has no order).
+    forms = Submission.objects.in_scope(kind, **scope).filter(pk=pk).order_by()
     if page == "detail":
         forms = forms.select_related("city__province", "round", "updated_by")
     else:
@@ -169,7 +170,7 @@ def _read_related(instance: Model, name: str) -> None:
         _prefetched(instance, name, related_rows(instance, name))
 
 
-_RELATED: dict[tuple, tuple[Statement, str]] = {}
+_RELATED: dict[tuple, tuple[Statement, Any]] = {}
 
 
 def related_rows(
@@ -183,18 +184,18 @@ def related_rows(
         relation = instance._meta.get_field(name)
         model, parent = relation.related_model, relation.field
 
-        def build(pk):
-            rows = model._default_manager.filter(**{parent.attname: pk})
+        def build(parent_key):
+            rows = model._default_manager.filter(**{parent.attname: parent_key})
             # (`select_related()` without names would follow every relation.)
             rows = rows.select_related(*select) if select else rows
             rows = rows.order_by(*order) if order else rows
-            return rows[:limit] if limit else rows
+            return rows[:limit] if limit is not None else rows
 
-        _RELATED[key] = (Statement(build), parent.name)
-    statement, parent_name = _RELATED[key]
-    rows = statement(pk=instance.pk)
+        _RELATED[key] = (Statement(build), parent)
+    statement, parent = _RELATED[key]
+    rows = statement(parent_key=getattr(instance, parent.target_field.attname))
     for row in rows:
-        setattr(row, parent_name, instance)
+        setattr(row, parent.name, instance)
     return rows
 
 
