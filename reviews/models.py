@@ -6,11 +6,13 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
-from django.db import connection, models
+from django.db import models
+from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from gigacity.models import City, Province, Role
+from gigacity.statements import Statement
 from indicators.models import Round
 from submissions.models import AppendOnly, Submission
 
@@ -44,7 +46,6 @@ class NotificationKind(models.TextChoices):
 
 class NotificationQuerySet(models.QuerySet):
     def unread(self) -> NotificationQuerySet:
-        # `Notification.unread_count` writes this rule in SQL for the menu of every page: change both.
         return self.filter(read_at__isnull=True)
 
 
@@ -79,17 +80,24 @@ class Notification(models.Model):
 
     @classmethod
     def unread_count(cls, user) -> int:
-        """`Notification.objects.filter(recipient=user).unread().count()`, which the menu of every page
-        shows, as one plain statement: the ORM took six times longer to build it than PostgreSQL took
-        to answer (0.35 ms a page against 0.05 ms, issue 16)."""
-        field = cls._meta.get_field
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f'SELECT count(*) FROM "{cls._meta.db_table}"'
-                f' WHERE "{field("recipient").column}" = %s AND "{field("read_at").column}" IS NULL',
-                [user.pk],
-            )
-            return cursor.fetchone()[0]
+        """How many of the user's notifications are unread: the menu of every page shows it, so its
+        statement is built once per process (`gigacity.statements`; the ORM took six times longer to
+        build it than PostgreSQL took to answer, issue 16)."""
+        counted = _UNREAD_COUNT(recipient=user.pk)
+        return counted[0] if counted else 0
+
+
+# One row (the recipient's count) or none; `.count()` is not a statement's rows.
+_UNREAD_COUNT = Statement(
+    lambda recipient: (
+        Notification.objects.filter(recipient_id=recipient)
+        .unread()
+        .order_by()
+        .values("recipient")
+        .annotate(n=Count("pk"))
+        .values_list("n", flat=True)
+    )
+)
 
 
 class Reminder(models.Model):
