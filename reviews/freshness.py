@@ -45,7 +45,9 @@ On SQLite (a newcomer's first run) there is no xmin: nothing is cached there.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import re
 from collections.abc import Callable, Iterable
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -57,6 +59,7 @@ from django.db import connection, models
 from django.utils import timezone, translation
 
 from gigacity.models import City, Province, User
+from gigacity.statements import prepared
 from indicators.models import (
     Designation,
     Indicator,
@@ -185,30 +188,32 @@ def _sql(reads: Reads, changing: Iterable, append_only: Iterable, *, of_round: b
     return "SELECT " + ", ".join(parts)
 
 
+@functools.cache
+def _version_sql(reads: Reads, of_round: bool) -> str:
+    return _sql(reads, CHANGING, APPEND_ONLY, of_round=of_round)
+
+
 def data_version(reads: Reads = EVERYTHING, round_: Round | None = None) -> str | None:
     """The version of everything the dashboards and exports read — of the forms, what `reads` says of
     those of `round_` (and the rounds before it), or of every round without one — in one query (None
     on SQLite: nothing there is cached)."""
     if not settings.USING_POSTGRES:
         return None
-    connection.ensure_connection()
-    statement = f"gigacity_data_version_{reads.name}{'_of_round' if round_ is not None else ''}"
-    with connection.cursor() as cursor:
-        # Planning the twenty-odd subqueries costs more than running them: each database connection
-        # plans each statement once (a prepared statement lives as long as its connection, whatever
-        # the transactions do).
-        prepared = getattr(connection, "_gigacity_version_prepared", None)
-        if prepared is None or prepared[0] is not connection.connection:
-            prepared = connection._gigacity_version_prepared = (connection.connection, set())
-        if statement not in prepared[1]:
-            sql = _sql(reads, CHANGING, APPEND_ONLY, of_round=round_ is not None)
-            arguments = " (integer, integer)" if round_ is not None else ""
-            cursor.execute(f"PREPARE {statement}{arguments} AS {sql}")
-            prepared[1].add(statement)
-        if round_ is None:
-            cursor.execute(f"EXECUTE {statement}")
+    name = f"gigacity_data_version_{reads.name}{'_of_round' if round_ is not None else ''}"
+    sql = _version_sql(reads, round_ is not None)
+    # Planning the twenty-odd subqueries costs more than running them: prepared, they are planned
+    # once per database connection.
+    if round_ is None:
+        execute, params = prepared(connection, name, sql) or sql, None
+    else:
+        params = {"1": round_.pk, "2": round_.year}
+        execute = prepared(connection, name, sql, ("integer", "integer"))
+        if execute is None:
+            execute = re.sub(r"\$(\d)", r"%(\1)s", sql)
         else:
-            cursor.execute(f"EXECUTE {statement} (%s, %s)", [round_.pk, round_.year])
+            params = (params["1"], params["2"])
+    with connection.cursor() as cursor:
+        cursor.execute(execute, params)
         return "|".join(cursor.fetchone())
 
 

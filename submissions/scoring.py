@@ -145,6 +145,7 @@ _PEER_VALUES = Statement(
     lambda round_, form: (
         Submission.objects.filter(round_id=round_, status__in=REPORTED_STATES)
         .exclude(pk=form)
+        .order_by()  # medians and ranks: the order is of no use, and the default one joins two tables
         .values_list(*(f"value_{code}" for code in INDICATOR_CODES))
     )
 )

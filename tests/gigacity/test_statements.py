@@ -18,7 +18,7 @@ from django.db.models.sql.compiler import SQLCompiler
 from django.test.utils import CaptureQueriesContext
 
 from gigacity.models import City
-from gigacity.statements import Statement, StatementError
+from gigacity.statements import Statement, StatementError, prepared
 from submissions import selectors
 from submissions.models import Case, Status, Submission
 from submissions.services import submission_get_or_create
@@ -37,6 +37,23 @@ def forms(open_round, city_user, city_user_same_province, city_user_other_provin
             Case.objects.create(submission=form, position=position, title=f"{user.city.name} case {position}")
         made[user.city_id] = form
     return made
+
+
+def statements_run(queries) -> list[str]:
+    """The SQL of each statement captured, a prepared one's (EXECUTE) as the server holds it; without
+    the savepoint and the PREPARE of a statement's first run on a connection."""
+    run = []
+    for query in queries:
+        sql = query["sql"]
+        if sql.startswith(("SAVEPOINT", "RELEASE SAVEPOINT", "PREPARE ")):
+            continue
+        if sql.startswith("EXECUTE "):
+            name = sql.removeprefix("EXECUTE ").split("(")[0]
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT statement FROM pg_prepared_statements WHERE name = %s", [name])
+                sql = cursor.fetchone()[0].split(" AS ", 1)[1]  # PREPARE name AS the statement
+        run.append(sql)
+    return run
 
 
 def in_province(province, city):
@@ -234,12 +251,14 @@ def test_a_forms_related_rows_read_only_their_own_table_unless_asked(forms, city
         cases = selectors.related_rows(form, "cases", order=("position",))
     assert [case.title for case in cases] == ["济南市 case 0", "济南市 case 1"]
     assert all(case.submission is form for case in cases)
-    assert "JOIN" not in queries[0]["sql"]
+    [sql] = statements_run(queries)
+    assert "JOIN" not in sql
     make_attachment(form, "photo.jpg", uploaded_by=city_user_same_province)
     with CaptureQueriesContext(connection) as queries:
         attachments = selectors.related_rows(form, "attachments", select=("uploaded_by",))
     assert [a.uploaded_by.username for a in attachments] == [city_user_same_province.username]
-    assert queries[0]["sql"].count("JOIN") == 1
+    [sql] = statements_run(queries)
+    assert sql.count("JOIN") == 1
 
 
 @pytest.mark.django_db(transaction=True)
@@ -262,3 +281,52 @@ def test_a_statement_first_run_on_a_thread_does_not_keep_its_connection(referenc
     gc.collect()
     assert kept[0]() is None
     assert len(statement(province="320000")) == City.objects.filter(province_id="320000").count()
+
+
+@pytest.mark.postgres
+def test_on_postgresql_a_statement_is_planned_once_per_connection(forms):
+    """The server keeps the statement's plan: its first run on a connection prepares it, later runs
+    only execute it with their values, and a new connection prepares it again."""
+    statement = Statement(in_province)
+    with CaptureQueriesContext(connection) as first:
+        assert [form.city_id for form in statement(province="370000", city="370200")] == ["370200"]
+    assert [q["sql"].split()[0] for q in first] == ["SAVEPOINT", "PREPARE", "RELEASE", "EXECUTE"]
+    with CaptureQueriesContext(connection) as later:
+        assert [form.city_id for form in statement(province="320000", city="320300")] == ["320300"]
+    assert [q["sql"].split()[0] for q in later] == ["EXECUTE"]
+    [prepare] = [q["sql"] for q in first if q["sql"].startswith("PREPARE")]
+    assert statements_run(later) == [prepare.split(" AS ", 1)[1]]
+    assert '"gigacity_city"."province_id" = $1' in prepare and '"submissions_submission"."city_id" = $2' in prepare
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_new_connection_prepares_the_statement_again(forms):
+    statement = Statement(in_province)
+    assert len(statement(province="370000", city="370200")) == 1
+    connection.close()  # as at CONN_MAX_AGE, or after the server went away: the new one holds nothing
+    with CaptureQueriesContext(connection) as queries:
+        assert [form.city_id for form in statement(province="370000", city="370100")] == ["370100"]
+    assert [q["sql"].split()[0] for q in queries] == ["PREPARE", "EXECUTE"]
+
+
+@pytest.mark.postgres
+def test_behind_transaction_pooling_nothing_is_prepared(forms):
+    """pgbouncer in transaction mode hands the server connection to other clients between
+    transactions (docs/scaling.md: `DISABLE_SERVER_SIDE_CURSORS`): the statement's own SQL runs."""
+    statement = Statement(in_province)
+    pooled = mock.patch.dict(connection.settings_dict, {"DISABLE_SERVER_SIDE_CURSORS": True})
+    with pooled, CaptureQueriesContext(connection) as queries:
+        assert [form.city_id for form in statement(province="370000", city="370200")] == ["370200"]
+    [query] = queries
+    assert query["sql"].startswith("SELECT") and "370200" in query["sql"]
+
+
+@pytest.mark.postgres
+def test_a_statement_the_server_cannot_prepare_runs_as_sql_and_the_transaction_goes_on(forms):
+    assert prepared(connection, "gigacity_test_unpreparable", "SELECT $1 IS NULL") is None
+    assert prepared(connection, "gigacity_test_unpreparable", "SELECT $1 IS NULL") is None  # not tried again
+    assert City.objects.filter(pk="370200").exists()  # the transaction is not aborted
+    assert prepared(connection, "gigacity_test_typed", "SELECT $1 IS NULL", ("integer",)) == (
+        "EXECUTE gigacity_test_typed(%s)"
+    )

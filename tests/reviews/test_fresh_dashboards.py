@@ -393,6 +393,24 @@ def test_every_write_but_a_draft_save_moves_the_versions_of_the_ministrys_views(
     assert after[1] != before[1]
 
 
+def test_the_version_is_the_same_behind_transaction_pooling(country, open_round, ministry_user):
+    """Behind pgbouncer in transaction mode (`DISABLE_SERVER_SIDE_CURSORS`) nothing is prepared in the
+    server: the version is read by its own SQL, and is the same, and moves with a write the same."""
+
+    def versions():
+        return data_version(DASHBOARDS, open_round), data_version(SUMMARY_TABLE, open_round), data_version()
+
+    pooled = mock.patch.dict(connection.settings_dict, {"DISABLE_SERVER_SIDE_CURSORS": True})
+    prepared = versions()
+    with pooled, CaptureQueriesContext(connection) as queries:
+        assert versions() == prepared
+    assert not any(query["sql"].startswith(("PREPARE", "EXECUTE")) for query in queries)
+    submit(country, open_round, ministry_user)()
+    with pooled:
+        moved = versions()
+    assert moved == versions() and all(m != p for m, p in zip(moved, prepared, strict=True))
+
+
 @pytest.mark.parametrize("prepare", DRAFT_SAVES, ids=lambda w: w.__name__)
 def test_a_draft_save_leaves_the_ministrys_views_in_the_cache(
     prepare, country, open_round, ministry_user, ministry_client
