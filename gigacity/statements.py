@@ -115,6 +115,10 @@ class _Compiled:
     compiler: Any  # its compiler, after as_sql (its select, klass_info, annotation_col_map)
     sql: str | None  # None: the statement never returns a row (`none()`)
     slots: tuple[tuple[str | None, Any], ...]  # per parameter: (value's name, None) or (None, constant)
+    # Per parameter, its type in the prepared statement: a value's is declared (an int as bigint, so
+    # that a year no smallint column holds finds nothing, as Django's query would, rather than
+    # failing), a constant's found by the server from its place.
+    types: tuple[str, ...] = ()
     # How each column's value is converted (`SQLCompiler.get_converters`): for a wide model, finding
     # them again on every call costs as much as running the statement. They may hold the connection
     # they were found for (SQLite's do), and a connection belongs to its thread: kept per thread and
@@ -124,7 +128,7 @@ class _Compiled:
 
     def executable(self, connection) -> str:
         """What to run on `connection` with the call's parameters: the prepared statement, or the SQL."""
-        return prepared(connection, self.name, self.numbered_sql) or self.sql
+        return prepared(connection, self.name, self.numbered_sql, self.types) or self.sql
 
     @cached_property
     def numbered_sql(self) -> str:
@@ -211,7 +215,10 @@ class Statement:
         if sql is not None and unbound:
             raise StatementError(f"values not in the statement: {', '.join(sorted(unbound))}")
         compiler.connection = None  # each call's own thread's, not the first caller's
-        return _Compiled(queryset=queryset, compiler=compiler, sql=sql, slots=tuple(slots))
+        types = tuple(
+            "unknown" if name is None else "bigint" if type(values[name]) is int else "text" for name, _ in slots
+        )
+        return _Compiled(queryset=queryset, compiler=compiler, sql=sql, slots=tuple(slots), types=types)
 
 
 class _Bound:

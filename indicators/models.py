@@ -102,9 +102,11 @@ class RoundStatus(models.TextChoices):
 class RoundQuerySet(models.QuerySet):
     def visible_to(self, user) -> RoundQuerySet:
         """Rounds being prepared are the ministry's business; everyone else sees the others."""
-        if getattr(user, "has_national_scope", False):
-            return self
-        return self.exclude(status=RoundStatus.DRAFT)
+        return self.in_scope(national=getattr(user, "has_national_scope", False))
+
+    def in_scope(self, *, national: bool) -> RoundQuerySet:
+        """`visible_to`'s rule by the reader's scope alone (a statement's build takes it as its shape)."""
+        return self if national else self.exclude(status=RoundStatus.DRAFT)
 
     def open(self) -> Round | None:
         """The round cities fill in now (the latest open one)."""

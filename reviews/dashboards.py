@@ -45,6 +45,7 @@ from django.utils.translation import gettext as _
 
 from gigacity.i18n import pick
 from gigacity.models import City, Province, Region, User
+from gigacity.statements import Statement
 from indicators.catalogue import CASE_DOMAINS, INDICATORS
 from indicators.models import Designation, ReferenceValue, Round, RoundStatus
 from indicators.rules import meets
@@ -78,10 +79,16 @@ def visible_rounds(*, user: User) -> QuerySet[Round]:
     return Round.objects.visible_to(user).order_by("-year")
 
 
+# Every dashboard, its API and the exports look up their round first.
+_ROUND_OF_YEAR = Statement(lambda national, year: Round.objects.in_scope(national=national).filter(year=year)[:1])
+
+
 def dashboard_round(*, user: User, year: int | None) -> Round:
     """The round asked for, or the current one; Http404 when there is none the user may see."""
-    rounds = visible_rounds(user=user)
-    round_ = rounds.filter(year=year).first() if year is not None else Round.objects.current()
+    if year is not None:
+        round_ = _ROUND_OF_YEAR.first(getattr(user, "has_national_scope", False), year=year)
+    else:
+        round_ = Round.objects.current()
     if round_ is None:
         raise Http404
     return round_
