@@ -10,6 +10,8 @@ from .models import CheckEvent
 
 
 def check_rows(submission: Submission) -> list[CheckEvent]:
+    if getattr(submission, "checked", None) is False:  # read with the form: never checked
+        return []
     return related_rows(submission, "check_events", select=("actor", "request"))
 
 

@@ -88,9 +88,10 @@ def _build_page_form(page: str, kind: str, pk: int, **scope: str) -> QuerySet[Su
     and round with it, and, in the same statement, what both pages show around it: the city's
     deadline in the round (`deadline`, with any extension: `services.city_deadline`) and whether any
     evidence was ever asked of it (`evidence_asked`: most forms have none, and then the evidence
-    requests are not read at all), and the year its city was named (`batch`, as `kinds.batch_of`). The
-    submission's page adds who saved last."""
-    from reviews.models import EvidenceRequest  # reviews builds on submissions
+    requests are not read at all) and whether it was ever checked (`checked`: evidence asked or a
+    sample check, whose steps are in its history; none read when there are none), and the year its
+    city was named (`batch`, as `kinds.batch_of`). The submission's page adds who saved last."""
+    from reviews.models import CheckEvent, EvidenceRequest  # reviews builds on submissions
 
     # Without the default order (by round and city: one row has no order).
     forms = Submission.objects.in_scope(kind, **scope).filter(pk=pk).order_by()
@@ -102,6 +103,7 @@ def _build_page_form(page: str, kind: str, pk: int, **scope: str) -> QuerySet[Su
         batch=batch_annotation(),
         deadline=form_deadline_expression(),
         evidence_asked=Exists(EvidenceRequest.objects.filter(submission=OuterRef("pk"))),
+        checked=Exists(CheckEvent.objects.filter(submission=OuterRef("pk"))),
     )
 
 

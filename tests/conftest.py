@@ -16,6 +16,7 @@ from urllib.parse import urlparse
 import pytest
 from django.conf import settings
 from django.core.cache import cache
+from django.db import connection
 from django.utils import timezone
 
 from gigacity.celery import app as celery_app
@@ -173,3 +174,20 @@ def ministry_user(reference):
 @pytest.fixture
 def admin_user(reference):
     return make_user("root", Role.ADMIN)
+
+
+def statements_run(queries) -> list[str]:
+    """The SQL of each statement captured, a prepared one's (EXECUTE) as the server holds it; without
+    the savepoint and the PREPARE of a statement's first run on a connection."""
+    run = []
+    for query in queries:
+        sql = query["sql"]
+        if sql.startswith(("SAVEPOINT", "RELEASE SAVEPOINT", "PREPARE ")):
+            continue
+        if sql.startswith("EXECUTE "):
+            name = sql.removeprefix("EXECUTE ").split("(")[0]
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT statement FROM pg_prepared_statements WHERE name = %s", [name])
+                sql = cursor.fetchone()[0].split(" AS ", 1)[1]  # PREPARE name AS the statement
+        run.append(sql)
+    return run

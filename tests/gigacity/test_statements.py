@@ -23,6 +23,7 @@ from indicators.models import Round
 from submissions import selectors
 from submissions.models import Case, Status, Submission
 from submissions.services import submission_get_or_create
+from tests.conftest import statements_run
 from tests.factories import make_attachment, make_submission
 
 pytestmark = pytest.mark.django_db
@@ -38,23 +39,6 @@ def forms(open_round, city_user, city_user_same_province, city_user_other_provin
             Case.objects.create(submission=form, position=position, title=f"{user.city.name} case {position}")
         made[user.city_id] = form
     return made
-
-
-def statements_run(queries) -> list[str]:
-    """The SQL of each statement captured, a prepared one's (EXECUTE) as the server holds it; without
-    the savepoint and the PREPARE of a statement's first run on a connection."""
-    run = []
-    for query in queries:
-        sql = query["sql"]
-        if sql.startswith(("SAVEPOINT", "RELEASE SAVEPOINT", "PREPARE ")):
-            continue
-        if sql.startswith("EXECUTE "):
-            name = sql.removeprefix("EXECUTE ").split("(")[0]
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT statement FROM pg_prepared_statements WHERE name = %s", [name])
-                sql = cursor.fetchone()[0].split(" AS ", 1)[1]  # PREPARE name AS the statement
-        run.append(sql)
-    return run
 
 
 def in_province(province, city):

@@ -102,3 +102,13 @@ def test_the_dashboards_echarts_is_hashed_and_the_full_build_is_gone(production)
 
     assert ECHARTS in manifest and manifest[ECHARTS] != ECHARTS
     assert "vendor/echarts/echarts.min.js" not in manifest
+
+
+def test_pages_link_the_hashed_names_every_time(production):
+    """The storage works each file's URL out once per process (`gigacity.storage`): the second page
+    links the same hashed files as the first, which the server then serves."""
+    port, manifest = production
+    pages = [fetch(port, "/login/", "identity")[2].decode() for _ in range(2)]
+    for name in ("css/gigacity.css", "js/gigacity.js"):
+        assert all(f'/static/{manifest[name]}"' in page for page in pages), name
+        assert fetch(port, f"/static/{manifest[name]}", "identity")[0] == 200

@@ -9,7 +9,9 @@ import datetime
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from django.http import Http404
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from gigacity.errors import Conflict, RoleNotAllowed
@@ -22,7 +24,9 @@ from reviews.evidence import (
 )
 from reviews.models import CheckEvent, CheckFile, EvidenceRequest, Notification
 from reviews.services import submission_approve, submission_recommend
+from submissions.forms import field_label
 from submissions.selectors import history_payload
+from tests.conftest import statements_run
 from tests.factories import make_submission
 
 pytestmark = pytest.mark.django_db
@@ -249,3 +253,26 @@ def test_a_notification_made_before_the_field_key_was_kept_reads_as_written(subm
 
     with translation.override("en"):
         assert "“5G基站数（个）”" in notification_title(notification)
+
+
+def test_the_submission_page_shows_the_checks_in_its_history_and_reads_none_of_a_form_never_checked(
+    submitted, bureau_user, client
+):
+    """The page reads with the form whether it was ever checked: a form never checked has no check
+    steps to read; once evidence is asked, the step is in the page's history at once."""
+    client.force_login(bureau_user)
+    url = f"/submissions/{submitted.pk}/"
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(url).content.decode()
+    assert QUESTION not in page
+    assert not any(sql.startswith('SELECT "reviews_checkevent"') for sql in statements_run(queries))
+
+    ask(submitted, bureau_user)
+
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(url).content.decode()
+    history = page[page.index('aria-labelledby="history-h"') :]
+    [step] = CheckEvent.objects.filter(submission=submitted)
+    assert step.get_kind_display() in history
+    assert f'<span class="muted">{field_label("bs5g_count")}</span>' in history  # what was asked about
+    assert any(sql.startswith('SELECT "reviews_checkevent"') for sql in statements_run(queries))
