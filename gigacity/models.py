@@ -6,6 +6,8 @@ list, a detail page, an export and a dashboard all start from the same filter.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
+
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.exceptions import PermissionDenied
 from django.core.serializers.json import DjangoJSONEncoder
@@ -77,19 +79,75 @@ class CityKind(models.TextChoices):
     SPECIAL = "special", _("Other evaluated unit")  # not 地级: 雄安新区, 济源
 
 
+def reader_scope(user) -> tuple[str, dict[str, str]]:
+    """Whose cities' data the user may see, as a kind ("all", "province", "city", "none") and the key
+    of its province or city (`{"scope": code}`, empty for "all" and "none"): the rule of
+    `CityQuerySet.visible_to` and `SubmissionQuerySet.visible_to`, in a form a statement binds
+    (`gigacity.statements`). Not an operator's branch: dashboards, exports and the cities' forms
+    start from this scope and are none of its business; its figures' pages list its province's
+    cities themselves."""
+    if not user.is_authenticated or not user.is_active:
+        return "none", {}
+    if user.has_national_scope:
+        return "all", {}
+    if user.role == Role.BUREAU and user.province_id:
+        return "province", {"scope": user.province_id}
+    if user.role == Role.CITY and user.city_id:
+        return "city", {"scope": user.city_id}
+    return "none", {}
+
+
 class CityQuerySet(models.QuerySet):
     def visible_to(self, user) -> CityQuerySet:
-        if not user.is_authenticated or not user.is_active:
+        kind, key = reader_scope(user)
+        return self.in_scope(kind, **key)
+
+    def in_scope(self, kind: str, scope: str = "", province: str = "") -> CityQuerySet:
+        """The cities of a scope as `reader_scope` gives it, of `province` only when one is given."""
+        if kind == "all":
+            cities = self
+        elif kind == "province":
+            cities = self.filter(province_id=scope)
+        elif kind == "city":
+            cities = self.filter(code=scope)
+        else:
             return self.none()
-        if user.has_national_scope:
-            return self
-        # Not an operator's branch: dashboards, exports and the cities' forms start from this scope and
-        # are none of its business. Its figures' pages list its province's cities themselves.
-        if user.role == Role.BUREAU and user.province_id:
-            return self.filter(province_id=user.province_id)
-        if user.role == Role.CITY and user.city_id:
-            return self.filter(code=user.city_id)
-        return self.none()
+        return cities.filter(province_id=province) if province else cities
+
+
+@dataclass(frozen=True)
+class CityScope:
+    """Which cities a read covers, as a value a statement is built from: a reader's scope (`of`),
+    narrowed to one province (`within`). `shape` and `values` are what a statement's build takes
+    (its structure and the values bound per call); `cities()` the queryset."""
+
+    kind: str
+    scope: str = ""
+    province: str = ""
+
+    @classmethod
+    def of(cls, user) -> CityScope:
+        kind, key = reader_scope(user)
+        return cls(kind, **key)
+
+    def within(self, province: str) -> CityScope:
+        return replace(self, province=province)
+
+    @property
+    def shape(self) -> tuple[str, bool]:
+        return self.kind, bool(self.province)
+
+    def values(self) -> dict[str, str]:
+        bound = {"scope": self.scope} if self.kind in ("province", "city") else {}
+        return {**bound, "province": self.province} if self.province else bound
+
+    def cities(self) -> CityQuerySet:
+        return scoped_cities(*self.shape, **self.values())
+
+
+def scoped_cities(kind: str, narrowed: bool, **values: str) -> CityQuerySet:
+    """`CityScope.cities()` from a statement build's arguments (`shape` and `values`)."""
+    return City.objects.in_scope(kind, values.get("scope", ""), values.get("province", "") if narrowed else "")
 
 
 class City(models.Model):

@@ -44,7 +44,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
 from gigacity.i18n import pick
-from gigacity.models import City, Province, Region, User
+from gigacity.models import City, CityScope, Province, Region, User
 from gigacity.statements import Statement
 from indicators.catalogue import CASE_DOMAINS, INDICATORS
 from indicators.models import Designation, ReferenceValue, Round, RoundStatus
@@ -406,7 +406,8 @@ def national_dashboard(*, user: User, round_: Round) -> dict[str, Any]:
     reported = submissions.filter(status__in=REPORTED_STATES)
 
     progress = _progress_rows(cities, submissions)
-    gigabit_cities = named_cities(cities, round_)
+    scope = CityScope.of(user)
+    gigabit_cities = named_cities(scope, round_)
     named = _named_rows(gigabit_cities)
     gigabit = lifecycle.gigabit_counts(user=user, years=[round_.year], regions=regions, named=named)[round_.year]
 
@@ -450,7 +451,7 @@ def national_dashboard(*, user: User, round_: Round) -> dict[str, Any]:
     rows = reported_rows(reported)
     totals = _reported_totals(rows, thresholds)
     indicators = _indicator_rows(
-        by_batch=_means_by_batch(gigabit_cities, rows, published_figures(cities, round_)),
+        by_batch=_means_by_batch(gigabit_cities, rows, published_figures(scope, round_)),
         totals=totals,
         thresholds=thresholds,
         references=round_references(round_),
@@ -609,7 +610,7 @@ def province_dashboard(*, user: User, province: Province, round_: Round) -> dict
     # the country's reported forms, Gigabit Cities and published figures are read (three queries),
     # and the province's are those of its cities among them: the province is in the caller's scope
     # (`dashboard_province`), which is all a bureau's scope holds.
-    every_city = City.objects.all()
+    every_city = CityScope("all")
     national_rows = reported_rows(Submission.objects.filter(round=round_, status__in=REPORTED_STATES))
     national_named = named_cities(every_city, round_)
     published = published_figures(every_city, round_)

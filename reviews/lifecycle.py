@@ -50,7 +50,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from gigacity.i18n import pick
-from gigacity.models import City, Province, Region, User
+from gigacity.models import City, CityScope, Province, Region, User, scoped_cities
+from gigacity.statements import Statement
 from indicators.catalogue import INDICATORS, IndicatorSpec
 from indicators.models import Designation, PublishedFigure, Round, RoundStatus, Threshold
 from indicators.rules import meets
@@ -184,27 +185,48 @@ _SUM_KEYS: tuple[tuple[str, str], ...] = tuple((f"s_{spec.code}", f"n_{spec.code
 NAMED_COLUMNS = ("city_id", "city__name", "city__province_id", "city__province__name", "city__province__name_en")
 
 
-def named_cities(cities: QuerySet[City], round_: Round) -> list[tuple]:
-    """The Gigabit Cities of `cities` named up to `round_`, in MIIT's order (province by GB/T 2260
-    code, then city): (city, name, province, province name, its English name, batch) each."""
-    return list(
-        named_up_to(round_.year)
-        .filter(city__in=cities)
+# The three reads of every Gigabit City's figures of a round (the summary table, the dashboards' means
+# by batch), built once per process and scope's shape (`gigacity.statements`).
+_NAMED = Statement(
+    lambda kind, narrowed, year, **scope: (
+        named_up_to(year)
+        .filter(city__in=scoped_cities(kind, narrowed, **scope))
         .order_by("city__province_id", "city_id")
         .values_list(*NAMED_COLUMNS, "round__year")
     )
+)
+_REPORTED = Statement(
+    lambda kind, narrowed, round_, **scope: (
+        Submission.objects.filter(
+            round_id=round_, status__in=REPORTED_STATES, city__in=scoped_cities(kind, narrowed, **scope)
+        )
+        .order_by()
+        .values_list("city_id", "pk", "kind", *VALUE_COLUMNS)
+    )
+)
+_PUBLISHED = Statement(
+    lambda kind, narrowed, round_, **scope: (
+        PublishedFigure.objects.filter(round_id=round_, city__in=scoped_cities(kind, narrowed, **scope))
+        .order_by()
+        .values_list("city_id", "pk", *VALUE_COLUMNS)
+    )
+)
 
 
-def reported_figures(cities: QuerySet[City], round_: Round) -> dict[str, tuple]:
+def named_cities(cities: CityScope, round_: Round) -> list[tuple]:
+    """The Gigabit Cities of `cities` named up to `round_`, in MIIT's order (province by GB/T 2260
+    code, then city): (city, name, province, province name, its English name, batch) each."""
+    return _NAMED(*cities.shape, year=round_.year, **cities.values())
+
+
+def reported_figures(cities: CityScope, round_: Round) -> dict[str, tuple]:
     """{city: (form, kind, *the seven values)} of the round's reported forms of `cities`."""
-    forms = Submission.objects.filter(round=round_, status__in=REPORTED_STATES, city__in=cities)
-    return {row[0]: row[1:] for row in forms.order_by().values_list("city_id", "pk", "kind", *VALUE_COLUMNS)}
+    return {row[0]: row[1:] for row in _REPORTED(*cities.shape, round_=round_.pk, **cities.values())}
 
 
-def published_figures(cities: QuerySet[City], round_: Round) -> dict[str, tuple]:
+def published_figures(cities: CityScope, round_: Round) -> dict[str, tuple]:
     """{city: (row, *the seven values)} of the figures MIIT published for the round."""
-    rows = PublishedFigure.objects.filter(round=round_, city__in=cities).order_by()
-    return {row[0]: row[1:] for row in rows.values_list("city_id", "pk", *VALUE_COLUMNS)}
+    return {row[0]: row[1:] for row in _PUBLISHED(*cities.shape, round_=round_.pk, **cities.values())}
 
 
 def figures_of(city: str, forms: dict[str, tuple], published: dict[str, tuple]) -> tuple[str | None, tuple]:
@@ -236,7 +258,7 @@ def add_to_batch(sums: dict[int, dict[str, Any]], batch: int, values: Iterable[D
             target[count] += 1
 
 
-def named_sums_by_batch(cities: QuerySet[City], round_: Round) -> dict[int, dict[str, Any]]:
+def named_sums_by_batch(cities: CityScope, round_: Round) -> dict[int, dict[str, Any]]:
     """Per batch: the number of Gigabit Cities named up to `round_`, and SUM and COUNT of each
     indicator over their figures of the round (`figures_of`). Means of groups combine exactly.
 
@@ -288,9 +310,9 @@ def means_of(rows: dict[int, dict[str, Any]]) -> dict[str, Any]:
 def named_means(*, user: User, round_: Round, province: str | None = None) -> dict[str, Any]:
     """The mean of each indicator over the Gigabit Cities named up to `round_`, overall ("means") and
     per batch ("batches": year, cities, means), using each city's figures of the round."""
-    cities = City.objects.visible_to(user)
+    cities = CityScope.of(user)
     if province is not None:
-        cities = cities.filter(province_id=province)
+        cities = cities.within(province)
     return means_of(named_sums_by_batch(cities, round_))
 
 
@@ -308,7 +330,7 @@ def summary_table(*, user: User, round_: Round) -> dict[str, Any]:
     filtered joins, which Django took several times longer to build than PostgreSQL to run; and the
     rows hold every figure the means are taken over, so the sums are added up here (exactly, in
     Decimal, as SUM would) rather than asked for in a further query (issue 16)."""
-    cities = City.objects.visible_to(user)
+    cities = CityScope.of(user)
     codes = [spec.code for spec in INDICATORS]
     forms, published = reported_figures(cities, round_), published_figures(cities, round_)
     out = []

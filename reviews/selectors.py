@@ -9,7 +9,7 @@ from datetime import datetime
 
 from django.db.models import Exists, OuterRef, QuerySet
 
-from gigacity.models import City, Province, Region, User
+from gigacity.models import City, Province, Region, User, reader_scope
 from gigacity.params import int_param
 from gigacity.statements import Statement
 from indicators.models import Designation, Round
@@ -23,7 +23,6 @@ from submissions.models import (
     Status,
     Submission,
     score_outdated,
-    submission_scope,
 )
 from submissions.selectors import current_result
 
@@ -136,7 +135,7 @@ def bureau_queue(*, user: User, round_: Round) -> list[QueueRow]:
     """The user's cities for the round with their submission (or none yet) and extension, in code
     order. A province has at most about twenty cities, all loaded in four queries."""
     cities = list(City.objects.visible_to(user).select_related("province").order_by("code"))
-    kind, scope = submission_scope(user)
+    kind, scope = reader_scope(user)
     forms = {row["city_id"]: _queued_form(row, round_) for row in _QUEUED_FORMS(kind, round_=round_.pk, **scope)}
     extensions: dict[str, Extension] = {}
     for extension in Extension.objects.filter(round=round_, city__in=cities).order_by("created_at", "pk"):

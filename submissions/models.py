@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from gigacity.errors import ApplicationError, Conflict, RoleNotAllowed
 from gigacity.i18n import pick
-from gigacity.models import City, Role
+from gigacity.models import City, Role, reader_scope
 from indicators.catalogue import (
     CASE_DOMAINS,
     INDICATOR_CODES,
@@ -88,30 +88,15 @@ class FiguresCheck(models.TextChoices):
     UNREPORTED = "unreported", _("Operators' figures missing")  # within tolerance where compared, some not reported
 
 
-def submission_scope(user) -> tuple[str, dict[str, str]]:
-    """Which submissions the user may see, as a kind ("all", "province", "city", "none") and the key
-    of its province or city (`{"scope": code}`, empty for "all" and "none"):
-    `SubmissionQuerySet.visible_to`'s rule, in a form a statement binds."""
-    if not user.is_authenticated or not user.is_active:
-        return "none", {}
-    if user.has_national_scope:
-        return "all", {}
-    if user.role == Role.BUREAU and user.province_id:
-        return "province", {"scope": user.province_id}
-    if user.role == Role.CITY and user.city_id:
-        return "city", {"scope": user.city_id}
-    return "none", {}
-
-
 class SubmissionQuerySet(models.QuerySet):
     def visible_to(self, user) -> SubmissionQuerySet:
         """Every submission the user may see: a city official its own city's, a bureau its
         province's, ministry staff and administrators all."""
-        kind, key = submission_scope(user)
+        kind, key = reader_scope(user)
         return self.in_scope(kind, **key)
 
     def in_scope(self, kind: str, scope: str = "") -> SubmissionQuerySet:
-        """The submissions of a scope as `submission_scope` gives it (a statement's build takes the
+        """The submissions of a scope as `reader_scope` gives it (a statement's build takes the
         scope's kind and key apart: `gigacity.statements`)."""
         if kind == "all":
             return self

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from gigacity.i18n import pick
-from gigacity.models import City, Role, User
+from gigacity.models import City, Role, User, reader_scope
 from gigacity.statements import Statement
 from indicators.catalogue import CATALOGUE, INDICATORS
 from indicators.models import PublishedFigure, Round, Threshold, round_thresholds
@@ -33,7 +33,6 @@ from .models import (
     Submission,
     SubmissionEvent,
     form_deadline_expression,
-    submission_scope,
 )
 from .public import public_name
 from .scoring import UNREAD, figures_check
@@ -84,7 +83,7 @@ def submission_for_form(*, user: User, pk: int) -> Submission:
 
 
 def _build_page_form(page: str, kind: str, pk: int, **scope: str) -> QuerySet[Submission]:
-    """The form `pk` in a scope (`submission_scope`) as one of its pages reads it, its city, province
+    """The form `pk` in a scope (`reader_scope`) as one of its pages reads it, its city, province
     and round with it, and, in the same statement, what both pages show around it: the city's
     deadline in the round (`deadline`, with any extension: `services.city_deadline`) and whether any
     evidence was ever asked of it (`evidence_asked`: most forms have none, and then the evidence
@@ -118,7 +117,7 @@ _THRESHOLDS = Statement(lambda round_: Threshold.objects.filter(round_id=round_)
 
 
 def _page_form(page: str, user: User, pk: int) -> Submission:
-    kind, scope = submission_scope(user)
+    kind, scope = reader_scope(user)
     submission = _PAGE_FORM.first(page, kind, pk=pk, **scope)
     if submission is None:
         raise Submission.DoesNotExist

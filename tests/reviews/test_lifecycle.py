@@ -359,6 +359,18 @@ def test_the_summary_table_of_a_past_round_has_every_gigabit_city_and_miits_mean
     assert {b["year"]: b["mean"] for b in bs5g["by_batch"]} == {2021: 25.8, 2022: 19.1}
     assert dashboard["gigabit"]["named_in_round"] == 2 and dashboard["gigabit"]["named_total"] == 31
 
+    # One province's means (`named_means`), from that province's rows of the table above.
+    shandong = [row for row in data if row[1] == "山东省"]
+    figures = [Decimal(str(row[3])) for row in shandong if row[3] is not None]
+    assert len(shandong) >= 3 and len(figures) >= 2
+    round_2022 = Round.objects.get(year=2022)
+    means = lifecycle.named_means(user=ministry_user, round_=round_2022, province="370000")
+    assert means["cities"] == len(shandong)
+    assert means["means"]["bs5g_per_10k"] == (sum(figures) / len(figures)).quantize(Decimal("0.1"))
+    # Outside the reader's scope, a province has no Gigabit City.
+    jiangsu_bureau = make_user("bureau-js", Role.BUREAU, province="320000")
+    assert lifecycle.named_means(user=jiangsu_bureau, round_=round_2022, province="370000")["cities"] == 0
+
 
 # ------------------------------------------------------------------------------------------------
 # Published figures: all or nothing
