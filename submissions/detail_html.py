@@ -10,6 +10,8 @@ templates wrote, character for character (`submissions/form_html.py` did the sam
 from __future__ import annotations
 
 from django.template.defaultfilters import filesizeformat, linebreaksbr, truncatechars
+from django.template.defaulttags import CsrfTokenNode
+from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timezone import template_localtime
 from django.utils.translation import get_language, ngettext
@@ -28,6 +30,11 @@ def _time(value) -> str:
     """`<time>` of a moment, in the active time zone: `{{ value|date:"c" }}` and `{{ value|date:"Y-m-d H:i" }}`."""
     local = template_localtime(value)
     return f'<time datetime="{local.isoformat()}">{local:%Y-%m-%d %H:%M}</time>'
+
+
+def _minute(value) -> str:
+    """`{{ value|date:"Y-m-d H:i" }}`, in the active time zone."""
+    return f"{template_localtime(value):%Y-%m-%d %H:%M}"
 
 
 def _display(choices, value) -> str:
@@ -70,6 +77,30 @@ class Labels:
 
     def value(self, name: str, value) -> str:
         return escape(change_display(name, value, self.case_titles))
+
+
+def last_activity(activity) -> SafeString:
+    """The last change of the data and the last workflow step, apart (`selectors.last_activity`): a
+    return or a decision moves the version but changes no data. In the heading of every page of a
+    form."""
+    saved, step = getattr(activity, "saved", None), getattr(activity, "step", None)
+    if saved:
+        text = (
+            _("last saved %(when)s (%(who)s, on the city's behalf)")
+            if saved.on_behalf
+            else _("last saved %(when)s (%(who)s)")
+        ) % {"when": _minute(saved.created_at), "who": escape(saved.actor)}
+    else:
+        text = _("not saved yet")
+    out = f'\n · <span data-testid="last-saved">{text}</span>\n'
+    if step:
+        text = _("last step: %(action)s (%(who)s, %(when)s)") % {
+            "action": escape(_display(Action, step.action)),
+            "who": escape(step.actor),
+            "when": _minute(step.created_at),
+        }
+        out += f' · <span data-testid="last-step">{text}</span>'
+    return mark_safe(f"{out}\n\n")
 
 
 def history_entries(history, kind: str, case_titles) -> SafeString:
@@ -382,3 +413,248 @@ def diff_rows(changes: dict, case_titles) -> SafeString:
             for name, (before, after) in changes.items()
         )
     )
+
+
+def _action_text(
+    *,
+    id: str,
+    name: str,
+    label: str,
+    rows: int,
+    maxlength: int,
+    here: str,
+    required: bool,
+    errors_by_field,
+    action,
+    post,
+) -> str:
+    """The text box of an action's form; `here`: the actions the form carries out (separated by
+    spaces; a whole name must match, so "confirm" is not "not-confirm"). After one of them was
+    refused, the box keeps what was typed and shows the refusal's message about it, which its
+    aria-describedby names."""
+    errors = errors_by_field.get(name) if errors_by_field else None
+    mine = f" {action} " in f" {here} "
+    shown = bool(errors) and mine
+    typed = ""
+    if mine:
+        value = post.get(name) if post else None
+        typed = "" if value is None else escape(value)
+    described = f' aria-invalid="true" aria-describedby="{id}-error"' if shown else ""
+    listed = ""
+    if shown:
+        listed = f'<ul class="errorlist" id="{id}-error">{"".join(f"<li>{escape(e)}</li>" for e in errors)}</ul>'
+    return (
+        f'\n<div class="field{" has-error" if shown else ""}"><label for="{id}">{escape(label)}</label>\n'
+        f'  <textarea id="{id}" name="{name}" rows="{rows}" maxlength="{maxlength}"'
+        f"{' required' if required else ''}{described}>{typed}</textarea>\n"
+        f"  {listed}\n"
+        "</div>\n"
+    )
+
+
+def review_actions(context) -> SafeString:
+    """The review's and the decision's forms on a submission's page, one per action the viewer may
+    take now (`actions`); after a refused action, what was typed and the refusal's messages."""
+    submission, actions = context["submission"], context["actions"]
+    action, post = context.get("action"), context.get("action_post")
+    errors_by_field = context.get("action_field_errors")
+    csrf = CsrfTokenNode().render(context)
+    act = url_for_action(submission.pk)
+    # Translated and escaped, as `{% translate %}` writes them.
+    t = {
+        key: escape(text)
+        for key, text in {
+            "decision": _("Decision"),
+            "review": _("Review"),
+            "deadline": _("The deadline has passed: after a return the city can only resubmit with an extension."),
+            "extend": _("Grant an extension"),
+            "recommend_h": _("Recommend to the ministry"),
+            "excellent": _("Cases recommended as excellent (优秀案例)"),
+            "recommend_q": _("Recommend this city to the ministry?"),
+            "recommend": _("Recommend"),
+            "return_h": _("Return to the city"),
+            "comments": _("Comments on individual fields or cases (optional)"),
+            "return_q": _("Return the form to the city?"),
+            "approve": _("Approve"),
+            "approve_q": _("Name this city a Gigabit City?"),
+            "confirm_h": _("Confirm the annual report"),
+            "confirm_q": _("Confirm that this Gigabit City still meets the standard?"),
+            "confirm": _("Confirm"),
+            "not_confirmed": _("Not confirmed"),
+            "fell_short": _("Indicators that fell short (at least one)"),
+            "below": _("Below"),
+            "improve_by": _("Improve by"),
+            "not_confirm_q": _("Record that this Gigabit City fell short this year?"),
+            "not_confirm": _("Record as not confirmed"),
+            "reject_or_send_back": _("Reject or send back"),
+            "send_back_h": _("Send back to the bureau"),
+            "send_back_q": _("Send the submission back to the provincial bureau?"),
+            "send_back": _("Send back to bureau"),
+            "reject_q": _("Reject: the city is not named a Gigabit City this round?"),
+            "reject": _("Reject"),
+        }.items()
+    }
+
+    def head(name: str, extra: str = "") -> str:
+        return (
+            f'\n    <form method="post" action="{act(name)}" class="action-form"{extra}>{csrf}\n'
+            f'      <input type="hidden" name="version" value="{submission.version}">\n'
+        )
+
+    def text(**options) -> str:
+        options.setdefault("required", False)
+        return _action_text(**options, errors_by_field=errors_by_field, action=action, post=post)
+
+    def button(kind: str, question: str, label: str, extra: str = "") -> str:
+        return f'\n      <button type="submit" class="btn {kind}"{extra} data-confirm="{question}">{label}</button>\n'
+
+    title = t["decision"] if context["user"].role == Role.MINISTRY else t["review"]
+    out = [
+        '\n<section class="card card-actions" aria-labelledby="actions-h" data-testid="actions">\n',
+        f'  <h2 id="actions-h">{title}</h2>\n  ',
+    ]
+    if submission.kind == "annual_report" and "confirm" in actions:
+        since = _(
+            "A Gigabit City since %(year)s: this annual report is confirmed or not confirmed; the city is not "
+            "named again."
+        ) % {"year": escape(context.get("batch"))}
+        out.append(f'<div class="alert alert-info">{since}</div>')
+    out.append("\n  ")
+    if context.get("deadline_passed") and "return" in actions:
+        extension = escape(reverse("reviews:extension_new", args=[submission.city_id]))
+        out.append(f'<div class="alert alert-warning">{t["deadline"]} <a href="{extension}">{t["extend"]}</a></div>')
+    out.append('\n  <div class="action-forms">\n  ')
+    if "recommend" in actions:
+        out += [
+            head("recommend"),
+            f"      <h3>{t['recommend_h']}</h3>\n"
+            f'      <fieldset class="field"><legend class="label">{t["excellent"]}</legend>\n'
+            f"        {excellent_choices(context['cases'], context['excellent_chosen'])}\n"
+            "      </fieldset>\n      ",
+            text(
+                id="recommend-note",
+                name="note",
+                label=_("Note to the ministry (optional)"),
+                rows=2,
+                maxlength=2000,
+                here="recommend",
+            ),
+            button("btn-success", t["recommend_q"], t["recommend"]),
+            "    </form>\n  ",
+        ]
+    out.append("\n  ")
+    if "return" in actions:
+        comments = comment_rows(context["comment_choices"], post if action == "return" else None)
+        out += [
+            head("return", " data-comment-form"),
+            f"      <h3>{t['return_h']}</h3>\n      ",
+            text(
+                id="return-reason",
+                name="reason",
+                label=_("Reason (required)"),
+                rows=3,
+                maxlength=5000,
+                required=True,
+                here="return",
+            ),
+            f'\n      <fieldset class="field comments"><legend class="label">{t["comments"]}</legend>\n'
+            f"        {comments}\n"
+            "      </fieldset>",
+            button("btn-danger", t["return_q"], t["return_h"]),
+            "    </form>\n  ",
+        ]
+    out.append("\n  ")
+    if "approve" in actions:
+        becomes = _("%(city)s becomes a %(year)s Gigabit City.") % {
+            "city": escape(submission.city.name),
+            "year": escape(submission.round.year),
+        }
+        out += [
+            head("approve"),
+            f'      <h3>{t["approve"]}</h3>\n      <p class="small muted">{becomes}</p>\n      ',
+            text(id="approve-note", name="reason", label=_("Note (optional)"), rows=2, maxlength=5000, here="approve"),
+            button("btn-success", t["approve_q"], t["approve"]),
+            "    </form>\n  ",
+        ]
+    out.append("\n  ")
+    if "confirm" in actions:
+        meets = _("%(city)s still meets the Gigabit City standard (复核通过).") % {"city": escape(submission.city.name)}
+        out += [
+            head("confirm"),
+            f'      <h3>{t["confirm_h"]}</h3>\n      <p class="small muted">{meets}</p>\n      ',
+            text(id="confirm-note", name="reason", label=_("Note (optional)"), rows=2, maxlength=5000, here="confirm"),
+            button("btn-success", t["confirm_q"], t["confirm"], ' data-testid="confirm"'),
+            "    </form>\n  ",
+        ]
+    out.append("\n  ")
+    if "not-confirm" in actions:
+        chosen = context.get("shortfall_chosen")
+        boxes = []
+        for row in context["shortfall_rows"]:
+            checked = row["code"] in chosen if chosen is not None else row["missed"]
+            below = f' <span class="badge badge-miss">{t["below"]}</span>' if row["missed"] else ""
+            boxes.append(
+                "\n          "
+                f'<label class="check"><input type="checkbox" name="shortfall" value="{escape(row["code"])}"'
+                f"{' checked' if checked else ''}> {escape(row['name'])}{below}</label>\n        "
+            )
+        if action == "not-confirm":
+            due = escape((post.get("improvement_due") if post else None) or "")
+        else:
+            default = context.get("improvement_due_default")
+            due = f"{default:%Y-%m-%d}" if default else ""
+        out += [
+            head("not-confirm", ' data-testid="not-confirm-form"'),
+            f"      <h3>{t['not_confirmed']}</h3>\n      ",
+            text(
+                id="not-confirm-reason",
+                name="reason",
+                label=_("Reason (required)"),
+                rows=3,
+                maxlength=5000,
+                required=True,
+                here="not-confirm",
+            ),
+            f'\n      <fieldset class="field"><legend class="label">{t["fell_short"]}</legend>\n'
+            f"        {''.join(boxes)}\n      </fieldset>\n"
+            f'      <div class="field"><label for="improvement-due">{t["improve_by"]}</label>\n'
+            f'        <input id="improvement-due" type="date" name="improvement_due" required value="{due}"></div>',
+            button("btn-danger", t["not_confirm_q"], t["not_confirm"]),
+            "    </form>\n  ",
+        ]
+    out.append("\n  ")
+    if "reject" in actions or "send-back" in actions:
+        heading = t["reject_or_send_back"] if "reject" in actions else t["send_back_h"]
+        send_back = reject = ""
+        if "send-back" in actions:
+            send_back = (
+                f'<button type="submit" class="btn" formaction="{act("send-back")}" '
+                f'data-confirm="{t["send_back_q"]}">{t["send_back"]}</button>'
+            )
+        if "reject" in actions:
+            reject = (
+                f'<button type="submit" class="btn btn-danger" formaction="{act("reject")}" '
+                f'data-confirm="{t["reject_q"]}">{t["reject"]}</button>'
+            )
+        out += [
+            f'\n    <form method="post" class="action-form">{csrf}\n'
+            f'      <input type="hidden" name="version" value="{submission.version}">\n'
+            f"      <h3>{heading}</h3>\n      ",
+            text(
+                id="decision-reason",
+                name="reason",
+                label=_("Reason (required)"),
+                rows=3,
+                maxlength=5000,
+                required=True,
+                here="reject send-back",
+            ),
+            f'\n      <div class="actions">\n        {send_back}\n        {reject}\n      </div>\n    </form>\n  ',
+        ]
+    out.append("\n  </div>\n</section>\n")
+    return mark_safe("".join(out))
+
+
+def url_for_action(pk: int):
+    """`{% url 'reviews:act' pk name %}` of each action's name, escaped."""
+    return lambda name: escape(reverse("reviews:act", args=[pk, name]))

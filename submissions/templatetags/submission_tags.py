@@ -70,6 +70,7 @@ def text_field(context, name, label, **options):
 
 # The submission page's repeated parts (see submissions.detail_html), as tags of the same names.
 for _part in (
+    detail_html.last_activity,
     detail_html.history_entries,
     detail_html.diff_rows,
     detail_html.input_rows,
@@ -81,3 +82,9 @@ for _part in (
     detail_html.flag_items,
 ):
     register.simple_tag(_part)
+
+
+@register.simple_tag(takes_context=True)
+def review_actions(context):
+    """The review's and the decision's forms of a submission's page (see submissions.detail_html)."""
+    return detail_html.review_actions(context)

@@ -512,3 +512,21 @@ def test_the_queues_read_a_few_statements_however_many_forms(
     client.force_login(ministry_user)
     with django_assert_max_num_queries(11):
         client.get("/ministry/queue/")
+
+
+def test_after_the_deadline_the_review_offers_an_extension_beside_the_return(
+    client, bureau_user, city_user, open_round
+):
+    """Past the deadline a returned city can only resubmit with an extension: the bureau's review says
+    so and links to granting one for this city."""
+    submitted = make_submission(city_user.city, open_round, Status.SUBMITTED, scored=False)
+    client.force_login(bureau_user)
+    page = client.get(f"/submissions/{submitted.pk}/").content.decode()
+    assert "准予延期" not in page
+
+    open_round.deadline = timezone.localdate() - datetime.timedelta(days=1)
+    open_round.save(update_fields=["deadline"])
+    page = client.get(f"/submissions/{submitted.pk}/").content.decode()
+    actions = page[page.index('data-testid="actions"') :]
+    assert "已过截止日期：退回后，城市须获准延期" in actions
+    assert f'<a href="/bureau/extensions/{city_user.city_id}/">准予延期</a>' in actions

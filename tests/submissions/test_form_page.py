@@ -288,12 +288,18 @@ def test_the_bureau_can_fill_in_on_the_citys_behalf_but_not_submit(client, burea
     client.force_login(bureau_user)
     page = client.get(f"/submissions/{draft.pk}/edit/").content.decode()
     assert "代" in page and 'value="submit"' not in page
+    assert '<span data-testid="last-saved">尚未保存</span>' in page
 
     client.post(f"/submissions/{draft.pk}/edit/", form_post(draft, values={"bs5g_count": "5000"}))
 
     change = DataChange.objects.get(submission=draft)
     assert change.actor_role == Role.BUREAU and change.on_behalf
-    assert "代城市修改了数据" in client.get(f"/submissions/{draft.pk}/").content.decode()
+    page = client.get(f"/submissions/{draft.pk}/").content.decode()
+    assert "代城市修改了数据" in page
+    # The heading: when and by whom it was saved last, on the city's behalf.
+    when = timezone.localtime(change.created_at).strftime("%Y-%m-%d %H:%M")
+    who = bureau_user.full_name or bureau_user.username
+    assert f'<span data-testid="last-saved">最近保存 {when}（{who}，代城市填报）</span>' in page
 
     # A forged "submit" from the bureau: its changes are kept, the submission is refused in words.
     draft.refresh_from_db()
