@@ -658,3 +658,83 @@ def review_actions(context) -> SafeString:
 def url_for_action(pk: int):
     """`{% url 'reviews:act' pk name %}` of each action's name, escaped."""
     return lambda name: escape(reverse("reviews:act", args=[pk, name]))
+
+
+def _comment_items(comments, labels: Labels) -> str:
+    return "".join(f"<li><strong>{labels(c.field)}</strong>：{escape(c.message)}</li>" for c in comments)
+
+
+def review_context(context) -> SafeString:
+    """What a reviewer reads first on a submission's page: why it was returned (while it is), the last
+    decision on it, and what the city changed since the last return."""
+    submission, last_return, last_event = context["submission"], context.get("last_return"), context.get("last_event")
+    resubmission = context.get("resubmission")
+    labels = Labels(context.get("case_titles"))
+    out = ["\n"]
+    if last_return and submission.status == "returned":
+        returned = _("Returned by %(who)s on %(when)s:") % {
+            "who": escape(last_return.actor),
+            "when": _minute(last_return.created_at),
+        }
+        comments = context.get("return_comments")
+        listed = f'\n      <ul class="comment-list">{_comment_items(comments, labels)}</ul>\n    ' if comments else ""
+        out.append(
+            '\n  <div class="alert alert-warning" data-testid="return-reason">\n'
+            f"    <strong>{returned}</strong>\n"
+            f"    {_text(last_return.reason)}\n"
+            f"    {listed}\n"
+            "  </div>\n"
+        )
+    out.append("\n")
+    if last_event and last_event.action not in ("return", "submit"):
+        kind = {"approve": "alert-success", "recommend": "alert-info"}.get(last_event.action, "alert-warning")
+        decided = _("%(action)s by %(who)s on %(when)s") % {
+            "action": escape(_display(Action, last_event.action)),
+            "who": escape(last_event.actor),
+            "when": _minute(last_event.created_at),
+        }
+        reason = f"：{_text(last_event.reason)}" if last_event.reason else ""
+        excellent = ""
+        if last_event.action == "recommend":
+            chosen = (last_event.details or {}).get("excellent_cases")
+            if chosen:
+                titles = "".join(f"「{escape(case.title)}」" for case in context["cases"] if case.pk in chosen)
+                excellent = f'<div class="small">{escape(_("Recommended as excellent:"))} {titles}</div>'
+            excellent = f"\n      {excellent}\n    "
+        out.append(
+            f'\n  <div class="alert {kind}" data-testid="last-decision">\n'
+            f"    <strong>{decided}</strong>{reason}\n"
+            f"    {excellent}\n"
+            "  </div>\n"
+        )
+    out.append("\n")
+    if resubmission:
+        since = _("Changed since the return of %(when)s") % {"when": _minute(resubmission.returned.created_at)}
+        if resubmission.changes:
+            table = (
+                '\n  <div class="table-wrap"><table class="table table-compact">\n'
+                f"    <thead><tr><th>{escape(_('Field'))}</th><th>{escape(_('When returned'))}</th>"
+                f"<th>{escape(_('Resubmitted'))}</th></tr></thead>\n"
+                "    <tbody>\n"
+                f"    {diff_rows(resubmission.changes, context.get('case_titles'))}\n"
+                "    </tbody>\n"
+                "  </table></div>\n  "
+            )
+        else:
+            table = f'<p class="muted">{escape(_("The city resubmitted without changing anything."))}</p>'
+        comments = list(resubmission.returned.field_comments.all())
+        yours = ""
+        if comments:
+            yours = (
+                f'\n    <p class="small muted">{escape(_("Your comments when returning:"))}</p>\n'
+                f'    <ul class="comment-list small">{_comment_items(comments, labels)}</ul>\n  '
+            )
+        out.append(
+            '\n<section class="card card-highlight" aria-labelledby="diff-h" data-testid="diff">\n'
+            f'  <h2 id="diff-h">{since}</h2>\n'
+            f"  {table}\n"
+            f"  {yours}\n"
+            "</section>\n"
+        )
+    out.append("\n")
+    return mark_safe("".join(out))

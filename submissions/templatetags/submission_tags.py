@@ -88,3 +88,9 @@ for _part in (
 def review_actions(context):
     """The review's and the decision's forms of a submission's page (see submissions.detail_html)."""
     return detail_html.review_actions(context)
+
+
+@register.simple_tag(takes_context=True)
+def review_context(context):
+    """The return, the last decision and the changes since the return (see submissions.detail_html)."""
+    return detail_html.review_context(context)

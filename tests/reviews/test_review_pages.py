@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from gigacity.models import City, Role
 from indicators.models import Designation, RoundStatus, ThresholdChange
-from reviews.services import submission_return
+from reviews.services import submission_recommend, submission_return
 from submissions.models import Action, DataChange, Extension, Score, Status
 from submissions.services import submission_submit, submission_update
 from tests.conftest import make_user
@@ -530,3 +530,34 @@ def test_after_the_deadline_the_review_offers_an_extension_beside_the_return(
     actions = page[page.index('data-testid="actions"') :]
     assert "已过截止日期：退回后，城市须获准延期" in actions
     assert f'<a href="/bureau/extensions/{city_user.city_id}/">准予延期</a>' in actions
+
+
+def test_the_ministry_reads_which_cases_the_bureau_recommended_as_excellent(
+    client, bureau_user, ministry_user, city_user, open_round
+):
+    submitted = make_submission(city_user.city, open_round, Status.SUBMITTED, scored=False)
+    first, _second, third, *_rest = submitted.cases.order_by("position")
+    submission_recommend(
+        submission_id=submitted.pk, actor=bureau_user, excellent_case_ids=[first.pk, third.pk], note="数据已核"
+    )
+    client.force_login(ministry_user)
+    page = client.get(f"/submissions/{submitted.pk}/").content.decode()
+    decision = page[page.index('data-testid="last-decision"') :].split("</div>")[0]
+    assert "：数据已核" in decision
+    assert f'<div class="small">推荐为优秀案例： 「{first.title}」「{third.title}」' in page
+
+
+def test_a_resubmission_without_changes_says_so_with_the_bureaus_comments(client, bureau_user, city_user, open_round):
+    submitted = make_submission(city_user.city, open_round, Status.SUBMITTED, scored=False)
+    submission_return(
+        submission_id=submitted.pk,
+        actor=bureau_user,
+        reason="请核实",
+        comments={"bs5g_count": "与运营商数据不一致"},
+    )
+    submission_submit(submission_id=submitted.pk, actor=city_user)
+    client.force_login(bureau_user)
+    page = client.get(f"/submissions/{submitted.pk}/").content.decode()
+    diff = page[page.index('data-testid="diff"') : page.index("</section>", page.index('data-testid="diff"'))]
+    assert '<p class="muted">城市未作任何修改即重新提交。</p>' in diff
+    assert "退回时的意见：" in diff and "<li><strong>5G基站数</strong>：与运营商数据不一致</li>" in diff
