@@ -9,17 +9,20 @@ templates wrote, character for character (`submissions/form_html.py` did the sam
 
 from __future__ import annotations
 
-from django.template.defaultfilters import filesizeformat, linebreaksbr, truncatechars
+from django.template.defaultfilters import filesizeformat, floatformat, linebreaksbr, truncatechars
 from django.template.defaulttags import CsrfTokenNode
 from django.urls import reverse
+from django.utils.formats import localize
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timezone import template_localtime
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 
 from gigacity.html import escape, url_for
+from gigacity.i18n import pick
 from gigacity.models import Role
 from gigacity.templatetags.gigacity_tags import count, indicator, spec_name, spec_unit, status_badge
+from indicators.catalogue import CATALOGUE_BY_CODE
 
 from .forms import change_display, field_label
 from .models import Action, CaseDomain, ChangeSource, Flag
@@ -460,10 +463,9 @@ def review_actions(context) -> SafeString:
     errors_by_field = context.get("action_field_errors")
     csrf = CsrfTokenNode().render(context)
     act = url_for_action(submission.pk)
-    # Translated and escaped, as `{% translate %}` writes them.
-    t = {
-        key: escape(text)
-        for key, text in {
+    # Translated, as `{% translate %}` writes them (a translation is trusted text: not escaped).
+    t = dict(
+        {
             "decision": _("Decision"),
             "review": _("Review"),
             "deadline": _("The deadline has passed: after a return the city can only resubmit with an extension."),
@@ -492,8 +494,8 @@ def review_actions(context) -> SafeString:
             "send_back": _("Send back to bureau"),
             "reject_q": _("Reject: the city is not named a Gigabit City this round?"),
             "reject": _("Reject"),
-        }.items()
-    }
+        }
+    )
 
     def head(name: str, extra: str = "") -> str:
         return (
@@ -699,7 +701,7 @@ def review_context(context) -> SafeString:
             chosen = (last_event.details or {}).get("excellent_cases")
             if chosen:
                 titles = "".join(f"「{escape(case.title)}」" for case in context["cases"] if case.pk in chosen)
-                excellent = f'<div class="small">{escape(_("Recommended as excellent:"))} {titles}</div>'
+                excellent = f'<div class="small">{_("Recommended as excellent:")} {titles}</div>'
             excellent = f"\n      {excellent}\n    "
         out.append(
             f'\n  <div class="alert {kind}" data-testid="last-decision">\n'
@@ -713,20 +715,20 @@ def review_context(context) -> SafeString:
         if resubmission.changes:
             table = (
                 '\n  <div class="table-wrap"><table class="table table-compact">\n'
-                f"    <thead><tr><th>{escape(_('Field'))}</th><th>{escape(_('When returned'))}</th>"
-                f"<th>{escape(_('Resubmitted'))}</th></tr></thead>\n"
+                f"    <thead><tr><th>{_('Field')}</th><th>{_('When returned')}</th>"
+                f"<th>{_('Resubmitted')}</th></tr></thead>\n"
                 "    <tbody>\n"
                 f"    {diff_rows(resubmission.changes, context.get('case_titles'))}\n"
                 "    </tbody>\n"
                 "  </table></div>\n  "
             )
         else:
-            table = f'<p class="muted">{escape(_("The city resubmitted without changing anything."))}</p>'
+            table = f'<p class="muted">{_("The city resubmitted without changing anything.")}</p>'
         comments = list(resubmission.returned.field_comments.all())
         yours = ""
         if comments:
             yours = (
-                f'\n    <p class="small muted">{escape(_("Your comments when returning:"))}</p>\n'
+                f'\n    <p class="small muted">{_("Your comments when returning:")}</p>\n'
                 f'    <ul class="comment-list small">{_comment_items(comments, labels)}</ul>\n  '
             )
         out.append(
@@ -737,4 +739,182 @@ def review_context(context) -> SafeString:
             "</section>\n"
         )
     out.append("\n")
+    return mark_safe("".join(out))
+
+
+def missed_names(result) -> str:
+    """The indicators a score result (`indicators.rules.ScoreResult`) misses, by name in the active
+    language."""
+    specs = [CATALOGUE_BY_CODE[r.code] for r in result.results if not r.passed]
+    return pick("、", ", ").join(pick(spec.name_zh, spec.name_en) for spec in specs)
+
+
+def score_summary(context) -> SafeString:
+    """The worker's check of the form: whether it is still running or failed, its result and flags; and,
+    where the check no longer describes the form (its data or the thresholds changed since), the
+    current data judged now as the headline (`current_result`)."""
+    submission, score, current = context["submission"], context.get("score"), context.get("current_result")
+    advice = _("The check is advice for reviewers, not a verdict.")
+    passes = f'<span class="badge badge-pass">{_("Meets every threshold")}</span>'
+
+    def misses(n: int) -> str:
+        text = ngettext("Misses %(n)s threshold", "Misses %(n)s thresholds", n) % {"n": escape(n)}
+        return f'<span class="badge badge-miss">{text}</span>'
+
+    out = ["\n"]
+    if submission.scoring_state == "pending":
+        pending = _("Scoring is in progress; the result and flags appear here shortly.")
+        out.append(f'\n  <div class="alert alert-info" data-testid="scoring-state">{pending}</div>\n')
+    elif submission.scoring_state == "failed":
+        failed = escape(
+            _(
+                "This submission could not be scored automatically. The technical team has been told; "
+                "reviewers can still check it by hand."
+            )
+        )
+        out.append(f'\n  <div class="alert alert-error" data-testid="scoring-state">{failed}</div>\n')
+    out.append("\n")
+    if not score:
+        return mark_safe("".join(out) + "\n")
+    flags = list(score.flags.all())
+    scored = _("scored %(when)s · data version %(v)s · threshold version %(t)s") % {
+        "when": _minute(score.created_at),
+        "v": escape(score.version),
+        "t": escape(score.threshold_version),
+    }
+    out.append(
+        '\n<section class="card" aria-labelledby="score-h" data-testid="score">\n'
+        '  <div class="card-header">\n'
+        f'    <h2 id="score-h">{_("Automatic check")}</h2>\n'
+        f'    <span class="muted small">{scored}</span>\n'
+        "  </div>\n  "
+    )
+    if current:
+        if submission.scoring_state == "pending":
+            stale = escape(
+                _(
+                    "The check is being redone for the current data and thresholds; until then, the result "
+                    "below is recomputed from the current data."
+                )
+            )
+            stale += "\n      "
+        elif getattr(submission, "data_changed_since_score", None):
+            stale = _(
+                "The form’s data have changed since this check of data version %(v)s; the result below is "
+                "recomputed from the current data. The full check, with its flags, is redone when the form "
+                "is submitted."
+            ) % {"v": escape(score.version)}
+            stale += "\n      "
+        else:
+            stale = _(
+                "This check used threshold version %(t)s; the thresholds have changed since (now version "
+                "%(now)s). The result below is recomputed with the current thresholds."
+            ) % {"t": escape(score.threshold_version), "now": escape(submission.round.threshold_version)}
+        if current.meets_all:
+            headline = f"{passes}\n      "
+        else:
+            names = escape(missed_names(current))
+            headline = f"{misses(current.missed)}\n        <span>{names}</span>"
+        flags_of = ""
+        if flags:
+            text = _("Flags of the check of data version %(v)s") % {"v": escape(score.version)}
+            flags_of = f'<h3 class="small">{text}</h3>'
+        out.append(
+            "\n    \n"
+            '    <p class="alert alert-warning" data-testid="score-stale">\n'
+            f"      {stale}\n"
+            "    </p>\n"
+            f'    <p data-testid="score-headline"><strong>{_("Recomputed from the current data:")}</strong>\n'
+            f"      {headline}\n"
+            f'      <span class="muted small">{advice}</span></p>\n'
+            f"    {flags_of}\n  "
+        )
+    else:
+        headline = f"{passes}\n     " if score.meets_all else misses(score.missed)
+        out.append(
+            f'\n  <p data-testid="score-headline">{headline}\n     <span class="muted small">{advice}</span></p>\n  '
+        )
+    if flags:
+        out.append(f'\n  \n  <ul class="flags">\n    {flag_items(flags)}\n  </ul>\n  ')
+    else:
+        out.append(f'\n  <p class="muted">{_("No flags.")}</p>')
+    out.append("\n</section>\n\n")
+    return mark_safe("".join(out))
+
+
+def operator_comparison(show: bool, **part) -> SafeString:
+    """The worker's comparison of the form's counts with the operators' figures (`operator_tags`)."""
+    if not show:
+        return mark_safe("\n")
+    allowed = _("Allowed difference: %(t)s %% of the operators' sum.") % {"t": floatformat(part["tolerance"], "-2")}
+    if part["pending"]:
+        allowed += f" {_('New figures arrived: the check is being run again.')}"
+    title = _("Comparison with the operators' figures")
+    out = [
+        '\n<section class="card" aria-labelledby="operators-h" data-testid="operator-comparison">\n'
+        f'  <h2 id="operators-h">{title}</h2>\n'
+        f'  <p class="muted small">{allowed}</p>\n  '
+    ]
+    if not part["scored"]:
+        out.append(f'<p class="muted">{_("Compared once the form has been submitted and checked.")}</p>\n  ')
+    else:
+        heads = "".join(f'<th scope="col">{escape(o.name)}</th>' for o in part["operators"])
+        not_reported = _("not reported")
+        verdicts = {  # by `within`: True, False or None (not compared)
+            True: f'<span class="badge badge-pass">{_("Within tolerance")}</span>',
+            False: f'<span class="badge badge-returned">{_("Inconsistent")}</span>',
+        }
+        nobody = f'<span class="badge">{_("Not reported by any operator")}</span>'
+        city, total = _("City's figure"), _("Operators' sum")
+        out.append(
+            "\n"
+            '  <div class="table-scroll">\n'
+            '  <table class="table">\n'
+            "    <thead><tr>\n"
+            f'      <th scope="col">{_("Count")}</th>\n'
+            f'      <th scope="col">{city}</th>\n'
+            f'      <th scope="col">{total}</th>\n'
+            f"      {heads}\n"
+            f'      <th scope="col">{_("Difference")}</th>\n'
+            f'      <th scope="col">{_("Result")}</th>\n'
+            "    </tr></thead>\n"
+            "    <tbody>\n    "
+        )
+        for row in part["rows"]:
+            shares = []
+            for s in row["shares"]:
+                if s["value"] is None:
+                    shares.append(f'<td class="num"><span class="muted">{not_reported}</span></td>')
+                else:
+                    share = (
+                        f'<br><span class="muted small">{escape(localize(s["share"]))}%</span>'
+                        if s["share"] is not None
+                        else ""
+                    )
+                    shares.append(f'<td class="num">{escape(s["text"])}{share}</td>')
+            if row["difference"] is not None:
+                relative = (
+                    f'<br><span class="small">{escape(localize(row["relative"]))}%</span>'
+                    if row["relative"] is not None
+                    else ""
+                )
+                difference = f"{escape(row['difference_text'])}{relative}"
+            else:
+                difference = "—"
+            within = row["within"]
+            verdict = verdicts.get(within, nobody if row["total"] is None else "—")
+            warning = ' class="row-warning"' if within is False else ""
+            out.append(
+                "\n"
+                f"      <tr{warning}>\n"
+                f'        <th scope="row">{escape(row["label"])}</th>\n'
+                f'        <td class="num">{escape(row["city_text"])}</td>\n'
+                f'        <td class="num">{escape(row["total_text"])}</td>\n'
+                f"        {''.join(shares)}\n"
+                f'        <td class="num">{difference}</td>\n'
+                f"        <td>{verdict}</td>\n"
+                "      </tr>\n    "
+            )
+        out.append("\n    </tbody>\n  </table>\n  </div>\n  ")
+    out.append("\n</section>\n\n")
     return mark_safe("".join(out))

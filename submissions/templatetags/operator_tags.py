@@ -10,6 +10,7 @@ from gigacity.models import Role
 from gigacity.statements import Statement
 from indicators.catalogue import INPUTS_BY_NAME
 from indicators.models import Operator
+from submissions import detail_html
 
 register = template.Library()
 
@@ -22,8 +23,13 @@ def _n(value) -> str:
 _OPERATORS = Statement(lambda: Operator.objects.all())
 
 
-@register.inclusion_tag("submissions/includes/operator_comparison.html")
+@register.simple_tag
 def operator_comparison(submission, score, user):
+    """The card (`detail_html.operator_comparison`) of `comparison`."""
+    return detail_html.operator_comparison(**comparison(submission, score, user))
+
+
+def comparison(submission, score, user) -> dict:
     """The worker's comparison stored with the latest score. Reviewers only: the city's officials do
     not see the operators' figures (they are what the city's own figures are checked against)."""
     if user.role not in (Role.BUREAU, Role.MINISTRY, Role.ADMIN) and not user.is_superuser:

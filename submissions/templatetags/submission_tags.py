@@ -2,9 +2,6 @@
 
 from django import template
 
-from gigacity.i18n import pick
-from indicators.catalogue import CATALOGUE_BY_CODE
-from indicators.rules import ScoreResult
 from submissions import detail_html
 from submissions.form_html import CaseCards, FormFields
 from submissions.forms import change_display
@@ -22,13 +19,6 @@ def field_label(name: str, case_titles=None) -> str:
 def change_value(name: str, value, case_titles=None) -> str:
     """A value of field `name` in a diff or the history as people read it (no codes)."""
     return change_display(name, value, case_titles)
-
-
-@register.filter
-def missed_names(result: ScoreResult) -> str:
-    """The indicators a score result misses, by name in the active language."""
-    specs = [CATALOGUE_BY_CODE[r.code] for r in result.results if not r.passed]
-    return pick("、", ", ").join(pick(spec.name_zh, spec.name_en) for spec in specs)
 
 
 @register.simple_tag(takes_context=True)
@@ -94,3 +84,9 @@ def review_actions(context):
 def review_context(context):
     """The return, the last decision and the changes since the return (see submissions.detail_html)."""
     return detail_html.review_context(context)
+
+
+@register.simple_tag(takes_context=True)
+def score_summary(context):
+    """The worker's check of the form and its flags (see submissions.detail_html)."""
+    return detail_html.score_summary(context)
