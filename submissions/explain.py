@@ -10,6 +10,7 @@ the numbers into sentences.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -84,6 +85,15 @@ def _count(value: int | None) -> str:
 def _input_label(name: str) -> str:
     spec = INPUTS_BY_NAME[name]
     return pick(spec.label_zh, spec.label_en)
+
+
+def position_among(value: Decimal, others: list[Decimal]) -> tuple[int, int, Decimal | None]:
+    """The form's rank among the round's cities (1 + how many others are higher; ties share a rank),
+    their number with it, and the share of the others below it (a percentage, whole); `others` in
+    ascending order (`scoring.peer_values`), searched rather than counted."""
+    higher = len(others) - bisect_right(others, value)
+    below = bisect_left(others, value)
+    return 1 + higher, len(others) + 1, quantize(Decimal(below) * 100 / len(others), 0) if others else None
 
 
 def _percent(value: Decimal) -> str:
@@ -260,12 +270,7 @@ def score_explanation(submission: Submission, previous: Submission | object | No
             else:
                 item.history = _("%(year)s: %(old)s.") % {"year": previous.round.year, "old": number(old, spec)}
         if spec.code in peers and value is not None:
-            others = peers[spec.code]
-            item.rank = 1 + sum(1 for v in others if v > value)
-            item.of = len(others) + 1
-            item.percentile = (
-                quantize(Decimal(sum(1 for v in others if v < value)) * 100 / len(others), 0) if others else None
-            )
+            item.rank, item.of, item.percentile = position_among(value, peers[spec.code])
             item.position = _position(item.rank, item.of, item.percentile)
         explained.append(item)
 

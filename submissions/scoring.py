@@ -152,13 +152,17 @@ _PEER_VALUES = Statement(
 
 
 def peer_values(submission: Submission) -> dict[str, list[Decimal]]:
-    """The indicator values of the round's other submitted cities, in one query."""
+    """The indicator values of the round's other submitted cities, in one query, each indicator's in
+    ascending order: the medians of the outlier flags sort them again in linear time, and a rank is a
+    binary search (`explain.score_explanation`)."""
     rows = _PEER_VALUES(round_=submission.round_id, form=submission.pk)
     peers: dict[str, list[Decimal]] = {code: [] for code in INDICATOR_CODES}
     for row in rows:
         for code, value in zip(INDICATOR_CODES, row, strict=True):
             if value is not None:
                 peers[code].append(value)
+    for values in peers.values():
+        values.sort()
     return peers
 
 

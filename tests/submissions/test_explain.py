@@ -6,14 +6,18 @@ Expected figures are worked out by hand from the brief's formulas and provisiona
 from __future__ import annotations
 
 import datetime
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 from django.utils import timezone
+from hypothesis import given
+from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
 from gigacity.models import City
 from indicators.models import Round
 from indicators.reference import ensure_thresholds
+from submissions.explain import position_among
 from submissions.models import Status
 from tests.factories import make_submission
 from tests.reviews.test_whatif import BAOTOU_LIKE, STRONG
@@ -103,3 +107,20 @@ def test_another_citys_form_is_not_explained(city_user_other_province, open_roun
     client = APIClient()
     client.force_authenticate(city_user_other_province)
     assert client.get(f"/api/v1/submissions/{submission.pk}/explain/").status_code == 404
+
+
+@given(
+    value=st.decimals(min_value=0, max_value=200, places=1),
+    others=st.lists(st.decimals(min_value=0, max_value=200, places=1), max_size=40),
+)
+def test_the_rank_counts_the_cities_above_and_the_percentile_those_below(value, others):
+    """Rank 1 is the highest; cities with the same value share a rank; the percentile is the share of
+    the other cities strictly below, in whole percent (half up)."""
+    rank, of, percentile = position_among(value, sorted(others))
+    assert rank == 1 + len([v for v in others if v > value])
+    assert of == len(others) + 1
+    if not others:
+        assert percentile is None
+    else:
+        below = Decimal(len([v for v in others if v < value])) * 100 / len(others)
+        assert percentile == below.quantize(Decimal(1), rounding=ROUND_HALF_UP)
