@@ -260,6 +260,8 @@ def previous_figures(
     `previous_submission`, when the caller has read it already."""
     if form is UNREAD:
         form = previous_submission(submission)
+    if form is not None and form.round.year == submission.round.year - 1:
+        return form  # no round lies between: nothing published can be more recent
     published = _PREVIOUS_PUBLISHED.first(city=submission.city_id, year=submission.round.year)
     if published is not None and (form is None or published.round.year > form.round.year):
         published.is_published = True

@@ -22,7 +22,8 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from gigacity.models import City, Role
-from indicators.models import Designation, ReferenceValue, Round, RoundStatus, Threshold
+from indicators.models import Designation, PublishedFigure, ReferenceValue, Round, RoundStatus, Threshold
+from indicators.reference import ensure_thresholds
 from indicators.services import designation_create
 from reviews import lifecycle
 from reviews.models import Notification
@@ -704,3 +705,24 @@ def test_the_queries_of_the_dashboards_rounds_and_watch_list_do_not_grow_with_th
     for name, call in calls.items():
         with django_assert_max_num_queries(small[name]):
             call()
+
+
+def test_the_last_year_column_prefers_last_years_form_to_the_figures_published_for_it(city_user, open_round):
+    """Both exist for last year: the city's own reported form is what it vouched for, and the page
+    reads nothing more (no round lies between last year and this one)."""
+    last_year = Round.objects.create(
+        year=open_round.year - 1, status="open", deadline=timezone.localdate() + datetime.timedelta(days=3)
+    )
+    ensure_thresholds(last_year)
+    figures = {"bs5g_count": 24_000, "resident_population": 10_000_000}
+    make_submission(city_user.city, last_year, Status.SUBMITTED, scored=False, **figures)
+    PublishedFigure.objects.create(
+        round=last_year, city=city_user.city, batch=last_year.year, value_bs5g_per_10k=Decimal("99.9")
+    )
+    submission = make_submission(city_user.city, open_round, Status.SUBMITTED, scored=False)
+
+    page = make_client(city_user).get(f"/submissions/{submission.pk}/").content.decode()
+
+    table = page[page.index('data-testid="indicator-table"') :]
+    assert f'<th class="num">{last_year.year}年度</th>' in table
+    assert "24.0" in table and "99.9" not in table  # 24 000 stations per 10 million people: 24.0 per 10 000
