@@ -152,6 +152,12 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"]["OPTIONS"]["init_command"] = "PRAGMA journal_mode=WAL;"
 
 USING_POSTGRES = DATABASES["default"]["ENGINE"].endswith(("postgresql", "postgis"))
+if env_bool("DJANGO_DB_TRANSACTION_POOLING", False):
+    # Behind pgbouncer in transaction mode (docs/scaling.md): a server connection serves other clients
+    # between transactions, so nothing may outlive one — no connection kept by Django, no server-side
+    # cursor, no prepared statement (`gigacity.statements.prepared` reads this flag).
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
 
 # AUTHENTICATION
 # ------------------------------------------------------------------------------------------------

@@ -73,3 +73,21 @@ def test_seed_demo_refuses_to_run_in_production_mode(db, settings):
     settings.DEBUG = False
     with pytest.raises(CommandError, match="DJANGO_DEBUG=0"):
         call_command("seed_demo")
+
+
+@pytest.mark.parametrize(("pooling", "kept", "server_side"), [("", 60, False), ("1", 0, True)])
+def test_behind_transaction_pooling_nothing_outlives_a_transaction(pooling, kept, server_side):
+    """docs/scaling.md: with pgbouncer in transaction mode, DJANGO_DB_TRANSACTION_POOLING=1 keeps no
+    connection, no server-side cursor and (gigacity.statements) no prepared statement."""
+    show = (
+        "from django.conf import settings; d = settings.DATABASES['default'];"
+        "print(d['CONN_MAX_AGE'], d.get('DISABLE_SERVER_SIDE_CURSORS', False))"
+    )
+    env = {
+        **PRODUCTION,
+        "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/gigacity",
+        "DJANGO_DB_TRANSACTION_POOLING": pooling,
+    }
+    result = manage("shell", "-c", show, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1].split() == [str(kept), str(server_side)]
