@@ -119,7 +119,7 @@ class CityQuerySet(models.QuerySet):
 class CityScope:
     """Which cities a read covers, as a value a statement is built from: a reader's scope (`of`),
     narrowed to one province (`within`). `shape` and `values` are what a statement's build takes
-    (its structure and the values bound per call); `cities()` the queryset."""
+    (its structure and the values bound per call), which `scoped_cities` turns into the queryset."""
 
     kind: str
     scope: str = ""
@@ -141,12 +141,9 @@ class CityScope:
         bound = {"scope": self.scope} if self.kind in ("province", "city") else {}
         return {**bound, "province": self.province} if self.province else bound
 
-    def cities(self) -> CityQuerySet:
-        return scoped_cities(*self.shape, **self.values())
-
 
 def scoped_cities(kind: str, narrowed: bool, **values: str) -> CityQuerySet:
-    """`CityScope.cities()` from a statement build's arguments (`shape` and `values`)."""
+    """The cities of a `CityScope`, from a statement build's arguments (its `shape` and `values`)."""
     return City.objects.in_scope(kind, values.get("scope", ""), values.get("province", "") if narrowed else "")
 
 

@@ -462,40 +462,41 @@ def review_actions(context) -> SafeString:
     action, post = context.get("action"), context.get("action_post")
     errors_by_field = context.get("action_field_errors")
     csrf = CsrfTokenNode().render(context)
-    act = url_for_action(submission.pk)
+
+    def act(name: str) -> str:  # `{% url 'reviews:act' submission.pk name %}`
+        return escape(reverse("reviews:act", args=[submission.pk, name]))
+
     # Translated, as `{% translate %}` writes them (a translation is trusted text: not escaped).
-    t = dict(
-        {
-            "decision": _("Decision"),
-            "review": _("Review"),
-            "deadline": _("The deadline has passed: after a return the city can only resubmit with an extension."),
-            "extend": _("Grant an extension"),
-            "recommend_h": _("Recommend to the ministry"),
-            "excellent": _("Cases recommended as excellent (优秀案例)"),
-            "recommend_q": _("Recommend this city to the ministry?"),
-            "recommend": _("Recommend"),
-            "return_h": _("Return to the city"),
-            "comments": _("Comments on individual fields or cases (optional)"),
-            "return_q": _("Return the form to the city?"),
-            "approve": _("Approve"),
-            "approve_q": _("Name this city a Gigabit City?"),
-            "confirm_h": _("Confirm the annual report"),
-            "confirm_q": _("Confirm that this Gigabit City still meets the standard?"),
-            "confirm": _("Confirm"),
-            "not_confirmed": _("Not confirmed"),
-            "fell_short": _("Indicators that fell short (at least one)"),
-            "below": _("Below"),
-            "improve_by": _("Improve by"),
-            "not_confirm_q": _("Record that this Gigabit City fell short this year?"),
-            "not_confirm": _("Record as not confirmed"),
-            "reject_or_send_back": _("Reject or send back"),
-            "send_back_h": _("Send back to the bureau"),
-            "send_back_q": _("Send the submission back to the provincial bureau?"),
-            "send_back": _("Send back to bureau"),
-            "reject_q": _("Reject: the city is not named a Gigabit City this round?"),
-            "reject": _("Reject"),
-        }
-    )
+    t = {
+        "decision": _("Decision"),
+        "review": _("Review"),
+        "deadline": _("The deadline has passed: after a return the city can only resubmit with an extension."),
+        "extend": _("Grant an extension"),
+        "recommend_h": _("Recommend to the ministry"),
+        "excellent": _("Cases recommended as excellent (优秀案例)"),
+        "recommend_q": _("Recommend this city to the ministry?"),
+        "recommend": _("Recommend"),
+        "return_h": _("Return to the city"),
+        "comments": _("Comments on individual fields or cases (optional)"),
+        "return_q": _("Return the form to the city?"),
+        "approve": _("Approve"),
+        "approve_q": _("Name this city a Gigabit City?"),
+        "confirm_h": _("Confirm the annual report"),
+        "confirm_q": _("Confirm that this Gigabit City still meets the standard?"),
+        "confirm": _("Confirm"),
+        "not_confirmed": _("Not confirmed"),
+        "fell_short": _("Indicators that fell short (at least one)"),
+        "below": _("Below"),
+        "improve_by": _("Improve by"),
+        "not_confirm_q": _("Record that this Gigabit City fell short this year?"),
+        "not_confirm": _("Record as not confirmed"),
+        "reject_or_send_back": _("Reject or send back"),
+        "send_back_h": _("Send back to the bureau"),
+        "send_back_q": _("Send the submission back to the provincial bureau?"),
+        "send_back": _("Send back to bureau"),
+        "reject_q": _("Reject: the city is not named a Gigabit City this round?"),
+        "reject": _("Reject"),
+    }
 
     def head(name: str, extra: str = "") -> str:
         return (
@@ -504,8 +505,18 @@ def review_actions(context) -> SafeString:
         )
 
     def text(**options) -> str:
-        options.setdefault("required", False)
         return _action_text(**options, errors_by_field=errors_by_field, action=action, post=post)
+
+    def reason(id: str, here: str) -> str:
+        """The required reason of a return, a refusal or a decision against the city."""
+        return text(
+            id=id, name="reason", label=_("Reason (required)"), rows=3, maxlength=5000, required=True, here=here
+        )
+
+    def note(id: str, here: str, name: str = "reason", label: str | None = None, maxlength: int = 5000) -> str:
+        """An optional note of a recommendation, an approval or a confirmation."""
+        label = _("Note (optional)") if label is None else label
+        return text(id=id, name=name, label=label, rows=2, maxlength=maxlength, required=False, here=here)
 
     def button(kind: str, question: str, label: str, extra: str = "") -> str:
         return f'\n      <button type="submit" class="btn {kind}"{extra} data-confirm="{question}">{label}</button>\n'
@@ -533,13 +544,8 @@ def review_actions(context) -> SafeString:
             f'      <fieldset class="field"><legend class="label">{t["excellent"]}</legend>\n'
             f"        {excellent_choices(context['cases'], context['excellent_chosen'])}\n"
             "      </fieldset>\n      ",
-            text(
-                id="recommend-note",
-                name="note",
-                label=_("Note to the ministry (optional)"),
-                rows=2,
-                maxlength=2000,
-                here="recommend",
+            note(
+                "recommend-note", "recommend", name="note", label=_("Note to the ministry (optional)"), maxlength=2000
             ),
             button("btn-success", t["recommend_q"], t["recommend"]),
             "    </form>\n  ",
@@ -550,15 +556,7 @@ def review_actions(context) -> SafeString:
         out += [
             head("return", " data-comment-form"),
             f"      <h3>{t['return_h']}</h3>\n      ",
-            text(
-                id="return-reason",
-                name="reason",
-                label=_("Reason (required)"),
-                rows=3,
-                maxlength=5000,
-                required=True,
-                here="return",
-            ),
+            reason("return-reason", "return"),
             f'\n      <fieldset class="field comments"><legend class="label">{t["comments"]}</legend>\n'
             f"        {comments}\n"
             "      </fieldset>",
@@ -574,7 +572,7 @@ def review_actions(context) -> SafeString:
         out += [
             head("approve"),
             f'      <h3>{t["approve"]}</h3>\n      <p class="small muted">{becomes}</p>\n      ',
-            text(id="approve-note", name="reason", label=_("Note (optional)"), rows=2, maxlength=5000, here="approve"),
+            note("approve-note", "approve"),
             button("btn-success", t["approve_q"], t["approve"]),
             "    </form>\n  ",
         ]
@@ -584,7 +582,7 @@ def review_actions(context) -> SafeString:
         out += [
             head("confirm"),
             f'      <h3>{t["confirm_h"]}</h3>\n      <p class="small muted">{meets}</p>\n      ',
-            text(id="confirm-note", name="reason", label=_("Note (optional)"), rows=2, maxlength=5000, here="confirm"),
+            note("confirm-note", "confirm"),
             button("btn-success", t["confirm_q"], t["confirm"], ' data-testid="confirm"'),
             "    </form>\n  ",
         ]
@@ -608,15 +606,7 @@ def review_actions(context) -> SafeString:
         out += [
             head("not-confirm", ' data-testid="not-confirm-form"'),
             f"      <h3>{t['not_confirmed']}</h3>\n      ",
-            text(
-                id="not-confirm-reason",
-                name="reason",
-                label=_("Reason (required)"),
-                rows=3,
-                maxlength=5000,
-                required=True,
-                here="not-confirm",
-            ),
+            reason("not-confirm-reason", "not-confirm"),
             f'\n      <fieldset class="field"><legend class="label">{t["fell_short"]}</legend>\n'
             f"        {''.join(boxes)}\n      </fieldset>\n"
             f'      <div class="field"><label for="improvement-due">{t["improve_by"]}</label>\n'
@@ -642,24 +632,11 @@ def review_actions(context) -> SafeString:
             f'\n    <form method="post" class="action-form">{csrf}\n'
             f'      <input type="hidden" name="version" value="{submission.version}">\n'
             f"      <h3>{heading}</h3>\n      ",
-            text(
-                id="decision-reason",
-                name="reason",
-                label=_("Reason (required)"),
-                rows=3,
-                maxlength=5000,
-                required=True,
-                here="reject send-back",
-            ),
+            reason("decision-reason", "reject send-back"),
             f'\n      <div class="actions">\n        {send_back}\n        {reject}\n      </div>\n    </form>\n  ',
         ]
     out.append("\n  </div>\n</section>\n")
     return mark_safe("".join(out))
-
-
-def url_for_action(pk: int):
-    """`{% url 'reviews:act' pk name %}` of each action's name, escaped."""
-    return lambda name: escape(reverse("reviews:act", args=[pk, name]))
 
 
 def _comment_items(comments, labels: Labels) -> str:

@@ -74,19 +74,6 @@ for _part in (
     register.simple_tag(_part)
 
 
-@register.simple_tag(takes_context=True)
-def review_actions(context):
-    """The review's and the decision's forms of a submission's page (see submissions.detail_html)."""
-    return detail_html.review_actions(context)
-
-
-@register.simple_tag(takes_context=True)
-def review_context(context):
-    """The return, the last decision and the changes since the return (see submissions.detail_html)."""
-    return detail_html.review_context(context)
-
-
-@register.simple_tag(takes_context=True)
-def score_summary(context):
-    """The worker's check of the form and its flags (see submissions.detail_html)."""
-    return detail_html.score_summary(context)
+# The submission page's parts that read the page's context (see submissions.detail_html).
+for _part in (detail_html.review_actions, detail_html.review_context, detail_html.score_summary):
+    register.simple_tag(_part, takes_context=True)
