@@ -38,14 +38,17 @@ class Region(models.TextChoices):
 
 class ProvinceQuerySet(models.QuerySet):
     def visible_to(self, user) -> ProvinceQuerySet:
-        if not user.is_authenticated or not user.is_active:
-            return self.none()
-        if user.has_national_scope:
+        kind, key = reader_scope(user)
+        return self.in_scope(kind, **key)
+
+    def in_scope(self, kind: str, scope: str = "") -> ProvinceQuerySet:
+        """The provinces of a scope as `reader_scope` gives it: a city official's is the city's."""
+        if kind == "all":
             return self
-        if user.role == Role.BUREAU:
-            return self.filter(code=user.province_id)
-        if user.role == Role.CITY and user.city_id:
-            return self.filter(cities__code=user.city_id)
+        if kind == "province":
+            return self.filter(code=scope)
+        if kind == "city":
+            return self.filter(cities__code=scope)
         return self.none()
 
 
@@ -81,8 +84,8 @@ class CityKind(models.TextChoices):
 
 def reader_scope(user) -> tuple[str, dict[str, str]]:
     """Whose cities' data the user may see, as a kind ("all", "province", "city", "none") and the key
-    of its province or city (`{"scope": code}`, empty for "all" and "none"): the rule of
-    `CityQuerySet.visible_to` and `SubmissionQuerySet.visible_to`, in a form a statement binds
+    of its province or city (`{"scope": code}`, empty for "all" and "none"): the rule of the
+    `visible_to` of cities, provinces and submissions, in a form a statement binds
     (`gigacity.statements`). Not an operator's branch: dashboards, exports and the cities' forms
     start from this scope and are none of its business; its figures' pages list its province's
     cities themselves."""

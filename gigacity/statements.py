@@ -24,14 +24,17 @@ On PostgreSQL a statement is also prepared in the server (`prepared`), once per 
 planning of a read with joins and subqueries (0.1–0.6 ms) is then done once, not on every call.
 
 What the build may depend on: its arguments only. `shape` arguments (a scope's kind, a language)
-choose the statement's structure and are part of its key; `values` (ints and strings) are bound per
-call. A build that reads the clock, the language or a setting would keep what it read at the first
-call: pass such things in as values or shape.
+choose the statement's structure and are part of its key; `values` (ints, strings, decimals and
+dates) are bound per call. A date's stand-in may also be found as its text: SQLite's driver takes
+dates as text (`adapt_datefield_value`), and the call's date is then bound as text too. A build
+that reads the clock, the language or a setting would keep what it read at the first call: pass
+such things in as values or shape (today's date as a value).
 """
 
 from __future__ import annotations
 
 import copy
+import datetime
 import itertools
 import re
 import threading
@@ -39,6 +42,7 @@ import weakref
 from collections.abc import Callable, Hashable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
+from decimal import Decimal
 from functools import cached_property
 from typing import Any
 
@@ -97,16 +101,35 @@ class StatementError(TypeError):
     """A statement built in a way its values cannot be bound into (a developer's mistake)."""
 
 
+Value = int | str | Decimal | datetime.date
+# The types a statement binds, and each one's type in a prepared statement: an int is declared bigint,
+# so that a year no smallint column holds finds nothing, as Django's query would, rather than failing.
+_TYPES = {int: "bigint", str: "text", Decimal: "numeric", datetime.date: "date"}
+
 # Stand-ins of the three builds. Ints small enough for any integer column (Django drops a value out
-# of a column's range from the SQL); strings that each hold the mark, which no constant may.
+# of a column's range from the SQL); strings that each hold the mark, which no constant may; decimals
+# with a fraction no int has; dates in three far-apart years.
 _MARK = "\x1e"
 _BIGINT = 2**63
 
 
-def _stand_in(which: int, index: int, value: int | str) -> int | str:
-    if type(value) is int:
+def _stand_in(which: int, index: int, value: Value) -> Value:
+    kind = type(value)
+    if kind is int:
         return (30_001, 1_000, 7)[which] + 2 * index
+    if kind is Decimal:
+        return Decimal((30_001, 1_000, 7)[which] + 2 * index) + Decimal("0.375")
+    if kind is datetime.date:
+        return datetime.date((2201, 2150, 2099)[which], 1, 1) + datetime.timedelta(days=3 * index + which)
     return (f"{_MARK}{index}", f"b{_MARK}{index}-x", f"cc-{_MARK}{index}{index}")[which]
+
+
+def _places(name: str, stand_in: Value) -> dict[tuple[type, Any], tuple[str, Callable | None]]:
+    """Where a parameter equal to `stand_in` is the value `name`: as is, or (a date) as its text."""
+    found: dict[tuple[type, Any], tuple[str, Callable | None]] = {(type(stand_in), stand_in): (name, None)}
+    if type(stand_in) is datetime.date:
+        found[str, str(stand_in)] = (name, str)
+    return found
 
 
 @dataclass(frozen=True, eq=False)
@@ -114,10 +137,10 @@ class _Compiled:
     queryset: QuerySet  # the first build: its model, iterable, fields
     compiler: Any  # its compiler, after as_sql (its select, klass_info, annotation_col_map)
     sql: str | None  # None: the statement never returns a row (`none()`)
-    slots: tuple[tuple[str | None, Any], ...]  # per parameter: (value's name, None) or (None, constant)
-    # Per parameter, its type in the prepared statement: a value's is declared (an int as bigint, so
-    # that a year no smallint column holds finds nothing, as Django's query would, rather than
-    # failing), a constant's found by the server from its place.
+    # Per parameter: (value's name, None, how it is adapted or None) or (None, constant, None).
+    slots: tuple[tuple[str | None, Any, Callable | None], ...]
+    # Per parameter, its type in the prepared statement: a value's is declared (`_TYPES`), a
+    # constant's found by the server from its place.
     types: tuple[str, ...] = ()
     # How each column's value is converted (`SQLCompiler.get_converters`): for a wide model, finding
     # them again on every call costs as much as running the statement. They may hold the connection
@@ -150,10 +173,10 @@ class Statement:
         self.build = build
         self._compiled: dict[Hashable, _Compiled] = {}
 
-    def __call__(self, *shape: Hashable, using: str = "default", **values: int | str) -> list:
+    def __call__(self, *shape: Hashable, using: str = "default", **values: Value) -> list:
         for name, value in values.items():
-            if type(value) not in (int, str):
-                raise StatementError(f"{name}={value!r}: a statement binds ints and strings only")
+            if type(value) not in _TYPES:
+                raise StatementError(f"{name}={value!r}: a statement binds ints, strings, decimals and dates only")
             if type(value) is int and not -_BIGINT <= value < _BIGINT:
                 return list(self.build(*shape, **values).using(using))
         key = (using, connections[using].vendor, shape, tuple(sorted((n, type(v)) for n, v in values.items())))
@@ -162,7 +185,10 @@ class Statement:
             compiled = self._compiled[key] = self._compile(shape, values, using)
         if compiled.sql is None:
             return []
-        params = tuple(values[name] if name is not None else constant for name, constant in compiled.slots)
+        params = tuple(
+            constant if name is None else adapt(values[name]) if adapt else values[name]
+            for name, constant, adapt in compiled.slots
+        )
         compiler = copy.copy(compiled.compiler)
         compiler.connection = connections[using]
         sql = compiled.executable(compiler.connection)
@@ -175,12 +201,12 @@ class Statement:
         queryset._fields = template._fields
         return list(queryset)
 
-    def first(self, *shape: Hashable, using: str = "default", **values: int | str):
+    def first(self, *shape: Hashable, using: str = "default", **values: Value):
         """The first row, or None: for a build that slices (`[:1]`)."""
         rows = self(*shape, using=using, **values)
         return rows[0] if rows else None
 
-    def _compile(self, shape: tuple, values: dict[str, int | str], using: str) -> _Compiled:
+    def _compile(self, shape: tuple, values: dict[str, Value], using: str) -> _Compiled:
         builds = []
         for which in (0, 1, 2):
             stand_ins = {name: _stand_in(which, i, value) for i, (name, value) in enumerate(values.items())}
@@ -192,7 +218,9 @@ class Statement:
                 sql, params = compiler.as_sql()
             except EmptyResultSet:
                 sql, params = None, ()
-            names = {stand_in: name for name, stand_in in stand_ins.items()}
+            names = {}
+            for name, stand_in in stand_ins.items():
+                names.update(_places(name, stand_in))
             builds.append((queryset, compiler, sql, tuple(params), names))
         queryset, compiler, sql, _params, _names = builds[0]
         if any(b[2] != sql or len(b[3]) != len(builds[0][3]) for b in builds):
@@ -203,21 +231,20 @@ class Statement:
             if all(type(p) is type(first) and p == first for p in column):
                 if isinstance(first, str) and _MARK in first:
                     raise StatementError(f"a constant of the statement is computed from a value ({first!r})")
-                slots.append((None, first))
+                slots.append((None, first, None))
                 continue
-            found = {b[4].get(p) if type(p) in (int, str) else None for b, p in zip(builds, column, strict=True)}
+            found = {b[4].get((type(p), p)) if type(p) in _TYPES else None for b, p in zip(builds, column, strict=True)}
             if len(found) != 1 or None in found:
                 raise StatementError(
                     f"a parameter of the statement is computed from a value ({first!r}): bind it as is"
                 )
-            slots.append((found.pop(), None))
-        unbound = set(values) - {name for name, _ in slots if name is not None}
+            name, adapt = found.pop()
+            slots.append((name, None, adapt))
+        unbound = set(values) - {name for name, _constant, _adapt in slots if name is not None}
         if sql is not None and unbound:
             raise StatementError(f"values not in the statement: {', '.join(sorted(unbound))}")
         compiler.connection = None  # each call's own thread's, not the first caller's
-        types = tuple(
-            "unknown" if name is None else "bigint" if type(values[name]) is int else "text" for name, _ in slots
-        )
+        types = tuple("unknown" if name is None else _TYPES[type(values[name])] for name, _constant, _adapt in slots)
         return _Compiled(queryset=queryset, compiler=compiler, sql=sql, slots=tuple(slots), types=types)
 
 

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from gigacity.i18n import pick
 from gigacity.models import City
+from gigacity.statements import Statement
 
 from .catalogue import INDICATOR_CODES, Category, Kind
 from .rules import FlagSettings
@@ -283,13 +284,19 @@ class RoundThresholds:
     values: dict[str, Decimal]  # indicator code → threshold
 
 
+# Every page of a form and every dashboard reads its round's thresholds (`gigacity.statements`).
+_THRESHOLDS_OF_ROUND = Statement(
+    lambda round_: Threshold.objects.filter(round_id=round_).values_list(
+        "indicator_id", "value", "round__threshold_version"
+    )
+)
+
+
 def round_thresholds(round_id: int) -> RoundThresholds:
     """The one loader of a round's thresholds, with their version, read in one statement: a change
     committed in between must not give values under the other version's number (a score records
     which version it was judged against)."""
-    rows = list(
-        Threshold.objects.filter(round_id=round_id).values_list("indicator_id", "value", "round__threshold_version")
-    )
+    rows = _THRESHOLDS_OF_ROUND(round_=round_id)
     if not rows:
         return RoundThresholds(Round.objects.values_list("threshold_version", flat=True).get(pk=round_id), {})
     return RoundThresholds(rows[0][2], {code: value for code, value, _version in rows})

@@ -44,7 +44,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
 from gigacity.i18n import pick
-from gigacity.models import City, CityScope, Province, Region, User
+from gigacity.models import City, CityScope, Province, Region, User, scoped_cities
 from gigacity.statements import Statement
 from indicators.catalogue import CASE_DOMAINS, INDICATORS
 from indicators.models import Designation, ReferenceValue, Round, RoundStatus
@@ -94,10 +94,16 @@ def dashboard_round(*, user: User, year: int | None) -> Round:
     return round_
 
 
+# The years of `visible_rounds`, latest first.
+_ROUND_YEARS = Statement(
+    lambda national: Round.objects.in_scope(national=national).order_by("-year").values_list("year", flat=True)
+)
+
+
 def round_heading(*, user: User, round_: Round) -> dict[str, Any]:
     """What a dashboard's heading says of its round (status, deadline, the rounds to pick from): the
     dashboard's own "round", for a heading rendered apart from its cached content."""
-    return _round_info(round_, rounds=list(visible_rounds(user=user).values_list("year", flat=True)))
+    return _round_info(round_, rounds=_ROUND_YEARS(getattr(user, "has_national_scope", False)))
 
 
 def _round_info(round_: Round, *, rounds: list[int]) -> dict[str, Any]:
@@ -116,7 +122,9 @@ def _round_info(round_: Round, *, rounds: list[int]) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------------------------
-# Building blocks: each takes querysets already narrowed to the caller's scope
+# Building blocks: each reads the cities of a scope (`CityScope`) through statements built once per
+# process and scope's shape (`gigacity.statements`): Django took longer to build these reads' SQL
+# than PostgreSQL to answer them, and a dashboard's first view after a change runs them all.
 # ------------------------------------------------------------------------------------------------
 def batch_of_city(round_: Round, city_ref: str = "city") -> Subquery:
     """The year a city was first named a Gigabit City, as of `round_` (None: not named by then), for
@@ -128,16 +136,28 @@ def batch_of_city(round_: Round, city_ref: str = "city") -> Subquery:
     )
 
 
-def _progress_rows(cities: QuerySet[City], submissions: QuerySet[Submission]) -> dict[str, dict[str, int]]:
-    """Per province: number of units and number of forms in each status (two queries)."""
+_UNITS = Statement(
+    lambda kind, narrowed, **scope: (
+        scoped_cities(kind, narrowed, **scope).order_by().values_list("province").annotate(units=Count("pk"))
+    )
+)
+_FORMS_BY_STATUS = Statement(
+    lambda kind, narrowed, round_, **scope: (
+        Submission.objects.filter(round_id=round_, city__in=scoped_cities(kind, narrowed, **scope))
+        .order_by()
+        .values_list("city__province")
+        .annotate(**{status: Count("pk", filter=Q(status=status)) for status in Status.values})
+    )
+)
+
+
+def _progress_rows(scope: CityScope, round_: Round) -> dict[str, dict[str, int]]:
+    """Per province: number of units and number of forms of the round in each status (two queries)."""
     rows: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(("units", *STATUS_KEYS), 0))
-    for row in cities.order_by().values("province").annotate(units=Count("pk")):
-        rows[row["province"]]["units"] = row["units"]
-    per_status = {s: Count("pk", filter=Q(status=s)) for s in Status.values}
-    for row in submissions.order_by().values("city__province").annotate(**per_status):
-        target = rows[row["city__province"]]
-        for status in Status.values:
-            target[status] = row[status]
+    for province, units in _UNITS(*scope.shape, **scope.values()):
+        rows[province]["units"] = units
+    for province, *counts in _FORMS_BY_STATUS(*scope.shape, round_=round_.pk, **scope.values()):
+        rows[province].update(zip(Status.values, counts, strict=True))
     for target in rows.values():
         target[NOT_STARTED] = target["units"] - sum(target[s] for s in Status.values)
     return rows
@@ -172,6 +192,15 @@ def _batches(named: list[dict[str, Any]], regions: dict[str, str]) -> list[dict[
     return out
 
 
+_REFERENCES = Statement(
+    lambda year: (
+        ReferenceValue.objects.filter(round__year__lte=year)
+        .order_by("indicator_id", "-round__year")
+        .values_list("indicator_id", "value", "source", "round__year")
+    )
+)
+
+
 def round_references(round_: Round) -> dict[str, tuple[Decimal, str, int]]:
     """The national reference value of each indicator as of `round_`: the round's own, or else the
     latest one set for an earlier round, with the year it belongs to ({code: (value, source, year)}).
@@ -179,12 +208,7 @@ def round_references(round_: Round) -> dict[str, tuple[Decimal, str, int]]:
     in 2022); a new round has none of its own until ministry staff enter one, and until then the
     latest figure is still the one to compare with, said with its year."""
     latest: dict[str, tuple[Decimal, str, int]] = {}
-    rows = (
-        ReferenceValue.objects.filter(round__year__lte=round_.year)
-        .order_by("indicator_id", "-round__year")
-        .values_list("indicator_id", "value", "source", "round__year")
-    )
-    for code, value, source, year in rows:
+    for code, value, source, year in _REFERENCES(year=round_.year):
         latest.setdefault(code, (value, source, year))
     return latest
 
@@ -202,12 +226,25 @@ FORM_COLUMNS: tuple[str, ...] = (
 )
 
 
-def reported_rows(reported: QuerySet[Submission]) -> list[dict[str, Any]]:
-    """The round's reported forms as plain rows (`FORM_COLUMNS`), in one query: the dashboards' totals,
+_REPORTED_ROWS = Statement(
+    lambda kind, narrowed, round_, **scope: (
+        Submission.objects.filter(
+            round_id=round_, status__in=REPORTED_STATES, city__in=scoped_cities(kind, narrowed, **scope)
+        )
+        .order_by()
+        .values_list(*FORM_COLUMNS)
+    )
+)
+
+
+def reported_rows(scope: CityScope, round_: Round) -> list[dict[str, Any]]:
+    """The round's reported forms of the scope's cities as plain rows (`FORM_COLUMNS`), in one query:
+    the dashboards' totals,
     histograms, leaders and means of the Gigabit Cities are computed from them here (issue 16). A
     dozen aggregates and top-N queries, each built by the ORM for every view, cost several times what
     the rows of a round (one per unit at most) cost to read and add up, exactly, in Decimal."""
-    return [dict(zip(FORM_COLUMNS, row, strict=True)) for row in reported.order_by().values_list(*FORM_COLUMNS)]
+    rows = _REPORTED_ROWS(*scope.shape, round_=round_.pk, **scope.values())
+    return [dict(zip(FORM_COLUMNS, row, strict=True)) for row in rows]
 
 
 def _means_by_batch(
@@ -396,17 +433,20 @@ def _with_means(rows: list[dict[str, Any]], indicators: list[dict[str, Any]]) ->
 # ------------------------------------------------------------------------------------------------
 # The national dashboard
 # ------------------------------------------------------------------------------------------------
+_PROVINCES = Statement(
+    lambda kind, **scope: Province.objects.in_scope(kind, **scope).values(
+        "code", "name", "name_en", "short_name", "region"
+    )
+)
+
+
 def national_dashboard(*, user: User, round_: Round) -> dict[str, Any]:
     """Everything the national dashboard shows for one round, for the caller's scope (the whole
     country for ministry staff)."""
-    provinces = list(Province.objects.visible_to(user).values("code", "name", "name_en", "short_name", "region"))
-    regions = {p["code"]: p["region"] for p in provinces}
-    cities = City.objects.visible_to(user)
-    submissions = Submission.objects.visible_to(user).filter(round=round_)
-    reported = submissions.filter(status__in=REPORTED_STATES)
-
-    progress = _progress_rows(cities, submissions)
     scope = CityScope.of(user)
+    provinces = _PROVINCES(scope.kind, **scope.values())
+    regions = {p["code"]: p["region"] for p in provinces}
+    progress = _progress_rows(scope, round_)
     gigabit_cities = named_cities(scope, round_)
     named = _named_rows(gigabit_cities)
     gigabit = lifecycle.gigabit_counts(user=user, years=[round_.year], regions=regions, named=named)[round_.year]
@@ -448,7 +488,7 @@ def national_dashboard(*, user: User, round_: Round) -> dict[str, Any]:
 
     thresholds = round_.threshold_map()
     batches = _batches(named, regions)
-    rows = reported_rows(reported)
+    rows = reported_rows(scope, round_)
     totals = _reported_totals(rows, thresholds)
     indicators = _indicator_rows(
         by_batch=_means_by_batch(gigabit_cities, rows, published_figures(scope, round_)),
@@ -599,10 +639,8 @@ def city_rows(
 def province_dashboard(*, user: User, province: Province, round_: Round) -> dict[str, Any]:
     """The dashboard of one province: its cities' progress, deadlines, indicators against the
     thresholds, and the comparison with the national averages."""
-    cities = City.objects.visible_to(user).filter(province=province)
-    submissions = Submission.objects.visible_to(user).filter(round=round_, city__province=province)
-
-    progress = _progress_rows(cities, submissions)
+    scope = CityScope.of(user).within(province.code)
+    progress = _progress_rows(scope, round_)
     thresholds = round_.threshold_map()
     references = round_references(round_)
     # The national averages are the one figure a bureau sees beyond its province: the product asks
@@ -611,7 +649,7 @@ def province_dashboard(*, user: User, province: Province, round_: Round) -> dict
     # and the province's are those of its cities among them: the province is in the caller's scope
     # (`dashboard_province`), which is all a bureau's scope holds.
     every_city = CityScope("all")
-    national_rows = reported_rows(Submission.objects.filter(round=round_, status__in=REPORTED_STATES))
+    national_rows = reported_rows(every_city, round_)
     national_named = named_cities(every_city, round_)
     published = published_figures(every_city, round_)
     rows = [row for row in national_rows if row["city__province_id"] == province.code]
@@ -650,7 +688,7 @@ def province_dashboard(*, user: User, province: Province, round_: Round) -> dict
         "gigabit": gigabit,
         "watch": watch_summary(lifecycle.watch_list(user=user, round_=round_, province=province.code)),
         "batches": batches,
-        "cities": city_rows(cities, round_, thresholds, timezone.localdate()),
+        "cities": city_rows(scoped_cities(*scope.shape, **scope.values()), round_, thresholds, timezone.localdate()),
         "indicators": indicators,
         "leaders": _with_means(_leaders(rows, {row[0]: row[-1] for row in own_named}), indicators),
         "distribution": _with_means(_distribution(rows, thresholds, totals), indicators),

@@ -59,7 +59,7 @@ from django.db import connection, models
 from django.utils import timezone, translation
 
 from gigacity.models import City, Province, User
-from gigacity.statements import prepared
+from gigacity.statements import Statement, prepared
 from indicators.models import (
     Designation,
     Indicator,
@@ -221,7 +221,14 @@ def as_of_version(instance: M) -> M:
     """`instance` read again, for a computation inside `cached`: an object the request read before
     the version may be older than the version (a round closed in between), and an older figure must
     never be kept under a newer version."""
-    return type(instance)._default_manager.get(pk=instance.pk)
+    rows = _BY_PK(type(instance), pk=instance.pk)
+    if not rows:
+        raise type(instance).DoesNotExist
+    return rows[0]
+
+
+# A row by its key, of any model (the model is the statement's shape).
+_BY_PK = Statement(lambda model, pk: model._default_manager.filter(pk=pk))
 
 
 def scope_of(user: User) -> tuple:

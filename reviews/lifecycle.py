@@ -116,6 +116,27 @@ def _zero() -> dict[str, int]:
     return dict.fromkeys(COUNT_KEYS, 0)
 
 
+# The annual reports of a scope's cities in the rounds `first` to `last`, counted by round and province.
+_REPORT_KEYS = ("reports_received", "confirmed", "not_confirmed")
+_REPORT_COUNTS = Statement(
+    lambda kind, narrowed, first, last, **scope: (
+        Submission.objects.filter(
+            kind=FormKind.ANNUAL_REPORT,
+            round__year__gte=first,
+            round__year__lte=last,
+            city__in=scoped_cities(kind, narrowed, **scope),
+        )
+        .order_by()
+        .values_list("round__year", "city__province")
+        .annotate(
+            reports_received=Count("pk", filter=Q(status__in=REPORTED_STATES)),
+            confirmed=Count("pk", filter=Q(status=Status.APPROVED)),
+            not_confirmed=Count("pk", filter=Q(status=Status.REJECTED)),
+        )
+    )
+)
+
+
 def gigabit_counts(
     *,
     user: User,
@@ -131,27 +152,17 @@ def gigabit_counts(
     years = sorted(set(years))
     if not years:
         return {}
+    scope = CityScope.of(user)
     provinces = Province.objects.visible_to(user)
-    cities = City.objects.visible_to(user)
     if province is not None:
-        provinces, cities = provinces.filter(code=province), cities.filter(province_id=province)
+        scope, provinces = scope.within(province), provinces.filter(code=province)
     if regions is None:
         regions = dict(provinces.values_list("code", "region"))
     elif province is not None:
         regions = {code: region for code, region in regions.items() if code == province}
     if named is None:
-        named = designation_rows(cities, years[-1])
-    reports = (
-        Submission.objects.visible_to(user)
-        .filter(city__in=cities, round__year__in=years, kind=FormKind.ANNUAL_REPORT)
-        .order_by()
-        .values(year=F("round__year"), province=F("city__province"))
-        .annotate(
-            reports_received=Count("pk", filter=Q(status__in=REPORTED_STATES)),
-            confirmed=Count("pk", filter=Q(status=Status.APPROVED)),
-            not_confirmed=Count("pk", filter=Q(status=Status.REJECTED)),
-        )
-    )
+        named = designation_rows(scoped_cities(*scope.shape, **scope.values()), years[-1])
+    reports = _REPORT_COUNTS(*scope.shape, first=years[0], last=years[-1], **scope.values())
     by_year = {year: {code: _zero() for code in regions} for year in years}
     for row in named:
         for year in years:
@@ -160,11 +171,11 @@ def gigabit_counts(
                 continue
             target["named_total"] += row["n"]
             target["named_in_round" if row["batch"] == year else "reports_expected"] += row["n"]
-    for row in reports:
-        target = by_year[row["year"]].get(row["province"])
+    for year, province_code, *counts in reports:
+        target = by_year.get(year, {}).get(province_code)
         if target is not None:
-            for key in ("reports_received", "confirmed", "not_confirmed"):
-                target[key] += row[key]
+            for key, count in zip(_REPORT_KEYS, counts, strict=True):
+                target[key] += count
     out: dict[int, dict[str, Any]] = {}
     for year, per_province in by_year.items():
         total, per_region = _zero(), {region: _zero() for region in Region.values}
@@ -375,44 +386,25 @@ def watch_list(
     on it: the round's figures are read for every named city, the earlier rounds' only for those on
     the list (one in ten or fewer), and each city's past is judged only back to the round that breaks
     its run. Reading every round of every city grew with rounds × cities (issue 12's benchmark)."""
-    cities = City.objects.visible_to(user)
-    if province:
-        cities = cities.filter(province_id=province)
-    if region in Region.values:
-        cities = cities.filter(province__region=region)
+    scope = CityScope.of(user).within(province) if province else CityScope.of(user)
     today = timezone.localdate()
     thresholds: dict[int, dict[str, Decimal]] = defaultdict(dict)
-    for year, code, value in Threshold.objects.filter(round__year__lte=round_.year).values_list(
-        "round__year", "indicator_id", "value"
-    ):
+    for year, code, value in _THRESHOLDS_UP_TO(year=round_.year):
         thresholds[year][code] = value
-    # With each city, its form (any state) and its published figures of `round_`: two LEFT JOINs.
-    values = VALUE_COLUMNS
-    form_columns = ("pk", "status", "kind", "improvement_due", *values)
-    named = list(
-        cities.filter(designations__round__year__lt=round_.year)
-        .annotate(
-            batch=F("designations__round__year"),
-            deadline=deadline_expression(round_),
-            form=FilteredRelation("submissions", condition=Q(submissions__round=round_)),
-            pub=FilteredRelation("published_figures", condition=Q(published_figures__round=round_)),
-        )
-        .filter(_may_be_watched(thresholds[round_.year], round_=round_, today=today))
-        .values(
-            "code",
-            "name",
-            "province_id",
-            "province__name",
-            "province__name_en",
-            "batch",
-            "deadline",
-            form_shortfall=_rejected_shortfall("form__"),
-            pub_id=F("pub__id"),
-            **{f"form_{column}": F(f"form__{column}") for column in form_columns},
-            **{f"pub_{value}": F(f"pub__{value}") for value in values},
-        )
-        .order_by("province_id", "code")
-    )
+    current = thresholds[round_.year]
+    codes = tuple(spec.code for spec in INDICATORS if current.get(spec.code) is not None)
+    closed = round_.status in (RoundStatus.CLOSED, RoundStatus.PUBLISHED)
+    by_region = region in Region.values
+    values = {
+        **scope.values(),
+        "year": round_.year,
+        "round_": round_.pk,
+        **{f"threshold_{code}": current[code] for code in codes},
+        **({"region": region} if by_region else {}),
+        **({} if closed else {"today": today}),
+        **({"deadline": round_.deadline} if round_.deadline is not None else {}),
+    }
+    named = _WATCH_CANDIDATES(*scope.shape, by_region, closed, codes, round_.deadline is not None, **values)
     if not named:
         return []
     forms: dict[tuple[str, int], dict[str, Any]] = {}
@@ -420,13 +412,12 @@ def watch_list(
     for city in named:
         key = {"city_id": city["code"], "round__year": round_.year}
         if city["form_pk"] is not None:
-            form = {column: city[f"form_{column}"] for column in form_columns}
+            form = {column: city[f"form_{column}"] for column in _FORM_COLUMNS}
             forms[city["code"], round_.year] = {**key, **form, "shortfall": city["form_shortfall"]}
         if city["pub_id"] is not None:
-            published[city["code"], round_.year] = {**key, **{value: city[f"pub_{value}"] for value in values}}
+            published[city["code"], round_.year] = {**key, **{value: city[f"pub_{value}"] for value in VALUE_COLUMNS}}
     first = min(row["batch"] for row in named)
-    years = range(first + 1, round_.year + 1)
-    rounds = {r["year"]: r for r in _watch_rounds(years)}
+    rounds = {r["year"]: r for r in _WATCH_ROUNDS(first=first + 1, last=round_.year)}
 
     def judge(city: dict[str, Any], year: int) -> dict[str, Any] | None:
         return _judge(
@@ -482,7 +473,60 @@ def watch_list(
     return out
 
 
-def _may_be_watched(thresholds: dict[str, Decimal], *, round_: Round, today: datetime.date) -> Q:
+# The columns of a watched city's form of the round that `_judge` reads.
+_FORM_COLUMNS = ("pk", "status", "kind", "improvement_due", *VALUE_COLUMNS)
+# The thresholds of every round up to a year: (year, indicator, value).
+_THRESHOLDS_UP_TO = Statement(
+    lambda year: (
+        Threshold.objects.filter(round__year__lte=year).order_by().values_list("round__year", "indicator_id", "value")
+    )
+)
+
+
+def _watch_candidates(
+    kind: str, narrowed: bool, by_region: bool, closed: bool, codes: tuple[str, ...], has_deadline: bool, **values
+) -> QuerySet[City]:
+    """The build of `_WATCH_CANDIDATES`: the Gigabit Cities named before the round (`year`, `round_`)
+    of a scope (`CityScope`, one region's with `by_region`) that `_judge` could list (`_may_be_watched`,
+    over the thresholds of `codes`), each with its batch, its deadline (extensions counted), and its
+    form (any state) and published figures of the round: two LEFT JOINs."""
+    cities = scoped_cities(kind, narrowed, **values)
+    if by_region:
+        cities = cities.filter(province__region=values["region"])
+    # Only the round's id and deadline go into its deadline's SQL.
+    round_ = Round(pk=values["round_"], deadline=values["deadline"] if has_deadline else None)
+    thresholds = {code: values[f"threshold_{code}"] for code in codes}
+    return (
+        cities.filter(designations__round__year__lt=values["year"])
+        .annotate(
+            batch=F("designations__round__year"),
+            deadline=deadline_expression(round_),
+            form=FilteredRelation("submissions", condition=Q(submissions__round=values["round_"])),
+            pub=FilteredRelation("published_figures", condition=Q(published_figures__round=values["round_"])),
+        )
+        .filter(_may_be_watched(thresholds, closed=closed, today=values.get("today")))
+        .values(
+            "code",
+            "name",
+            "province_id",
+            "province__name",
+            "province__name_en",
+            "batch",
+            "deadline",
+            form_shortfall=_rejected_shortfall("form__"),
+            pub_id=F("pub__id"),
+            **{f"form_{column}": F(f"form__{column}") for column in _FORM_COLUMNS},
+            **{f"pub_{value}": F(f"pub__{value}") for value in VALUE_COLUMNS},
+        )
+        .order_by("province_id", "code")
+    )
+
+
+# Built once per process and shape: Django took longer to build its SQL than PostgreSQL to answer it.
+_WATCH_CANDIDATES = Statement(_watch_candidates)
+
+
+def _may_be_watched(thresholds: dict[str, Decimal], *, closed: bool, today: datetime.date | None) -> Q:
     """SQL, over a named city with its form (`form`, any state), published figures (`pub`) and
     deadline (`deadline`, extensions counted) of `round_`: whether `_judge` could list it — its form
     rejected, no reported form and no published figures once the round is closed or the city's
@@ -496,7 +540,7 @@ def _may_be_watched(thresholds: dict[str, Decimal], *, round_: Round, today: dat
     unreported = [s for s in Status.values if s not in REPORTED_STATES]
     not_reported = Q(form__id__isnull=True) | Q(form__status__in=unreported)
     unknown = not_reported & Q(pub__id__isnull=True)
-    if round_.status not in (RoundStatus.CLOSED, RoundStatus.PUBLISHED):
+    if not closed:
         unknown &= Q(deadline__lt=today)
     may = Q(form__status=Status.REJECTED) | unknown
     codes = [spec.code for spec in INDICATORS if thresholds.get(spec.code) is not None]
@@ -509,8 +553,8 @@ def _may_be_watched(thresholds: dict[str, Decimal], *, round_: Round, today: dat
     return may
 
 
-def _watch_rounds(years: Iterable[int]) -> QuerySet[Round]:
-    """The rounds of `years` with whether gigacity holds any reported form or published figure of
+def _watch_rounds(first: int, last: int) -> QuerySet[Round]:
+    """The rounds of the years `first` to `last` with whether gigacity holds any reported form or published figure of
     each. Each probe asks for the first row in an index's order ((round, status) of submissions,
     (round, city) of published figures), which only that index answers at once: with a plain EXISTS
     the planner scans the table from its start, and since a round's forms are written in its year
@@ -519,7 +563,7 @@ def _watch_rounds(years: Iterable[int]) -> QuerySet[Round]:
     reported = Submission.objects.filter(round=OuterRef("pk"), status__in=REPORTED_STATES).order_by("status")
     published = PublishedFigure.objects.filter(round=OuterRef("pk")).order_by("city")
     return (
-        Round.objects.filter(year__in=years)
+        Round.objects.filter(year__gte=first, year__lte=last)
         .alias(
             first_form=Subquery(reported.values("pk")[:1]),
             first_published=Subquery(published.values("pk")[:1]),
@@ -530,6 +574,9 @@ def _watch_rounds(years: Iterable[int]) -> QuerySet[Round]:
         )
         .values("year", "status", "deadline", "has_forms", "has_published")
     )
+
+
+_WATCH_ROUNDS = Statement(_watch_rounds)
 
 
 def _watch_figures(

@@ -4,6 +4,7 @@ whose values cannot be bound is refused when it is first run."""
 
 from __future__ import annotations
 
+import datetime
 import gc
 import threading
 import weakref
@@ -194,9 +195,9 @@ def test_a_build_that_cannot_be_bound_is_refused(reference, build, values, probl
         Statement(build)(**values)
 
 
-@pytest.mark.parametrize("value", [None, 1.5, ["370200"], True])
-def test_only_ints_and_strings_are_bound(reference, value):
-    with pytest.raises(StatementError, match="ints and strings"):
+@pytest.mark.parametrize("value", [None, 1.5, ["370200"], True, datetime.datetime(2026, 5, 1, 12)])
+def test_only_ints_strings_decimals_and_dates_are_bound(reference, value):
+    with pytest.raises(StatementError, match="ints, strings, decimals and dates"):
         Statement(lambda city: City.objects.filter(code=city))(city=value)
 
 
