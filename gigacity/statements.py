@@ -97,6 +97,20 @@ def numbered(sql: str) -> str:
     return re.sub(r"%[s%]", lambda match: f"${next(numbers)}" if match.group() == "%s" else "%", sql)
 
 
+def spread(name: str, items: list[Value]) -> tuple[int, dict[str, Value]]:
+    """A list as values a statement binds one by one (`name0`, `name1`, …), for an `__in` lookup that
+    the build writes with `gathered`: the statement's shape is the list's length rounded up to a power
+    of two, the places beyond the list hold its last item again (an IN list takes a repeated item as it
+    takes it once), so a handful of statements serve every length."""
+    size = 1 << (len(items) - 1).bit_length() if items else 0
+    return size, {f"{name}{index}": items[min(index, len(items) - 1)] for index in range(size)}
+
+
+def gathered(name: str, size: int, values: dict[str, Value]) -> list[Value]:
+    """In a build, the list `spread` bound."""
+    return [values[f"{name}{index}"] for index in range(size)]
+
+
 class StatementError(TypeError):
     """A statement built in a way its values cannot be bound into (a developer's mistake)."""
 

@@ -51,7 +51,7 @@ from django.utils.translation import gettext as _
 
 from gigacity.i18n import pick
 from gigacity.models import City, CityScope, Province, Region, User, scoped_cities
-from gigacity.statements import Statement
+from gigacity.statements import Statement, gathered, spread
 from indicators.catalogue import INDICATORS, IndicatorSpec
 from indicators.models import Designation, PublishedFigure, Round, RoundStatus, Threshold
 from indicators.rules import meets
@@ -437,11 +437,10 @@ def watch_list(
         if reason and reason not in current["reasons"]:
             continue
         listed.append((city, current))
-    past_years = range(first + 1, round_.year)
-    if listed and past_years:
-        # The codes themselves (already in scope), not a subquery: the planner then reads these
-        # cities' rows through the (city, round) index instead of scanning every form.
-        earlier_forms, earlier_published = _watch_figures([city["code"] for city, _current in listed], past_years)
+    if listed and first + 1 < round_.year:
+        earlier_forms, earlier_published = _watch_figures(
+            [city["code"] for city, _current in listed], first + 1, round_.year - 1
+        )
         forms.update(earlier_forms)
         published.update(earlier_published)
     out = []
@@ -580,27 +579,40 @@ _WATCH_ROUNDS = Statement(_watch_rounds)
 
 
 def _watch_figures(
-    cities: list[str], years: Iterable[int]
+    cities: list[str], first: int, last: int
 ) -> tuple[dict[tuple[str, int], dict[str, Any]], dict[tuple[str, int], dict[str, Any]]]:
-    """The forms (any state) and the published figures of `cities` (codes) in `years`, by (city, year):
-    two queries."""
-    values = VALUE_COLUMNS
+    """The forms (any state) and the published figures of `cities` (codes) in the rounds of the years
+    `first` to `last`, by (city, year): two queries."""
+    size, codes = spread("city", cities)
     forms = {}
-    for row in (
-        Submission.objects.filter(city__in=cities, round__year__in=years)
-        .order_by()
-        .values("pk", "city_id", "round__year", "status", "kind", "improvement_due", *values)
-        .annotate(rejected_shortfall=_rejected_shortfall())
-    ):
+    for row in _WATCHED_FORMS(size, first=first, last=last, **codes):
         row["shortfall"] = row.pop("rejected_shortfall")
         forms[row["city_id"], row["round__year"]] = row
     published = {
-        (row["city_id"], row["round__year"]): row
-        for row in PublishedFigure.objects.filter(city__in=cities, round__year__in=years)
-        .order_by()
-        .values("city_id", "round__year", *values)
+        (row["city_id"], row["round__year"]): row for row in _WATCHED_PUBLISHED(size, first=first, last=last, **codes)
     }
     return forms, published
+
+
+# The codes themselves (already in scope), not a subquery: the planner then reads these cities'
+# rows through the (city, round) index instead of scanning every form.
+_WATCHED_FORMS = Statement(
+    lambda size, first, last, **codes: (
+        Submission.objects.filter(city__in=gathered("city", size, codes), round__year__gte=first, round__year__lte=last)
+        .order_by()
+        .values("pk", "city_id", "round__year", "status", "kind", "improvement_due", *VALUE_COLUMNS)
+        .annotate(rejected_shortfall=_rejected_shortfall())
+    )
+)
+_WATCHED_PUBLISHED = Statement(
+    lambda size, first, last, **codes: (
+        PublishedFigure.objects.filter(
+            city__in=gathered("city", size, codes), round__year__gte=first, round__year__lte=last
+        )
+        .order_by()
+        .values("city_id", "round__year", *VALUE_COLUMNS)
+    )
+)
 
 
 def _rejected_shortfall(prefix: str = "") -> Case:

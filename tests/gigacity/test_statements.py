@@ -327,3 +327,55 @@ def test_a_number_no_column_of_its_type_holds_finds_nothing(open_round):
     for year in (40_000, 99_999, -40_000, 2**40):
         assert statement(year=year) == [] == list(Round.objects.filter(year=year))
     assert [r.pk for r in statement(year=open_round.year)] == [open_round.pk]
+
+
+def test_decimals_and_dates_are_bound_with_each_call(open_round, reference):
+    """Thresholds (Decimal) and days (date) as values: each call finds what the queryset finds."""
+    for n, code in enumerate(("370200", "370100", "320300")):
+        form = make_submission(City.objects.get(pk=code), open_round, Status.SUBMITTED, scored=False)
+        Submission.objects.filter(pk=form.pk).update(value_bs5g_per_10k=Decimal("20.50") + n * 10)
+    below = Statement(
+        lambda value: (
+            Submission.objects.filter(value_bs5g_per_10k__lt=value).order_by("city").values_list("city_id", flat=True)
+        )
+    )
+    assert below(value=Decimal("20.5")) == []
+    assert below(value=Decimal("20.51")) == ["370200"]
+    assert below(value=Decimal("40.50")) == ["370100", "370200"]
+    assert below(value=Decimal("1E+3")) == ["320300", "370100", "370200"]
+    before = Statement(
+        lambda year, day: Round.objects.filter(year=year, deadline__lt=day).values_list("year", flat=True)
+    )
+    assert before(year=open_round.year, day=open_round.deadline) == []
+    assert before(year=open_round.year, day=open_round.deadline + datetime.timedelta(days=1)) == [open_round.year]
+
+
+def test_a_database_that_takes_dates_as_text_gets_the_call_s_date_as_text(open_round):
+    """SQLite's driver takes dates as text (`adapt_datefield_value`): the call's date is bound as its
+    text where the build's date became text."""
+    with mock.patch.object(type(connection.ops), "adapt_datefield_value", lambda self, value: str(value)):
+        before = Statement(
+            lambda year, day: Round.objects.filter(year=year, deadline__lt=day).values_list("year", flat=True)
+        )
+        after = open_round.deadline + datetime.timedelta(days=1)
+        with CaptureQueriesContext(connection) as queries:
+            assert before(year=open_round.year, day=after) == [open_round.year]
+            assert before(year=open_round.year, day=open_round.deadline) == []
+    # (psycopg2 writes a date as '…'::date, a text as '…')
+    assert f"'{open_round.deadline}'" in queries[-1]["sql"] and "::date" not in queries[-1]["sql"]
+
+
+def test_a_list_is_spread_over_a_few_statements_whatever_its_length(reference):
+    """`spread`: every length finds exactly the listed cities, with one statement per power of two."""
+    from gigacity.statements import gathered, spread
+
+    statement = Statement(
+        lambda size, **codes: City.objects.filter(code__in=gathered("city", size, codes)).values_list("code", flat=True)
+    )
+    every = list(City.objects.order_by("code").values_list("code", flat=True))
+    for length in range(10):
+        listed = every[3 : 3 + length]
+        size, values = spread("city", listed)
+        assert size >= length and set(values.values()) == set(listed)
+        assert sorted(statement(size, **values)) == listed
+    assert sorted(size for (_using, _vendor, (size,), _types) in statement._compiled) == [0, 1, 2, 4, 8, 16]
