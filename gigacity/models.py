@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .i18n import pick
+from .statements import Statement
 
 
 class Role(models.TextChoices):
@@ -144,10 +145,32 @@ class CityScope:
         bound = {"scope": self.scope} if self.kind in ("province", "city") else {}
         return {**bound, "province": self.province} if self.province else bound
 
+    def provinces(self) -> list[dict[str, str]]:
+        """The scope's provinces in code order: code, name, name_en, short_name and region of each."""
+        return _PROVINCES(*self.shape, **self.values())
+
+    def units_by_province(self) -> dict[str, int]:
+        """The number of the scope's cities (evaluated units) in each of its provinces."""
+        return dict(_UNITS(*self.shape, **self.values()))
+
 
 def scoped_cities(kind: str, narrowed: bool, **values: str) -> CityQuerySet:
     """The cities of a `CityScope`, from a statement build's arguments (its `shape` and `values`)."""
     return City.objects.in_scope(kind, values.get("scope", ""), values.get("province", "") if narrowed else "")
+
+
+_PROVINCES = Statement(
+    lambda kind, narrowed, **values: (
+        Province.objects.in_scope(kind, values.get("scope", ""))
+        .filter(**({"code": values["province"]} if narrowed else {}))
+        .values("code", "name", "name_en", "short_name", "region")
+    )
+)
+_UNITS = Statement(
+    lambda kind, narrowed, **values: (
+        scoped_cities(kind, narrowed, **values).order_by().values_list("province").annotate(units=models.Count("pk"))
+    )
+)
 
 
 class City(models.Model):

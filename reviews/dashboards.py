@@ -26,6 +26,7 @@ from heapq import nlargest
 from operator import itemgetter
 from typing import Any
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import (
     Case,
     Count,
@@ -136,11 +137,6 @@ def batch_of_city(round_: Round, city_ref: str = "city") -> Subquery:
     )
 
 
-_UNITS = Statement(
-    lambda kind, narrowed, **scope: (
-        scoped_cities(kind, narrowed, **scope).order_by().values_list("province").annotate(units=Count("pk"))
-    )
-)
 _FORMS_BY_STATUS = Statement(
     lambda kind, narrowed, round_, **scope: (
         Submission.objects.filter(round_id=round_, city__in=scoped_cities(kind, narrowed, **scope))
@@ -154,7 +150,7 @@ _FORMS_BY_STATUS = Statement(
 def _progress_rows(scope: CityScope, round_: Round) -> dict[str, dict[str, int]]:
     """Per province: number of units and number of forms of the round in each status (two queries)."""
     rows: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(("units", *STATUS_KEYS), 0))
-    for province, units in _UNITS(*scope.shape, **scope.values()):
+    for province, units in scope.units_by_province().items():
         rows[province]["units"] = units
     for province, *counts in _FORMS_BY_STATUS(*scope.shape, round_=round_.pk, **scope.values()):
         rows[province].update(zip(Status.values, counts, strict=True))
@@ -433,18 +429,11 @@ def _with_means(rows: list[dict[str, Any]], indicators: list[dict[str, Any]]) ->
 # ------------------------------------------------------------------------------------------------
 # The national dashboard
 # ------------------------------------------------------------------------------------------------
-_PROVINCES = Statement(
-    lambda kind, **scope: Province.objects.in_scope(kind, **scope).values(
-        "code", "name", "name_en", "short_name", "region"
-    )
-)
-
-
 def national_dashboard(*, user: User, round_: Round) -> dict[str, Any]:
     """Everything the national dashboard shows for one round, for the caller's scope (the whole
     country for ministry staff)."""
     scope = CityScope.of(user)
-    provinces = _PROVINCES(scope.kind, **scope.values())
+    provinces = scope.provinces()
     regions = {p["code"]: p["region"] for p in provinces}
     progress = _progress_rows(scope, round_)
     gigabit_cities = named_cities(scope, round_)
@@ -719,6 +708,19 @@ def as_json(value: Any) -> Any:
     if isinstance(value, Promise):
         return str(value)  # a lazy translation, in the reader's language
     return value
+
+
+class ChartEncoder(DjangoJSONEncoder):
+    """`as_json`'s conversions made by the JSON encoder as it writes (the page's chart data): the
+    encoder asks only of the values JSON does not hold as they are, in one pass, where `as_json`
+    copies the whole dashboard first."""
+
+    def default(self, o: Any) -> Any:
+        if isinstance(o, Decimal):
+            return float(o)
+        if isinstance(o, datetime.date):
+            return o.isoformat()
+        return super().default(o)  # a lazy translation: in the reader's language
 
 
 # ------------------------------------------------------------------------------------------------

@@ -30,15 +30,16 @@ from __future__ import annotations
 import datetime
 from bisect import bisect_right
 from collections import defaultdict
-from itertools import accumulate, repeat
+from itertools import accumulate
 from typing import Any
 
-from django.db.models import Count, Min, Q
+from django.db.models import Min, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from gigacity.i18n import pick
-from gigacity.models import City, Province, Region, User
+from gigacity.models import CityScope, Province, Region, User, scoped_cities
+from gigacity.statements import Statement
 from indicators.models import Round, RoundStatus
 from submissions.models import FINAL_STATES, Action, Submission
 
@@ -99,12 +100,34 @@ def _cumulate(per_day: dict[datetime.date, int], days: list[datetime.date], toda
     still to come (an open round's days before its deadline) have no figure yet: None."""
     if not days:
         return []
-    before = sum(n for day, n in per_day.items() if day < days[0])
-    # The days are in order: the first `known` of them are today or before. (Written with map and
-    # slices: a dashboard draws some 140 such series of a round's days.)
-    totals = list(accumulate(map(per_day.get, days, repeat(0)), initial=before))[1:]
+    # The days follow each other from the first (`_days`): a day's place is its distance from the
+    # first. Only the few days something happened on are visited, the running total is C's
+    # `accumulate` over a list (a dashboard draws some 140 such series of a round's days).
+    first, counts, before = days[0], [0] * len(days), 0
+    for day, n in per_day.items():
+        place = (day - first).days
+        if place < 0:
+            before += n
+        elif place < len(counts):
+            counts[place] += n
+    totals = list(accumulate(counts, initial=before))[1:]
     known = bisect_right(days, today)
     return totals[:known] + [None] * (len(days) - known)
+
+
+# Each form of a round of a scope's cities with its first times at the stages (`TIMES`).
+_FORM_TIMES = Statement(
+    lambda kind, narrowed, round_, **scope: (
+        Submission.objects.filter(round_id=round_, city__in=scoped_cities(kind, narrowed, **scope))
+        .order_by()
+        .values("pk", "city__province_id", "created_at", "status")
+        .annotate(
+            first_submitted=Min("events__created_at", filter=Q(events__action=Action.SUBMIT)),
+            first_recommended=Min("events__created_at", filter=Q(events__action=Action.RECOMMEND)),
+            first_decided=Min("events__created_at", filter=Q(events__action__in=DECISIONS)),
+        )
+    )
+)
 
 
 def progress_series(
@@ -114,24 +137,10 @@ def progress_series(
     cumulative number of forms started, submitted, recommended and decided, for the whole scope
     ("national" for ministry staff), by region and by province, with the units of each."""
     today = today or timezone.localdate()
-    provinces_qs = Province.objects.visible_to(user)
-    cities = City.objects.visible_to(user)
-    forms = Submission.objects.visible_to(user).filter(round=round_)
-    if province is not None:
-        provinces_qs = provinces_qs.filter(pk=province.pk)
-        cities = cities.filter(province=province)
-        forms = forms.filter(city__province=province)
-    provinces = list(provinces_qs.order_by("code").values("code", "name", "name_en", "short_name", "region"))
-    units = dict(cities.order_by().values("province").annotate(n=Count("pk")).values_list("province", "n"))
-    rows = list(
-        forms.order_by()
-        .values("pk", "city__province_id", "created_at", "status")
-        .annotate(
-            first_submitted=Min("events__created_at", filter=Q(events__action=Action.SUBMIT)),
-            first_recommended=Min("events__created_at", filter=Q(events__action=Action.RECOMMEND)),
-            first_decided=Min("events__created_at", filter=Q(events__action__in=DECISIONS)),
-        )
-    )
+    scope = CityScope.of(user).within(province.code) if province is not None else CityScope.of(user)
+    provinces = scope.provinces()
+    units = scope.units_by_province()
+    rows = _FORM_TIMES(*scope.shape, round_=round_.pk, **scope.values())
     # Forms still to be decided: reported and not decided, or not yet reported at all.
     undecided = any(row["status"] not in FINAL_STATES for row in rows)
     dates = _local_dates(rows)

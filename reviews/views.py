@@ -563,11 +563,11 @@ def _progress_context(series: dict | None) -> dict:
 
 def _chart_data(data: dict | None, series: dict | None, *, leave_out: tuple[str, ...] = ()) -> dict | None:
     """The figures of a dashboard for its charts' script, with its burn-up (`series`), but those it
-    should `leave_out`."""
+    should `leave_out` (written by the `chart_json` filter)."""
     if data is None:
         return None
-    chart_data = dashboards.as_json({key: value for key, value in data.items() if key not in leave_out})
-    return chart_data if series is None else {**chart_data, "progress": dashboards.as_json(series)}
+    chart_data = {key: value for key, value in data.items() if key not in leave_out}
+    return chart_data if series is None else {**chart_data, "progress": series}
 
 
 @require_GET

@@ -7,7 +7,8 @@ from decimal import Decimal
 from typing import Any
 
 from django import template
-from django.utils.html import format_html
+from django.utils.formats import localize
+from django.utils.html import format_html, json_script
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -15,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from gigacity.html import escape, url_for
 from gigacity.templatetags.gigacity_tags import status_badge
 from indicators.catalogue import INDICATORS
+from reviews.dashboards import ChartEncoder
 
 register = template.Library()
 
@@ -69,6 +71,12 @@ def share_of(part, whole) -> float:
 def css_number(value) -> str:
     """A number for a style attribute, always with a decimal point whatever the locale."""
     return f"{float(value or 0):.1f}"
+
+
+@register.filter
+def chart_json(value, element_id: str) -> SafeString:
+    """`json_script` of a dashboard's chart data, its numbers as JSON numbers (`ChartEncoder`)."""
+    return json_script(value, element_id, encoder=ChartEncoder)
 
 
 @register.filter
@@ -138,15 +146,19 @@ def leader_rows(block: dict[str, Any], d: dict[str, Any]) -> SafeString:
     national = d["scope"]["level"] == "national"
     if national:
         province_url, year = url_for("reviews:province_dashboard"), d["round"]["year"]
-    gigabit_city = e(gettext("Gigabit City"))
+    gigabit_city, batch_of = e(gettext("Gigabit City")), gettext("%(year)s batch")
+    badges: dict[tuple[str, str], str] = {}  # a handful of (status, kind) among the rows
     out = []
     for row in block["rows"]:
         batch = ""
         if row["batch"]:
             batch = (
                 f'<span class="badge badge-gigabit" title="{gigabit_city}">'
-                f"{gettext('%(year)s batch') % {'year': e(row['batch'])}}</span>"
+                f"{batch_of % {'year': e(row['batch'])}}</span>"
             )
+        badge = badges.get((row["status"], row["kind"]))
+        if badge is None:
+            badge = badges[row["status"], row["kind"]] = status_badge(row["status"], kind=row["kind"])
         province = ""
         if national:
             province = (
@@ -160,14 +172,13 @@ def leader_rows(block: dict[str, Any], d: dict[str, Any]) -> SafeString:
             f"              {province}\n"
             f'              <td class="num">{e(fixed(row["value"], block["decimals"]))}</td>\n'
             f'              <td class="num muted">{e(signed_difference(row["value"], block["mean"]))}</td>\n'
-            f"              <td>{status_badge(row['status'], kind=row['kind'])}</td>\n"
+            f"              <td>{badge}</td>\n"
             "            </tr>\n"
             "          "
         )
     return mark_safe("".join(out))  # every value escaped above
 
 
-@register.simple_tag
 def status_cells(statuses: dict[str, int], strip: list[dict[str, Any]]) -> SafeString:
     """A province's count of forms in each status, one cell each (`national_dashboard_body.html`)."""
     cells = []
@@ -175,6 +186,32 @@ def status_cells(statuses: dict[str, int], strip: list[dict[str, Any]]) -> SafeS
         count = statuses.get(s["key"]) if statuses else None
         cells.append(f'<td class="num{"" if count else " zero"}">{escape(count)}</td>')
     return mark_safe("".join(cells))  # numbers
+
+
+@register.simple_tag
+def province_rows(d: dict[str, Any], strip: list[dict[str, Any]], year: int) -> SafeString:
+    """The rows of the national dashboard's table of provinces (`national_dashboard_body.html`)."""
+    e = escape
+    dashboard = url_for("reviews:province_dashboard")
+    out = []
+    for p in d["provinces"]:
+        progress = p["progress"]
+        out.append(
+            "\n      <tr>\n"
+            f'        <th scope="row" data-value="{e(localize(p["code"]))}"><a href="{dashboard(p["code"])}?round='
+            f'{e(localize(year))}">{e(localize(p["name"]))}</a></th>\n'
+            f"        <td>{e(localize(p['region_label']))}</td>\n"
+            f'        <td class="num">{e(localize(p["units"]))}</td>\n'
+            f"        {status_cells(p['statuses'], strip)}\n"
+            f'        <td class="progress-cell" data-value="{e(localize("" if progress is None else progress))}">'
+            f'<span class="progress" aria-hidden="true"><span style="width: {e(css_number(progress))}%"></span></span> '
+            f'<span class="num">{e(percent(progress))}</span></td>\n'
+            f'        <td class="num">{e(localize(p["named"]))}</td>\n'
+            f'        <td class="num">{e(localize(p["named_in_round"]))}</td>\n'
+            "      </tr>\n"
+            "    "
+        )
+    return mark_safe("".join(out))  # every value escaped above
 
 
 # A city's days to the deadline count only while the form is still with it.
