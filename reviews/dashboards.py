@@ -538,25 +538,31 @@ def _share(part: int, whole: int) -> Decimal | None:
 # ------------------------------------------------------------------------------------------------
 # The provincial dashboard
 # ------------------------------------------------------------------------------------------------
+_PROVINCE_IN_SCOPE = Statement(
+    lambda kind, code, **scope: Province.objects.in_scope(kind, **scope).filter(code=code)[:1]
+)
+
+
 def dashboard_province(*, user: User, code: str) -> Province:
     """The province, when the caller's scope includes it; Http404 otherwise (a bureau asking for
     another province learns nothing, not even that it exists)."""
-    province = Province.objects.visible_to(user).filter(code=code).first()
+    scope = CityScope.of(user)
+    province = _PROVINCE_IN_SCOPE.first(scope.kind, code=code, **scope.values())
     if province is None:
         raise Http404
     return province
 
 
-def city_rows(
-    cities: QuerySet[City], round_: Round, thresholds: dict[str, Decimal], today: datetime.date
-) -> list[dict[str, Any]]:
-    """Every city of the scope with its form of the round (or none), its batch and its deadline with
-    any extension, in one query."""
-    values = [f"form__value_{spec.code}" for spec in INDICATORS]
-    rows = (
-        cities.order_by("code")
+def _city_rows(kind: str, narrowed: bool, has_deadline: bool, **values) -> QuerySet[City]:
+    """The build of `_CITY_ROWS`: the cities of a scope (`CityScope`) with their form of the round
+    (`round_`, `year`, `deadline`), batch, extension and deadline."""
+    # Only the round's id, year and deadline go into the SQL of its batches and deadlines.
+    round_ = Round(pk=values["round_"], year=values["year"], deadline=values["deadline"] if has_deadline else None)
+    return (
+        scoped_cities(kind, narrowed, **values)
+        .order_by("code")
         .annotate(
-            form=FilteredRelation("submissions", condition=Q(submissions__round=round_)),
+            form=FilteredRelation("submissions", condition=Q(submissions__round=values["round_"])),
             batch=batch_of_city(round_, "pk"),
             extended_until=latest_extension(round_),
             effective_deadline=deadline_expression(round_),
@@ -582,8 +588,27 @@ def city_rows(
             "form__missed_count",
             "form__flags_count",
             "form__flag_severity",
-            *values,
+            *(f"form__value_{spec.code}" for spec in INDICATORS),
         )
+    )
+
+
+_CITY_ROWS = Statement(_city_rows)
+
+
+def city_rows(
+    scope: CityScope, round_: Round, thresholds: dict[str, Decimal], today: datetime.date
+) -> list[dict[str, Any]]:
+    """Every city of the scope with its form of the round (or none), its batch and its deadline with
+    any extension, in one query."""
+    has_deadline = round_.deadline is not None
+    rows = _CITY_ROWS(
+        *scope.shape,
+        has_deadline,
+        round_=round_.pk,
+        year=round_.year,
+        **({"deadline": round_.deadline} if has_deadline else {}),
+        **scope.values(),
     )
     # The labels must be Python strings, not a CASE in SQL: they depend on the reader's language.
     labels = {NOT_STARTED: _("Not started"), **{s.value: s.label for s in Status}}
@@ -677,7 +702,7 @@ def province_dashboard(*, user: User, province: Province, round_: Round) -> dict
         "gigabit": gigabit,
         "watch": watch_summary(lifecycle.watch_list(user=user, round_=round_, province=province.code)),
         "batches": batches,
-        "cities": city_rows(scoped_cities(*scope.shape, **scope.values()), round_, thresholds, timezone.localdate()),
+        "cities": city_rows(scope, round_, thresholds, timezone.localdate()),
         "indicators": indicators,
         "leaders": _with_means(_leaders(rows, {row[0]: row[-1] for row in own_named}), indicators),
         "distribution": _with_means(_distribution(rows, thresholds, totals), indicators),
@@ -774,7 +799,5 @@ def case_collection(*, user: User, round_: Round, province: Province | None = No
 def city_list(*, user: User, round_: Round, province: Province | None = None) -> list[dict[str, Any]]:
     """Every unit in the caller's scope (optionally one province) with its form's status, deadline
     and values for the round: the list behind the dashboards' city tables."""
-    cities = City.objects.visible_to(user)
-    if province is not None:
-        cities = cities.filter(province=province)
-    return city_rows(cities, round_, round_.threshold_map(), timezone.localdate())
+    scope = CityScope.of(user).within(province.code) if province is not None else CityScope.of(user)
+    return city_rows(scope, round_, round_.threshold_map(), timezone.localdate())

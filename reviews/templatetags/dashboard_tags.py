@@ -7,14 +7,14 @@ from decimal import Decimal
 from typing import Any
 
 from django import template
-from django.utils.formats import localize
+from django.utils.formats import date_format, localize
 from django.utils.html import format_html, json_script
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from gigacity.html import escape, url_for
-from gigacity.templatetags.gigacity_tags import status_badge
+from gigacity.templatetags.gigacity_tags import get_item, indicator, status_badge
 from indicators.catalogue import INDICATORS
 from reviews.dashboards import ChartEncoder
 
@@ -212,6 +212,73 @@ def province_rows(d: dict[str, Any], strip: list[dict[str, Any]], year: int) -> 
             "    "
         )
     return mark_safe("".join(out))  # every value escaped above
+
+
+_REASON_BADGES = {"not_confirmed": "critical", "not_reported": "warning"}
+
+
+@register.simple_tag
+def watch_rows(rows: list[dict[str, Any]], reasons: dict[str, str]) -> SafeString:
+    """The rows of the watch list's table (`reviews/includes/watch_rows.html`): the whole list on its
+    page, the first rows on the dashboards. Translations are written as `{% translate %}` and
+    `{% blocktranslate %}` write them: the text as translated, its values escaped."""
+    if not rows:
+        empty = gettext("No Gigabit City is on the watch list.")
+        return mark_safe(f'\n    <tr><td colspan="7" class="empty">{empty}</td></tr>\n  ')  # as {% translate %}
+    e = escape
+    detail = url_for("submissions:detail")
+    round_of, improve_by, deadline_on, since = (
+        gettext("%(year)s round"),
+        gettext("improve by %(date)s"),
+        gettext("deadline %(date)s"),
+        gettext("since %(year)s"),
+    )
+    published = '<div class="small muted">' + gettext("published figures") + "</div>"
+    view = gettext("View")
+    out = []
+    for w in rows:
+        badges = "".join(
+            f'<span class="badge badge-{_REASON_BADGES.get(r, "miss")}">{e(localize(get_item(reasons, r)))}</span> '
+            for r in w["reasons"]
+        )
+        notes = ""
+        if w["improvement_due"]:
+            due = e(date_format(w["improvement_due"], "Y-m-d"))
+            notes += '<div class="small">' + improve_by % {"date": due} + "</div>"
+        notes += "\n        "
+        if "not_reported" in w["reasons"] and w["deadline"]:
+            deadline = e(date_format(w["deadline"], "Y-m-d"))
+            notes += '<div class="small muted">' + deadline_on % {"date": deadline} + "</div>"
+        below = "".join(_below_threshold(b) for b in w["below"]) or "—"
+        count = w["rounds"]
+        rounds = ngettext("%(n)s round", "%(n)s rounds", count) % {"n": e(localize(count))}
+        if count > 1:
+            rounds += '<div class="small muted">' + since % {"year": e(localize(w["since"]))} + "</div>"
+        link = f'<a href="{detail(w["submission"])}">{view}</a>' if w["submission"] else ""
+        source = published if w["source"] == "published" else ""
+        out.append(
+            f'\n    <tr data-city="{e(localize(w["city"]))}">\n'
+            f'      <th scope="row">{e(localize(w["city_name"]))}</th>\n'
+            f"      <td>{e(localize(w['province_name']))}</td>\n"
+            f"      <td>{round_of % {'year': e(localize(w['batch']))}}</td>\n"
+            f"      <td>{badges}\n        {notes}</td>\n"
+            f"      <td>{below}\n        {source}</td>\n"
+            f'      <td class="num" data-testid="watch-rounds">{rounds}</td>\n'
+            f"      <td>{link}</td>\n"
+            "    </tr>\n  "
+        )
+    return mark_safe("".join(out))  # every value escaped above, the translations as {% translate %} writes them
+
+
+def _below_threshold(b: dict[str, Any]) -> str:
+    """One indicator of a watched city below its threshold: value / threshold (by how much)."""
+    code = b["code"]
+    relative = "" if b["relative"] is None else ", " + escape(localize(b["relative"])) + "%"
+    return (
+        f"<div>{escape(localize(b['name']))}: {escape(indicator(b['value'], code))} / "
+        f"{escape(indicator(b['threshold'], code))} "
+        f'<span class="muted">({escape(indicator(b["margin"], code))}{relative})</span></div>'
+    )
 
 
 # A city's days to the deadline count only while the form is still with it.
