@@ -108,15 +108,24 @@ class CityQuerySet(models.QuerySet):
 
     def in_scope(self, kind: str, scope: str = "", province: str = "") -> CityQuerySet:
         """The cities of a scope as `reader_scope` gives it, of `province` only when one is given."""
-        if kind == "all":
-            cities = self
-        elif kind == "province":
-            cities = self.filter(province_id=scope)
-        elif kind == "city":
-            cities = self.filter(code=scope)
-        else:
-            return self.none()
-        return cities.filter(province_id=province) if province else cities
+        condition = scope_condition(kind, scope, province)
+        return self.none() if condition is None else self.filter(condition)
+
+
+def scope_condition(kind: str, scope: str = "", province: str = "", *, city: str = "") -> Q | None:
+    """The condition on a row's city (`city`: the path to it, "city__" from a form; "" for a city
+    itself) that it is in a scope as `reader_scope` gives it, and of `province` when one is given;
+    None where no city is. A condition on the row's own columns where it can be: a form's city's key
+    is the form's own column, so a city reader's forms are found without a join."""
+    if kind == "all":
+        condition = Q()
+    elif kind == "province":
+        condition = Q(**{f"{city}province_id": scope})
+    elif kind == "city":
+        condition = Q(**{f"{city}pk": scope})
+    else:
+        return None
+    return condition & Q(**{f"{city}province_id": province}) if province else condition
 
 
 @dataclass(frozen=True)
@@ -157,6 +166,15 @@ class CityScope:
 def scoped_cities(kind: str, narrowed: bool, **values: str) -> CityQuerySet:
     """The cities of a `CityScope`, from a statement build's arguments (its `shape` and `values`)."""
     return City.objects.in_scope(kind, values.get("scope", ""), values.get("province", "") if narrowed else "")
+
+
+def of_scope(queryset: models.QuerySet, kind: str, narrowed: bool, **values: str) -> models.QuerySet:
+    """The rows of `queryset` (of a model with a `city`) of the cities of a `CityScope`, from a
+    statement build's arguments: a condition on the rows' own city, not `city__in` a subquery of
+    cities (which PostgreSQL answers by reading every city in scope first)."""
+    scope, province = values.get("scope", ""), values.get("province", "") if narrowed else ""
+    condition = scope_condition(kind, scope, province, city="city__")
+    return queryset.none() if condition is None else queryset.filter(condition)
 
 
 _PROVINCES = Statement(

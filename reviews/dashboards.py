@@ -45,7 +45,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
 from gigacity.i18n import pick
-from gigacity.models import City, CityScope, Province, Region, User, scoped_cities
+from gigacity.models import City, CityScope, Province, Region, User, of_scope, scoped_cities
 from gigacity.statements import Statement
 from indicators.catalogue import CASE_DOMAINS, INDICATORS
 from indicators.models import Designation, ReferenceValue, Round, RoundStatus
@@ -139,7 +139,7 @@ def batch_of_city(round_: Round, city_ref: str = "city") -> Subquery:
 
 _FORMS_BY_STATUS = Statement(
     lambda kind, narrowed, round_, **scope: (
-        Submission.objects.filter(round_id=round_, city__in=scoped_cities(kind, narrowed, **scope))
+        of_scope(Submission.objects.filter(round_id=round_), kind, narrowed, **scope)
         .order_by()
         .values_list("city__province")
         .annotate(**{status: Count("pk", filter=Q(status=status)) for status in Status.values})
@@ -224,9 +224,7 @@ FORM_COLUMNS: tuple[str, ...] = (
 
 _REPORTED_ROWS = Statement(
     lambda kind, narrowed, round_, **scope: (
-        Submission.objects.filter(
-            round_id=round_, status__in=REPORTED_STATES, city__in=scoped_cities(kind, narrowed, **scope)
-        )
+        of_scope(Submission.objects.filter(round_id=round_, status__in=REPORTED_STATES), kind, narrowed, **scope)
         .order_by()
         .values_list(*FORM_COLUMNS)
     )

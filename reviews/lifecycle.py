@@ -50,7 +50,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from gigacity.i18n import pick
-from gigacity.models import City, CityScope, Province, Region, User, scoped_cities
+from gigacity.models import City, CityScope, Province, Region, User, of_scope, scoped_cities
 from gigacity.statements import Statement, gathered, spread
 from indicators.catalogue import INDICATORS, IndicatorSpec
 from indicators.models import Designation, PublishedFigure, Round, RoundStatus, Threshold
@@ -120,11 +120,11 @@ def _zero() -> dict[str, int]:
 _REPORT_KEYS = ("reports_received", "confirmed", "not_confirmed")
 _REPORT_COUNTS = Statement(
     lambda kind, narrowed, first, last, **scope: (
-        Submission.objects.filter(
-            kind=FormKind.ANNUAL_REPORT,
-            round__year__gte=first,
-            round__year__lte=last,
-            city__in=scoped_cities(kind, narrowed, **scope),
+        of_scope(
+            Submission.objects.filter(kind=FormKind.ANNUAL_REPORT, round__year__gte=first, round__year__lte=last),
+            kind,
+            narrowed,
+            **scope,
         )
         .order_by()
         .values_list("round__year", "city__province")
@@ -200,24 +200,21 @@ NAMED_COLUMNS = ("city_id", "city__name", "city__province_id", "city__province__
 # by batch), built once per process and scope's shape (`gigacity.statements`).
 _NAMED = Statement(
     lambda kind, narrowed, year, **scope: (
-        named_up_to(year)
-        .filter(city__in=scoped_cities(kind, narrowed, **scope))
+        of_scope(named_up_to(year), kind, narrowed, **scope)
         .order_by("city__province_id", "city_id")
         .values_list(*NAMED_COLUMNS, "round__year")
     )
 )
 _REPORTED = Statement(
     lambda kind, narrowed, round_, **scope: (
-        Submission.objects.filter(
-            round_id=round_, status__in=REPORTED_STATES, city__in=scoped_cities(kind, narrowed, **scope)
-        )
+        of_scope(Submission.objects.filter(round_id=round_, status__in=REPORTED_STATES), kind, narrowed, **scope)
         .order_by()
         .values_list("city_id", "pk", "kind", *VALUE_COLUMNS)
     )
 )
 _PUBLISHED = Statement(
     lambda kind, narrowed, round_, **scope: (
-        PublishedFigure.objects.filter(round_id=round_, city__in=scoped_cities(kind, narrowed, **scope))
+        of_scope(PublishedFigure.objects.filter(round_id=round_), kind, narrowed, **scope)
         .order_by()
         .values_list("city_id", "pk", *VALUE_COLUMNS)
     )

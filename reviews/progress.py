@@ -38,7 +38,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from gigacity.i18n import pick
-from gigacity.models import CityScope, Province, Region, User, scoped_cities
+from gigacity.models import CityScope, Province, Region, User, of_scope
 from gigacity.statements import Statement
 from indicators.models import Round, RoundStatus
 from submissions.models import FINAL_STATES, Action, Submission
@@ -118,7 +118,7 @@ def _cumulate(per_day: dict[datetime.date, int], days: list[datetime.date], toda
 # Each form of a round of a scope's cities with its first times at the stages (`TIMES`).
 _FORM_TIMES = Statement(
     lambda kind, narrowed, round_, **scope: (
-        Submission.objects.filter(round_id=round_, city__in=scoped_cities(kind, narrowed, **scope))
+        of_scope(Submission.objects.filter(round_id=round_), kind, narrowed, **scope)
         .order_by()
         .values("pk", "city__province_id", "created_at", "status")
         .annotate(
