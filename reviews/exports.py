@@ -386,6 +386,7 @@ def summary_workbook(
         ],
         heading=heading,
     )
+    round_of = _("%(year)s round")  # `batch_label`, translated once for the rows
     for row in rows:
         sheet.append(
             [
@@ -393,7 +394,7 @@ def summary_workbook(
                 row["province_name"],
                 row["city_name"],
                 *(row["values"][code] for code, _zh, _en in SUMMARY_COLUMNS),
-                batch_label(row["batch"]),
+                round_of % {"year": row["batch"]},
             ]
         )
         _report(progress, row["number"], len(rows))

@@ -49,7 +49,7 @@ from django.db.models import (
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from gigacity.i18n import pick
+from gigacity.i18n import in_english, pick
 from gigacity.models import City, CityScope, Province, Region, User, of_scope, scoped_cities
 from gigacity.statements import Statement, gathered, spread
 from indicators.catalogue import INDICATORS, IndicatorSpec
@@ -343,6 +343,7 @@ def summary_table(*, user: User, round_: Round) -> dict[str, Any]:
     forms, published = reported_figures(cities, round_), published_figures(cities, round_)
     out = []
     sums: dict[int, dict[str, Any]] = {}
+    english = in_english()  # the reader's language, asked once for the 140 rows
     for number, (city, city_name, province, province_name, province_name_en, batch) in enumerate(
         named_cities(cities, round_), start=1
     ):
@@ -354,7 +355,7 @@ def summary_table(*, user: User, round_: Round) -> dict[str, Any]:
                 "city": city,
                 "city_name": city_name,
                 "province": province,
-                "province_name": pick(province_name, province_name_en),
+                "province_name": province_name_en if english else province_name,
                 "batch": batch,
                 "submission": form[0] if form is not None else None,
                 "kind": form[1] if form is not None else None,
