@@ -97,6 +97,11 @@ def numbered(sql: str) -> str:
     return re.sub(r"%[s%]", lambda match: f"${next(numbers)}" if match.group() == "%s" else "%", sql)
 
 
+Value = int | str | Decimal | datetime.date
+# The types a statement binds, and each one's type in a prepared statement: an int is declared bigint,
+# so that a year no smallint column holds finds nothing, as Django's query would, rather than failing.
+_TYPES = {int: "bigint", str: "text", Decimal: "numeric", datetime.date: "date"}
+
 def spread(name: str, items: list[Value]) -> tuple[int, dict[str, Value]]:
     """A list as values a statement binds one by one (`name0`, `name1`, …), for an `__in` lookup that
     the build writes with `gathered`: the statement's shape is the list's length rounded up to a power
@@ -114,11 +119,6 @@ def gathered(name: str, size: int, values: dict[str, Value]) -> list[Value]:
 class StatementError(TypeError):
     """A statement built in a way its values cannot be bound into (a developer's mistake)."""
 
-
-Value = int | str | Decimal | datetime.date
-# The types a statement binds, and each one's type in a prepared statement: an int is declared bigint,
-# so that a year no smallint column holds finds nothing, as Django's query would, rather than failing.
-_TYPES = {int: "bigint", str: "text", Decimal: "numeric", datetime.date: "date"}
 
 # Stand-ins of the three builds. Ints small enough for any integer column (Django drops a value out
 # of a column's range from the SQL); strings that each hold the mark, which no constant may; decimals
