@@ -102,6 +102,7 @@ Value = int | str | Decimal | datetime.date
 # so that a year no smallint column holds finds nothing, as Django's query would, rather than failing.
 _TYPES = {int: "bigint", str: "text", Decimal: "numeric", datetime.date: "date"}
 
+
 def spread(name: str, items: list[Value]) -> tuple[int, dict[str, Value]]:
     """A list as values a statement binds one by one (`name0`, `name1`, …), for an `__in` lookup that
     the build writes with `gathered`: the statement's shape is the list's length rounded up to a power
