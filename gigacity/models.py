@@ -144,6 +144,7 @@ class CityScope:
         return cls(kind, **key)
 
     def within(self, province: str) -> CityScope:
+        """The scope's cities of `province` only; "" leaves the scope whole."""
         return replace(self, province=province)
 
     @property

@@ -554,8 +554,7 @@ def dashboard_province(*, user: User, code: str) -> Province:
 def _city_rows(kind: str, narrowed: bool, has_deadline: bool, **values) -> QuerySet[City]:
     """The build of `_CITY_ROWS`: the cities of a scope (`CityScope`) with their form of the round
     (`round_`, `year`, `deadline`), batch, extension and deadline."""
-    # Only the round's id, year and deadline go into the SQL of its batches and deadlines.
-    round_ = Round(pk=values["round_"], year=values["year"], deadline=values["deadline"] if has_deadline else None)
+    round_ = lifecycle.round_of(has_deadline, values)
     return (
         scoped_cities(kind, narrowed, **values)
         .order_by("code")
@@ -569,11 +568,7 @@ def _city_rows(kind: str, narrowed: bool, has_deadline: bool, **values) -> Query
             state=Case(When(form__status__isnull=True, then=Value(NOT_STARTED)), default=F("form__status")),
         )
         .values(
-            "code",
-            "name",
-            "province_id",
-            "province__name",
-            "province__name_en",
+            *lifecycle.CITY_COLUMNS,
             "batch",
             "extended_until",
             "effective_deadline",
@@ -599,15 +594,8 @@ def city_rows(
 ) -> list[dict[str, Any]]:
     """Every city of the scope with its form of the round (or none), its batch and its deadline with
     any extension, in one query."""
-    has_deadline = round_.deadline is not None
-    rows = _CITY_ROWS(
-        *scope.shape,
-        has_deadline,
-        round_=round_.pk,
-        year=round_.year,
-        **({"deadline": round_.deadline} if has_deadline else {}),
-        **scope.values(),
-    )
+    has_deadline, of_round = lifecycle.round_values(round_)
+    rows = _CITY_ROWS(*scope.shape, has_deadline, **of_round, **scope.values())
     # The labels must be Python strings, not a CASE in SQL: they depend on the reader's language.
     labels = {NOT_STARTED: _("Not started"), **{s.value: s.label for s in Status}}
     kinds = dict(FormKind.choices)
@@ -716,20 +704,26 @@ _PLAIN = frozenset((int, str, float, bool, type(None)))
 
 
 def as_json(value: Any) -> Any:
-    """The dashboard with numbers as JSON numbers and dates as ISO strings (for the page's charts;
-    the API's encoder does the same)."""
+    """The dashboard with numbers as JSON numbers and dates as ISO strings (the API's answer; the
+    page's charts are written by `ChartEncoder`, with the same conversions)."""
     if type(value) in _PLAIN:
         return value
     if isinstance(value, dict):
         return {key: item if type(item) in _PLAIN else as_json(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
         return [item if type(item) in _PLAIN else as_json(item) for item in value]
+    return _json_value(value)
+
+
+def _json_value(value: Any) -> Any:
+    """A value JSON does not hold as it is, as the dashboards write it: a decimal as a number, a date
+    as ISO text, a lazy translation in the reader's language; anything else unchanged."""
     if isinstance(value, Decimal):
         return float(value)
-    if isinstance(value, datetime.date | datetime.datetime):
+    if isinstance(value, datetime.date):  # a datetime too
         return value.isoformat()
     if isinstance(value, Promise):
-        return str(value)  # a lazy translation, in the reader's language
+        return str(value)
     return value
 
 
@@ -739,11 +733,8 @@ class ChartEncoder(DjangoJSONEncoder):
     copies the whole dashboard first."""
 
     def default(self, o: Any) -> Any:
-        if isinstance(o, Decimal):
-            return float(o)
-        if isinstance(o, datetime.date):
-            return o.isoformat()
-        return super().default(o)  # a lazy translation: in the reader's language
+        converted = _json_value(o)
+        return super().default(o) if converted is o else converted
 
 
 # ------------------------------------------------------------------------------------------------
@@ -797,5 +788,5 @@ def case_collection(*, user: User, round_: Round, province: Province | None = No
 def city_list(*, user: User, round_: Round, province: Province | None = None) -> list[dict[str, Any]]:
     """Every unit in the caller's scope (optionally one province) with its form's status, deadline
     and values for the round: the list behind the dashboards' city tables."""
-    scope = CityScope.of(user).within(province.code) if province is not None else CityScope.of(user)
+    scope = CityScope.of(user).within(province.code if province is not None else "")
     return city_rows(scope, round_, round_.threshold_map(), timezone.localdate())

@@ -384,7 +384,7 @@ def watch_list(
     on it: the round's figures are read for every named city, the earlier rounds' only for those on
     the list (one in ten or fewer), and each city's past is judged only back to the round that breaks
     its run. Reading every round of every city grew with rounds × cities (issue 12's benchmark)."""
-    scope = CityScope.of(user).within(province) if province else CityScope.of(user)
+    scope = CityScope.of(user).within(province)
     today = timezone.localdate()
     thresholds: dict[int, dict[str, Decimal]] = defaultdict(dict)
     for year, code, value in _THRESHOLDS_UP_TO(year=round_.year):
@@ -393,16 +393,15 @@ def watch_list(
     codes = tuple(spec.code for spec in INDICATORS if current.get(spec.code) is not None)
     closed = round_.status in (RoundStatus.CLOSED, RoundStatus.PUBLISHED)
     by_region = region in Region.values
+    has_deadline, of_round = round_values(round_)
     values = {
         **scope.values(),
-        "year": round_.year,
-        "round_": round_.pk,
+        **of_round,
         **{f"threshold_{code}": current[code] for code in codes},
         **({"region": region} if by_region else {}),
         **({} if closed else {"today": today}),
-        **({"deadline": round_.deadline} if round_.deadline is not None else {}),
     }
-    named = _WATCH_CANDIDATES(*scope.shape, by_region, closed, codes, round_.deadline is not None, **values)
+    named = _WATCH_CANDIDATES(*scope.shape, by_region, closed, codes, has_deadline, **values)
     if not named:
         return []
     forms: dict[tuple[str, int], dict[str, Any]] = {}
@@ -470,6 +469,27 @@ def watch_list(
     return out
 
 
+# The columns of a city that the watch list and the dashboards' city table read with it.
+CITY_COLUMNS = ("code", "name", "province_id", "province__name", "province__name_en")
+
+
+def round_values(round_: Round) -> tuple[bool, dict[str, Any]]:
+    """What a statement's build takes of a round for its cities' deadlines and batches (`round_of`):
+    whether it has a deadline (the shape) and its id, year and deadline (the values)."""
+    has_deadline = round_.deadline is not None
+    return has_deadline, {
+        "round_": round_.pk,
+        "year": round_.year,
+        **({"deadline": round_.deadline} if has_deadline else {}),
+    }
+
+
+def round_of(has_deadline: bool, values: dict[str, Any]) -> Round:
+    """In a statement's build, the round `round_values` bound: unsaved, with only its id, year and
+    deadline, which is all the SQL of its deadlines (`deadline_expression`) and batches reads."""
+    return Round(pk=values["round_"], year=values["year"], deadline=values["deadline"] if has_deadline else None)
+
+
 # The columns of a watched city's form of the round that `_judge` reads.
 _FORM_COLUMNS = ("pk", "status", "kind", "improvement_due", *VALUE_COLUMNS)
 # The thresholds of every round up to a year: (year, indicator, value).
@@ -490,8 +510,7 @@ def _watch_candidates(
     cities = scoped_cities(kind, narrowed, **values)
     if by_region:
         cities = cities.filter(province__region=values["region"])
-    # Only the round's id and deadline go into its deadline's SQL.
-    round_ = Round(pk=values["round_"], deadline=values["deadline"] if has_deadline else None)
+    round_ = round_of(has_deadline, values)
     thresholds = {code: values[f"threshold_{code}"] for code in codes}
     return (
         cities.filter(designations__round__year__lt=values["year"])
@@ -503,11 +522,7 @@ def _watch_candidates(
         )
         .filter(_may_be_watched(thresholds, closed=closed, today=values.get("today")))
         .values(
-            "code",
-            "name",
-            "province_id",
-            "province__name",
-            "province__name_en",
+            *CITY_COLUMNS,
             "batch",
             "deadline",
             form_shortfall=_rejected_shortfall("form__"),

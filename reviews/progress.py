@@ -137,7 +137,7 @@ def progress_series(
     cumulative number of forms started, submitted, recommended and decided, for the whole scope
     ("national" for ministry staff), by region and by province, with the units of each."""
     today = today or timezone.localdate()
-    scope = CityScope.of(user).within(province.code) if province is not None else CityScope.of(user)
+    scope = CityScope.of(user).within(province.code if province is not None else "")
     provinces = scope.provinces()
     units = scope.units_by_province()
     rows = _FORM_TIMES(*scope.shape, round_=round_.pk, **scope.values())
