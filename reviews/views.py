@@ -561,6 +561,13 @@ def _progress_context(series: dict | None) -> dict:
     return {"p": series, "progress_rows": rows, "stage_labels": [series["stage_labels"][s] for s in progress.STAGES]}
 
 
+def _cached_body(template: str, context: dict, request) -> str:
+    """A dashboard's content, kept in the cache: nothing of the person who reads it goes in, so it is
+    rendered without the context processors (the navigation, the unread count, the messages, the
+    nonce), which the page around it runs anyway; the reader's role is in the cache key."""
+    return render_to_string(template, {**context, "request": request, "user": request.user})
+
+
 def _chart_data(data: dict | None, series: dict | None, *, leave_out: tuple[str, ...] = ()) -> dict | None:
     """The figures of a dashboard for its charts' script, with its burn-up (`series`), but those it
     should `leave_out` (written by the `chart_json` filter)."""
@@ -591,7 +598,7 @@ def ministry_home(request):
             "status_strip": _status_strip(data["status_counts"]) if data else [],
             "watch_reasons": lifecycle.watch_reason_labels(),
         }
-        return render_to_string("reviews/includes/national_dashboard_body.html", context, request=request)
+        return _cached_body("reviews/includes/national_dashboard_body.html", context, request)
 
     parts = (*freshness.request_parts(request), round_.pk if round_ else None)
     content = (
@@ -635,7 +642,7 @@ def province_dashboard(request, code: str):
             "indicator_specs": INDICATORS,
             "watch_reasons": lifecycle.watch_reason_labels(),
         }
-        return render_to_string("reviews/includes/province_dashboard_body.html", context, request=request)
+        return _cached_body("reviews/includes/province_dashboard_body.html", context, request)
 
     # The page reads the country's forms (the national means beside the province's) as the national
     # dashboard does, so the same version covers it. Its operators' panel links to their figures for a

@@ -7,6 +7,7 @@ import datetime
 import io
 import random
 from decimal import Decimal
+from unittest import mock
 
 import openpyxl
 import pytest
@@ -266,6 +267,39 @@ def test_dashboard_queries_do_not_grow_with_the_number_of_cities(
             call()
     # The counts of Gigabit Cities and annual reports take one query, the watch-list panel five.
     assert small["national"] <= 30 and small["province"] <= 32
+
+
+@pytest.mark.parametrize("page", ["national", "province"])
+def test_a_dashboard_s_first_view_reads_its_menu_once_and_shows_it(page, small_country, ministry_user, client):
+    """The dashboard's content is rendered for the cache without the menu; the page around it reads
+    the reader's menu (its unread count, whether it may browse the audit trail) once."""
+    from django.contrib.auth.models import Permission
+
+    from reviews import context_processors
+    from reviews.models import Notification, NotificationKind
+
+    ministry_user.user_permissions.add(Permission.objects.get(codename="browse_audit"))
+    city = City.objects.get(code="370100")
+    Notification.objects.create(
+        recipient=ministry_user, kind=NotificationKind.RECOMMENDED, city=city, round=small_country
+    )
+    client.force_login(ministry_user)
+    url = (
+        reverse("reviews:ministry_home")
+        if page == "national"
+        else reverse("reviews:province_dashboard", args=["370000"])
+    )
+
+    with (
+        mock.patch.object(context_processors, "may_browse_audit", wraps=context_processors.may_browse_audit) as audit,
+        mock.patch.object(Notification, "unread_count", wraps=Notification.unread_count) as unread,
+    ):
+        html = client.get(url).content.decode()
+
+    assert audit.call_count == 1 and unread.call_count == 1
+    assert 'data-testid="unread-count">1<' in html
+    assert reverse("audit:trail") in html
+    assert html.count('class="mainnav"') == 1
 
 
 def test_a_reference_share_above_100_is_refused_beside_its_field(open_round, ministry_user, client):
