@@ -66,7 +66,9 @@ from submissions.models import Case as ApplicationCase
 from . import freshness, lifecycle
 from .lifecycle import VALUE_COLUMNS, mean, named_cities, published_figures, sums_by_batch
 
-STATUS_KEYS: tuple[str, ...] = (NOT_STARTED, *Status.values)
+# A form's statuses, read once: `Status.values` builds the choices' list (labels included) each time.
+FORM_STATUSES: tuple[str, ...] = tuple(Status.values)
+STATUS_KEYS: tuple[str, ...] = (NOT_STARTED, *FORM_STATUSES)
 LEADER_COUNT = 10
 # Histograms: about this many bins, with "nice" widths (1, 2, 2.5 or 5 × 10ⁿ).
 TARGET_BINS = 10
@@ -153,9 +155,9 @@ def _progress_rows(scope: CityScope, round_: Round) -> dict[str, dict[str, int]]
     for province, units in scope.units_by_province().items():
         rows[province]["units"] = units
     for province, *counts in _FORMS_BY_STATUS(*scope.shape, round_=round_.pk, **scope.values()):
-        rows[province].update(zip(Status.values, counts, strict=True))
+        rows[province].update(zip(FORM_STATUSES, counts, strict=True))
     for target in rows.values():
-        target[NOT_STARTED] = target["units"] - sum(target[s] for s in Status.values)
+        target[NOT_STARTED] = target["units"] - sum(target[s] for s in FORM_STATUSES)
     return rows
 
 
