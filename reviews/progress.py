@@ -131,11 +131,19 @@ _FORM_TIMES = Statement(
 
 
 def progress_series(
-    *, user: User, round_: Round, province: Province | None = None, today: datetime.date | None = None
+    *,
+    user: User,
+    round_: Round,
+    province: Province | None = None,
+    today: datetime.date | None = None,
+    each_province: bool = True,
 ) -> dict[str, Any]:
     """The burn-up of `round_` over the caller's scope (one province when given): per day the
     cumulative number of forms started, submitted, recommended and decided, for the whole scope
-    ("national" for ministry staff), by region and by province, with the units of each."""
+    ("national" for ministry staff), by region and by province, with the units of each.
+
+    `each_province=False` (the national dashboard's page) leaves out the provinces' series, not the
+    provinces: the page draws one province at a time, asked of the province's API when chosen."""
     today = today or timezone.localdate()
     scope = CityScope.of(user).within(province.code if province is not None else "")
     provinces = scope.provinces()
@@ -171,7 +179,7 @@ def progress_series(
             "short_name": p["short_name"],
             "region": p["region"],
             "units": units.get(p["code"], 0),
-            **series([p["code"]]),
+            **(series([p["code"]]) if each_province or province is not None else {}),
         }
         for p in provinces
     ]

@@ -514,6 +514,8 @@ def _chart_config() -> dict:
     return {
         "mapUrl": static("vendor/china-map/china.json"),
         "provinceUrl": reverse("reviews:province_dashboard", args=["000000"]),
+        # A province's burn-up on the national page, asked for when the reader picks it.
+        "provinceProgressUrl": reverse("api:progress-province", args=["000000"]),
         "submissionUrl": reverse("submissions:detail", args=[0]),
         "labels": {
             "named": _("Gigabit Cities"),
@@ -537,6 +539,8 @@ def _chart_config() -> dict:
             "relative": _("Mean as a share of the threshold (threshold = 100)"),
             "deadline": _("Deadline"),
             "today": _("Today"),
+            "loading": _("Loading the province’s figures…"),
+            "progressFailed": _("The province's figures could not be loaded. Choose it again to retry."),
             **{f"stage_{key}": label for key, label in progress.stage_labels().items()},
         },
     }
@@ -588,7 +592,7 @@ def ministry_home(request):
     def body() -> str:
         current = freshness.as_of_version(round_) if round_ else None
         data = dashboards.national_dashboard_shared(user=request.user, round_=current) if current else None
-        series = progress.progress_series(user=request.user, round_=current) if current else None
+        series = progress.progress_series(user=request.user, round_=current, each_province=False) if current else None
         context = {
             "round": current,
             "d": data,

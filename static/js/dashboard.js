@@ -475,13 +475,67 @@
         series: series
       };
     }
-    chart.setOption(option("total"));
-    element.setAttribute("data-rendered", "total");
+    function show(key) {
+      chart.setOption(option(key), { replaceMerge: ["series"] });
+      element.setAttribute("data-rendered", key);
+    }
+    // The national page carries the nation's and the regions' series; a province's is asked of its
+    // API the first time it is picked (the same figures as on its own dashboard), then kept.
     var select = document.querySelector("[data-progress-scope]");
+    var status = document.querySelector("[data-progress-status]");
+    function say(text) {
+      if (status) {
+        status.textContent = text;
+        status.hidden = !text;
+      }
+    }
+    function load(key, b) {
+      var url = config.provinceProgressUrl.replace("000000", encodeURIComponent(b.code)) + "?round=" + encodeURIComponent(year);
+      say(L.loading);
+      element.setAttribute("data-rendered", "loading");
+      window.fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (response) {
+          if (!response.ok) {
+            throw new Error(String(response.status));
+          }
+          return response.json();
+        })
+        .then(function (answer) {
+          var mine = answer.provinces && answer.provinces[0];
+          if (!mine) {
+            throw new Error("no province in the answer");
+          }
+          // Day by day on this page's days (the answer is as of now, the page as of its figures).
+          var place = {};
+          answer.days.forEach(function (day, i) { place[day] = i; });
+          p.stages.forEach(function (stage) {
+            b[stage] = p.days.map(function (day) {
+              return day in place ? mine[stage][place[day]] : null;
+            });
+          });
+          if (select.value === key) {
+            say("");
+            show(key);
+          }
+        })
+        .catch(function () {
+          if (select.value === key) {
+            say(L.progressFailed);
+            element.setAttribute("data-rendered", "failed");
+          }
+        });
+    }
+    show("total");
     if (select) {
       select.addEventListener("change", function () {
-        chart.setOption(option(select.value), { replaceMerge: ["series"] });
-        element.setAttribute("data-rendered", select.value);
+        var key = select.value;
+        var b = block(key);
+        if (key.indexOf("province:") === 0 && !b[p.stages[0]]) {
+          load(key, b);
+          return;
+        }
+        say("");
+        show(key);
       });
     }
   }

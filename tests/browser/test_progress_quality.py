@@ -93,8 +93,26 @@ def test_the_burn_up_on_the_national_and_provincial_dashboards(page, ministry_us
     assert "每份表只计一次" in card.inner_text()
     card.screenshot(path=str(ARTIFACTS / "progress-national.png"))
 
+    # A province's lines are asked of its API when it is picked; if that fails, the card says so and
+    # picking it again retries.
+    page.route("**/api/v1/progress/province/370000/**", lambda route: route.abort())
+    page.locator("#progress-scope").select_option(label="山东省")
+    page.wait_for_selector("#progress-chart[data-rendered='failed']")
+    assert page.locator("[data-progress-status]").inner_text() == "未能读取该省的数据，请重新选择以再试一次。"
+    page.unroute("**/api/v1/progress/province/370000/**")
+    assert page.errors == ["Failed to load resource: net::ERR_FAILED"]  # the request made to fail, only
+    page.errors.clear()
+    page.locator("#progress-scope").select_option(label="全国")
+    page.wait_for_selector("#progress-chart[data-rendered='total']")
+    assert page.locator("[data-progress-status]").is_hidden()
     page.locator("#progress-scope").select_option(label="山东省")
     page.wait_for_selector("#progress-chart[data-rendered='province:370000']")
+    assert page.locator("[data-progress-status]").is_hidden()
+    # The chart's top line is the province's units, not the nation's.
+    shandong = City.objects.filter(province="370000").count()
+    assert page.evaluate(
+        "() => echarts.getInstanceByDom(document.getElementById('progress-chart')).getOption().yAxis[0].max"
+    ) == max(shandong, 1)
     card.screenshot(path=str(ARTIFACTS / "progress-national-shandong.png"))
 
     page.context.clear_cookies()

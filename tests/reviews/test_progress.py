@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime
 import io
+import json
+import re
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -216,6 +218,26 @@ def test_api_and_export(story, ministry_user, bureau_user):
     assert client.get("/api/v1/progress/province/320000/?round=2019").status_code == 404
     assert client.get("/api/v1/exports/progress/province/320000.xlsx?round=2019").status_code == 404
     assert client.get("/api/v1/progress/national/?round=2019").status_code == 403
+
+
+def test_the_national_page_asks_a_province_s_series_of_its_api_when_picked(story, ministry_user):
+    """The national page carries the nation's and the regions' lines and every province's name and
+    units for the list; a province's lines come from its API, the same figures as its own page."""
+    client = Client()
+    client.force_login(ministry_user)
+    page = client.get("/ministry/?round=2019").content.decode()
+    chart = json.loads(re.search(r'<script id="dashboard-data" type="application/json">(.*?)</script>', page, re.S)[1])
+    drawn = chart["progress"]
+    assert drawn["total"]["decided"] == NATIONAL["decided"]
+    shandong = next(row for row in drawn["provinces"] if row["code"] == "370000")
+    assert shandong["name"] == "山东省" and shandong["units"] == City.objects.filter(province="370000").count()
+    assert "submitted" not in shandong  # not drawn until picked
+    assert "data-progress-scope" in page and '<option value="province:370000">山东省</option>' in page
+
+    asked = client.get("/api/v1/progress/province/370000/?round=2019").json()
+    assert asked["days"] == drawn["days"]
+    assert asked["provinces"][0]["submitted"] == SHANDONG["submitted"]
+    assert asked["provinces"][0]["decided"] == asked["total"]["decided"]
 
 
 def test_the_dashboards_show_the_chart_with_its_reading(story, ministry_user, bureau_user):
