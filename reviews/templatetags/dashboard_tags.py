@@ -7,13 +7,13 @@ from decimal import Decimal
 from typing import Any
 
 from django import template
-from django.utils.formats import date_format, localize
+from django.utils.formats import date_format
 from django.utils.html import format_html, json_script
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from gigacity.html import escape, url_for
+from gigacity.html import escape, localized, url_for
 from gigacity.templatetags.gigacity_tags import get_item, indicator, status_badge
 from indicators.catalogue import INDICATORS
 from reviews.dashboards import ChartEncoder
@@ -198,16 +198,16 @@ def province_rows(d: dict[str, Any], strip: list[dict[str, Any]], year: int) -> 
         progress = p["progress"]
         out.append(
             "\n      <tr>\n"
-            f'        <th scope="row" data-value="{e(localize(p["code"]))}"><a href="{dashboard(p["code"])}?round='
-            f'{e(localize(year))}">{e(localize(p["name"]))}</a></th>\n'
-            f"        <td>{e(localize(p['region_label']))}</td>\n"
-            f'        <td class="num">{e(localize(p["units"]))}</td>\n'
+            f'        <th scope="row" data-value="{e(localized(p["code"]))}"><a href="{dashboard(p["code"])}?round='
+            f'{e(localized(year))}">{e(localized(p["name"]))}</a></th>\n'
+            f"        <td>{e(localized(p['region_label']))}</td>\n"
+            f'        <td class="num">{e(localized(p["units"]))}</td>\n'
             f"        {status_cells(p['statuses'], strip)}\n"
-            f'        <td class="progress-cell" data-value="{e(localize("" if progress is None else progress))}">'
+            f'        <td class="progress-cell" data-value="{e(localized("" if progress is None else progress))}">'
             f'<span class="progress" aria-hidden="true"><span style="width: {e(css_number(progress))}%"></span></span> '
             f'<span class="num">{e(percent(progress))}</span></td>\n'
-            f'        <td class="num">{e(localize(p["named"]))}</td>\n'
-            f'        <td class="num">{e(localize(p["named_in_round"]))}</td>\n'
+            f'        <td class="num">{e(localized(p["named"]))}</td>\n'
+            f'        <td class="num">{e(localized(p["named_in_round"]))}</td>\n'
             "      </tr>\n"
             "    "
         )
@@ -238,7 +238,7 @@ def watch_rows(rows: list[dict[str, Any]], reasons: dict[str, str]) -> SafeStrin
     out = []
     for w in rows:
         badges = "".join(
-            f'<span class="badge badge-{_REASON_BADGES.get(r, "miss")}">{e(localize(get_item(reasons, r)))}</span> '
+            f'<span class="badge badge-{_REASON_BADGES.get(r, "miss")}">{e(localized(get_item(reasons, r)))}</span> '
             for r in w["reasons"]
         )
         notes = ""
@@ -251,16 +251,16 @@ def watch_rows(rows: list[dict[str, Any]], reasons: dict[str, str]) -> SafeStrin
             notes += '<div class="small muted">' + deadline_on % {"date": deadline} + "</div>"
         below = "".join(_below_threshold(b) for b in w["below"]) or "—"
         count = w["rounds"]
-        rounds = ngettext("%(n)s round", "%(n)s rounds", count) % {"n": e(localize(count))}
+        rounds = ngettext("%(n)s round", "%(n)s rounds", count) % {"n": e(localized(count))}
         if count > 1:
-            rounds += '<div class="small muted">' + since % {"year": e(localize(w["since"]))} + "</div>"
+            rounds += '<div class="small muted">' + since % {"year": e(localized(w["since"]))} + "</div>"
         link = f'<a href="{detail(w["submission"])}">{view}</a>' if w["submission"] else ""
         source = published if w["source"] == "published" else ""
         out.append(
-            f'\n    <tr data-city="{e(localize(w["city"]))}">\n'
-            f'      <th scope="row">{e(localize(w["city_name"]))}</th>\n'
-            f"      <td>{e(localize(w['province_name']))}</td>\n"
-            f"      <td>{round_of % {'year': e(localize(w['batch']))}}</td>\n"
+            f'\n    <tr data-city="{e(localized(w["city"]))}">\n'
+            f'      <th scope="row">{e(localized(w["city_name"]))}</th>\n'
+            f"      <td>{e(localized(w['province_name']))}</td>\n"
+            f"      <td>{round_of % {'year': e(localized(w['batch']))}}</td>\n"
             f"      <td>{badges}\n        {notes}</td>\n"
             f"      <td>{below}\n        {source}</td>\n"
             f'      <td class="num" data-testid="watch-rounds">{rounds}</td>\n'
@@ -273,9 +273,9 @@ def watch_rows(rows: list[dict[str, Any]], reasons: dict[str, str]) -> SafeStrin
 def _below_threshold(b: dict[str, Any]) -> str:
     """One indicator of a watched city below its threshold: value / threshold (by how much)."""
     code = b["code"]
-    relative = "" if b["relative"] is None else ", " + escape(localize(b["relative"])) + "%"
+    relative = "" if b["relative"] is None else ", " + escape(localized(b["relative"])) + "%"
     return (
-        f"<div>{escape(localize(b['name']))}: {escape(indicator(b['value'], code))} / "
+        f"<div>{escape(localized(b['name']))}: {escape(indicator(b['value'], code))} / "
         f"{escape(indicator(b['threshold'], code))} "
         f'<span class="muted">({escape(indicator(b["margin"], code))}{relative})</span></div>'
     )
