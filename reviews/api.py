@@ -13,7 +13,7 @@ import io
 from typing import IO
 
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import re_path, reverse
 from django.utils import timezone
@@ -88,6 +88,20 @@ def ensure_dashboard(user: User) -> None:
 class RoundQuery(serializers.Serializer):
     round = serializers.IntegerField(required=False, min_value=1900, max_value=9999)
     cumulative = serializers.BooleanField(required=False, default=False)
+
+
+class FiguresRenderer(JSONRenderer):
+    """DRF's JSON, written straight from a dashboard's figures: decimals as numbers, dates as ISO
+    text (`dashboards.ChartEncoder`, the conversions of `dashboards.as_json`) as the encoder meets
+    them, without copying the figures first."""
+
+    encoder_class = dashboards.ChartEncoder
+
+
+def _plain_json(request) -> bool:
+    """Whether the answer is DRF's JSON as the renderer writes it without a context (no indent)."""
+    renderer = request.accepted_renderer
+    return type(renderer) is JSONRenderer and renderer.get_indent(request.accepted_media_type, {}) is None
 
 
 def round_from(request) -> Round:
@@ -243,14 +257,22 @@ class NationalDashboardApi(APIView):
     def get(self, request):
         ensure_national(request.user)
         round_ = round_from(request)
-        data = freshness.cached(
-            "national-api",
+
+        def figures():
+            return dashboards.national_dashboard_shared(user=request.user, round_=round_)
+
+        if not _plain_json(request):  # the browsable API, or JSON indented on request
+            return Response(dashboards.as_json(figures()))
+        # The answer as JSON is what is kept: written once per version of the data by the renderer
+        # every JSON answer goes through, and sent as it is on every repeat.
+        content = freshness.cached(
+            "national-api-json",
             (*freshness.request_parts(request), round_.pk),
-            lambda: dashboards.as_json(dashboards.national_dashboard_shared(user=request.user, round_=round_)),
+            lambda: FiguresRenderer().render(figures()),
             reads=freshness.DASHBOARDS,
             round_=round_,
         )
-        return Response(data)
+        return HttpResponse(content, content_type=FiguresRenderer.media_type)
 
 
 @extend_schema(

@@ -212,6 +212,28 @@ def test_a_ministry_user_drills_down_from_a_province_to_a_submission(open_round,
     assert client.get(reverse("submissions:detail", args=[forms[0].pk])).status_code == 200
 
 
+def test_the_national_api_answers_the_json_drf_writes_of_the_figures_in_every_form_it_is_asked(
+    small_country, ministry_user
+):
+    """The answer kept as JSON is byte for byte what DRF writes of the figures; indented JSON and the
+    browsable API are still there for whoever asks for them."""
+    from rest_framework.renderers import JSONRenderer
+
+    client = api(ministry_user)
+    url = reverse("api:dashboard-national")
+    expected = JSONRenderer().render(
+        dashboards.as_json(dashboards.national_dashboard(user=ministry_user, round_=small_country))
+    )
+
+    first, repeat = client.get(url), client.get(url)
+    assert first.content == repeat.content == expected
+    assert first["Content-Type"] == "application/json" and "Accept" in first["Vary"]
+    indented = client.get(url, HTTP_ACCEPT="application/json; indent=2")
+    assert indented.json() == first.json() and b'\n  "scope"' in indented.content
+    assert client.get(url, HTTP_ACCEPT="text/html")["Content-Type"].startswith("text/html")
+    assert client.get(url, HTTP_ACCEPT="text/xml").status_code == 406
+
+
 def test_an_unknown_round_is_not_found(open_round, ministry_user):
     assert api(ministry_user).get(reverse("api:dashboard-national"), {"round": 1999}).status_code == 404
     assert api(ministry_user).get(reverse("api:dashboard-national"), {"round": "x"}).status_code == 400
