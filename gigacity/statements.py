@@ -29,6 +29,15 @@ dates) are bound per call. A date's stand-in may also be found as its text: SQLi
 dates as text (`adapt_datefield_value`), and the call's date is then bound as text too. A build
 that reads the clock, the language or a setting would keep what it read at the first call: pass
 such things in as values or shape (today's date as a value).
+
+Rows kept while their tables are unchanged: inside a computation that has read the versions of the
+tables it reads (`reviews.freshness.cached`, which sets `table_versions`), a statement that reads
+only tables whose version is known — every table named in its SQL — keeps its rows in the process
+under those tables' versions and its values, and answers the next call at the same versions from
+them. On the busiest day the forms change every few seconds while the provinces, cities, rounds,
+thresholds, reference values and designations do not: a dashboard computed again after a
+submission then reads only what the submission changed. A version read in the same request as the
+rows' use, before them, is what decides: rows are never taken for versions they were not read at.
 """
 
 from __future__ import annotations
@@ -39,8 +48,9 @@ import itertools
 import re
 import threading
 import weakref
-from collections.abc import Callable, Hashable
-from contextlib import nullcontext
+from collections.abc import Callable, Hashable, Mapping
+from contextlib import contextmanager, nullcontext
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
@@ -49,6 +59,7 @@ from typing import Any
 from django.core.exceptions import EmptyResultSet
 from django.db import ProgrammingError, connections, transaction
 from django.db.models import QuerySet
+from django.db.models.query import FlatValuesListIterable, NamedValuesListIterable, ValuesIterable, ValuesListIterable
 
 
 def prepared(connection, name: str, text: str, types: tuple[str, ...] = ()) -> str | None:
@@ -88,6 +99,37 @@ def prepared(connection, name: str, text: str, types: tuple[str, ...] = ()) -> s
 
 _UNPREPARABLE: set[str] = set()
 _NAMES = itertools.count(1)
+
+# The versions of the tables known to the computation in progress, table name → version (`kept_at`).
+table_versions: ContextVar[Mapping[str, str] | None] = ContextVar("gigacity_table_versions", default=None)
+# Rows kept under their tables' versions: (statement, database, values, versions) → rows.
+_KEPT: dict[tuple, tuple] = {}
+_KEPT_MOST = 4096
+_VALUES_ITERABLES = (ValuesIterable, ValuesListIterable, FlatValuesListIterable, NamedValuesListIterable)
+
+
+_UNCHANGEABLE = frozenset((int, str, Decimal, datetime.date, datetime.datetime, bool, float, type(None)))
+
+
+def _unchangeable(rows: list) -> bool:
+    """Whether every value of `rows` is one no reader can change in place (a JSON column's dict
+    could be): only such rows are kept and handed to several readers."""
+    for row in rows:
+        values = row.values() if type(row) is dict else row if isinstance(row, tuple) else (row,)
+        if any(type(value) not in _UNCHANGEABLE for value in values):
+            return False
+    return True
+
+
+@contextmanager
+def kept_at(versions: Mapping[str, str]):
+    """Within the block, statements reading only tables of `versions` keep and reuse their rows at
+    those versions (module docstring)."""
+    token = table_versions.set(versions)
+    try:
+        yield
+    finally:
+        table_versions.reset(token)
 
 
 def numbered(sql: str) -> str:
@@ -164,6 +206,17 @@ class _Compiled:
     per_thread: threading.local = field(default_factory=threading.local)
     name: str = field(default_factory=lambda: f"gigacity_statement_{next(_NAMES)}")  # its prepared name
 
+    @cached_property
+    def tables(self) -> frozenset[str]:
+        """Every table its SQL reads (subqueries included): Django quotes each one it names."""
+        return frozenset(re.findall(r'(?:FROM|JOIN) "(\w+)"', self.sql or ""))
+
+    @cached_property
+    def keepable(self) -> bool:
+        """Rows of plain values (never model instances, which their readers may change), of a SQL
+        that reads at least one table."""
+        return bool(self.tables) and self.queryset._iterable_class in _VALUES_ITERABLES
+
     def executable(self, connection) -> str:
         """What to run on `connection` with the call's parameters: the prepared statement, or the SQL."""
         return prepared(connection, self.name, self.numbered_sql, self.types) or self.sql
@@ -204,6 +257,23 @@ class Statement:
             constant if name is None else adapt(values[name]) if adapt else values[name]
             for name, constant, adapt in compiled.slots
         )
+        versions = table_versions.get()
+        if versions is not None and compiled.keepable and compiled.tables <= versions.keys():
+            kept_key = (compiled.name, using, params, tuple(versions[table] for table in sorted(compiled.tables)))
+            rows = _KEPT.get(kept_key)
+            if rows is None:
+                read = self._run(compiled, params, using)
+                if not _unchangeable(read):
+                    return read
+                rows = _KEPT.setdefault(kept_key, tuple(read))
+                if len(_KEPT) > _KEPT_MOST:
+                    _KEPT.clear()  # versions nobody asks for any more: start again
+            # Dictionaries are copied: a reader may add to its row; a tuple cannot be changed.
+            return [dict(row) for row in rows] if rows and type(rows[0]) is dict else list(rows)
+        return self._run(compiled, params, using)
+
+    @staticmethod
+    def _run(compiled: _Compiled, params: tuple, using: str) -> list:
         compiler = copy.copy(compiled.compiler)
         compiler.connection = connections[using]
         sql = compiled.executable(compiler.connection)

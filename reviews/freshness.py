@@ -59,7 +59,7 @@ from django.db import connection, models
 from django.utils import timezone, translation
 
 from gigacity.models import City, Province, User
-from gigacity.statements import Statement, prepared
+from gigacity.statements import Statement, kept_at, prepared
 from indicators.models import (
     Designation,
     Indicator,
@@ -112,6 +112,20 @@ APPEND_ONLY = (
     Score,
     Flag,
 )
+# The tables whose versions a computation hands to the statements it runs (`statements.kept_at`): the
+# rows that change in place, counted with their xmin (an insert, update or delete moves the version),
+# of every table but the forms, whose version covers only what a view reads of them.
+KEEPABLE = tuple(model._meta.db_table for model in CHANGING if model is not Submission)
+
+
+def table_versions(version: str) -> dict[str, str]:
+    """The version of each `KEEPABLE` table, from a data version (`_sql` writes the forms' parts,
+    then the changing tables', then the append-only ones')."""
+    parts = version.split("|")
+    end = len(parts) - len(APPEND_ONLY)
+    return dict(zip(KEEPABLE, parts[end - len(KEEPABLE) : end], strict=True))
+
+
 # The versions read by the `cached` calls whose computation is running, by what they cover.
 _computing: ContextVar[dict[tuple, str] | None] = ContextVar("gigacity_fresh_computing", default=None)
 # An entry is never wrong (it is taken only at its version); a day bounds the memory of entries that
@@ -270,7 +284,10 @@ def cached(
         return kept[1]
     token = _computing.set({**outer, slice_: version})
     try:
-        value = compute()
+        # What the computation reads of the tables that have not changed since it last ran (the
+        # provinces, the rounds' thresholds, the designations…) is answered from the rows kept then.
+        with kept_at(table_versions(version)):
+            value = compute()
     finally:
         _computing.reset(token)
     # Two processes may store one after the other, the older version last: the next request sees

@@ -19,8 +19,8 @@ from django.db.models.sql.compiler import SQLCompiler
 from django.test.utils import CaptureQueriesContext
 
 from gigacity.models import City
-from gigacity.statements import Statement, StatementError, prepared
-from indicators.models import Round
+from gigacity.statements import Statement, StatementError, kept_at, prepared
+from indicators.models import Indicator, Round
 from submissions import selectors
 from submissions.models import Case, Status, Submission
 from submissions.services import submission_get_or_create
@@ -379,3 +379,53 @@ def test_a_list_is_spread_over_a_few_statements_whatever_its_length(reference):
         assert size >= length and set(values.values()) == set(listed)
         assert sorted(statement(size, **values)) == listed
     assert sorted(size for (_using, _vendor, (size,), _types) in statement._compiled) == [0, 1, 2, 4, 8, 16]
+
+
+# -- Rows kept while their tables are unchanged (`kept_at`) -----------------------------------------
+def _versions(*tables: str, version: str = "1") -> dict[str, str]:
+    return dict.fromkeys(tables, version)
+
+
+def test_rows_are_kept_at_their_tables_versions_and_read_again_at_others(reference):
+    """Within `kept_at`, a statement of versioned tables answers a repeated call from the rows it read,
+    and reads again when a version of one of its tables, or a value, differs."""
+    statement = Statement(
+        lambda province: City.objects.filter(province_id=province).order_by("code").values_list("code", "name")
+    )
+    shandong = list(City.objects.filter(province_id="370000").order_by("code").values_list("code", "name"))
+    jiangsu = City.objects.filter(province_id="320000").count()
+    versions = _versions("gigacity_city")
+    with kept_at(versions):
+        with CaptureQueriesContext(connection) as first:
+            assert statement(province="370000") == shandong
+        City.objects.filter(pk="370200").update(name="改名")
+        with CaptureQueriesContext(connection) as again:
+            assert statement(province="370000") == shandong  # the same versions: the rows kept
+            assert len(statement(province="320000")) == jiangsu
+    assert len(first) >= 1 and len(statements_run(again)) == 1  # only Jiangsu's
+    with kept_at(_versions("gigacity_city", version="2")):
+        assert ("370200", "改名") in statement(province="370000")
+    assert ("370200", "改名") in statement(province="370000")  # outside: always read
+
+
+def test_only_rows_of_plain_values_of_versioned_tables_are_kept(open_round, reference):
+    """Not kept: a statement reading a table whose version is unknown, model instances (a reader may
+    change them), rows holding a JSON value (one could change it in place). A kept dictionary row is
+    the reader's own copy."""
+    joined = Statement(lambda province: City.objects.filter(province__name=province).values_list("code", flat=True))
+    instances = Statement(lambda pk: City.objects.filter(pk=pk))
+    jsonish = Statement(lambda code: Indicator.objects.filter(code=code).values_list("code", "inputs"))
+    dicts = Statement(lambda pk: City.objects.filter(pk=pk).values("code", "name"))
+    indicator = Indicator.objects.exclude(inputs=[]).first()
+    with kept_at(_versions("gigacity_city", "indicators_indicator")):
+        for _ in range(2):
+            with CaptureQueriesContext(connection) as read:
+                joined(province="山东省")  # reads gigacity_province too: its version is unknown
+                instances(pk="370200")[0].name = "changed by a reader"
+                jsonish(code=indicator.code)
+            assert len(statements_run(read)) == 3
+        name = City.objects.get(pk="370200").name
+        dicts(pk="370200")[0]["name"] = "changed by a reader"
+        with CaptureQueriesContext(connection) as kept:
+            assert dicts(pk="370200")[0]["name"] == name
+        assert statements_run(kept) == []
