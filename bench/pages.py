@@ -11,9 +11,12 @@ machine does at a moment weighs on a page and on its floor alike, and on both da
 
 The national dashboard, its API and the summary export keep their figures in the cache under the
 data's version (`reviews.freshness`). Each is measured twice: its *first view*, with the cache's
-entries forgotten just before (as after any change of the data: the draft save of every round makes
-one too), and its *repeat view* — the same request again, the data unchanged, which is what the
-ministry's staff mostly do.
+entries forgotten just before (as after any change of the forms: a submission, a decision, a score),
+and its *repeat view* — the same request again, the data unchanged, which is what the ministry's
+staff mostly do. What a computation read of the tables that did not change — the provinces, cities,
+rounds, thresholds, reference values, designations (`gigacity.statements.kept_at`) — stays in the
+server's processes under those tables' versions, as it does after a submission: the first view is
+the first view after a change of the forms, the deadline day's case.
 """
 
 from __future__ import annotations

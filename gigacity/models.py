@@ -183,12 +183,14 @@ _PROVINCES = Statement(
         Province.objects.in_scope(kind, values.get("scope", ""))
         .filter(**({"code": values["province"]} if narrowed else {}))
         .values("code", "name", "name_en", "short_name", "region")
-    )
+    ),
+    keep=True,
 )
 _UNITS = Statement(
     lambda kind, narrowed, **values: (
         scoped_cities(kind, narrowed, **values).order_by().values_list("province").annotate(units=models.Count("pk"))
-    )
+    ),
+    keep=True,
 )
 
 

@@ -30,11 +30,12 @@ dates as text (`adapt_datefield_value`), and the call's date is then bound as te
 that reads the clock, the language or a setting would keep what it read at the first call: pass
 such things in as values or shape (today's date as a value).
 
-Rows kept while their tables are unchanged: inside a computation that has read the versions of the
-tables it reads (`reviews.freshness.cached`, which sets `table_versions`), a statement that reads
-only tables whose version is known — every table named in its SQL — keeps its rows in the process
-under those tables' versions and its values, and answers the next call at the same versions from
-them. On the busiest day the forms change every few seconds while the provinces, cities, rounds,
+Rows kept while their tables are unchanged: a statement made with `keep=True` — its build reads
+through the ORM's own lookups, no raw SQL or `extra()` — and run inside a computation that has read
+the versions of the tables it reads (`reviews.freshness.cached`, which sets `table_versions`), keeps
+its rows in the process under its values and the versions of every table its SQL names, one entry
+per statement and values (the latest), and answers the next call at the same versions from them.
+On the busiest day the forms change every few seconds while the provinces, cities, rounds,
 thresholds, reference values and designations do not: a dashboard computed again after a
 submission then reads only what the submission changed. A version read in the same request as the
 rows' use, before them, is what decides: rows are never taken for versions they were not read at.
@@ -60,6 +61,7 @@ from django.core.exceptions import EmptyResultSet
 from django.db import ProgrammingError, connections, transaction
 from django.db.models import QuerySet
 from django.db.models.query import FlatValuesListIterable, NamedValuesListIterable, ValuesIterable, ValuesListIterable
+from django.db.models.sql.where import ExtraWhere
 
 
 def prepared(connection, name: str, text: str, types: tuple[str, ...] = ()) -> str | None:
@@ -102,7 +104,7 @@ _NAMES = itertools.count(1)
 
 # The versions of the tables known to the computation in progress, table name → version (`kept_at`).
 table_versions: ContextVar[Mapping[str, str] | None] = ContextVar("gigacity_table_versions", default=None)
-# Rows kept under their tables' versions: (statement, database, values, versions) → rows.
+# Rows kept under their tables' versions: (statement, values) → (versions, rows), the latest only.
 _KEPT: dict[tuple, tuple] = {}
 _KEPT_MOST = 4096
 _VALUES_ITERABLES = (ValuesIterable, ValuesListIterable, FlatValuesListIterable, NamedValuesListIterable)
@@ -211,12 +213,6 @@ class _Compiled:
         """Every table its SQL reads (subqueries included): Django quotes each one it names."""
         return frozenset(re.findall(r'(?:FROM|JOIN) "(\w+)"', self.sql or ""))
 
-    @cached_property
-    def keepable(self) -> bool:
-        """Rows of plain values (never model instances, which their readers may change), of a SQL
-        that reads at least one table."""
-        return bool(self.tables) and self.queryset._iterable_class in _VALUES_ITERABLES
-
     def executable(self, connection) -> str:
         """What to run on `connection` with the call's parameters: the prepared statement, or the SQL."""
         return prepared(connection, self.name, self.numbered_sql, self.types) or self.sql
@@ -237,8 +233,9 @@ class Statement:
     """A read whose SQL is built once per process and shape. `build(*shape, **values)` returns the
     queryset (without prefetches); call the statement with the same arguments for its rows."""
 
-    def __init__(self, build: Callable[..., QuerySet]):
+    def __init__(self, build: Callable[..., QuerySet], *, keep: bool = False):
         self.build = build
+        self.keep = keep  # rows kept while their tables are unchanged (module docstring)
         self._compiled: dict[Hashable, _Compiled] = {}
 
     def __call__(self, *shape: Hashable, using: str = "default", **values: Value) -> list:
@@ -258,19 +255,24 @@ class Statement:
             for name, constant, adapt in compiled.slots
         )
         versions = table_versions.get()
-        if versions is not None and compiled.keepable and compiled.tables <= versions.keys():
-            kept_key = (compiled.name, using, params, tuple(versions[table] for table in sorted(compiled.tables)))
-            rows = _KEPT.get(kept_key)
-            if rows is None:
-                read = self._run(compiled, params, using)
-                if not _unchangeable(read):
-                    return read
-                rows = _KEPT.setdefault(kept_key, tuple(read))
-                if len(_KEPT) > _KEPT_MOST:
-                    _KEPT.clear()  # versions nobody asks for any more: start again
-            # Dictionaries are copied: a reader may add to its row; a tuple cannot be changed.
-            return [dict(row) for row in rows] if rows and type(rows[0]) is dict else list(rows)
-        return self._run(compiled, params, using)
+        # The versions are the default database's (`reviews.freshness` reads them there).
+        if versions is None or not self.keep or using != "default" or not compiled.tables <= versions.keys():
+            return self._run(compiled, params, using)
+        at = tuple(versions[table] for table in sorted(compiled.tables))
+        kept_key = (compiled.name, params)
+        kept = _KEPT.get(kept_key)
+        if kept is not None and kept[0] == at:
+            rows = kept[1]
+        else:
+            read = self._run(compiled, params, using)
+            if not _unchangeable(read):
+                return read
+            rows = tuple(read)
+            if len(_KEPT) >= _KEPT_MOST:
+                _KEPT.clear()  # values nobody asks for any more: start again
+            _KEPT[kept_key] = (at, rows)  # only the latest versions: an older one is never taken again
+        # Dictionaries are copied: a reader may add to its row; a tuple cannot be changed.
+        return [dict(row) for row in rows] if rows and type(rows[0]) is dict else list(rows)
 
     @staticmethod
     def _run(compiled: _Compiled, params: tuple, using: str) -> list:
@@ -328,6 +330,12 @@ class Statement:
         unbound = set(values) - {name for name, _constant, _adapt in slots if name is not None}
         if sql is not None and unbound:
             raise StatementError(f"values not in the statement: {', '.join(sorted(unbound))}")
+        if self.keep:
+            query = queryset.query
+            if queryset._iterable_class not in _VALUES_ITERABLES:
+                raise StatementError("a kept statement reads values: model instances could be changed by a reader")
+            if query.extra or query.extra_tables or any(isinstance(w, ExtraWhere) for w in query.where.children):
+                raise StatementError("a kept statement reads by the ORM's lookups: its tables are read off its SQL")
         compiler.connection = None  # each call's own thread's, not the first caller's
         types = tuple("unknown" if name is None else _TYPES[type(values[name])] for name, _constant, _adapt in slots)
         return _Compiled(queryset=queryset, compiler=compiler, sql=sql, slots=tuple(slots), types=types)

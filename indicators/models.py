@@ -288,7 +288,8 @@ class RoundThresholds:
 _THRESHOLDS_OF_ROUND = Statement(
     lambda round_: Threshold.objects.filter(round_id=round_).values_list(
         "indicator_id", "value", "round__threshold_version"
-    )
+    ),
+    keep=True,
 )
 
 

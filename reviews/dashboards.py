@@ -99,7 +99,8 @@ def dashboard_round(*, user: User, year: int | None) -> Round:
 
 # The years of `visible_rounds`, latest first.
 _ROUND_YEARS = Statement(
-    lambda national: Round.objects.in_scope(national=national).order_by("-year").values_list("year", flat=True)
+    lambda national: Round.objects.in_scope(national=national).order_by("-year").values_list("year", flat=True),
+    keep=True,
 )
 
 
@@ -195,7 +196,8 @@ _REFERENCES = Statement(
         ReferenceValue.objects.filter(round__year__lte=year)
         .order_by("indicator_id", "-round__year")
         .values_list("indicator_id", "value", "source", "round__year")
-    )
+    ),
+    keep=True,
 )
 
 

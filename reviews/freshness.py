@@ -17,7 +17,10 @@ writes beside them):
   reference values, designations, published figures, the indicator catalogue, the operators, evidence requests,
   sample checks): the number of rows and the sum of their PostgreSQL `xmin` — the transaction that
   wrote each row's current version. Any insert or update writes a new xmin and any delete lowers the
-  count, whatever the ORM call (`save`, `update()`, `bulk_update`) or the absence of an `updated_at`;
+  count, whatever the ORM call (`save`, `update()`, `bulk_update`) or the absence of an `updated_at`.
+  For every table but the forms, each row's xmin is hashed with its place (`ctid`) before the sum: a
+  plain sum can come back to a value it had with other rows, and those tables' rows are also kept in
+  the processes under their version (`KEEPABLE`, `gigacity.statements.kept_at`);
 - history tables, written once and never changed (workflow events, extensions, operators' figures,
   threshold and tolerance changes, evidence and check events, scores and flags): the latest id, read
   from the primary key's index whatever the table's size. Such rows go only with the form, round or
@@ -162,6 +165,12 @@ DASHBOARDS = Reads("dashboards", ("city", "round", "kind", "created_at"))
 SUMMARY_TABLE = Reads("summary", (), earlier_rounds=False)
 
 _COUNT_AND_XMIN = "count(*) || ':' || coalesce(sum(xmin::text::bigint), 0)"
+# For the tables whose rows a computation keeps (`KEEPABLE`, `statements.kept_at`): a sum of xmins can
+# come back to a value it had, with other rows (transactions numbered 101, 102, 103: 102 updates rows r
+# and s, then 103 updates s and 101 updates r — the same count and sum, other data), and kept rows are
+# taken again at a version they were kept at. Each row's xmin with its place (a new version of a row is a
+# new tuple), hashed, makes that a 64-bit coincidence; these tables are small.
+_COUNT_AND_ROWS = "count(*) || ':' || coalesce(sum(hashtextextended(xmin::text || ctid::text, 0)), 0)"
 
 
 def _forms_sql(reads: Reads, *, of_round: bool) -> str:
@@ -193,7 +202,7 @@ def _forms_sql(reads: Reads, *, of_round: bool) -> str:
 def _sql(reads: Reads, changing: Iterable, append_only: Iterable, *, of_round: bool = False) -> str:
     parts = [_forms_sql(reads, of_round=of_round)]
     parts += [
-        f'(SELECT {_COUNT_AND_XMIN} FROM "{model._meta.db_table}")' for model in changing if model is not Submission
+        f'(SELECT {_COUNT_AND_ROWS} FROM "{model._meta.db_table}")' for model in changing if model is not Submission
     ]
     parts += [
         f'(SELECT coalesce(max("{model._meta.pk.column}"), 0)::text FROM "{model._meta.db_table}")'

@@ -203,7 +203,8 @@ _NAMED = Statement(
         of_scope(named_up_to(year), kind, narrowed, **scope)
         .order_by("city__province_id", "city_id")
         .values_list(*NAMED_COLUMNS, "round__year")
-    )
+    ),
+    keep=True,
 )
 _REPORTED = Statement(
     lambda kind, narrowed, round_, **scope: (
@@ -217,7 +218,8 @@ _PUBLISHED = Statement(
         of_scope(PublishedFigure.objects.filter(round_id=round_), kind, narrowed, **scope)
         .order_by()
         .values_list("city_id", "pk", *VALUE_COLUMNS)
-    )
+    ),
+    keep=True,
 )
 
 
@@ -496,7 +498,8 @@ _FORM_COLUMNS = ("pk", "status", "kind", "improvement_due", *VALUE_COLUMNS)
 _THRESHOLDS_UP_TO = Statement(
     lambda year: (
         Threshold.objects.filter(round__year__lte=year).order_by().values_list("round__year", "indicator_id", "value")
-    )
+    ),
+    keep=True,
 )
 
 
@@ -624,7 +627,8 @@ _WATCHED_PUBLISHED = Statement(
         )
         .order_by()
         .values("city_id", "round__year", *VALUE_COLUMNS)
-    )
+    ),
+    keep=True,
 )
 
 

@@ -19,6 +19,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
 
+from gigacity import statements
 from gigacity.celery import app as celery_app
 from gigacity.models import Province, Role
 from gigacity.services import user_provision
@@ -88,6 +89,7 @@ def _test_settings(settings, tmp_path, request):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     # Rate limits and throttles count in the cache: every test starts with none counted.
     cache.clear()
+    statements._KEPT.clear()  # rows kept under versions an earlier test's rolled-back data had
     # Ordinary tests run Celery tasks in-process; the worker tests (marked redis) use a real worker.
     eager = request.node.get_closest_marker("redis") is None
     previous = celery_app.conf.task_always_eager

@@ -475,24 +475,42 @@
         series: series
       };
     }
+    var shown = "total";
     function show(key) {
       chart.setOption(option(key), { replaceMerge: ["series"] });
       element.setAttribute("data-rendered", key);
+      element.classList.remove("is-loading");
+      shown = key;
     }
     // The national page carries the nation's and the regions' series; a province's is asked of its
     // API the first time it is picked (the same figures as on its own dashboard), then kept.
     var select = document.querySelector("[data-progress-scope]");
     var status = document.querySelector("[data-progress-status]");
+    var asking = 0; // the latest request: an earlier one's answer is not drawn
     function say(text) {
       if (status) {
         status.textContent = text;
         status.hidden = !text;
       }
     }
+    function failed(ticket) {
+      if (ticket !== asking) {
+        return;
+      }
+      asking += 1;
+      // The list goes back to what the chart still shows, so that choosing the province again asks again.
+      select.value = shown;
+      element.classList.remove("is-loading");
+      element.setAttribute("data-rendered", "failed");
+      say(L.progressFailed);
+    }
     function load(key, b) {
       var url = config.provinceProgressUrl.replace("000000", encodeURIComponent(b.code)) + "?round=" + encodeURIComponent(year);
+      var ticket = (asking += 1);
       say(L.loading);
+      element.classList.add("is-loading");
       element.setAttribute("data-rendered", "loading");
+      window.setTimeout(function () { failed(ticket); }, 30000);
       window.fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
         .then(function (response) {
           if (!response.ok) {
@@ -502,28 +520,26 @@
         })
         .then(function (answer) {
           var mine = answer.provinces && answer.provinces[0];
-          if (!mine) {
+          if (!mine || !answer.days) {
             throw new Error("no province in the answer");
           }
           // Day by day on this page's days (the answer is as of now, the page as of its figures).
           var place = {};
           answer.days.forEach(function (day, i) { place[day] = i; });
+          var lines = {};
           p.stages.forEach(function (stage) {
-            b[stage] = p.days.map(function (day) {
+            lines[stage] = p.days.map(function (day) {
               return day in place ? mine[stage][place[day]] : null;
             });
           });
-          if (select.value === key) {
+          p.stages.forEach(function (stage) { b[stage] = lines[stage]; });
+          if (ticket === asking) {
+            asking += 1;
             say("");
             show(key);
           }
         })
-        .catch(function () {
-          if (select.value === key) {
-            say(L.progressFailed);
-            element.setAttribute("data-rendered", "failed");
-          }
-        });
+        .catch(function () { failed(ticket); });
     }
     show("total");
     if (select) {
@@ -534,6 +550,7 @@
           load(key, b);
           return;
         }
+        asking += 1; // a province still being asked for is no longer wanted
         say("");
         show(key);
       });

@@ -390,7 +390,8 @@ def test_rows_are_kept_at_their_tables_versions_and_read_again_at_others(referen
     """Within `kept_at`, a statement of versioned tables answers a repeated call from the rows it read,
     and reads again when a version of one of its tables, or a value, differs."""
     statement = Statement(
-        lambda province: City.objects.filter(province_id=province).order_by("code").values_list("code", "name")
+        lambda province: City.objects.filter(province_id=province).order_by("code").values_list("code", "name"),
+        keep=True,
     )
     shandong = list(City.objects.filter(province_id="370000").order_by("code").values_list("code", "name"))
     jiangsu = City.objects.filter(province_id="320000").count()
@@ -409,19 +410,21 @@ def test_rows_are_kept_at_their_tables_versions_and_read_again_at_others(referen
 
 
 def test_only_rows_of_plain_values_of_versioned_tables_are_kept(open_round, reference):
-    """Not kept: a statement reading a table whose version is unknown, model instances (a reader may
-    change them), rows holding a JSON value (one could change it in place). A kept dictionary row is
-    the reader's own copy."""
-    joined = Statement(lambda province: City.objects.filter(province__name=province).values_list("code", flat=True))
-    instances = Statement(lambda pk: City.objects.filter(pk=pk))
-    jsonish = Statement(lambda code: Indicator.objects.filter(code=code).values_list("code", "inputs"))
-    dicts = Statement(lambda pk: City.objects.filter(pk=pk).values("code", "name"))
+    """Not kept: a statement not made to be kept, one reading a table whose version is unknown, rows
+    holding a JSON value (a reader could change it in place). A kept dictionary row is the reader's
+    copy. Model instances and raw SQL are refused when a kept statement is first built."""
+    not_asked = Statement(lambda pk: City.objects.filter(pk=pk).values_list("code", flat=True))
+    joined = Statement(
+        lambda province: City.objects.filter(province__name=province).values_list("code", flat=True), keep=True
+    )
+    jsonish = Statement(lambda code: Indicator.objects.filter(code=code).values_list("code", "inputs"), keep=True)
+    dicts = Statement(lambda pk: City.objects.filter(pk=pk).values("code", "name"), keep=True)
     indicator = Indicator.objects.exclude(inputs=[]).first()
     with kept_at(_versions("gigacity_city", "indicators_indicator")):
         for _ in range(2):
             with CaptureQueriesContext(connection) as read:
+                not_asked(pk="370200")
                 joined(province="山东省")  # reads gigacity_province too: its version is unknown
-                instances(pk="370200")[0].name = "changed by a reader"
                 jsonish(code=indicator.code)
             assert len(statements_run(read)) == 3
         name = City.objects.get(pk="370200").name
@@ -429,3 +432,24 @@ def test_only_rows_of_plain_values_of_versioned_tables_are_kept(open_round, refe
         with CaptureQueriesContext(connection) as kept:
             assert dicts(pk="370200")[0]["name"] == name
         assert statements_run(kept) == []
+        with pytest.raises(StatementError, match="model instances"):
+            Statement(lambda pk: City.objects.filter(pk=pk), keep=True)(pk="370200")
+        with pytest.raises(StatementError, match="lookups"):
+            Statement(
+                lambda pk: City.objects.filter(pk=pk).extra(where=["1 = 1"]).values_list("code", flat=True), keep=True
+            )(pk="370200")
+
+
+def test_a_kept_statement_keeps_the_latest_versions_only(reference):
+    """One entry per statement and values: rows of versions that came before are not taken again, even
+    when a version comes back."""
+    statement = Statement(lambda pk: City.objects.filter(pk=pk).values_list("name", flat=True), keep=True)
+    original = City.objects.get(pk="370200").name
+    with kept_at(_versions("gigacity_city", version="a")):
+        assert statement(pk="370200") == [original]
+    City.objects.filter(pk="370200").update(name="改名")
+    with kept_at(_versions("gigacity_city", version="b")):
+        assert statement(pk="370200") == ["改名"]
+    City.objects.filter(pk="370200").update(name="再改名")
+    with kept_at(_versions("gigacity_city", version="a")):  # an older version again: read, not taken
+        assert statement(pk="370200") == ["再改名"]

@@ -646,3 +646,41 @@ def _url_of_this_test_database() -> str:
     port = db.get("PORT") or 5432
     password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
     return f"postgres://{db['USER']}{password}@{host}:{port}/{db['NAME']}"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_table_s_version_does_not_come_back_with_other_rows(reference):
+    """Transactions numbered 101, 102, 103: 102 renames two provinces and commits, then 103 renames
+    one of them and 101 the other. A sum of the rows' xmins is the same before and after — other
+    names under a version rows were kept at. The version hashes each row's xmin with its place."""
+    import psycopg2
+
+    from gigacity.models import Province
+    from gigacity.statements import Statement, kept_at
+    from reviews.freshness import table_versions
+
+    names = Statement(lambda: Province.objects.order_by("code").values_list("code", "short_name"), keep=True)
+
+    def seen() -> dict[str, str]:
+        with kept_at(table_versions(data_version())):
+            return dict(names())
+
+    db = connection.settings_dict
+    t101, t102, t103 = (
+        psycopg2.connect(dbname=db["NAME"], user=db["USER"], host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432)
+        for _ in range(3)
+    )
+    try:
+        first, second, third = t101.cursor(), t102.cursor(), t103.cursor()
+        first.execute("SELECT pg_current_xact_id()")  # 101 takes its number first
+        second.execute("UPDATE gigacity_province SET short_name = 'A' WHERE code IN ('370000', '320000')")
+        t102.commit()
+        assert seen()["370000"] == "A"
+        third.execute("UPDATE gigacity_province SET short_name = 'B' WHERE code = '320000'")
+        t103.commit()
+        first.execute("UPDATE gigacity_province SET short_name = 'C' WHERE code = '370000'")
+        t101.commit()
+        assert seen() == dict(Province.objects.values_list("code", "short_name"))
+    finally:
+        for connected in (t101, t102, t103):
+            connected.close()
