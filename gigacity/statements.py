@@ -108,8 +108,6 @@ table_versions: ContextVar[Mapping[str, str] | None] = ContextVar("gigacity_tabl
 _KEPT: dict[tuple, tuple] = {}
 _KEPT_MOST = 4096
 _VALUES_ITERABLES = (ValuesIterable, ValuesListIterable, FlatValuesListIterable, NamedValuesListIterable)
-
-
 _UNCHANGEABLE = frozenset((int, str, Decimal, datetime.date, datetime.datetime, bool, float, type(None)))
 
 

@@ -51,7 +51,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -115,15 +115,14 @@ APPEND_ONLY = (
     Score,
     Flag,
 )
-# The tables whose versions a computation hands to the statements it runs (`statements.kept_at`): the
-# rows that change in place, counted with their xmin (an insert, update or delete moves the version),
-# of every table but the forms, whose version covers only what a view reads of them.
+# The tables of rows that change in place, but the forms: their versions (`_COUNT_AND_ROWS`) cover every
+# row and column, so a computation hands them to the statements it runs (`statements.kept_at`); the
+# forms' version covers only what a view reads of them.
 KEEPABLE = tuple(model._meta.db_table for model in CHANGING if model is not Submission)
 
 
 def table_versions(version: str) -> dict[str, str]:
-    """The version of each `KEEPABLE` table, from a data version (`_sql` writes the forms' parts,
-    then the changing tables', then the append-only ones')."""
+    """The version of each `KEEPABLE` table, from a data version (laid out by `_version_sql`)."""
     parts = version.split("|")
     end = len(parts) - len(APPEND_ONLY)
     return dict(zip(KEEPABLE, parts[end - len(KEEPABLE) : end], strict=True))
@@ -199,21 +198,17 @@ def _forms_sql(reads: Reads, *, of_round: bool) -> str:
     return sql
 
 
-def _sql(reads: Reads, changing: Iterable, append_only: Iterable, *, of_round: bool = False) -> str:
-    parts = [_forms_sql(reads, of_round=of_round)]
-    parts += [
-        f'(SELECT {_COUNT_AND_ROWS} FROM "{model._meta.db_table}")' for model in changing if model is not Submission
-    ]
-    parts += [
-        f'(SELECT coalesce(max("{model._meta.pk.column}"), 0)::text FROM "{model._meta.db_table}")'
-        for model in append_only
-    ]
-    return "SELECT " + ", ".join(parts)
-
-
 @functools.cache
 def _version_sql(reads: Reads, of_round: bool) -> str:
-    return _sql(reads, CHANGING, APPEND_ONLY, of_round=of_round)
+    """The version's query: the forms' parts, then each `KEEPABLE` table's, then each append-only
+    table's (the order `table_versions` reads them in)."""
+    parts = [_forms_sql(reads, of_round=of_round)]
+    parts += [f'(SELECT {_COUNT_AND_ROWS} FROM "{table}")' for table in KEEPABLE]
+    parts += [
+        f'(SELECT coalesce(max("{model._meta.pk.column}"), 0)::text FROM "{model._meta.db_table}")'
+        for model in APPEND_ONLY
+    ]
+    return "SELECT " + ", ".join(parts)
 
 
 def data_version(reads: Reads = EVERYTHING, round_: Round | None = None) -> str | None:

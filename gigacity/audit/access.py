@@ -33,6 +33,12 @@ def _permission_sql() -> str:
     )
 
 
+@cache
+def _prepared_permission_sql() -> tuple[str, tuple[str, ...]]:
+    """`_permission_sql` with PostgreSQL's placeholders, and its parameters' types."""
+    return numbered(_permission_sql()), ("text", "text", "bigint", "bigint")
+
+
 def may_browse_audit(user) -> bool:
     if not (user is not None and user.is_authenticated and user.is_active and user.has_national_scope):
         return False
@@ -43,8 +49,7 @@ def may_browse_audit(user) -> bool:
     # permission of both through the ORM, which cost more than the rest of a cached dashboard page.
     # Prepared once per database connection: PostgreSQL took longer to plan it than to answer it.
     app_label, codename = AUDIT_PERMISSION.split(".")
-    sql = _permission_sql()
-    execute = prepared(connection, "gigacity_may_browse_audit", numbered(sql), ("text", "text", "bigint", "bigint"))
+    execute = prepared(connection, "gigacity_may_browse_audit", *_prepared_permission_sql())
     with connection.cursor() as cursor:
-        cursor.execute(execute or sql, [app_label, codename, user.pk, user.pk])
+        cursor.execute(execute or _permission_sql(), [app_label, codename, user.pk, user.pk])
         return bool(cursor.fetchone()[0])

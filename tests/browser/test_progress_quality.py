@@ -103,6 +103,7 @@ def test_the_burn_up_on_the_national_and_provincial_dashboards(page, ministry_us
     assert page.errors == ["Failed to load resource: net::ERR_FAILED"]  # the request made to fail, only
     page.errors.clear()
     assert page.locator("#progress-scope").input_value() == "total"  # the list says what is still drawn
+    card.screenshot(path=str(ARTIFACTS / "progress-national-failed.png"))
     page.locator("#progress-scope").select_option(label="山东省")
     page.wait_for_selector("#progress-chart[data-rendered='province:370000']")
     assert page.locator("[data-progress-status]").is_hidden()
